@@ -1,0 +1,43 @@
+# tousu — two commands do everything on a fresh machine with Python 3.11 and make:
+#   make demo   create .venv, install, migrate, and run the main job end to end
+#   make test   create .venv, install, and run the tests
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_HOME := $(CURDIR)/.prefect
+export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+DEMO_DB ?= sqlite:///$(CURDIR)/data/demo.db
+
+.PHONY: install demo test migrate serve bench diagram clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python -c "from config import load_config; from storage.migrate import upgrade; upgrade(load_config().database_url)"
+
+demo: install
+	rm -f data/demo.db data/demo.db-wal data/demo.db-shm
+	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/python -c "from storage.migrate import upgrade; import os; upgrade(os.environ['TOUSU_DATABASE_URL'])"
+	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/python -m demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+diagram: install
+	$(BIN)/python -m states.diagram > docs/lifecycle.md
+
+bench: install
+	$(BIN)/python bench/lifecycle.py
+
+clean:
+	rm -rf $(VENV) data .prefect .pytest_cache

@@ -1,0 +1,201 @@
+"""Configuration: one TOML file (config/tousu.toml) plus the taxonomy, with environment overrides.
+
+Owns reading and validating settings; entry points (CLI, flows, benchmarks) call
+`load_config()` once and pass the result down. Imports nothing of the project.
+
+Overrides, strongest first:
+  TOUSU__SECTION__KEY=value   one value (TOML syntax accepted: numbers, booleans, lists)
+  TOUSU_DATABASE_URL          shorthand for TOUSU__DATABASE__URL
+  TOUSU_CONFIG=/path.toml     a file whose tables replace the defaults key by key
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+DEFAULT_FILE = PACKAGE_DIR / "tousu.toml"
+TAXONOMY_FILE = PACKAGE_DIR / "taxonomy.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the setting."""
+
+
+class DeadlineRule(BaseModel):
+    label: str
+    start: str
+    amount: int = Field(gt=0)
+    unit: Literal["hours", "calendar_days", "working_days"]
+    pausable: bool = False
+    extensions: list[int] = []
+    rule: str
+
+
+class EscalationLevel(BaseModel):
+    code: str
+    label: str
+    at_fraction: float = Field(gt=0, le=1)
+    after_due_days: int = 0
+    to: str
+    level: int
+
+
+class Calendar(BaseModel):
+    holiday_roll_forward: bool = False
+    verified_years: list[int] = []
+    extra_holidays: list[str] = []
+    extra_workdays: list[str] = []
+    workday_start: time = time(9, 0)
+    workday_end: time = time(18, 0)
+
+
+class Priority(BaseModel):
+    key_amount: float = 100_000
+    major_amount: float = 1_000_000
+    major_group_size: int = 20
+    key_group_size: int = 5
+    regulator_forwarded: Literal["normal", "key", "major"] = "key"
+    media_involved: Literal["normal", "key", "major"] = "key"
+    vulnerable: Literal["normal", "key", "major"] = "key"
+    repeat: Literal["normal", "key", "major"] = "key"
+
+
+class Repeat(BaseModel):
+    window_days: int = 180
+    match: list[str] = ["complainant", "policy", "category"]
+    backlog_open_days: int = 60
+    backlog_repeat_count: int = 3
+
+
+class Taxonomy(BaseModel):
+    categories: dict[str, str]
+    products: dict[str, str]
+    channels: dict[str, str]
+    branches: dict[str, str]
+
+
+class Config(BaseModel):
+    database_url: str
+    timezone: str = "Asia/Shanghai"
+    data_dir: Path
+    key_file: Path
+    default_user: str = ""
+    calendar: Calendar = Calendar()
+    deadlines: dict[str, DeadlineRule]
+    escalation: list[EscalationLevel]
+    priority: Priority = Priority()
+    repeat: Repeat = Repeat()
+    retention_years: int = 10
+    taxonomy: Taxonomy
+    # Sections later features add (notifications, flows, ledger, callbacks, reports) are kept
+    # as raw tables and validated by the feature that reads them.
+    extra: dict[str, Any] = {}
+
+    @field_validator("deadlines")
+    @classmethod
+    def _required_deadlines(cls, value: dict[str, DeadlineRule]) -> dict[str, DeadlineRule]:
+        required = {"acceptance", "investigation", "internal_target", "decision",
+                    "review_request", "review_decision"}
+        missing = required - value.keys()
+        if missing:
+            raise ValueError(f"deadlines 缺少规则: {', '.join(sorted(missing))}")
+        return value
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A raw configuration table owned by a later feature (empty if absent)."""
+        return dict(self.extra.get(name, {}))
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    if environ.get("TOUSU_DATABASE_URL"):
+        tree = _merge(tree, {"database": {"url": environ["TOUSU_DATABASE_URL"]}})
+    for name, raw in environ.items():
+        if not name.startswith("TOUSU__"):
+            continue
+        path = [part.lower() for part in name[len("TOUSU__"):].split("__") if part]
+        node: dict[str, Any] = {}
+        cursor = node
+        for part in path[:-1]:
+            cursor[part] = {}
+            cursor = cursor[part]
+        cursor[path[-1]] = _parse_env_value(raw)
+        tree = _merge(tree, node)
+    return tree
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"配置文件不存在: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件格式错误 {path}: {exc}") from exc
+
+
+def load_config(path: Path | None = None, environ: dict[str, str] | None = None,
+                root: Path | None = None) -> Config:
+    """Read the defaults, the file named by TOUSU_CONFIG (or `path`), then the environment."""
+    env = dict(os.environ if environ is None else environ)
+    raw = _read(DEFAULT_FILE)
+    override = path or (Path(env["TOUSU_CONFIG"]) if env.get("TOUSU_CONFIG") else None)
+    if override is not None:
+        raw = _merge(raw, _read(override))
+    raw = _merge(raw, _env_overrides(env))
+    taxonomy = _read(TAXONOMY_FILE)
+    if "taxonomy" in raw:
+        taxonomy = _merge(taxonomy, raw.pop("taxonomy"))
+
+    base = Path(root) if root else Path(env.get("TOUSU_ROOT", PROJECT_ROOT))
+    general = raw.get("general", {})
+    data_dir = Path(general.get("data_dir", "data"))
+    data_dir = data_dir if data_dir.is_absolute() else base / data_dir
+    key_file = Path(general.get("key_file", data_dir / "tousu.key"))
+    key_file = key_file if key_file.is_absolute() else base / key_file
+    url = raw.get("database", {}).get("url") or f"sqlite:///{data_dir / 'tousu.db'}"
+    known = {"database", "general", "calendar", "deadlines", "escalation", "priority",
+             "repeat", "retention"}
+    try:
+        return Config(
+            database_url=url,
+            timezone=general.get("timezone", "Asia/Shanghai"),
+            data_dir=data_dir,
+            key_file=key_file,
+            default_user=general.get("default_user", ""),
+            calendar=Calendar(**raw.get("calendar", {})),
+            deadlines={k: DeadlineRule(**v) for k, v in raw.get("deadlines", {}).items()},
+            escalation=[EscalationLevel(**lv) for lv in raw.get("escalation", {}).get("levels", [])],
+            priority=Priority(**raw.get("priority", {})),
+            repeat=Repeat(**raw.get("repeat", {})),
+            retention_years=raw.get("retention", {}).get("years", 10),
+            taxonomy=Taxonomy(**taxonomy),
+            extra={k: v for k, v in raw.items() if k not in known},
+        )
+    except (ValidationError, TypeError) as exc:
+        raise ConfigError(f"配置无效: {exc}") from exc

@@ -1,0 +1,138 @@
+"""Prepared Core statements the use cases share (one reused connection per transaction).
+
+An ORM session per action costs about six times as much here (STACK_NOTES), so the service
+layer reads and writes through these statements; the SQLModel classes remain the schema.
+Optimistic locking is the compare-and-swap in `update_case` (Core bypasses version_id_col).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+
+from states.deadlines import Deadline as ClockDeadline
+from states.errors import Conflict, InvalidInput, NotFound
+from storage.models import Complaint, Deadline, Event, Outbox, User
+from storage.timeutil import from_db, to_db
+
+C = Complaint.__table__  # type: ignore[attr-defined]
+D = Deadline.__table__  # type: ignore[attr-defined]
+E = Event.__table__  # type: ignore[attr-defined]
+U = User.__table__  # type: ignore[attr-defined]
+O = Outbox.__table__  # type: ignore[attr-defined]
+
+_SEL_CASE = select(C).where(C.c.number == bindparam("number"))
+_SEL_CASE_ID = select(C).where(C.c.id == bindparam("cid"))
+_SEL_USER = select(U).where(U.c.username == bindparam("username"))
+_SEL_DEADLINES = select(D).where(D.c.complaint_id == bindparam("cid"))
+_INS_EVENT = insert(E)
+_INS_DEADLINE = insert(D)
+_UPD_DEADLINE = (update(D).where(D.c.id == bindparam("_id"))
+                 .values({c: bindparam(c) for c in (
+                     "status", "started_at", "allowance", "paused_at", "paused_seconds",
+                     "due_at", "warnings", "verified", "rule", "met_at", "next_check_at")}))
+
+
+def load_case(conn: Connection, number: str) -> dict[str, Any]:
+    row = conn.execute(_SEL_CASE, {"number": number}).mappings().first()
+    if row is None:
+        raise NotFound(f"投诉 {number} 不存在")
+    return dict(row)
+
+
+def load_case_by_id(conn: Connection, cid: int) -> dict[str, Any]:
+    row = conn.execute(_SEL_CASE_ID, {"cid": cid}).mappings().first()
+    if row is None:
+        raise NotFound(f"投诉 #{cid} 不存在")
+    return dict(row)
+
+
+def load_user(conn: Connection, username: str) -> dict[str, Any]:
+    row = conn.execute(_SEL_USER, {"username": username}).mappings().first()
+    if row is None:
+        raise InvalidInput("user", f"用户 {username} 不存在")
+    if not row["active"]:
+        raise InvalidInput("user", f"用户 {username} 已停用")
+    return dict(row)
+
+
+def load_deadlines(conn: Connection, cid: int) -> dict[str, ClockDeadline]:
+    out: dict[str, ClockDeadline] = {}
+    for r in conn.execute(_SEL_DEADLINES, {"cid": cid}).mappings():
+        dl = ClockDeadline(
+            name=r["name"], started_at=from_db(r["started_at"]),  # type: ignore[arg-type]
+            allowance=r["allowance"], status=r["status"], paused_at=from_db(r["paused_at"]),
+            paused_seconds=r["paused_seconds"], met_at=from_db(r["met_at"]),
+            due_at=from_db(r["due_at"]), warnings=list(r["warnings"] or []),
+            verified=r["verified"], rule=r["rule"], changed=False)
+        dl.__dict__["_id"] = r["id"]
+        out[dl.name] = dl
+    return out
+
+
+def _deadline_values(dl: ClockDeadline) -> dict[str, Any]:
+    return {"status": dl.status, "started_at": to_db(dl.started_at),
+            "allowance": dl.allowance, "paused_at": to_db(dl.paused_at),
+            "paused_seconds": dl.paused_seconds, "due_at": to_db(dl.due_at),
+            "warnings": dl.warnings, "verified": dl.verified, "rule": dl.rule,
+            "met_at": to_db(dl.met_at), "next_check_at": to_db(dl.next_check_at)}
+
+
+def save_deadlines(conn: Connection, cid: int, deadlines: Mapping[str, ClockDeadline]) -> None:
+    new, changed = [], []
+    for dl in deadlines.values():
+        if not dl.changed:
+            continue
+        values = _deadline_values(dl)
+        if "_id" in dl.__dict__:
+            changed.append({"_id": dl.__dict__["_id"], **values})
+        else:
+            new.append({"complaint_id": cid, "name": dl.name, **values})
+    if changed:
+        conn.execute(_UPD_DEADLINE, changed)
+    if new:
+        existing = {n for n in (d["name"] for d in new)}
+        # A restarted clock replaces its old row (unique per complaint and name).
+        conn.execute(D.delete().where(D.c.complaint_id == cid, D.c.name.in_(existing)))
+        conn.execute(_INS_DEADLINE, new)
+
+
+def update_case(conn: Connection, case: Mapping[str, Any], values: dict[str, Any]) -> int:
+    """Compare-and-swap on `version`; raises Conflict if someone else moved the case first."""
+    new_version = case["version"] + 1
+    result = conn.execute(
+        update(C).where(C.c.id == case["id"], C.c.version == case["version"])
+        .values(version=new_version, **values))
+    if result.rowcount != 1:
+        raise Conflict(f"投诉 {case['number']} 已被他人修改(版本 {case['version']}), 请刷新后重试")
+    return new_version
+
+
+def append_event(conn: Connection, *, complaint_id: int, seq: int, action: str,
+                 from_state: str | None, to_state: str | None, actor: str, role: str,
+                 at: datetime, recorded_at: datetime, reason: str | None = None,
+                 details: dict[str, Any] | None = None) -> int:
+    result = conn.execute(_INS_EVENT, {
+        "complaint_id": complaint_id, "seq": seq, "action": action,
+        "from_state": from_state, "to_state": to_state, "actor": actor, "role": role,
+        "at": to_db(at), "recorded_at": to_db(recorded_at), "reason": reason,
+        "details": details or {}})
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def enqueue_alert(conn: Connection, *, dedupe_key: str, kind: str, audience: str,
+                  complaint_id: int | None, event_id: int | None, payload: dict[str, Any],
+                  urgent: bool, now: datetime) -> bool:
+    """Write one alert to the outbox in the caller's transaction; False if already queued."""
+    exists = conn.execute(select(O.c.id).where(O.c.dedupe_key == dedupe_key)).first()
+    if exists:
+        return False
+    conn.execute(insert(O).values(
+        dedupe_key=dedupe_key, kind=kind, audience=audience, complaint_id=complaint_id,
+        event_id=event_id, payload=payload, urgent=urgent, status="pending",
+        attempts=0, next_attempt_at=to_db(now), created_at=to_db(now)))
+    return True

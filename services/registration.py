@@ -1,0 +1,227 @@
+"""Registration (登记, Art. 13): validate every field, write the parties encrypted, start the
+clocks. Used by the CLI, bulk import and the demo alike."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from services import records
+from services.actions import FUTURE_TOLERANCE
+from services.context import Context
+from states import lifecycle as lc
+from states import validation as v
+from states.deadlines import apply_clock
+from states.errors import Forbidden, InvalidInput
+from storage.models import Institution, Party
+from storage.timeutil import to_db, utcnow
+
+P = Party.__table__  # type: ignore[attr-defined]
+I = Institution.__table__  # type: ignore[attr-defined]
+
+CAPACITIES = {"consumer": "消费者本人", "legal_rep": "法定代理人", "agent": "受托代理人",
+              "heir": "继承人", "other": "其他"}
+
+
+@dataclass
+class Person:
+    """A complainant or agent. Organisations give `credit_code` and `legal_rep`."""
+
+    name: str
+    kind: str = "person"
+    id_number: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    credit_code: str | None = None
+    legal_rep: str | None = None
+
+
+@dataclass
+class Registration:
+    complainant: Person
+    claim: str
+    facts: str
+    channel: str
+    received_at: datetime | None = None
+    capacity: str = "consumer"
+    agent: Person | None = None
+    power_of_attorney: str | None = None
+    basis: str | None = None
+    institution: str | None = None
+    branch: str = "head_office"
+    employee_name: str | None = None
+    employee_no: str | None = None
+    policy_no: str | None = None
+    amount: float | None = None
+    category: str | None = None
+    product: str | None = None
+    regulator_ref: str | None = None
+    regulator_forwarded_on: datetime | None = None
+    group_size: int = 1
+    media_involved: bool = False
+    vulnerable: bool = False
+    major_designated: bool = False
+    external_ref: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def validate(ctx: Context, reg: Registration, now: datetime) -> Registration:
+    """Normalise in place; the first bad field raises InvalidInput naming it."""
+    tax = ctx.config.taxonomy
+    c = reg.complainant
+    if not (c.name or "").strip():
+        raise InvalidInput("name", "投诉人姓名/名称不能为空")
+    if c.kind not in ("person", "organisation"):
+        raise InvalidInput("kind", "投诉人类型取值: person(个人), organisation(单位)")
+    if c.kind == "organisation":
+        if not c.credit_code:
+            raise InvalidInput("credit_code", "单位投诉须填写统一社会信用代码(第十三条)")
+        c.credit_code = v.credit_code(c.credit_code)
+        if not c.legal_rep:
+            raise InvalidInput("legal_rep", "单位投诉须填写法定代表人(第十三条)")
+        if not c.address:
+            raise InvalidInput("address", "单位投诉须填写住所地址(第十三条)")
+    elif c.id_number:
+        c.id_number = v.resident_id(c.id_number)
+    if not c.phone and not c.address:
+        raise InvalidInput("phone", "须留联系方式(电话或地址)")
+    if c.phone:
+        c.phone = v.phone(c.phone)
+    reg.capacity = v.choice(reg.capacity, CAPACITIES, "capacity")
+    if reg.agent is not None:
+        if not reg.agent.name:
+            raise InvalidInput("agent_name", "代理人姓名不能为空")
+        if reg.agent.phone:
+            reg.agent.phone = v.phone(reg.agent.phone, "agent_phone")
+        if reg.agent.id_number:
+            reg.agent.id_number = v.resident_id(reg.agent.id_number, "agent_id_number")
+        if reg.capacity == "agent" and not reg.power_of_attorney:
+            raise InvalidInput("power_of_attorney", "受托代理人须提供授权委托书(第十四条)")
+    for name in ("claim", "facts"):
+        if not (getattr(reg, name) or "").strip():
+            raise InvalidInput(name, "投诉请求和主要事实不能为空(第十三条)")
+    reg.channel = v.choice(reg.channel, tax.channels, "channel")
+    reg.branch = v.choice(reg.branch, tax.branches, "branch")
+    if reg.category:
+        reg.category = v.choice(reg.category, tax.categories, "category")
+    if reg.product:
+        reg.product = v.choice(reg.product, tax.products, "product")
+    reg.amount = v.amount(reg.amount)
+    if reg.group_size < 1:
+        raise InvalidInput("group_size", "人数至少为 1")
+    if reg.channel == "regulator" and not reg.regulator_ref:
+        raise InvalidInput("regulator_ref", "监管转办投诉须填写转办编号")
+    received = reg.received_at or now
+    if received.tzinfo is None:
+        raise InvalidInput("received_at", "时间须带时区")
+    if received > now + FUTURE_TOLERANCE:
+        raise InvalidInput("received_at", "收到时间晚于当前时间")
+    if reg.regulator_forwarded_on and reg.regulator_forwarded_on > received:
+        raise InvalidInput("regulator_forwarded_on", "监管转办日期不能晚于本机构收到日期")
+    reg.received_at = received
+    return reg
+
+
+def _party_row(ctx: Context, p: Person, now: datetime) -> dict[str, Any]:
+    vault = ctx.vault
+    identifier = p.credit_code if p.kind == "organisation" else p.id_number
+    return {
+        "kind": p.kind, "name_enc": vault.encrypt(p.name),
+        "name_hash": vault.match_hash("name", p.name),
+        "id_type": "credit_code" if p.kind == "organisation" else "resident_id",
+        "id_number_enc": vault.encrypt(identifier),
+        "id_number_hash": vault.match_hash("id", identifier),
+        "phone_enc": vault.encrypt(p.phone), "phone_hash": vault.match_hash("phone", p.phone),
+        "address_enc": vault.encrypt(p.address), "credit_code": p.credit_code,
+        "legal_rep_enc": vault.encrypt(p.legal_rep), "created_at": to_db(now)}
+
+
+def complainant_key(ctx: Context, p: Person) -> str:
+    """The identity used for repeat matching: ID number or credit code, else phone, else name."""
+    if p.kind == "organisation" and p.credit_code:
+        return ctx.vault.match_hash("id", p.credit_code) or ""
+    for kind, value in (("id", p.id_number), ("phone", p.phone), ("name", p.name)):
+        if value:
+            return ctx.vault.match_hash(kind, value) or ""
+    return ""
+
+
+def _institution_id(conn: Connection, name: str | None, branch: str) -> int | None:
+    if not name:
+        return None
+    code = f"{branch}:{name}"
+    found = conn.execute(select(I.c.id).where(I.c.code == code)).scalar()
+    if found is not None:
+        return int(found)
+    level = "head_office" if branch == "head_office" else "branch"
+    return int(conn.execute(insert(I).values(code=code, name=name, branch=branch, level=level))
+               .inserted_primary_key[0])  # type: ignore[index]
+
+
+def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | None = None,
+             number: str | None = None) -> Registered:
+    """Register one complaint; returns its number and state. Nothing is written on error."""
+    if conn is None:
+        with ctx.engine.begin() as own:
+            return register(ctx, reg, actor=actor, conn=own, number=number)
+    now = utcnow()
+    user = records.load_user(conn, actor)
+    if lc.Role(user["role"]) not in lc.REGISTER_ROLES:
+        raise Forbidden(f"角色「{lc.Role(user['role']).label}」无权登记投诉")
+    validate(ctx, reg, now)
+    received = reg.received_at or now
+    complainant_id = conn.execute(insert(P).values(_party_row(ctx, reg.complainant, now))) \
+        .inserted_primary_key[0]  # type: ignore[index]
+    agent_id = None
+    if reg.agent is not None:
+        agent_id = conn.execute(insert(P).values(_party_row(ctx, reg.agent, now))) \
+            .inserted_primary_key[0]  # type: ignore[index]
+    details = {"extra": reg.extra} if reg.extra else {}
+    row = {
+        "state": lc.State.registered.value, "version": 1, "event_count": 1,
+        "priority": "normal", "priority_reasons": [], "category": reg.category,
+        "product": reg.product, "channel": reg.channel, "branch": reg.branch,
+        "registered_by": user["username"], "received_at": to_db(received),
+        "registered_at": to_db(now), "last_event_at": to_db(received),
+        "complainant_id": complainant_id, "complainant_capacity": reg.capacity,
+        "complainant_hash": complainant_key(ctx, reg.complainant), "agent_id": agent_id,
+        "power_of_attorney": reg.power_of_attorney,
+        "institution_id": _institution_id(conn, reg.institution, reg.branch),
+        "employee_name": reg.employee_name, "employee_no": reg.employee_no,
+        "claim": reg.claim, "facts": reg.facts, "basis": reg.basis, "policy_no": reg.policy_no,
+        "amount": reg.amount, "regulator_forwarded": reg.channel == "regulator",
+        "regulator_ref": reg.regulator_ref,
+        "regulator_forwarded_on": to_db(reg.regulator_forwarded_on),
+        "group_size": reg.group_size, "media_involved": reg.media_involved,
+        "vulnerable": reg.vulnerable, "external_ref": reg.external_ref, "details": details,
+    }
+    if reg.major_designated:
+        row["details"] = {**details, "major_designated": True}
+    cid = int(conn.execute(insert(records.C).values(row)).inserted_primary_key[0])  # type: ignore[index]
+    local_day = received.astimezone(ctx.tz).strftime("%Y%m%d")
+    number = number or f"TS{local_day}{cid:07d}"
+    conn.execute(update(records.C).where(records.C.c.id == cid).values(number=number))
+    deadlines: dict[str, Any] = {}
+    apply_clock(ctx.clock, "registered", deadlines, received, case=row, fields={})
+    records.save_deadlines(conn, cid, deadlines)
+    public = {k: val for k, val in asdict(reg).items()
+              if k in ("channel", "branch", "category", "product", "policy_no", "amount",
+                       "regulator_ref", "group_size", "media_involved", "vulnerable")}
+    event_id = records.append_event(
+        conn, complaint_id=cid, seq=1, action="register", from_state=None,
+        to_state=lc.State.registered.value, actor=user["username"], role=user["role"],
+        at=received, recorded_at=now, reason=None, details=public)
+    return Registered(number=number, id=cid, state=lc.State.registered.value,
+                          event_id=event_id)
+
+
+@dataclass(frozen=True)
+class Registered:
+    number: str
+    id: int
+    state: str
+    event_id: int

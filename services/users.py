@@ -1,0 +1,75 @@
+"""Users and roles (administrators manage them; `system` is the clock-driven actor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from services.context import Context
+from states.errors import InvalidInput, NotFound
+from states.lifecycle import Role
+from storage.models import User
+from storage.timeutil import to_db, utcnow
+
+U = User.__table__  # type: ignore[attr-defined]
+SYSTEM_USER = "system"
+
+
+def _require_admin(ctx: Context, actor: str | None) -> None:
+    if actor is None:  # bootstrap (first administrator, demo, tests)
+        return
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(U.c.role, U.c.active).where(U.c.username == actor)).first()
+    if row is None or not row.active or row.role != Role.admin:
+        from states.errors import Forbidden
+
+        raise Forbidden("只有系统管理员可以管理用户")
+
+
+def add_user(ctx: Context, username: str, *, name: str, role: str, team: str = "",
+             branch: str = "head_office", email: str = "", actor: str | None = None) -> None:
+    _require_admin(ctx, actor)
+    if not username or not username.replace("_", "").replace(".", "").isalnum():
+        raise InvalidInput("username", "用户名只能包含字母、数字、点和下划线")
+    try:
+        Role(role)
+    except ValueError:
+        raise InvalidInput("role", f"角色取值: {', '.join(r.value for r in Role)}") from None
+    if branch not in ctx.config.taxonomy.branches:
+        raise InvalidInput("branch", f"机构取值: {', '.join(ctx.config.taxonomy.branches)}")
+    with ctx.engine.begin() as conn:
+        if conn.execute(select(U.c.id).where(U.c.username == username)).first():
+            raise InvalidInput("username", f"用户 {username} 已存在")
+        conn.execute(insert(U).values(username=username, name=name, role=role, team=team,
+                                      branch=branch, email=email, active=True,
+                                      created_at=to_db(utcnow())))
+
+
+def ensure_system_user(ctx: Context) -> None:
+    with ctx.engine.begin() as conn:
+        if not conn.execute(select(U.c.id).where(U.c.username == SYSTEM_USER)).first():
+            conn.execute(insert(U).values(username=SYSTEM_USER, name="系统", role=Role.system,
+                                          team="", branch="head_office", email="", active=True,
+                                          created_at=to_db(utcnow())))
+
+
+def set_active(ctx: Context, username: str, active: bool, *, actor: str | None = None) -> None:
+    _require_admin(ctx, actor)
+    with ctx.engine.begin() as conn:
+        done = conn.execute(update(U).where(U.c.username == username).values(active=active))
+        if done.rowcount == 0:
+            raise NotFound(f"用户 {username} 不存在")
+
+
+def list_users(ctx: Context) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(U).order_by(U.c.username)).mappings()]
+
+
+def get_user(ctx: Context, username: str) -> dict[str, Any]:
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(U).where(U.c.username == username)).mappings().first()
+    if row is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return dict(row)

@@ -1,0 +1,168 @@
+"""Named deadlines: pure arithmetic from the rules table (config `[deadlines.*]`).
+
+Each deadline is kept as its inputs (clock start, allowance, time paused) plus what they
+produce (due time, warning times, verified). Every recomputation starts again from the
+inputs, so an extension or a pause can never drift. Times are aware UTC datetimes; the
+local day boundaries (Art. 43 calendar days, start day not counted per Civil Code Art. 201)
+are taken in the configured time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from states.calendar import WorkCalendar
+
+RUNNING, PAUSED, MET, STOPPED = "running", "paused", "met", "stopped"
+ACTIVE = (RUNNING, PAUSED)
+
+
+class Rule(Protocol):
+    label: str
+    start: str
+    amount: int
+    unit: str
+    pausable: bool
+    extensions: list[int]
+    rule: str
+
+
+class Level(Protocol):
+    code: str
+    at_fraction: float
+    after_due_days: int
+
+
+@dataclass
+class Deadline:
+    name: str
+    started_at: datetime
+    allowance: int
+    status: str = RUNNING
+    paused_at: datetime | None = None
+    paused_seconds: int = 0
+    met_at: datetime | None = None
+    due_at: datetime | None = None
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    verified: bool = True
+    rule: str = ""
+    changed: bool = True
+
+    @property
+    def next_check_at(self) -> datetime | None:
+        if self.status != RUNNING or not self.warnings:
+            return None
+        return min(datetime.fromisoformat(w["at"]) for w in self.warnings)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What the deadline arithmetic needs from configuration."""
+
+    rules: Mapping[str, Rule]
+    ladder: Sequence[Level]
+    calendar: WorkCalendar
+    tz: ZoneInfo
+    roll_forward: bool = False
+
+    def _end_of_local_day(self, day: Any) -> datetime:
+        return datetime.combine(day + timedelta(days=1), time(0), self.tz).astimezone(timezone.utc)
+
+    def due(self, rule: Rule, started_at: datetime, allowance: int) -> tuple[datetime, bool]:
+        """(due time in UTC, calendar verified) before any pause."""
+        if rule.unit == "hours":
+            return started_at + timedelta(hours=allowance), True
+        local_start = started_at.astimezone(self.tz).date()
+        if rule.unit == "working_days":
+            last, verified = self.calendar.add_working_days(local_start, allowance)
+            return self._end_of_local_day(last), verified
+        last = local_start + timedelta(days=allowance)
+        verified = True
+        if self.roll_forward:
+            # Civil Code Art. 203: a last day on a statutory holiday moves to the next working day.
+            last, verified = self.calendar.next_workday(last)
+        return self._end_of_local_day(last), verified
+
+    def compute(self, dl: Deadline) -> Deadline:
+        rule = self.rules[dl.name]
+        base_due, verified = self.due(rule, dl.started_at, dl.allowance)
+        shift = timedelta(seconds=dl.paused_seconds)
+        span = base_due - dl.started_at
+        warnings = []
+        for level in self.ladder:
+            at = dl.started_at + span * level.at_fraction + timedelta(days=level.after_due_days)
+            warnings.append({"level": level.code, "at": (at + shift).isoformat()})
+        dl.due_at = base_due + shift
+        dl.warnings = warnings
+        dl.verified = verified
+        dl.rule = rule.rule
+        dl.changed = True
+        return dl
+
+    def start(self, name: str, at: datetime) -> Deadline:
+        return self.compute(Deadline(name=name, started_at=at, allowance=self.rules[name].amount))
+
+
+def apply_clock(clock: Clock, effect: str, deadlines: dict[str, Deadline], at: datetime,
+                *, case: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+    """Apply one lifecycle clock effect (the `clock` column of states.lifecycle.ACTIONS)."""
+
+    def met(name: str) -> None:
+        dl = deadlines.get(name)
+        if dl and dl.status in ACTIVE:
+            dl.status, dl.met_at, dl.changed = MET, at, True
+
+    def begin(name: str) -> None:
+        deadlines[name] = clock.start(name, at)
+
+    if effect == "registered":
+        for name in ("acceptance", "internal_target", "decision"):
+            begin(name)
+    elif effect == "accepted":
+        met("acceptance")
+        begin("investigation")
+    elif effect in ("investigated", "decided"):
+        met("investigation")
+    elif effect == "pause":
+        for dl in deadlines.values():
+            if dl.status == RUNNING and clock.rules[dl.name].pausable:
+                dl.status, dl.paused_at, dl.changed = PAUSED, at, True
+    elif effect == "resume":
+        for dl in deadlines.values():
+            if dl.status == PAUSED and dl.paused_at is not None:
+                dl.paused_seconds += int((at - dl.paused_at).total_seconds())
+                dl.status, dl.paused_at = RUNNING, None
+                clock.compute(dl)
+    elif effect in ("restart", "reopened"):
+        # Art. 18 ¶3: new facts or reasons restart the decision clock from their receipt.
+        old = deadlines.get("decision")
+        paused = old is not None and old.status == PAUSED
+        dl = clock.start("decision", at)
+        if paused:
+            dl.status, dl.paused_at = PAUSED, at
+        deadlines["decision"] = dl
+    elif effect == "extend":
+        dl = deadlines["decision"]
+        level = int(case.get("extension_level") or 0) + 1
+        dl.allowance = clock.rules["decision"].extensions[level - 1]
+        clock.compute(dl)
+    elif effect == "notified":
+        for name in ("investigation", "internal_target", "decision"):
+            met(name)
+        if case.get("decided_by_branch"):
+            begin("review_request")
+    elif effect == "review_requested":
+        met("review_request")
+        begin("review_decision")
+    elif effect == "reviewed":
+        met("review_decision")
+    elif effect in ("closed", "ended"):
+        for dl in deadlines.values():
+            if dl.status in ACTIVE:
+                dl.status, dl.paused_at, dl.changed = STOPPED, None, True
+    elif effect:
+        raise ValueError(f"unknown clock effect {effect}")

@@ -1,0 +1,175 @@
+"""SQLModel tables. Times are naive UTC (`storage.timeutil` converts at the edges).
+
+Personal data lives only in `party`, encrypted, with a keyed hash beside each identifying
+field for matching without decrypting. The event log is append-only (a trigger created by
+the first migration refuses UPDATE and DELETE).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Party(SQLModel, table=True):
+    """A complainant, agent, heir or legal representative (个人信息, encrypted)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="person", max_length=16)  # person | organisation
+    name_enc: str
+    name_hash: str = Field(index=True, max_length=64)
+    id_type: str = Field(default="resident_id", max_length=24)
+    id_number_enc: str | None = None
+    id_number_hash: str | None = Field(default=None, index=True, max_length=64)
+    phone_enc: str | None = None
+    phone_hash: str | None = Field(default=None, index=True, max_length=64)
+    address_enc: str | None = None
+    credit_code: str | None = Field(default=None, max_length=18)  # organisations, not personal
+    legal_rep_enc: str | None = None
+    created_at: datetime
+
+
+class Institution(SQLModel, table=True):
+    """The institution complained about (head office or a branch)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str
+    branch: str = Field(default="head_office", max_length=64)
+    level: str = Field(default="branch", max_length=16)  # head_office | branch
+
+
+class User(SQLModel, table=True):
+    """A person (or the `system` actor) who acts on complaints."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    name: str
+    role: str = Field(max_length=24)
+    team: str = Field(default="", max_length=64)
+    branch: str = Field(default="head_office", max_length=64)
+    email: str = Field(default="", max_length=200)
+    active: bool = True
+    created_at: datetime
+
+
+class Complaint(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_complaint_complainant_received", "complainant_hash", "received_at"),
+        Index("ix_complaint_policy_received", "policy_no", "received_at"),
+        Index("ix_complaint_owner_state", "owner", "state"),
+        Index("ix_complaint_branch_state", "branch", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, unique=True, max_length=32)
+    external_ref: str | None = Field(default=None, unique=True, max_length=80)
+    state: str = Field(index=True, max_length=24)
+    version: int = 1
+    event_count: int = 0
+    priority: str = Field(default="normal", max_length=8)
+    priority_reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    category: str | None = Field(default=None, max_length=40)
+    product: str | None = Field(default=None, max_length=40)
+    channel: str = Field(max_length=40)
+    branch: str = Field(default="head_office", max_length=64)
+    owner: str | None = Field(default=None, max_length=64)
+    registered_by: str = Field(max_length=64)
+    received_at: datetime
+    registered_at: datetime
+    accepted_at: datetime | None = None
+    decided_at: datetime | None = None
+    notified_at: datetime | None = None
+    closed_at: datetime | None = None
+    last_event_at: datetime
+    complainant_id: int = Field(foreign_key="party.id")
+    complainant_capacity: str = Field(default="consumer", max_length=16)
+    complainant_hash: str = Field(max_length=64)
+    agent_id: int | None = Field(default=None, foreign_key="party.id")
+    power_of_attorney: str | None = None
+    institution_id: int | None = Field(default=None, foreign_key="institution.id")
+    employee_name: str | None = None
+    employee_no: str | None = Field(default=None, max_length=40)
+    claim: str = Field(sa_column=Column(Text, nullable=False))
+    facts: str = Field(sa_column=Column(Text, nullable=False))
+    basis: str | None = Field(default=None, sa_column=Column(Text))
+    policy_no: str | None = Field(default=None, max_length=64)
+    amount: float | None = None
+    regulator_forwarded: bool = False
+    regulator_ref: str | None = Field(default=None, max_length=64)
+    regulator_forwarded_on: datetime | None = None
+    group_size: int = 1
+    media_involved: bool = False
+    vulnerable: bool = False
+    decided_by_branch: bool = False
+    extension_level: int = 0
+    escalation_level: int = 0
+    merged_into_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    linked_to_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class Deadline(SQLModel, table=True):
+    """A named deadline of one complaint; `next_check_at` is what the sweep indexes."""
+
+    __table_args__ = (UniqueConstraint("complaint_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id")
+    name: str = Field(max_length=32)
+    status: str = Field(max_length=12)
+    started_at: datetime
+    allowance: int
+    paused_at: datetime | None = None
+    paused_seconds: int = 0
+    due_at: datetime = Field(index=True)
+    warnings: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON))
+    verified: bool = True
+    rule: str
+    met_at: datetime | None = None
+    next_check_at: datetime | None = Field(default=None, index=True)
+
+
+class Event(SQLModel, table=True):
+    """Append-only history: the regulator's evidence and the source of every report."""
+
+    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id")
+    seq: int
+    action: str = Field(max_length=40, index=True)
+    from_state: str | None = Field(default=None, max_length=24)
+    to_state: str | None = Field(default=None, max_length=24)
+    actor: str = Field(max_length=64)
+    role: str = Field(max_length=24)
+    at: datetime = Field(index=True)
+    recorded_at: datetime
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class Outbox(SQLModel, table=True):
+    """Alerts written in the transaction of the event that causes them (notifications/ sends)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id")
+    kind: str = Field(max_length=40)
+    audience: str = Field(max_length=120)
+    urgent: bool = False
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(index=True)
+    created_at: datetime
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+TABLES = {t.__tablename__: t.__table__ for t in  # type: ignore[attr-defined]
+          (Party, Institution, User, Complaint, Deadline, Event, Outbox)}

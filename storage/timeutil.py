@@ -1,0 +1,39 @@
+"""UTC in storage, Asia/Shanghai (configured) only at the edges.
+
+sqlmodel's UTCDateTime columns take and return aware datetimes; naive values are refused."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_db(value: datetime | None) -> datetime | None:
+    """Aware → aware UTC (sqlmodel's UTCDateTime stores it; naive values are refused)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given where an aware one is required")
+    return value.astimezone(timezone.utc)
+
+
+def from_db(value: datetime | str | None) -> datetime | None:
+    """A stored time (aware, naive UTC, or text from raw SQL) → aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def local(value: datetime | None, tz: str | ZoneInfo) -> datetime | None:
+    if value is None:
+        return None
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    return (from_db(value) or value).astimezone(zone)
