@@ -36,6 +36,8 @@ class DeadlineRule(BaseModel):
     unit: Literal["hours", "calendar_days", "working_days"]
     pausable: bool = False
     extensions: list[int] = []
+    # False for the complainant's own windows (review_request): nothing to escalate.
+    escalate: bool = True
     rule: str
 
 

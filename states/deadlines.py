@@ -28,6 +28,7 @@ class Rule(Protocol):
     unit: str
     pausable: bool
     extensions: list[int]
+    escalate: bool
     rule: str
 
 
@@ -93,7 +94,7 @@ class Clock:
         shift = timedelta(seconds=dl.paused_seconds)
         span = base_due - dl.started_at
         warnings = []
-        for level in self.ladder:
+        for level in (self.ladder if rule.escalate else ()):
             at = dl.started_at + span * level.at_fraction + timedelta(days=level.after_due_days)
             warnings.append({"level": level.code, "at": (at + shift).isoformat()})
         dl.due_at = base_due + shift
