@@ -96,8 +96,9 @@ class Clock:
         warnings = []
         for level in (self.ladder if rule.escalate else ()):
             at = dl.started_at + span * level.at_fraction + timedelta(days=level.after_due_days)
-            warnings.append({"level": level.code, "at": (at + shift).isoformat()})
-        dl.due_at = base_due + shift
+            warnings.append({"level": level.code,
+                             "at": (at + shift).astimezone(timezone.utc).isoformat()})
+        dl.due_at = (base_due + shift).astimezone(timezone.utc)
         dl.warnings = warnings
         dl.verified = verified
         dl.rule = rule.rule

@@ -257,8 +257,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("reopen", "重新处理", (State.notified, State.reviewing, State.closed), State.reopened,
            (Role.supervisor, Role.system), requires=("reason",), clock="reopened",
            note="回访不满意或核查改变原决定"),
-    Action("escalate", "人工升级", OPEN, None,
-           (Role.coordinator, *HANDLERS, Role.committee), requires=("reason",)),
+    Action("escalate", "升级", OPEN, None,
+           (Role.coordinator, *HANDLERS, Role.committee, Role.system), requires=("reason",),
+           note="人工升级或时限巡检自动升级(系统)"),
 )
 
 ACTIONS_BY_TRIGGER: dict[str, Action] = {a.trigger: a for a in ACTIONS}
@@ -348,6 +349,6 @@ def mermaid() -> str:
             continue
         for src in a.sources:
             lines.append(f"    {src.value} --> {a.dest.value}: {a.trigger} {a.label}")
-    for s in TERMINAL:
+    for s in sorted(TERMINAL):
         lines.append(f"    {s.value} --> [*]")
     return "\n".join(lines) + "\n"
