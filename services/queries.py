@@ -44,3 +44,145 @@ def decrypt_party(ctx: Context, party_id: int) -> dict[str, Any]:
             "id_number": v.decrypt(row["id_number_enc"]), "phone": v.decrypt(row["phone_enc"]),
             "address": v.decrypt(row["address_enc"]), "credit_code": row["credit_code"],
             "legal_rep": v.decrypt(row["legal_rep_enc"])}
+
+
+# ---- Views for the command line (cli/cases.py) ---------------------------------------------
+
+def _institution_name(conn: Any, institution_id: int | None) -> str | None:
+    if institution_id is None:
+        return None
+    from storage.models import Institution
+
+    inst = Institution.__table__  # type: ignore[attr-defined]
+    return conn.execute(select(inst.c.name).where(inst.c.id == institution_id)).scalar()
+
+
+def complaint_view(ctx: Context, number: str, *, actor: dict[str, Any],
+                   reveal: bool = False) -> dict[str, Any]:
+    """One complaint as a handler sees it: parties masked unless `reveal` is asked for by a
+    role in PII_ROLES, in which case the view is recorded in the event log first."""
+    from services import audit, privacy
+    from states import lifecycle as lc
+    from states.errors import Forbidden
+
+    role = lc.Role(actor["role"])
+    if reveal:
+        if role not in lc.PII_ROLES:
+            allowed = "、".join(r.label for r in lc.PII_ROLES)
+            raise Forbidden(f"角色「{role.label}」无权查看完整个人信息, 可查看角色: {allowed}")
+        with ctx.engine.connect() as conn:
+            case = records.load_case(conn, number)
+        parts = ["complainant"] + (["agent"] if case["agent_id"] else [])
+        audit.record(ctx, number, actor=actor["username"], action=audit.VIEW_PII,
+                     reason="查看完整个人信息", details={"parties": parts})
+    view = get_complaint(ctx, number)
+    case = view["case"]
+    parties: dict[str, Any] = {}
+    for key in ("complainant", "agent"):
+        pid = case[f"{key}_id"]
+        if pid:
+            party = decrypt_party(ctx, pid)
+            parties[key] = party if reveal else privacy.mask_party(party)
+    with ctx.engine.connect() as conn:
+        view["institution"] = _institution_name(conn, case["institution_id"])
+    view["parties"] = parties
+    view["masked"] = not reveal
+    view["allowed_actions"] = [a.trigger for a in lc.allowed_actions(case["state"], role)]
+    return view
+
+
+def deadlines_of(ctx: Context, number: str) -> list[dict[str, Any]]:
+    """The named deadlines of one complaint, nearest first."""
+    with ctx.engine.connect() as conn:
+        case = records.load_case(conn, number)
+        rows = conn.execute(select(records.D).where(records.D.c.complaint_id == case["id"])
+                            .order_by(records.D.c.due_at)).mappings().all()
+    return [deadline_view(d) for d in rows]
+
+
+SUPERVISING = ("supervisor", "committee")
+SCOPES = {"mine": "我的投诉", "team": "本组", "branch": "本机构", "all": "全部"}
+
+
+def queue(ctx: Context, *, actor: dict[str, Any], scope: str = "mine", team: str | None = None,
+          branch: str | None = None, handler: str | None = None,
+          states: list[str] | None = None, priority: str | None = None,
+          category: str | None = None, limit: int = 50) -> dict[str, Any]:
+    """Open complaints in a work queue, nearest running deadline first.
+
+    The filters ride on the indexes (owner, state) / (branch, state) / (state); the nearest
+    deadline is a correlated lookup through deadline's (complaint_id, name) key, so the cost
+    follows the size of the queue, not of the table."""
+    from sqlalchemy import func, or_
+
+    from states import lifecycle as lc
+    from states.errors import Forbidden, InvalidInput
+    from states.validation import choice
+
+    tax = ctx.config.taxonomy
+    C, D = records.C, records.D
+    role = actor["role"]
+    if scope not in SCOPES:
+        raise InvalidInput("scope", f"范围取值: {', '.join(f'{k}({v})' for k, v in SCOPES.items())}")
+    wants_others = scope != "mine" or (handler not in (None, actor["username"]))
+    if wants_others and role not in SUPERVISING:
+        raise Forbidden(f"角色「{lc.Role(role).label}」只能查看自己的投诉; 本组、本机构或他人的"
+                        "队列仅限主管和消委会委员")
+    try:
+        wanted = [lc.State(s).value for s in states] if states else [s.value for s in lc.OPEN]
+    except ValueError:
+        raise InvalidInput("state", f"状态取值: {', '.join(s.value for s in lc.State)}") from None
+    if priority is not None and priority not in lc.PRIORITIES:
+        raise InvalidInput("priority", f"优先级取值: {', '.join(lc.PRIORITIES)}")
+    if category is not None:
+        category = choice(category, tax.categories, "category")
+    if branch is not None:
+        branch = choice(branch, tax.branches, "branch")
+    if limit < 1:
+        raise InvalidInput("limit", "条数至少为 1")
+
+    nearest = (select(func.min(D.c.due_at)).where(D.c.complaint_id == C.c.id,
+                                                   D.c.status == "running")
+               .correlate(C).scalar_subquery().label("nearest_due"))
+    query = select(C.c.id, C.c.number, C.c.state, C.c.priority, C.c.category, C.c.product,
+                   C.c.branch, C.c.owner, C.c.received_at, C.c.escalation_level,
+                   nearest).where(C.c.state.in_(wanted))
+    if scope == "mine" and handler in (None, actor["username"]):
+        mine = C.c.owner == actor["username"]
+        if role == "intake_clerk":
+            # First contact: a clerk also sees the unaccepted complaints of the branch.
+            mine = or_(mine, (C.c.branch == actor["branch"]) & (C.c.state == "registered"))
+        query = query.where(mine)
+    elif handler is not None:
+        query = query.where(C.c.owner == handler)
+    if scope == "team":
+        U = records.U
+        members = select(U.c.username).where(U.c.team == (team or actor["team"]))
+        query = query.where(C.c.owner.in_(members))
+    elif scope == "branch":
+        query = query.where(C.c.branch == (branch or actor["branch"]))
+    if branch is not None and scope != "branch":
+        query = query.where(C.c.branch == branch)
+    if priority is not None:
+        query = query.where(C.c.priority == priority)
+    if category is not None:
+        query = query.where(C.c.category == category)
+    query = query.order_by(nearest.is_(None), nearest, C.c.id).limit(limit)
+
+    with ctx.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        ids = [r["id"] for r in rows]
+        named: dict[int, dict[str, Any]] = {}
+        if ids:
+            for d in conn.execute(select(D.c.complaint_id, D.c.name, D.c.due_at, D.c.verified)
+                                  .where(D.c.complaint_id.in_(ids), D.c.status == "running")
+                                  .order_by(D.c.due_at)).mappings():
+                named.setdefault(d["complaint_id"], dict(d))
+    items = []
+    for r in rows:
+        d = named.get(r["id"])
+        items.append({**r, "received_at": from_db(r["received_at"]),
+                      "nearest_due": from_db(d["due_at"]) if d else None,
+                      "nearest_deadline": d["name"] if d else None,
+                      "verified": bool(d["verified"]) if d else None})
+    return {"scope": scope, "items": items, "limit": limit}

@@ -1,0 +1,1 @@
+"""The `tousu` command (Typer + Rich): parse → call one service → print. No business rule here."""
