@@ -109,11 +109,10 @@ def perform(ctx: Context, number: str, trigger: str, *, actor: str,
     act = lc.action(trigger)
     data = dict(fields or {})
     now = utcnow()
-    case = records.load_case(conn, number)
+    case, user = records.load_case_and_actor(conn, number, actor)
     if expected_version is not None and expected_version != case["version"]:
         raise Conflict(f"投诉 {number} 已被他人修改(您看到的版本 {expected_version}, "
                        f"当前版本 {case['version']}), 请刷新后重试")
-    user = records.load_user(conn, actor)
     lc.authorize(act, user["role"])
     lc.check(act, case, data)
     when = check_time(at, last=from_db(case["last_event_at"]), now=now)

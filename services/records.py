@@ -30,11 +30,36 @@ _SEL_CASE_ID = select(C).where(C.c.id == bindparam("cid"))
 _SEL_USER = select(U).where(U.c.username == bindparam("username"))
 _SEL_DEADLINES = select(D).where(D.c.complaint_id == bindparam("cid"))
 _INS_EVENT = insert(E)
+_SEL_ALERT = select(O.c.id).where(O.c.dedupe_key == bindparam("key"))
+_INS_ALERT = insert(O)
 _INS_DEADLINE = insert(D)
 _UPD_DEADLINE = (update(D).where(D.c.id == bindparam("_id"))
                  .values({c: bindparam(c) for c in (
                      "status", "started_at", "allowance", "paused_at", "paused_seconds",
                      "due_at", "warnings", "verified", "rule", "met_at", "next_check_at")}))
+
+
+_SEL_CASE_AND_ACTOR = (
+    select(C, U.c.username.label("actor_username"), U.c.role.label("actor_role"),
+           U.c.active.label("actor_active"))
+    .select_from(C.outerjoin(U, U.c.username == bindparam("actor")))
+    .where(C.c.number == bindparam("number")))
+
+
+def load_case_and_actor(conn: Connection, number: str,
+                        actor: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The complaint and the acting user in one round trip (every action needs both)."""
+    row = conn.execute(_SEL_CASE_AND_ACTOR, {"number": number, "actor": actor}).mappings().first()
+    if row is None:
+        raise NotFound(f"投诉 {number} 不存在")
+    case = dict(row)
+    user = {"username": case.pop("actor_username"), "role": case.pop("actor_role"),
+            "active": case.pop("actor_active")}
+    if user["username"] is None:
+        raise InvalidInput("user", f"用户 {actor} 不存在")
+    if not user["active"]:
+        raise InvalidInput("user", f"用户 {actor} 已停用")
+    return case, user
 
 
 def load_case(conn: Connection, number: str) -> dict[str, Any]:
@@ -68,8 +93,7 @@ def load_deadlines(conn: Connection, cid: int) -> dict[str, ClockDeadline]:
             allowance=r["allowance"], status=r["status"], paused_at=from_db(r["paused_at"]),
             paused_seconds=r["paused_seconds"], met_at=from_db(r["met_at"]),
             due_at=from_db(r["due_at"]), warnings=list(r["warnings"] or []),
-            verified=r["verified"], rule=r["rule"], changed=False)
-        dl.__dict__["_id"] = r["id"]
+            verified=r["verified"], rule=r["rule"], changed=False, row_id=r["id"])
         out[dl.name] = dl
     return out
 
@@ -88,25 +112,35 @@ def save_deadlines(conn: Connection, cid: int, deadlines: Mapping[str, ClockDead
         if not dl.changed:
             continue
         values = _deadline_values(dl)
-        if "_id" in dl.__dict__:
-            changed.append({"_id": dl.__dict__["_id"], **values})
+        if dl.row_id is not None:
+            changed.append({"_id": dl.row_id, **values})
         else:
             new.append({"complaint_id": cid, "name": dl.name, **values})
     if changed:
         conn.execute(_UPD_DEADLINE, changed)
     if new:
-        existing = {n for n in (d["name"] for d in new)}
-        # A restarted clock replaces its old row (unique per complaint and name).
-        conn.execute(D.delete().where(D.c.complaint_id == cid, D.c.name.in_(existing)))
         conn.execute(_INS_DEADLINE, new)
+
+
+_UPDATE_BY_COLUMNS: dict[frozenset[str], Any] = {}
+
+
+def _case_update(columns: frozenset[str]) -> Any:
+    """One prepared UPDATE per set of columns (each action sets a fixed set)."""
+    stmt = _UPDATE_BY_COLUMNS.get(columns)
+    if stmt is None:
+        stmt = (update(C).where(C.c.id == bindparam("_id"), C.c.version == bindparam("_v"))
+                .values({c: bindparam(c) for c in sorted(columns)}))
+        _UPDATE_BY_COLUMNS[columns] = stmt
+    return stmt
 
 
 def update_case(conn: Connection, case: Mapping[str, Any], values: dict[str, Any]) -> int:
     """Compare-and-swap on `version`; raises Conflict if someone else moved the case first."""
     new_version = case["version"] + 1
-    result = conn.execute(
-        update(C).where(C.c.id == case["id"], C.c.version == case["version"])
-        .values(version=new_version, **values))
+    params = {**values, "version": new_version}
+    result = conn.execute(_case_update(frozenset(params)),
+                          {**params, "_id": case["id"], "_v": case["version"]})
     if result.rowcount != 1:
         raise Conflict(f"投诉 {case['number']} 已被他人修改(版本 {case['version']}), 请刷新后重试")
     return new_version
@@ -128,10 +162,10 @@ def enqueue_alert(conn: Connection, *, dedupe_key: str, kind: str, audience: str
                   complaint_id: int | None, event_id: int | None, payload: dict[str, Any],
                   urgent: bool, now: datetime) -> bool:
     """Write one alert to the outbox in the caller's transaction; False if already queued."""
-    exists = conn.execute(select(O.c.id).where(O.c.dedupe_key == dedupe_key)).first()
+    exists = conn.execute(_SEL_ALERT, {"key": dedupe_key}).first()
     if exists:
         return False
-    conn.execute(insert(O).values(
+    conn.execute(_INS_ALERT, dict(
         dedupe_key=dedupe_key, kind=kind, audience=audience, complaint_id=complaint_id,
         event_id=event_id, payload=payload, urgent=urgent, status="pending",
         attempts=0, next_attempt_at=to_db(now), created_at=to_db(now)))

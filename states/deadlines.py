@@ -52,6 +52,9 @@ class Deadline:
     verified: bool = True
     rule: str = ""
     changed: bool = True
+    # The storage row this deadline was loaded from (opaque here); a restarted clock keeps
+    # it so that the row is updated in place.
+    row_id: int | None = None
 
     @property
     def next_check_at(self) -> datetime | None:
@@ -119,7 +122,9 @@ def apply_clock(clock: Clock, effect: str, deadlines: dict[str, Deadline], at: d
             dl.status, dl.met_at, dl.changed = MET, at, True
 
     def begin(name: str) -> None:
+        old = deadlines.get(name)
         deadlines[name] = clock.start(name, at)
+        deadlines[name].row_id = old.row_id if old else None
 
     if effect == "registered":
         for name in ("acceptance", "internal_target", "decision"):
@@ -144,6 +149,7 @@ def apply_clock(clock: Clock, effect: str, deadlines: dict[str, Deadline], at: d
         old = deadlines.get("decision")
         paused = old is not None and old.status == PAUSED
         dl = clock.start("decision", at)
+        dl.row_id = old.row_id if old else None
         if paused:
             dl.status, dl.paused_at = PAUSED, at
         deadlines["decision"] = dl

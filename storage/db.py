@@ -27,6 +27,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Every unit of work ends in an explicit commit or rollback, so the pool need not
+        # roll back again on check-in (a measurable cost at thousands of actions a second).
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_engine(url, connect_args={"check_same_thread": False,
                                                   "timeout": 30}, **kwargs)
 
@@ -43,7 +46,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Straight to the driver: the write lock is taken before the first read.
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
