@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from services import records
 from services.context import Context
+from storage.db import read_only
 from storage.models import Party
 from storage.timeutil import from_db
 
@@ -24,7 +25,7 @@ def deadline_view(row: Any) -> dict[str, Any]:
 
 def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
     """The complaint row, its named deadlines (by due time) and its events (in order)."""
-    with ctx.engine.connect() as conn:
+    with read_only(ctx.engine) as conn:
         case = records.load_case(conn, number)
         deadlines = conn.execute(select(records.D).where(records.D.c.complaint_id == case["id"])
                                  .order_by(records.D.c.due_at)).mappings().all()
@@ -35,7 +36,7 @@ def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
 
 
 def decrypt_party(ctx: Context, party_id: int) -> dict[str, Any]:
-    with ctx.engine.connect() as conn:
+    with read_only(ctx.engine) as conn:
         row = conn.execute(select(P).where(P.c.id == party_id)).mappings().first()
     if row is None:
         return {}
@@ -93,7 +94,7 @@ def complaint_view(ctx: Context, number: str, *, actor: dict[str, Any],
 
 def deadlines_of(ctx: Context, number: str) -> list[dict[str, Any]]:
     """The named deadlines of one complaint, nearest first."""
-    with ctx.engine.connect() as conn:
+    with read_only(ctx.engine) as conn:
         case = records.load_case(conn, number)
         rows = conn.execute(select(records.D).where(records.D.c.complaint_id == case["id"])
                             .order_by(records.D.c.due_at)).mappings().all()

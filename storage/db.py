@@ -46,8 +46,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # Straight to the driver: the write lock is taken before the first read.
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            # Straight to the driver: the write lock is taken before the first read, unless
+            # the connection was opened with `read_only()` (queries never write).
+            mode = "BEGIN" if conn.get_execution_options().get("tousu_read_only") \
+                else "BEGIN IMMEDIATE"
+            conn.connection.driver_connection.execute(mode)
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def read_only(engine: Engine) -> Any:
+    """A connection for reads: on SQLite it does not take the write lock."""
+    return engine.connect().execution_options(tousu_read_only=True)
