@@ -61,6 +61,7 @@ def service_run(ctx, n: int, start: datetime) -> float:  # type: ignore[no-untyp
 def raw_run(path: Path, n: int, start: datetime) -> float:
     """The same statements through sqlite3 directly, values precomputed."""
     db = sqlite3.connect(path, isolation_level=None)
+    db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
@@ -106,8 +107,8 @@ def raw_run(path: Path, n: int, start: datetime) -> float:
             rows = db.execute("SELECT * FROM deadline WHERE complaint_id = ?", (cid,)).fetchall()
             cur = db.execute("UPDATE complaint SET state = ?, version = ?, event_count = ?, "
                              "last_event_at = ?, details = ? WHERE id = ? AND version = ?",
-                             (state, seq, seq, received, '{"x": 1}', cid, case[2] if case else 0))
-            assert cur.rowcount in (0, 1)
+                             (state, seq, seq, received, '{"x": 1}', cid, case["version"]))
+            assert cur.rowcount == 1
             db.execute("UPDATE deadline SET status = 'met', met_at = ? WHERE id = ?",
                        (received, rows[0][0]))
             db.execute("INSERT INTO event (complaint_id, seq, action, from_state, to_state, "
