@@ -75,6 +75,9 @@ class Repeat(BaseModel):
     match: list[str] = ["complainant", "policy", "category"]
     backlog_open_days: int = 60
     backlog_repeat_count: int = 3
+    merge_states: list[str] = ["registered", "accepted", "investigating", "negotiating",
+                               "appraisal", "consulting", "decided", "mediating", "reopened"]
+    new_facts: Literal["differs", "always", "never"] = "differs"
 
 
 class Taxonomy(BaseModel):

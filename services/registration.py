@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import records
+from services import records, repeats
 from services.actions import FUTURE_TOLERANCE
 from services.context import Context
+from services.repeats import RepeatOutcome
 from states import lifecycle as lc
 from states import validation as v
 from states.deadlines import apply_clock
@@ -215,8 +216,10 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
         conn, complaint_id=cid, seq=1, action="register", from_state=None,
         to_state=lc.State.registered.value, actor=user["username"], role=user["role"],
         at=received, recorded_at=now, reason=None, details=public)
-    return Registered(number=number, id=cid, state=lc.State.registered.value,
-                          event_id=event_id)
+    # Repeat detection (RULES.md §4): merge into an open case or link to the matter's master.
+    repeat = repeats.on_registered(conn, ctx, cid, actor=user["username"])
+    return Registered(number=number, id=cid, state=repeat.state, event_id=event_id,
+                      repeat=repeat)
 
 
 @dataclass(frozen=True)
@@ -225,3 +228,4 @@ class Registered:
     id: int
     state: str
     event_id: int
+    repeat: RepeatOutcome | None = None

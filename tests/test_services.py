@@ -158,7 +158,8 @@ def test_decline_only_on_the_ground_of_article_fourteen(ctx) -> None:
 
 def test_merging_a_repeat_with_new_facts_restarts_the_open_cases_decision_clock(ctx) -> None:
     master = accepted(ctx, cst(2026, 6, 1, 9))
-    repeat = registered(ctx, cst(2026, 6, 8, 9))
+    # Another policy, so registration does not merge it on its own (tests/ledger); by hand here.
+    repeat = registered(ctx, cst(2026, 6, 8, 9), policy_no="P2026000999")
     a.merge(ctx, repeat, actor="clerk", into=master, new_facts=True, at=cst(2026, 6, 8, 10))
     data = queries.get_complaint(ctx, master)
     decision = next(d for d in data["deadlines"] if d["name"] == "decision")

@@ -1,0 +1,179 @@
+"""Repeat detection at registration (重复投诉, RULES.md §4; Art. 18 ¶3).
+
+Owns: deciding, in the registering transaction, whether a new complaint repeats an earlier
+one and what follows. Must not import cli/, flows/ or notifications/.
+
+- Keys, window and states come from `[repeat]`: the complainant identity hash (required when
+  listed) plus at least one of policy number / category when those are listed. Window edges
+  are local calendar days: an earlier complaint received 180 days before (any time that day)
+  is inside a 180-day window, 181 days before is not.
+- The look-up is one range scan of `ix_complaint_complainant_received` (or
+  `ix_complaint_policy_received` when the complainant is not a key): its cost depends on how
+  many complaints this complainant made in the window, never on the size of the table.
+- A repeat of a case still being handled (`merge_states`) is merged into it with the `merge`
+  action; when it brings new facts the open case's decision clock restarts (Art. 18 ¶3).
+- A repeat of a decided or finished case stays a case of its own, linked (`linked_to_id`) to
+  the matter's master complaint (the first complaint of the matter).
+- A regulator-forwarded repeat is always linked, never merged: since 2021 each forwarded item
+  counts against the company, so it must stay countable and handled on its own clock
+  (Art. 33) while the ledger groups it with its master.
+Either way the matter enters the ledger (services/ledger.py) in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from services import ledger, records
+from services.context import Context
+from states import lifecycle as lc
+from storage.timeutil import from_db, to_db, utcnow
+
+C = records.C
+_COLS = (C.c.id, C.c.number, C.c.state, C.c.policy_no, C.c.category, C.c.received_at,
+         C.c.merged_into_id, C.c.linked_to_id, C.c.facts, C.c.regulator_forwarded)
+_BY_COMPLAINANT = (select(*_COLS)
+                   .where(C.c.complainant_hash == bindparam("key"),
+                          C.c.received_at >= bindparam("start"),
+                          C.c.received_at <= bindparam("end"), C.c.id != bindparam("cid"))
+                   .order_by(C.c.received_at.desc()).limit(bindparam("limit")))
+_BY_POLICY = (select(*_COLS)
+              .where(C.c.policy_no == bindparam("key"), C.c.received_at >= bindparam("start"),
+                     C.c.received_at <= bindparam("end"), C.c.id != bindparam("cid"))
+              .order_by(C.c.received_at.desc()).limit(bindparam("limit")))
+# Enough earlier complaints of one complainant to find a match; a complainant with more than
+# this inside the window is already a ledger matter.
+_SCAN_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class RepeatOutcome:
+    kind: str  # none | merged | linked
+    state: str
+    master: str | None = None  # the matter's master complaint number
+    target: str | None = None  # the open case merged into (kind == merged)
+    matched_on: tuple[str, ...] = ()
+    new_facts: bool = False
+
+
+def window_start(ctx: Context, received: datetime) -> datetime:
+    """Start of the look-back window: local midnight `window_days` days before receipt."""
+    day = received.astimezone(ctx.tz).date() - timedelta(days=ctx.config.repeat.window_days)
+    return datetime.combine(day, time(0), ctx.tz)
+
+
+def matches(ctx: Context, conn: Connection, case: dict[str, Any]) -> list[tuple[dict[str, Any],
+                                                                             tuple[str, ...]]]:
+    """Earlier complaints this one repeats, newest first, each with the keys that matched."""
+    keys = ctx.config.repeat.match
+    received = from_db(case["received_at"])
+    assert received is not None
+    if "complainant" in keys and case["complainant_hash"]:
+        stmt, key = _BY_COMPLAINANT, case["complainant_hash"]
+    elif "complainant" not in keys and "policy" in keys and case["policy_no"]:
+        stmt, key = _BY_POLICY, case["policy_no"]
+    else:
+        return []
+    rows = conn.execute(stmt, {"key": key, "start": to_db(window_start(ctx, received)),
+                               "end": to_db(received), "cid": case["id"],
+                               "limit": _SCAN_LIMIT}).mappings().all()
+    others = [k for k in keys if k != "complainant" and not (k == "policy" and stmt is _BY_POLICY)]
+    out = []
+    for row in rows:
+        hit = ("complainant",) if stmt is _BY_COMPLAINANT else ("policy",)
+        extra = tuple(k for k in others if _same(k, case, row))
+        if others and not extra:
+            continue
+        out.append((dict(row), hit + extra))
+    return out
+
+
+def _same(key: str, case: dict[str, Any], row: Any) -> bool:
+    column = {"policy": "policy_no", "category": "category"}.get(key)
+    if column is None:
+        raise ValueError(f"[repeat] match: unknown key {key!r} (complainant, policy, category)")
+    return bool(case[column]) and case[column] == row[column]
+
+
+def on_registered(conn: Connection, ctx: Context, cid: int, *, actor: str) -> RepeatOutcome:
+    """Called by services.registration.register after the insert, in its transaction."""
+    case = records.load_case_by_id(conn, cid)
+    found = matches(ctx, conn, case)
+    if not found:
+        return RepeatOutcome(kind="none", state=case["state"])
+    latest, matched_on = found[0]
+    rules = ctx.config.repeat
+    # A complaint merged earlier stands for the open case it was merged into.
+    resolved = [(records.load_case_by_id(conn, row["merged_into_id"]) if row["merged_into_id"]
+                 else row, keys) for row, keys in found]
+    mergeable = [(row, keys) for row, keys in resolved if row["state"] in rules.merge_states]
+    if mergeable and not case["regulator_forwarded"]:
+        target, matched_on = mergeable[0]
+        return _merge(conn, ctx, case, target, matched_on, actor=actor)
+    return _link(conn, ctx, case, latest, matched_on)
+
+
+def master_of(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
+    """The first complaint of the matter `row` belongs to (merges and links point to it)."""
+    if row.get("merged_into_id"):
+        row = records.load_case_by_id(conn, row["merged_into_id"])
+    if row.get("linked_to_id"):
+        row = records.load_case_by_id(conn, row["linked_to_id"])
+    return dict(row) if "complainant_hash" in row else records.load_case_by_id(conn, row["id"])
+
+
+def _has_new_facts(ctx: Context, case: dict[str, Any], target: dict[str, Any]) -> bool:
+    mode = ctx.config.repeat.new_facts
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    return (case["facts"] or "").strip() != (target["facts"] or "").strip()
+
+
+def _merge(conn: Connection, ctx: Context, case: dict[str, Any], target: dict[str, Any],
+           matched_on: tuple[str, ...], *, actor: str) -> RepeatOutcome:
+    from services import actions
+
+    full_target = records.load_case_by_id(conn, target["id"])
+    new_facts = _has_new_facts(ctx, case, full_target)
+    # The merge and the restarted clock happen when the repeat was received, unless the open
+    # case already has a later event (an append-only history never goes backwards).
+    at = max(from_db(case["received_at"]), from_db(full_target["last_event_at"]))  # type: ignore[type-var]
+    at = min(at, utcnow())  # type: ignore[type-var]
+    result = actions.perform(
+        ctx, case["number"], "merge", actor=lc.Role.system.value, at=at, conn=conn,
+        fields={"into": target["number"], "new_facts": new_facts, "matched_on": list(matched_on),
+                "reason": f"重复投诉, 处理期限内合并至 {target['number']}(第十八条第三款)",
+                "registered_by": actor})
+    master = master_of(conn, full_target)
+    ledger.attach(conn, ctx, master=master, member_id=case["id"], relation="merged")
+    return RepeatOutcome(kind="merged", state=result.state, master=master["number"],
+                         target=target["number"], matched_on=matched_on, new_facts=new_facts)
+
+
+def _link(conn: Connection, ctx: Context, case: dict[str, Any], latest: dict[str, Any],
+          matched_on: tuple[str, ...]) -> RepeatOutcome:
+    master = master_of(conn, latest)
+    now = utcnow()
+    why = ("监管转办件单独计数, 关联至主投诉" if case["regulator_forwarded"]
+           else "原投诉已作出处理决定或已终结, 另立新案并关联")
+    details = dict(case["details"] or {})
+    details["repeat"] = {"master": master["number"], "previous": latest["number"],
+                         "matched_on": list(matched_on)}
+    seq = case["event_count"] + 1
+    records.update_case(conn, case, {"linked_to_id": master["id"], "event_count": seq,
+                                     "details": details})
+    records.append_event(
+        conn, complaint_id=case["id"], seq=seq, action="link",
+        from_state=case["state"], to_state=case["state"], actor=lc.Role.system.value,
+        role=lc.Role.system.value, at=from_db(case["last_event_at"]) or now, recorded_at=now,
+        reason=f"重复投诉: {why}", details=details["repeat"])
+    ledger.attach(conn, ctx, master=master, member_id=case["id"], relation="linked")
+    return RepeatOutcome(kind="linked", state=case["state"], master=master["number"],
+                         matched_on=matched_on)
