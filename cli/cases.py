@@ -48,7 +48,8 @@ def register(
     product: Annotated[S, Opt(help="险种代码或名称 (config/taxonomy.toml)")] = None,
     channel: Annotated[S, Opt(help="投诉渠道: hotline counter online letter email "
                                    "regulator(12378/监管转办) media other")] = None,
-    received_at: Annotated[S, Opt(help="本机构收到时间 (ISO; 默认现在)")] = None,
+    received_at: Annotated[S, Opt("--received-at", "--at",
+                                  help="本机构收到时间 (ISO, 不带时区按 Asia/Shanghai; 默认现在)")] = None,
     regulator_ref: Annotated[S, Opt(help="监管转办编号 (12378 等)")] = None,
     forwarded_on: Annotated[S, Opt(help="监管转办日期 (YYYY-MM-DD)")] = None,
     group_size: Annotated[int, Opt(help="投诉人数 (群体投诉)")] = 1,
@@ -107,12 +108,23 @@ def register(
         if as_json:
             from cli.output import emit_json
 
-            emit_json({"number": done.number, "id": done.id, "state": done.state,
-                       "event_id": done.event_id, "deadlines": deadlines}, tz)
+            body: dict[str, Any] = {"number": done.number, "id": done.id, "state": done.state,
+                                    "event_id": done.event_id, "deadlines": deadlines}
+            rep = getattr(done, "repeat", None)
+            if rep is not None and rep.kind != "none":
+                body["repeat"] = {"kind": rep.kind, "master": rep.master, "target": rep.target,
+                                  "matched_on": list(rep.matched_on)}
+            emit_json(body, tz)
             return
         from cli.output import fmt_due
+        from states.lifecycle import State
 
-        typer.echo(f"已登记投诉 {done.number} (状态: 已登记)")
+        typer.echo(f"已登记投诉 {done.number} (状态: {State(done.state).label})")
+        rep = getattr(done, "repeat", None)
+        if rep is not None and rep.kind == "merged":
+            typer.echo(f"  重复投诉: 已合并至在办投诉 {rep.target} (第十八条第三款)")
+        elif rep is not None and rep.kind == "linked":
+            typer.echo(f"  重复投诉: 已关联至主投诉 {rep.master}")
         for d in deadlines:
             typer.echo(f"  {s.ctx.config.deadlines[d['name']].label}: {fmt_due(d['due'], tz)}"
                        + ("" if d["verified"] else " (日历未核实)"))

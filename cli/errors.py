@@ -42,6 +42,8 @@ def classify(exc: BaseException) -> tuple[int, str, str | None] | None:
 
     if isinstance(exc, ConfigError):
         return UNUSABLE, str(exc), None
+    if type(exc).__name__ == "InvalidToken":  # cryptography.fernet, not imported here
+        return UNUSABLE, "个人信息无法解密: 密钥 (TOUSU_KEY 或 general.key_file) 与数据库不匹配", None
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     if isinstance(exc, (OperationalError, ProgrammingError)):

@@ -52,8 +52,8 @@ def table(title: str, columns: list[str]) -> Any:
     from rich.table import Table
 
     t = Table(title=title, title_justify="left", show_lines=False)
-    for c in columns:
-        t.add_column(c, overflow="fold")
+    for i, c in enumerate(columns):
+        t.add_column(c, overflow="fold", no_wrap=i == 0)
     return t
 
 

@@ -61,13 +61,13 @@ def print_case(ctx: Any, view: dict[str, Any]) -> None:
     out.print(parties)
 
     now = utcnow()
-    dls = table("时限", ["时限", "状态", "到期", "提示", "核实", "依据"])
+    dls = table("时限", ["时限", "状态", "到期", "提示", "日历"])
     for d in view["deadlines"]:
         rule = ctx.config.deadlines.get(d["name"])
         tag, style = urgency(d["due"], now, tz) if d["status"] == "running" else ("", "")
         dls.add_row(rule.label if rule else d["name"], DEADLINE_STATUS.get(d["status"],
                     d["status"]), fmt_due(d["due"], tz), tag,
-                    "是" if d["verified"] else "日历未核实", d["rule"], style=style or None)
+                    "已核实" if d["verified"] else "未核实", style=style or None)
     out.print(dls)
 
     events = table("事件时间线", ["#", "时间", "操作", "状态变化", "操作人", "说明"])

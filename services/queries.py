@@ -71,7 +71,7 @@ def complaint_view(ctx: Context, number: str, *, actor: dict[str, Any],
         if role not in lc.PII_ROLES:
             allowed = "、".join(r.label for r in lc.PII_ROLES)
             raise Forbidden(f"角色「{role.label}」无权查看完整个人信息, 可查看角色: {allowed}")
-        with ctx.engine.connect() as conn:
+        with read_only(ctx.engine) as conn:
             case = records.load_case(conn, number)
         parts = ["complainant"] + (["agent"] if case["agent_id"] else [])
         audit.record(ctx, number, actor=actor["username"], action=audit.VIEW_PII,
@@ -84,7 +84,7 @@ def complaint_view(ctx: Context, number: str, *, actor: dict[str, Any],
         if pid:
             party = decrypt_party(ctx, pid)
             parties[key] = party if reveal else privacy.mask_party(party)
-    with ctx.engine.connect() as conn:
+    with read_only(ctx.engine) as conn:
         view["institution"] = _institution_name(conn, case["institution_id"])
     view["parties"] = parties
     view["masked"] = not reveal
@@ -170,7 +170,7 @@ def queue(ctx: Context, *, actor: dict[str, Any], scope: str = "mine", team: str
         query = query.where(C.c.category == category)
     query = query.order_by(nearest.is_(None), nearest, C.c.id).limit(limit)
 
-    with ctx.engine.connect() as conn:
+    with read_only(ctx.engine) as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
         ids = [r["id"] for r in rows]
         named: dict[int, dict[str, Any]] = {}
