@@ -193,7 +193,8 @@ def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[st
                   f", 共 {matter['complaint_count']} 次投诉)提请会商")
         convene = _convene_service()
         if convene is not None:
-            convene(ctx, case.number, reason=reason, conn=conn)
+            convene(ctx, case.number, reason, reason_code=matter["kind"],
+                    key=matter_code(matter["id"]), conn=conn)
         else:
             actions.perform(ctx, case.number, "consult", actor="system", conn=conn,
                             fields={"reason": reason, "ledger": matter_code(matter["id"])})
@@ -207,7 +208,7 @@ def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[st
 def _convene_service() -> Any:
     """The flows feature's joint-consultation service, when it exists (issue 4)."""
     try:
-        from services import consultation  # type: ignore[attr-defined]
+        from services import consultation
     except ImportError:
         return None
     return getattr(consultation, "convene_for", None)

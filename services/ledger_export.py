@@ -1,0 +1,105 @@
+"""Excel export of the repeat/backlog ledger (重复投诉与积案台账), laid out as compliance staff
+keep it: a title, the export time, then one row per matter with its owner, counts, dates,
+resolution class, measures and status. openpyxl is imported here only, when exporting.
+
+Complainants appear masked (first character only): the file leaves the system's access log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from services import ledger, queries
+from services.context import Context
+from states import ledger as rules
+from storage.timeutil import local, utcnow
+
+HEADERS = ("序号", "台账编号", "投诉人", "主投诉编号", "全部投诉编号", "投诉次数", "单独计数件数",
+           "监管转办件数", "首次投诉日期", "最近投诉日期", "类型", "责任人", "化解分类",
+           "化解措施", "状态", "停访息诉日期", "会商日期", "最近更新")
+WIDTHS = (6, 12, 10, 22, 44, 9, 12, 12, 13, 13, 10, 10, 12, 50, 9, 13, 13, 17)
+
+
+def _mask(name: str | None) -> str:
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def _day(value: Any, ctx: Context) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{local(value, ctx.tz):%Y-%m-%d}"
+    return str(value)
+
+
+def rows(ctx: Context, *, status: str | None = None) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for i, matter in enumerate(ledger.list_matters(ctx, status=status), start=1):
+        full = ledger.show(ctx, matter["id"])
+        measures = [f"{_day(a['at'], ctx)} {a['note']}" for a in full["actions"]
+                    if a["kind"] in ("measure", "consultation")]
+        with ctx.engine.connect() as conn:
+            party = conn.execute(select(ledger.C.c.complainant_id).where(
+                ledger.C.c.id == matter["master_complaint_id"])).scalar()
+        name = queries.decrypt_party(ctx, party).get("name") if party else None
+        out.append([
+            i, matter["code"], _mask(name), matter["master"],
+            "、".join(m["number"] + ("(合并)" if m["relation"] == "merged" else "")
+                     for m in full["members"]),
+            matter["complaint_count"], matter["case_count"], matter["regulator_count"],
+            _day(matter["first_received_at"], ctx), _day(matter["last_received_at"], ctx),
+            rules.MATTER_KINDS.get(matter["kind"], matter["kind"]), matter["owner"] or "未指定",
+            rules.RESOLUTION_CLASSES.get(matter["resolution_class"] or "", "待定"),
+            "\n".join(measures), rules.MATTER_STATUSES.get(matter["status"], matter["status"]),
+            _day(matter["stopped_on"], ctx), _day(matter["consulted_at"], ctx),
+            f"{local(matter['updated_at'], ctx.tz):%Y-%m-%d %H:%M}"])
+    return out
+
+
+def export(ctx: Context, path: Path | None = None, *, status: str | None = None) -> Path:
+    """Write the ledger to an .xlsx file and return its path."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    now = utcnow()
+    if path is None:
+        folder = Path(ctx.config.section("ledger").get("export_dir", "reports"))
+        if not folder.is_absolute():
+            folder = ctx.config.data_dir.parent / folder
+        path = folder / f"台账_{local(now, ctx.tz):%Y%m%d_%H%M}.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "重复投诉与积案台账"
+    last = get_column_letter(len(HEADERS))
+    ws.merge_cells(f"A1:{last}1")
+    ws["A1"] = "重复投诉与积案台账"
+    ws["A1"].font = Font(size=14, bold=True)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.merge_cells(f"A2:{last}2")
+    ws["A2"] = f"导出时间: {local(now, ctx.tz):%Y-%m-%d %H:%M}(北京时间)"
+    thin = Side(style="thin", color="999999")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    for col, (title, width) in enumerate(zip(HEADERS, WIDTHS, strict=True), start=1):
+        cell = ws.cell(row=3, column=col, value=title)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = border
+        ws.column_dimensions[get_column_letter(col)].width = width
+    for r, values in enumerate(rows(ctx, status=status), start=4):
+        for col, value in enumerate(values, start=1):
+            cell = ws.cell(row=r, column=col, value=value)
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+            cell.border = border
+    ws.freeze_panes = "C4"
+    ws.auto_filter.ref = f"A3:{last}{max(3, ws.max_row)}"
+    wb.save(path)
+    return path
