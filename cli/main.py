@@ -27,8 +27,13 @@ actions.register_commands(app)    # accept, assign, investigate, ... (one per li
 app.add_typer(users.app, name="users")
 app.add_typer(db.app, name="db")
 # app.add_typer(notifications.app, name="notifications")  # ("notify" is the lifecycle action)
-# app.add_typer(ledger.app, name="ledger")      # ledger (台账)
-# app.add_typer(callback.app, name="callback")  # callbacks (回访)
+from cli import attention, callback, ledger  # noqa: E402
+
+app.add_typer(ledger.app, name="ledger")      # ledger (台账)
+app.add_typer(callback.app, name="callback")  # callbacks (回访)
+app.add_typer(attention.app, name="attention")  # special-attention list (特别关注客户)
+from cli import serve  # noqa: E402
+serve.register_commands(app)      # serve (flows/serve.py; Prefect imported lazily)
 # app.add_typer(report.app, name="report")      # reports
 # app.add_typer(imports.app, name="import")     # bulk import
 # ---- end of sub-apps ------------------------------------------------------------------------
