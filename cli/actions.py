@@ -14,10 +14,10 @@ Num = Annotated[str, typer.Argument(help="投诉编号")]
 Opt = typer.Option
 ANALYSIS_HELP = "五维度分析 (seed 000)"
 
-appraisal = typer.Typer(help="外部鉴定/检测/评估 (第十八条第二款: 期间不计入处理时限)。\n\n"
+appraisal = typer.Typer(add_completion=False, help="外部鉴定/检测/评估 (第十八条第二款: 期间不计入处理时限)。\n\n"
                              "示例: tousu appraisal start TS... --body 某司法鉴定所 "
                              "--complainant-told '2026-03-05 电话告知'", no_args_is_help=True)
-review = typer.Typer(help="核查 (第二十条: 分支机构处理决定的复核)。\n\n"
+review = typer.Typer(add_completion=False, help="核查 (第二十条: 分支机构处理决定的复核)。\n\n"
                           "示例: tousu review request TS... --request '书面核查申请 2026-03-20'",
                      no_args_is_help=True)
 
@@ -293,17 +293,25 @@ COMMANDS: list[tuple[str, Any, str]] = [
 ]
 
 
-def register_commands(app: typer.Typer) -> None:
-    for name, fn, example in COMMANDS:
-        app.command(name, epilog=f"示例: {example}")(fn)
-    appraisal.command("start", epilog=f"示例: tousu appraisal start {EX} --body 某司法鉴定所 "
-                                      "--complainant-told 2026-03-05电话告知 --user li.duijie"
-                      )(appraisal_start)
-    appraisal.command("end", epilog=f"示例: tousu appraisal end {EX} --result 伤残八级 "
-                                    "--user li.duijie")(appraisal_end)
-    review.command("request", epilog=f"示例: tousu review request {EX} --request 书面申请 "
-                                     "--user zhang.shouli")(review_request)
-    review.command("conclude", epilog=f"示例: tousu review conclude {EX} --conclusion 维持 "
-                                      "--user wang.zhuguan")(review_conclude)
-    app.add_typer(appraisal, name="appraisal")
-    app.add_typer(review, name="review")
+appraisal.command("start", epilog=f"示例: tousu appraisal start {EX} --body 某司法鉴定所 "
+                                  "--complainant-told 2026-03-05电话告知 --user li.duijie"
+                  )(appraisal_start)
+appraisal.command("end", epilog=f"示例: tousu appraisal end {EX} --result 伤残八级 "
+                                "--user li.duijie")(appraisal_end)
+review.command("request", epilog=f"示例: tousu review request {EX} --request 书面申请 "
+                                 "--user zhang.shouli")(review_request)
+review.command("conclude", epilog=f"示例: tousu review conclude {EX} --conclusion 维持 "
+                                  "--user wang.zhuguan")(review_conclude)
+GROUPS = {"appraisal": appraisal, "review": review}
+
+
+def command(name: str) -> Any:
+    """The click command `name` (cli.main builds commands on first use)."""
+    import typer.main
+
+    from cli.common import build
+
+    if name in GROUPS:
+        return typer.main.get_command(GROUPS[name])
+    fn, example = next((f, e) for n, f, e in COMMANDS if n == name)
+    return build(fn, name, f"示例: {example}")

@@ -211,10 +211,17 @@ def queue(
             print_queue(s.ctx, s.user, found)
 
 
-def register_commands(app: typer.Typer) -> None:
-    app.command("register", epilog=REGISTER_EXAMPLE)(register)
-    app.command("show", epilog="示例: tousu show TS202603020000001 --user li.duijie\n\n"
-                               "      tousu show TS202603020000001 --reveal --json")(show)
-    app.command("queue", epilog="示例: tousu queue --user li.duijie\n\n"
-                                "      tousu queue --scope branch --branch beijing "
-                                "--priority key --user wang.zhuguan")(queue)
+EPILOGS = {
+    "register": REGISTER_EXAMPLE,
+    "show": "示例: tousu show TS202603020000001 --user li.duijie\n\n"
+            "      tousu show TS202603020000001 --reveal --json --user li.duijie",
+    "queue": "示例: tousu queue --user li.duijie\n\n"
+             "      tousu queue --scope branch --branch beijing --priority key --user wang.zhuguan",
+}
+
+
+def command(name: str) -> Any:
+    """The click command `name` (cli.main builds commands on first use)."""
+    from cli.common import build
+
+    return build({"register": register, "show": show, "queue": queue}[name], name, EPILOGS[name])

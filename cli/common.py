@@ -90,3 +90,12 @@ def parse_date(value: str | None, tz: Any, field: str) -> datetime | None:
     if value is None or value == "":
         return None
     return parse_at(value, tz, field)
+
+
+def build(fn: Any, name: str, epilog: str) -> Any:
+    """One function as a click command (for cli.main's lazy command table)."""
+    import typer.main
+
+    single = typer.Typer(rich_markup_mode="rich", add_completion=False)
+    single.command(name, epilog=epilog)(fn)
+    return typer.main.get_command(single)

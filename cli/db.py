@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from cli.common import JsonOpt
@@ -20,7 +22,7 @@ def _heads(url: str) -> list[str]:
     finally:
         engine.dispose()
 
-app = typer.Typer(help="数据库迁移。\n\n示例: tousu db upgrade", no_args_is_help=True)
+app = typer.Typer(add_completion=False, help="数据库迁移。\n\n示例: tousu db upgrade", no_args_is_help=True)
 
 
 @app.command("upgrade", epilog="示例: TOUSU_DATABASE_URL=sqlite:///data/tousu.db tousu db upgrade")
@@ -51,3 +53,10 @@ def current(as_json: JsonOpt = False) -> None:
         emit_json({"heads": rev}, None)
     else:
         typer.echo(f"当前版本: {', '.join(rev) or '(未初始化)'}")
+
+
+def command(name: str) -> Any:
+    """This sub-app as a click group (cli.main builds commands on first use)."""
+    import typer.main
+
+    return typer.main.get_command(app)

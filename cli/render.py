@@ -82,9 +82,13 @@ def print_case(ctx: Any, view: dict[str, Any]) -> None:
                                       for a in allowed) if allowed else "无"))
 
 
-def _capacity(code: str) -> str:
-    from services.registration import CAPACITIES
+# services.registration.CAPACITIES, repeated so that `show` does not import registration
+# (and the repeat/ledger/escalation modules behind it); tests/cli keeps the two equal.
+CAPACITIES = {"consumer": "消费者本人", "legal_rep": "法定代理人", "agent": "受托代理人",
+              "heir": "继承人", "other": "其他"}
 
+
+def _capacity(code: str) -> str:
     return CAPACITIES.get(code, code)
 
 

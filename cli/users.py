@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from cli.common import JsonOpt, UserOpt, open_ctx, resolve_user
 
-app = typer.Typer(help="用户与角色管理 (系统管理员)。\n\n示例: tousu users list --user admin",
+app = typer.Typer(add_completion=False, help="用户与角色管理 (系统管理员)。\n\n示例: tousu users list --user admin",
                   no_args_is_help=True)
 
 ROLE_HELP = ("角色: intake_clerk(受理员) investigator(调查员) coordinator(协调员) "
@@ -104,3 +104,10 @@ def enable(username: Annotated[str, typer.Argument(help="用户名")],
            user: UserOpt = None, as_json: JsonOpt = False) -> None:
     """重新启用用户。"""
     _set_active(username, True, user, as_json)
+
+
+def command(name: str) -> Any:
+    """This sub-app as a click group (cli.main builds commands on first use)."""
+    import typer.main
+
+    return typer.main.get_command(app)

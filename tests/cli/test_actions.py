@@ -90,11 +90,14 @@ def test_mediation_withdrawal_decline_merge_and_reopen_have_commands(
 
 
 def test_every_command_has_help_with_an_example(tousu: Tousu) -> None:
+    import click
     import typer.main
 
     group = typer.main.get_command(app)
+    ctx = click.Context(group)
     paths: list[list[str]] = []
-    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+    for name in group.list_commands(ctx):  # type: ignore[attr-defined]
+        cmd = group.get_command(ctx, name)  # type: ignore[attr-defined]
         subs = getattr(cmd, "commands", None)
         paths += [[name, sub] for sub in subs] if subs else [[name]]
     assert len(paths) > 25
