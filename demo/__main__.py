@@ -14,6 +14,7 @@ from services.context import open_context
 
 STEPS = [
     "demo.lifecycle",
+    "demo.ledger",
 ]
 
 
