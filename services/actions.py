@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from services import callbacks, records
+from services import callbacks, escalation, records
 from services.context import Context
 from states import lifecycle as lc
 from states.deadlines import apply_clock
@@ -138,6 +138,8 @@ def perform(ctx: Context, number: str, trigger: str, *, actor: str,
         conn, complaint_id=case["id"], seq=seq, action=trigger, from_state=before.value,
         to_state=after.value, actor=user["username"], role=user["role"], at=when,
         recorded_at=now, reason=data.get("reason") or data.get("summary"), details=record)
+    if values.get("priority") == "major":  # Art. 29: escalate at once (services/escalation.py)
+        escalation.escalate_on_arrival(ctx, conn, case["id"])
     if trigger == "notify":  # a satisfaction callback (回访) follows every notified decision
         callbacks.schedule(conn, ctx, case["id"], notified_at=when)
     if merge_target is not None and data.get("new_facts"):

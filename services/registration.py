@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import records, repeats
+from services import escalation, records, repeats
 from services.actions import FUTURE_TOLERANCE
 from services.context import Context
 from services.repeats import RepeatOutcome
@@ -216,6 +216,7 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
         conn, complaint_id=cid, seq=1, action="register", from_state=None,
         to_state=lc.State.registered.value, actor=user["username"], role=user["role"],
         at=received, recorded_at=now, reason=None, details=public)
+    escalation.escalate_on_arrival(ctx, conn, cid, row)  # 舆情 / 重大 / 监管转办: at once (issue 4)
     # Repeat detection (RULES.md §4): merge into an open case or link to the matter's master.
     repeat = repeats.on_registered(conn, ctx, cid, actor=user["username"])
     return Registered(number=number, id=cid, state=repeat.state, event_id=event_id,

@@ -1,0 +1,39 @@
+"""The deployments of the automatic side: one per flow, with schedule and concurrency.
+
+prefect.yaml (work pool + workers) and `tousu serve` (one process) are both built from this
+table; tests/flows check that they agree. Schedules are Asia/Shanghai wall-clock times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    entrypoint: str  # module:function, as in prefect.yaml
+    cron: str
+    # 1 where two runs at once are unsafe or pointless. The sweep claims rows (SKIP LOCKED) and
+    # acts once per key, so several runs and several workers may share it: no limit.
+    concurrency: int | None
+    description: str
+
+
+DEPLOYMENTS: tuple[Deployment, ...] = (
+    Deployment("deadline-sweep", "flows/sweep.py:deadline_sweep", "*/5 * * * *", None,
+               "每 5 分钟: 时限预警、超时升级、按时限比例自动会商"),
+    Deployment("consultation-cycle", "flows/consultation.py:consultation_cycle",
+               "*/15 * * * *", 1, "每 15 分钟: 重大投诉会商召集、会前提醒、逾期升级"),
+    Deployment("mediation-cycle", "flows/mediation.py:mediation_cycle", "0 9 * * *", 1,
+               "每天 09:00: 调解转介准备与超期跟进"),
+)
+
+
+def load_flow(entrypoint: str):  # type: ignore[no-untyped-def]
+    import importlib
+
+    path, func = entrypoint.split(":")
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    return getattr(module, func)

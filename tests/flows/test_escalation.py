@@ -1,0 +1,193 @@
+"""The deadline sweep and immediate escalation, without Prefect, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from services import actions as a
+from services import escalation, queries, records
+from services.context import Context
+from services.registration import Person
+from storage.escalation import Escalation
+from storage.timeutil import from_db, utcnow
+from tests import factories as f
+
+X = Escalation.__table__  # type: ignore[attr-defined]
+
+
+def _rows(ctx: Context, table: Any, **where: Any) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        q = select(table)
+        for k, v in where.items():
+            q = q.where(table.c[k] == v)
+        return [dict(r) for r in conn.execute(q.order_by(table.c.id)).mappings()]
+
+
+def _escalate_events(ctx: Context, number: str) -> list[dict[str, Any]]:
+    return [e for e in queries.get_complaint(ctx, number)["events"] if e["action"] == "escalate"]
+
+
+def test_a_breached_acceptance_escalates_once_to_the_department_head(any_ctx: Context) -> None:
+    ctx = any_ctx
+    number = f.registered(ctx, utcnow() - timedelta(hours=30))
+
+    first = escalation.sweep(ctx)
+    again = escalation.sweep(ctx)
+
+    assert (first.escalated, first.superseded, again.escalated) == (1, 2, 0)
+    fired = {r["level"]: r["outcome"] for r in _rows(ctx, X)}
+    assert fired == {"breach": "acted", "warn_50": "superseded", "warn_80": "superseded"}
+    [event] = _escalate_events(ctx, number)
+    assert (event["actor"], event["role"], event["details"]["deadline"]) == (
+        "system", "system", "acceptance")
+    [alert] = _rows(ctx, records.O, kind="escalation")
+    assert alert["audience"] == "role:department_head" and alert["urgent"]
+    assert alert["payload"]["number"] == number and alert["payload"]["level"] == 3
+    assert alert["event_id"] == event["id"]
+    case = queries.get_complaint(ctx, number)["case"]
+    assert case["escalation_level"] == 3
+    # The next check is the committee level, 3 days after the breach: nothing due before it.
+    acceptance = [d for d in _rows(ctx, records.D) if d["name"] == "acceptance"][0]
+    assert from_db(acceptance["next_check_at"]) == from_db(acceptance["due_at"]) + timedelta(days=3)
+
+
+def test_levels_fire_in_turn_as_the_deadline_runs(ctx: Context) -> None:
+    received = utcnow() - timedelta(days=4)
+    number = f.accepted(ctx, received)
+    escalation.sweep(ctx)  # internal target (7 days): 50% passed at 3.5 days
+    later = escalation.sweep(ctx, now=received + timedelta(days=6))  # 80% at 5.6 days
+
+    codes = [(r["deadline_name"], r["level"]) for r in _rows(ctx, X, outcome="acted")]
+    assert ("internal_target", "warn_50") in codes and ("internal_target", "warn_80") in codes
+    assert later.by_level["warn_80"] >= 1
+    assert len(_escalate_events(ctx, number)) == len(codes)
+
+
+def test_closed_complaints_are_never_claimed(ctx: Context) -> None:
+    received = utcnow() - timedelta(days=40)
+    number = f.notified(ctx, received)
+    a.close(ctx, number, actor="liaison", analysis=f.ANALYSIS, root_cause="流程",
+            at=received + timedelta(days=3))
+
+    assert escalation.due_count(ctx) == 0
+    assert escalation.sweep(ctx).claimed == 0
+
+
+def test_a_crashed_sweep_leaves_everything_for_the_next_one(ctx: Context) -> None:
+    f.registered(ctx, utcnow() - timedelta(hours=30))
+    try:
+        with ctx.engine.begin() as conn:
+            escalation.sweep_batch(ctx, conn, now=utcnow(), size=10, exclude=set())
+            raise RuntimeError("worker killed")
+    except RuntimeError:
+        pass
+    assert _rows(ctx, X) == [] and _rows(ctx, records.O) == []
+
+    assert escalation.sweep(ctx).escalated == 1
+
+
+def test_a_pause_and_resume_do_not_fire_a_level_twice(ctx: Context) -> None:
+    received = utcnow() - timedelta(days=8)
+    number = f.accepted(ctx, received)
+    a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
+    escalation.sweep(ctx)
+    before = len(_escalate_events(ctx, number))
+    a.mediate(ctx, number, actor="liaison", channel="industry", organisation="调解中心")
+    assert escalation.due_count(ctx) == 0  # the paused clocks are not swept
+    a.end_mediation(ctx, number, actor="liaison", result="调解未成")
+
+    assert escalation.sweep(ctx).escalated == 0
+    assert len(_escalate_events(ctx, number)) == before
+
+
+def test_a_major_case_is_also_sent_to_the_committee(ctx: Context) -> None:
+    number = f.accepted(ctx, utcnow() - timedelta(days=4), amount=2_000_000.0)
+    escalation.sweep(ctx)
+    audiences = {r["audience"] for r in _rows(ctx, records.O, kind="escalation")}
+    assert {"role:handler", "role:committee"} <= audiences
+    assert queries.get_complaint(ctx, number)["case"]["priority"] == "major"
+
+
+def test_a_media_complaint_escalates_at_registration(any_ctx: Context) -> None:
+    number = f.registered(any_ctx, utcnow() - timedelta(hours=1), media_involved=True)
+
+    [event] = _escalate_events(any_ctx, number)
+    assert "舆情" in event["reason"] and event["details"]["trigger"] == "media"
+    audiences = {r["audience"] for r in _rows(any_ctx, records.O, kind="immediate_escalation")}
+    assert audiences == {"role:senior_management", "role:public_opinion"}
+    assert queries.get_complaint(any_ctx, number)["case"]["escalation_level"] == 3
+
+
+def test_a_regulator_forwarded_complaint_escalates_at_registration(ctx: Context) -> None:
+    number = f.registered(ctx, utcnow() - timedelta(hours=1), channel="regulator",
+                          regulator_ref="12378-2026-001")
+    [event] = _escalate_events(ctx, number)
+    assert event["details"]["trigger"] == "regulator"
+
+
+def test_acceptance_as_major_escalates_at_once_and_keeps_the_returned_version(
+        ctx: Context) -> None:
+    received = utcnow() - timedelta(hours=3)
+    number = f.registered(ctx, received)
+    result = a.accept(ctx, number, actor="clerk", category="claims", product="medical",
+                      owner="liaison", priority="major", priority_reason="群体事件")
+
+    [event] = _escalate_events(ctx, number)
+    assert event["details"]["trigger"] == "major"
+    assert {r["audience"] for r in _rows(ctx, records.O)} >= {"role:committee"}
+    a.investigate(ctx, number, actor="liaison", expected_version=result.version)
+
+
+def test_a_major_complaint_escalates_once_although_seen_at_registration_and_acceptance(
+        ctx: Context) -> None:
+    received = utcnow() - timedelta(hours=3)
+    number = f.accepted(ctx, received, group_size=25)
+    assert [e["details"]["trigger"] for e in _escalate_events(ctx, number)] == ["major"]
+
+
+def _seed_due(ctx: Context, n: int) -> list[str]:
+    """n unrelated complaints (distinct complainants and policies: no repeat merging)."""
+    start = utcnow() - timedelta(hours=30)
+    return [f.registered(ctx, start + timedelta(seconds=i), policy_no=f"P2026{i:06d}",
+                         complainant=Person(name=f"投诉人{i}", phone=f"139{i:08d}"))
+            for i in range(n)]
+
+
+def _two_sweeps_at_once(ctx: Context) -> None:
+    numbers = _seed_due(ctx, 40)
+    results: list[escalation.SweepResult] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(escalation.sweep(ctx, batch=5))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    results.append(escalation.sweep(ctx))  # anything skipped because the other held it
+
+    with ctx.engine.connect() as conn:
+        acted = conn.execute(select(X.c.complaint_id, X.c.deadline_name, X.c.level)
+                             .where(X.c.outcome == "acted")).all()
+        events = conn.execute(select(func.count()).select_from(records.E)
+                              .where(records.E.c.action == "escalate")).scalar()
+        alerts = conn.execute(select(func.count()).select_from(records.O)).scalar()
+    assert len(acted) == len(set(acted)) == len(numbers)  # each acted on exactly once
+    assert events == alerts == len(numbers)
+    assert sum(r.escalated for r in results) == len(numbers)
+
+
+def test_two_sweeps_at_once_never_act_on_an_item_twice(any_ctx: Context) -> None:
+    _two_sweeps_at_once(any_ctx)
