@@ -63,8 +63,11 @@ def main() -> None:
 # ---- Other features' sub-apps: one line each (their modules must import heavy things lazily;
 # ---- "notify" is the lifecycle action 告知, so notifications take another name) -------------
 # app.add_typer(notifications.app, name="notifications")
-# app.add_typer(ledger.app, name="ledger")      # ledger (台账)
-# app.add_typer(callback.app, name="callback")  # callbacks (回访)
+from cli import attention, callback, ledger  # noqa: E402  (typer only at import)
+
+app.add_typer(ledger.app, name="ledger")      # ledger (台账)
+app.add_typer(callback.app, name="callback")  # callbacks (回访)
+app.add_typer(attention.app, name="attention")  # special-attention list (特别关注客户)
 # app.add_typer(report.app, name="report")      # reports
 # app.add_typer(imports.app, name="import")     # bulk import
 # ---- end of sub-apps ------------------------------------------------------------------------
