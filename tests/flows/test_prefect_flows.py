@@ -1,0 +1,62 @@
+"""The flows themselves, under the session-wide Prefect harness: they find the work and call
+the services; the deployments in prefect.yaml match flows/deployments.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.deployments import DEPLOYMENTS, TIMEZONE
+from services import actions as a
+from services import consultation, escalation
+from services.context import Context
+from storage.timeutil import utcnow
+from tests import factories as f
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_sweep_flow_escalates_what_is_due_and_then_nothing(ctx: Context) -> None:
+    from flows.sweep import deadline_sweep
+
+    f.registered(ctx, utcnow() - timedelta(hours=30))
+    url = ctx.config.database_url
+    assert deadline_sweep(database_url=url)["escalated"] == 1
+    assert deadline_sweep(database_url=url)["escalated"] == 0
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_consultation_and_mediation_flows_run_their_cycles(ctx: Context) -> None:
+    from flows.consultation import consultation_cycle
+    from flows.mediation import mediation_cycle
+
+    number = f.registered(ctx, utcnow() - timedelta(hours=2))
+    a.accept(ctx, number, actor="clerk", category="claims", product="medical", owner="liaison",
+             priority="major", priority_reason="群体事件")
+    other = f.accepted(ctx, utcnow() - timedelta(days=2), policy_no="P2026777777",
+                       channel="online")
+    a.investigate(ctx, other, actor="liaison")
+    a.mediate(ctx, other, actor="liaison", channel="industry", organisation="调解中心")
+
+    url = ctx.config.database_url
+    assert consultation_cycle(database_url=url)["convened"] == 1
+    assert mediation_cycle(database_url=url)["prepared"] == 1
+    assert consultation.consultations_of(ctx, number)[0]["reason_code"] == "major"
+    assert escalation.due_count(ctx) == 0
+
+
+def test_prefect_yaml_has_one_deployment_per_flow_with_its_schedule() -> None:
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    found = {d["name"]: d for d in spec["deployments"]}
+    assert set(found) == {d.name for d in DEPLOYMENTS}
+    for d in DEPLOYMENTS:
+        got = found[d.name]
+        assert got["entrypoint"] == d.entrypoint
+        assert got["schedules"][0]["cron"] == d.cron
+        assert got["schedules"][0]["timezone"] == TIMEZONE
+        assert got.get("concurrency_limit") == d.concurrency
+        assert got["work_pool"]["name"] == spec["deployments"][0]["work_pool"]["name"]
