@@ -36,6 +36,10 @@ test: install
 diagram: install
 	$(BIN)/python -m states.diagram > docs/lifecycle.md
 
+# The automatic side: a local Prefect server (SQLite) and every deployment on its schedule.
+serve: migrate
+	$(BIN)/tousu serve
+
 bench: install
 	$(BIN)/python bench/lifecycle.py
 
