@@ -19,7 +19,10 @@ import typer
 
 from cli.errors import TousuGroup
 
-# Command name → module with `command(name) -> click.Command` (built on first use).
+# Command name → where it lives, imported and built only when that command runs (or help lists
+# every command): "module" (which has `command(name) -> click.Command`) or "module:app" (a
+# Typer sub-app). Other features add their sub-app here with ONE line, e.g.
+#     "report": "cli.report:app",
 LAZY: dict[str, str] = {
     **dict.fromkeys(("register", "show", "queue"), "cli.cases"),
     **dict.fromkeys(("accept", "assign", "investigate", "negotiate", "appraisal", "consult",
@@ -28,7 +31,30 @@ LAZY: dict[str, str] = {
                      "reopen", "escalate"), "cli.actions"),
     "users": "cli.users",
     "db": "cli.db",
+    # ---- Other features' sub-apps: one line each ("notify" is the lifecycle action 告知, so
+    # ---- notifications take another name) ------------------------------------------------
+    "ledger": "cli.ledger:app",        # ledger (台账)
+    "callback": "cli.callback:app",    # callbacks (回访)
+    "attention": "cli.attention:app",  # special-attention list (特别关注客户)
+    # "notifications": "cli.notifications:app",
+    # "report": "cli.report:app",
+    # "import": "cli.imports:app",
+    # ---- end of sub-apps -------------------------------------------------------------------
 }
+
+
+def _load(name: str) -> click.Command:
+    module, _, attr = LAZY[name].partition(":")
+    found = importlib.import_module(module)
+    if not attr:
+        return found.command(name)  # type: ignore[no-any-return]
+    import typer.main
+
+    cmd = typer.main.get_command(getattr(found, attr))
+    # A sub-app built on its own would offer shell completion again: the root does that.
+    cmd.params = [p for p in cmd.params if p.name not in ("install_completion",
+                                                          "show_completion")]
+    return cmd
 
 
 class RootGroup(TousuGroup):
@@ -40,7 +66,8 @@ class RootGroup(TousuGroup):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         found = super().get_command(ctx, cmd_name)
         if found is None and cmd_name in LAZY:
-            found = importlib.import_module(LAZY[cmd_name]).command(cmd_name)
+            found = _load(cmd_name)
+            found.name = cmd_name
             self.commands[cmd_name] = found
         return found
 
@@ -60,17 +87,8 @@ def main() -> None:
     """
 
 
-# ---- Other features' sub-apps: one line each (their modules must import heavy things lazily;
-# ---- "notify" is the lifecycle action 告知, so notifications take another name) -------------
-# app.add_typer(notifications.app, name="notifications")
-from cli import attention, callback, ledger  # noqa: E402  (typer only at import)
-
-app.add_typer(ledger.app, name="ledger")      # ledger (台账)
-app.add_typer(callback.app, name="callback")  # callbacks (回访)
-app.add_typer(attention.app, name="attention")  # special-attention list (特别关注客户)
-# app.add_typer(report.app, name="report")      # reports
-# app.add_typer(imports.app, name="import")     # bulk import
-# ---- end of sub-apps ------------------------------------------------------------------------
+# Sub-apps may still be added eagerly with `app.add_typer(x.app, name="x")`, but every command
+# then pays for building them: prefer one line in LAZY above.
 
 
 def run(*args: Any) -> None:
