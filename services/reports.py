@@ -1,0 +1,373 @@
+"""Report metrics (RULES.md §6) computed in the database: every figure is a GROUP BY aggregate
+over the complaints received in the period (a range on the indexed `received_at`) or the
+events recorded in it (a range on the indexed `event.at`), never a row-by-row load. Works on
+SQLite and PostgreSQL; the only dialect difference is how seconds between two times are taken.
+
+Definitions (also in docs/reports.md). Cohort = complaints received in the period.
+- 24 h acceptance share: accepted within the acceptance allowance, over cases whose acceptance
+  is settled (accepted, or still unaccepted after the allowance; cases ended before acceptance
+  are left out).
+- Days to decision, decided within 7/15 days: over cohort cases with a decision; elapsed time
+  from receipt (24 h × N, the allowances from `[deadlines]`).
+- Beyond 30/60: cohort cases whose decision (or end, or today if open) came more than 30/60
+  days after receipt (the Art. 18 extension ceilings from `[deadlines.decision] extensions`).
+- Repeat rate: cohort cases linked to or merged into an earlier complaint.
+- Backlog: open at the period end (or now) and received more than `[repeat]
+  backlog_open_days` earlier (a stock, not a cohort figure).
+- Escalations, joint consultations, mediation referrals and outcomes: events in the period.
+- Execution deviation (制度执行偏差率): cohort cases with a missed own deadline (met late, or
+  running past due) or a skipped step (a decision without acceptance; closed without a
+  decision other than by a mediated settlement).
+- Callbacks: from issue 6's `callback` table (attempts recorded in the period) when it
+  exists, else "—".
+This module must not import cli/, flows/ or any renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, inspect, literal, or_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
+
+from services import exposure as exp
+from services.context import Context
+from services.periods import Period, month_of
+from storage.models import Complaint, Deadline, Event, User
+from storage.timeutil import utcnow
+
+C = Complaint.__table__  # type: ignore[attr-defined]
+D = Deadline.__table__  # type: ignore[attr-defined]
+E = Event.__table__  # type: ignore[attr-defined]
+U = User.__table__  # type: ignore[attr-defined]
+
+DIMENSIONS: dict[str, str] = {"category": "投诉类别", "product": "产品", "channel": "渠道",
+                              "branch": "机构", "handler": "处理人"}
+# (key, Chinese label, kind): kind says how renderers format the value.
+METRICS: list[tuple[str, str, str]] = [
+    ("volume", "投诉量", "count"),
+    ("forwarded", "监管转办量", "count"),
+    ("per_premium", "亿元保费投诉量", "ratio"),
+    ("per_policies", "万张保单投诉量", "ratio"),
+    ("per_insured", "万人次投诉量", "ratio"),
+    ("accepted_24h", "24 小时受理率", "share"),
+    ("avg_decision_days", "平均决定天数", "days"),
+    ("decided_7", "7 日内决定占比", "share"),
+    ("decided_15", "15 日内决定占比", "share"),
+    ("beyond_30", "超 30 日件数", "count"),
+    ("beyond_60", "超 60 日件数", "count"),
+    ("repeat_rate", "重复投诉率", "share"),
+    ("backlog", "积案数", "count"),
+    ("escalations", "升级次数", "count"),
+    ("consultations", "会商次数", "count"),
+    ("mediations", "转调解件数", "count"),
+    ("mediation_success", "调解成功率", "share"),
+    ("callback_reach", "回访成功率", "share"),
+    ("satisfaction", "满意率", "share"),
+    ("nps", "NPS", "score"),
+    ("deviation_rate", "制度执行偏差率", "share"),
+]
+CHANGE_METRICS = [m for m, _, kind in METRICS if kind in ("count", "ratio", "days", "share")]
+DEFAULTS: dict[str, Any] = {
+    "dir": "data/reports", "exposure_pattern": "config/exposure/{period}.csv",
+    "trend_months": 13, "escalation_actions": ["escalate"],
+    # The institution's own deadlines; the complainant's review window is not ours to miss.
+    "deviation_deadlines": ["acceptance", "investigation", "decision", "review_decision"],
+}
+
+
+def settings(ctx: Context) -> dict[str, Any]:
+    return {**DEFAULTS, **ctx.config.section("reports")}
+
+
+def base_dir(ctx: Context) -> Path:
+    """Relative paths in `[reports]` count from the project root (the data directory's parent)."""
+    return ctx.config.data_dir.parent
+
+
+def output_dir(ctx: Context) -> Path:
+    path = Path(settings(ctx)["dir"])
+    return path if path.is_absolute() else base_dir(ctx) / path
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    metrics: dict[str, float | None]
+    previous_volume: int = 0
+    year_ago_volume: int = 0
+
+
+@dataclass
+class Report:
+    period: Period
+    previous: Period
+    year_ago: Period
+    as_of: datetime
+    summary: dict[str, float | None]
+    summary_previous: dict[str, float | None]
+    summary_year_ago: dict[str, float | None]
+    breakdowns: dict[str, list[Row]]
+    escalation_levels: dict[str, int]
+    trend: list[tuple[str, int, int]]
+    exposure_found: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    """Relative change (0.12 = +12%); None when there is nothing to compare with."""
+    if now is None or before in (None, 0):
+        return None
+    return (now - before) / before  # type: ignore[operator]
+
+
+def _seconds(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
+    if conn.dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def _group(dim: str | None) -> ColumnElement[Any]:
+    if dim is None:
+        return literal("all")
+    column = C.c.owner if dim == "handler" else C.c[dim]
+    return func.coalesce(column, "")
+
+
+def _cohort_sums(conn: Connection, ctx: Context, dim: str | None, start: datetime,
+                 end: datetime, as_of: datetime, opts: dict[str, Any]) -> dict[str, dict[str, float]]:
+    rules = ctx.config.deadlines
+    day = 86400.0
+    asof = literal(as_of, C.c.received_at.type)
+    accept_s = _seconds(conn, C.c.accepted_at, C.c.received_at)
+    decide_s = _seconds(conn, C.c.decided_at, C.c.received_at)
+    elapsed = _seconds(conn, func.coalesce(C.c.decided_at, C.c.closed_at, asof), C.c.received_at)
+    accept_limit = rules["acceptance"].amount * (3600.0 if rules["acceptance"].unit == "hours"
+                                                 else day)
+    ceilings = (rules["decision"].extensions + [30, 60])[:2]
+    missed = exists().where(
+        D.c.complaint_id == C.c.id, D.c.name.in_(opts["deviation_deadlines"]),
+        or_(D.c.met_at > D.c.due_at,
+            and_(D.c.status == "running", D.c.due_at < literal(as_of, D.c.due_at.type))))
+    settled = exists().where(E.c.complaint_id == C.c.id, E.c.action == "settle")
+    skipped = or_(and_(C.c.decided_at.is_not(None), C.c.accepted_at.is_(None)),
+                  and_(C.c.state == "closed", C.c.decided_at.is_(None), ~settled))
+
+    def n(cond: Any) -> Any:
+        return func.sum(case((cond, 1), else_=0))
+
+    g = _group(dim).label("g")
+    stmt = select(
+        g, func.count().label("volume"),
+        n(C.c.regulator_forwarded.is_(True)).label("forwarded"),
+        n(and_(C.c.accepted_at.is_not(None), accept_s <= accept_limit)).label("acc_ok"),
+        n(or_(C.c.accepted_at.is_not(None),
+              and_(C.c.closed_at.is_(None),
+                   _seconds(conn, asof, C.c.received_at) > accept_limit))).label("acc_due"),
+        n(C.c.decided_at.is_not(None)).label("decided"),
+        func.sum(case((C.c.decided_at.is_not(None), decide_s), else_=0.0)).label("decide_s"),
+        n(and_(C.c.decided_at.is_not(None),
+               decide_s <= rules["internal_target"].amount * day)).label("decided_7"),
+        n(and_(C.c.decided_at.is_not(None),
+               decide_s <= rules["decision"].amount * day)).label("decided_15"),
+        n(elapsed > ceilings[0] * day).label("beyond_30"),
+        n(elapsed > ceilings[1] * day).label("beyond_60"),
+        n(or_(C.c.linked_to_id.is_not(None), C.c.merged_into_id.is_not(None))).label("repeats"),
+        n(or_(missed, skipped)).label("deviations"),
+    ).where(C.c.received_at >= start, C.c.received_at < end).group_by(g)
+    return {r.g: {k: float(v or 0) for k, v in r._mapping.items() if k != "g"}
+            for r in conn.execute(stmt)}
+
+
+def _event_sums(conn: Connection, dim: str | None, start: datetime, end: datetime,
+                opts: dict[str, Any]) -> dict[str, dict[str, float]]:
+    escalate = opts["escalation_actions"]
+    actions = [*escalate, "consult", "mediate", "end_mediation", "settle"]
+
+    def n(cond: Any) -> Any:
+        return func.sum(case((cond, 1), else_=0))
+
+    g = _group(dim).label("g")
+    stmt = (select(g, n(E.c.action.in_(escalate)).label("escalations"),
+                   n(E.c.action == "consult").label("consultations"),
+                   n(E.c.action == "mediate").label("mediations"),
+                   n(E.c.action == "settle").label("settled"),
+                   n(E.c.action == "end_mediation").label("mediation_failed"))
+            .select_from(E.join(C, C.c.id == E.c.complaint_id))
+            .where(E.c.at >= start, E.c.at < end, E.c.action.in_(actions)).group_by(g))
+    return {r.g: {k: float(v or 0) for k, v in r._mapping.items() if k != "g"}
+            for r in conn.execute(stmt)}
+
+
+def _backlog(conn: Connection, ctx: Context, dim: str | None, cutoff: datetime) -> dict[str, float]:
+    older = cutoff - timedelta(days=ctx.config.repeat.backlog_open_days)
+    g = _group(dim).label("g")
+    stmt = (select(g, func.count()).where(
+        C.c.received_at < older, or_(C.c.closed_at.is_(None), C.c.closed_at >= cutoff))
+        .group_by(g))
+    return {r[0]: float(r[1]) for r in conn.execute(stmt)}
+
+
+def _callbacks(conn: Connection, dim: str | None, start: datetime,
+               end: datetime) -> dict[str, dict[str, float]] | None:
+    """Issue 6's `callback` table (one row per attempt), read only if it exists.
+
+    Reach rate = reached ÷ (reached + unreachable) attempts recorded in the period;
+    satisfaction = (满意 + 基本满意) ÷ rated; NPS = (promoters 9–10 − detractors 0–6) ÷ scored.
+    """
+    if not inspect(conn).has_table("callback"):
+        return None
+    from sqlalchemy import MetaData, Table
+
+    cb = Table("callback", MetaData(), autoload_with=conn)
+    if not {"complaint_id", "status", "recorded_at", "satisfaction", "nps"} <= set(cb.c.keys()):
+        return None
+
+    def n(cond: Any) -> Any:
+        return func.sum(case((cond, 1), else_=0))
+
+    g = _group(dim).label("g")
+    stmt = (select(g, n(cb.c.status.in_(("reached", "unreachable"))).label("calls"),
+                   n(cb.c.status == "reached").label("reached"),
+                   n(cb.c.satisfaction.in_(("satisfied", "basically_satisfied")))
+                   .label("satisfied"),
+                   n(cb.c.satisfaction.is_not(None)).label("rated"),
+                   n(cb.c.nps >= 9).label("promoters"), n(cb.c.nps <= 6).label("detractors"),
+                   n(cb.c.nps.is_not(None)).label("scored"))
+            .select_from(cb.join(C, C.c.id == cb.c.complaint_id))
+            .where(cb.c.recorded_at >= start, cb.c.recorded_at < end).group_by(g))
+    return {r.g: {k: float(v or 0) for k, v in r._mapping.items() if k != "g"}
+            for r in conn.execute(stmt)}
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def _finish(s: dict[str, float], ev: dict[str, float], backlog: float,
+            cb: dict[str, float] | None, expo: exp.Exposure | None) -> dict[str, float | None]:
+    vol = s.get("volume", 0.0)
+    out: dict[str, float | None] = {
+        "volume": vol, "forwarded": s.get("forwarded", 0.0),
+        "per_premium": _ratio(vol, expo.premium_100m) if expo else None,
+        "per_policies": _ratio(vol, expo.policies / 10_000) if expo else None,
+        "per_insured": _ratio(vol, expo.insured_persons / 10_000) if expo else None,
+        "accepted_24h": _ratio(s.get("acc_ok", 0), s.get("acc_due", 0)),
+        "avg_decision_days": (_ratio(s.get("decide_s", 0), s.get("decided", 0) * 86400.0)),
+        "decided_7": _ratio(s.get("decided_7", 0), s.get("decided", 0)),
+        "decided_15": _ratio(s.get("decided_15", 0), s.get("decided", 0)),
+        "beyond_30": s.get("beyond_30", 0.0), "beyond_60": s.get("beyond_60", 0.0),
+        "repeat_rate": _ratio(s.get("repeats", 0), vol),
+        "backlog": backlog,
+        "escalations": ev.get("escalations", 0.0),
+        "consultations": ev.get("consultations", 0.0),
+        "mediations": ev.get("mediations", 0.0),
+        "mediation_success": _ratio(ev.get("settled", 0),
+                                    ev.get("settled", 0) + ev.get("mediation_failed", 0)),
+        "callback_reach": None, "satisfaction": None, "nps": None,
+        "deviation_rate": _ratio(s.get("deviations", 0), vol),
+    }
+    if cb is not None:
+        out["callback_reach"] = _ratio(cb.get("reached", 0), cb.get("calls", 0))
+        out["satisfaction"] = _ratio(cb.get("satisfied", 0), cb.get("rated", 0))
+        nps = _ratio(cb.get("promoters", 0) - cb.get("detractors", 0), cb.get("scored", 0))
+        out["nps"] = nps * 100 if nps is not None else None
+    return out
+
+
+def _metrics(conn: Connection, ctx: Context, period: Period, dim: str | None, as_of: datetime,
+             opts: dict[str, Any], exposure: dict[str, exp.Exposure] | None,
+             ) -> dict[str, dict[str, float | None]]:
+    start, end = period.bounds(ctx.tz)
+    cutoff = min(end, as_of)
+    sums = _cohort_sums(conn, ctx, dim, start, end, as_of, opts)
+    events = _event_sums(conn, dim, start, end, opts)
+    backlog = _backlog(conn, ctx, dim, cutoff)
+    callbacks = _callbacks(conn, dim, start, end)
+    total: exp.Exposure | None = None
+    if exposure is not None and dim is None:
+        total = exp.Exposure()
+        for item in exposure.values():
+            total += item
+    out = {}
+    for key in sorted(set(sums) | set(events) | set(backlog)):
+        expo = total if dim is None else (exposure or {}).get(key) if dim == "branch" else None
+        out[key] = _finish(sums.get(key, {}), events.get(key, {}), backlog.get(key, 0.0),
+                           (callbacks or {}).get(key, {}) if callbacks is not None else None,
+                           expo)
+    return out
+
+
+def _volumes(conn: Connection, ctx: Context, period: Period, dim: str | None) -> dict[str, int]:
+    start, end = period.bounds(ctx.tz)
+    g = _group(dim).label("g")
+    stmt = select(g, func.count()).where(C.c.received_at >= start,
+                                         C.c.received_at < end).group_by(g)
+    return {r[0]: int(r[1]) for r in conn.execute(stmt)}
+
+
+def _escalation_levels(conn: Connection, start: datetime, end: datetime,
+                       opts: dict[str, Any]) -> dict[str, int]:
+    level = E.c.details["level"].as_string()
+    stmt = (select(level, func.count()).where(
+        E.c.at >= start, E.c.at < end, E.c.action.in_(opts["escalation_actions"]))
+        .group_by(level))
+    return {str(r[0]) if r[0] not in (None, "", "null") else "未注明": int(r[1])
+            for r in conn.execute(stmt)}
+
+
+def _labels(conn: Connection, ctx: Context, dim: str) -> dict[str, str]:
+    tax = ctx.config.taxonomy
+    if dim == "handler":
+        return {r.username: r.name for r in conn.execute(select(U.c.username, U.c.name))}
+    return dict({"category": tax.categories, "product": tax.products,
+                 "channel": tax.channels, "branch": tax.branches}[dim])
+
+
+def build(ctx: Context, period: Period, *, as_of: datetime | None = None) -> Report:
+    """All metrics for the period, its breakdowns, 环比/同比 and the monthly trend."""
+    as_of = as_of or utcnow()
+    opts = settings(ctx)
+    root = base_dir(ctx)
+    previous, year_ago = period.previous(), period.year_ago()
+    exposures = {p: exp.load(opts["exposure_pattern"], root, p)
+                 for p in (period, previous, year_ago)}
+    notes = []
+    if exposures[period] is None:
+        notes.append(f"未找到 {period.label} 的保费/保单/承保人次数据, 相关比率显示为 —")
+    with ctx.engine.connect() as conn:
+        if not inspect(conn).has_table("callback"):
+            notes.append("回访数据表尚未建立(回访功能), 回访成功率、满意率、NPS 显示为 —")
+        summaries = {p: _metrics(conn, ctx, p, None, as_of, opts, exposures[p]).get("all")
+                     or _finish({}, {}, 0.0, None, None) for p in (period, previous, year_ago)}
+        breakdowns: dict[str, list[Row]] = {}
+        for dim in DIMENSIONS:
+            labels = _labels(conn, ctx, dim)
+            current = _metrics(conn, ctx, period, dim, as_of, opts, exposures[period])
+            prev, yoy = _volumes(conn, ctx, previous, dim), _volumes(conn, ctx, year_ago, dim)
+            rows = [Row(key, labels.get(key, key or ("未分派" if dim == "handler" else "未分类")), m, prev.get(key, 0),
+                        yoy.get(key, 0)) for key, m in current.items()]
+            rows.sort(key=lambda r: -(r.metrics["volume"] or 0))
+            breakdowns[dim] = rows
+        start, end = period.bounds(ctx.tz)
+        levels = _escalation_levels(conn, start, end, opts)
+        trend = []
+        months = [month_of(period.end - timedelta(days=1))]
+        for _ in range(int(opts["trend_months"]) - 1):
+            months.append(months[-1].previous())
+        for m in reversed(months):
+            s, e = m.bounds(ctx.tz)
+            vol, fwd = conn.execute(select(
+                func.count(), func.sum(case((C.c.regulator_forwarded.is_(True), 1), else_=0)))
+                .where(C.c.received_at >= s, C.c.received_at < e)).one()
+            trend.append((m.label, int(vol or 0), int(fwd or 0)))
+    return Report(period=period, previous=previous, year_ago=year_ago, as_of=as_of,
+                  summary=summaries[period], summary_previous=summaries[previous],
+                  summary_year_ago=summaries[year_ago], breakdowns=breakdowns,
+                  escalation_levels=levels, trend=trend,
+                  exposure_found=exposures[period] is not None, notes=notes)
