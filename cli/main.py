@@ -36,6 +36,7 @@ LAZY: dict[str, str] = {
     "ledger": "cli.ledger:app",        # ledger (台账)
     "callback": "cli.callback:app",    # callbacks (回访)
     "attention": "cli.attention:app",  # special-attention list (特别关注客户)
+    "serve": "cli.serve",              # the automatic side (flows/serve.py, Prefect lazily)
     # "notifications": "cli.notifications:app",
     # "report": "cli.report:app",
     # "import": "cli.imports:app",
