@@ -1,0 +1,101 @@
+"""Five-dimension case analysis (五维度, seed 000) for case reviews (以案促改): consumer
+background, complaint content, handling process, rules applied, outcome, plus the root cause
+(溯源整改) recorded when the case was closed or settled.
+
+Built from the complaint row and its event log only; personal data stays encrypted (the
+background names the complainant's capacity and circumstances, never identity or contact).
+Must not import cli/ or flows/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from services import records
+from services.context import Context
+from services.registration import CAPACITIES
+from states import lifecycle as lc
+from storage.timeutil import from_db
+
+DIMENSION_COLUMNS = ["投诉编号", *lc.FIVE_DIMENSIONS.values(), "溯源整改"]
+
+
+def _text(*parts: str | None) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def analyse(ctx: Context, number: str) -> dict[str, str]:
+    """One case as the five dimensions (Chinese headings) plus its root cause."""
+    tax = ctx.config.taxonomy
+    with ctx.engine.connect() as conn:
+        case = records.load_case(conn, number)
+        events = [dict(e) for e in conn.execute(
+            select(records.E).where(records.E.c.complaint_id == case["id"])
+            .order_by(records.E.c.seq)).mappings()]
+        earlier = conn.execute(select(func.count()).select_from(records.C).where(
+            records.C.c.complainant_hash == case["complainant_hash"],
+            records.C.c.received_at < case["received_at"])).scalar() or 0
+    by_action: dict[str, dict[str, Any]] = {}
+    for e in events:
+        by_action[e["action"]] = e["details"] or {}
+    closing = by_action.get("close") or by_action.get("settle") or {}
+    decision = by_action.get("decide", {})
+    received = from_db(case["received_at"])
+    assert received is not None
+
+    def when(e: dict[str, Any]) -> str:
+        at = from_db(e["at"])
+        return at.astimezone(ctx.tz).strftime("%m-%d %H:%M") if at else ""
+
+    steps = []
+    for e in events:
+        try:
+            label = lc.action(e["action"]).label
+        except Exception:  # noqa: BLE001 - actions outside the table (register, link)
+            label = {"register": "登记", "link": "关联重复投诉"}.get(e["action"], e["action"])
+        steps.append(f"{when(e)} {label}")
+    background = _text(
+        f"投诉人身份: {CAPACITIES.get(case['complainant_capacity'], '')}",
+        "特殊群体消费者(老年/残障)" if case["vulnerable"] else None,
+        f"群体投诉 {case['group_size']} 人" if case["group_size"] > 1 else None,
+        f"此前投诉 {earlier} 次" if earlier else "首次投诉",
+        "监管转办" if case["regulator_forwarded"] else None,
+        closing.get("background"))
+    content = _text(
+        f"{tax.categories.get(case['category'] or '', '未分类')}/"
+        f"{tax.products.get(case['product'] or '', '未分类')}",
+        f"诉求: {case['claim']}", f"事实: {case['facts']}",
+        f"涉及金额 {case['amount']:,.2f} 元" if case["amount"] else None,
+        closing.get("content"))
+    process = _text(" → ".join(steps), closing.get("process"))
+    rules = _text(decision.get("basis"), closing.get("rules"))
+    outcome = _text(f"当前状态: {lc.State(case['state']).label}", decision.get("reasons"),
+                    closing.get("agreement"), closing.get("outcome"))
+    values = [case["number"], background, content, process, rules, outcome,
+              closing.get("root_cause") or ""]
+    return dict(zip(DIMENSION_COLUMNS, values, strict=True))
+
+
+def export(ctx: Context, numbers: list[str], path: Path) -> Path:
+    """A workbook with one row per case and one column per dimension."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "五维度分析"
+    ws.append(DIMENSION_COLUMNS)
+    for c in range(1, len(DIMENSION_COLUMNS) + 1):
+        ws.cell(row=1, column=c).font = Font(bold=True)
+        ws.column_dimensions[ws.cell(row=1, column=c).column_letter].width = 20 if c == 1 else 40
+    for number in numbers:
+        ws.append(list(analyse(ctx, number).values()))
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path

@@ -1,0 +1,49 @@
+"""Produce a period's report files and tell the supervisors (the use case behind `tousu
+report` and the monthly/quarterly flows).
+
+Builds the metrics (services.reports), writes the workbook and the HTML page into the
+configured `[reports] dir`, and writes one `report_ready` outbox row for `role:supervisor` in
+its own transaction (notifications/ delivers it). Must not import cli/ or flows/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from services import records, reports
+from services.context import Context
+from services.periods import Period
+from services.report_render import write_excel, write_html
+from storage.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class Produced:
+    period: str
+    excel: Path
+    html: Path
+    volume: int
+    notified: bool
+
+
+def produce(ctx: Context, period: Period, *, as_of: datetime | None = None,
+            notify: bool = True, out_dir: Path | None = None) -> Produced:
+    as_of = as_of or utcnow()
+    rep = reports.build(ctx, period, as_of=as_of)
+    folder = out_dir or reports.output_dir(ctx)
+    stem = "tousu-report-" + period.label.replace("~", "_")
+    excel = write_excel(rep, folder / f"{stem}.xlsx")
+    html = write_html(rep, folder / f"{stem}.html")
+    volume = int(rep.summary["volume"] or 0)
+    sent = False
+    if notify:
+        with ctx.engine.begin() as conn:
+            sent = records.enqueue_alert(
+                conn, dedupe_key=f"report_ready:{period.label}:{as_of:%Y%m%dT%H%M%S}",
+                kind="report_ready", audience="role:supervisor", complaint_id=None,
+                event_id=None, urgent=False, now=utcnow(),
+                payload={"title": f"投诉统计报告 {period.title} 已生成", "period": period.label,
+                         "excel": str(excel), "html": str(html), "volume": volume})
+    return Produced(period=period.label, excel=excel, html=html, volume=volume, notified=sent)
