@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.output import DEADLINE_STATUS, console, fmt_due, fmt_time, table, urgency
+import typer
+
+from cli.output import DEADLINE_STATUS, Table, fmt_due, fmt_time, urgency
 from states import lifecycle as lc
 
 PARTY_FIELDS = (("name", "姓名/名称"), ("id_number", "证件号码"), ("phone", "电话"),
@@ -24,13 +26,23 @@ def _action_label(action: str) -> str:
     return found.label if found else LABELS.get(action, action)
 
 
+def _state(code: str | None) -> str:
+    return lc.State(code).label if code else "—"
+
+
+class _Lines:
+    def print(self, text: str) -> None:
+        typer.echo(text)
+
+
 def print_case(ctx: Any, view: dict[str, Any]) -> None:
     from storage.timeutil import utcnow
 
-    tz, tax, out = ctx.tz, ctx.config.taxonomy, console()
+    tz, tax = ctx.tz, ctx.config.taxonomy
+    out = _Lines()
     c = view["case"]
     state = lc.State(c["state"])
-    out.print(f"[bold]投诉 {c['number']}[/bold]  状态: {state.label} ({state.value})  "
+    out.print(typer.style(f"投诉 {c['number']}", bold=True) + f"  状态: {state.label} ({state.value})  "
               f"优先级: {lc.PRIORITIES.get(c['priority'], c['priority'])}  "
               f"升级级别: {c['escalation_level']}  版本: {c['version']}")
     out.print(f"类别: {_label(tax.categories, c['category'])}  险种: "
@@ -52,31 +64,31 @@ def print_case(ctx: Any, view: dict[str, Any]) -> None:
     if any(who):
         out.print("被投诉: " + " ".join(w for w in who if w))
 
-    parties = table("当事人" + (" (已脱敏)" if view["masked"] else " (完整信息, 已记录查看)"),
+    parties = Table("当事人" + (" (已脱敏)" if view["masked"] else " (完整信息, 已记录查看)"),
                     ["身份", *[label for _, label in PARTY_FIELDS]])
     for key, party in view["parties"].items():
         role = ("投诉人 · " + _capacity(c["complainant_capacity"])) if key == "complainant" \
             else "代理人"
         parties.add_row(role, *[str(party.get(f) or "-") for f, _ in PARTY_FIELDS])
-    out.print(parties)
+    out.print(parties.render())
 
     now = utcnow()
-    dls = table("时限", ["时限", "状态", "到期", "提示", "日历"])
+    dls = Table("时限", ["时限", "状态", "到期", "提示", "日历"])
     for d in view["deadlines"]:
         rule = ctx.config.deadlines.get(d["name"])
-        tag, style = urgency(d["due"], now, tz) if d["status"] == "running" else ("", "")
+        tag, style = urgency(d["due"], now, tz) if d["status"] == "running" else ("", {})
         dls.add_row(rule.label if rule else d["name"], DEADLINE_STATUS.get(d["status"],
                     d["status"]), fmt_due(d["due"], tz), tag,
-                    "已核实" if d["verified"] else "未核实", style=style or None)
-    out.print(dls)
+                    "已核实" if d["verified"] else "未核实", style=style)
+    out.print(dls.render())
 
-    events = table("事件时间线", ["#", "时间", "操作", "状态变化", "操作人", "说明"])
+    events = Table("事件时间线", ["#", "时间", "操作", "状态变化", "操作人", "说明"])
     for e in view["events"]:
-        move = (f"{e['from_state'] or ''} → {e['to_state']}"
+        move = (f"{_state(e['from_state'])} → {_state(e['to_state'])}"
                 if e["from_state"] != e["to_state"] else "")
         events.add_row(str(e["seq"]), fmt_time(e["at"], tz), _action_label(e["action"]), move,
                        f"{e['actor']} ({lc.Role(e['role']).label})", e["reason"] or "")
-    out.print(events)
+    out.print(events.render())
     allowed = view["allowed_actions"]
     out.print("您可执行: " + ("、".join(f"{a}({lc.ACTIONS_BY_TRIGGER[a].label})"
                                       for a in allowed) if allowed else "无"))
@@ -97,7 +109,7 @@ def print_queue(ctx: Any, user: dict[str, Any], found: dict[str, Any]) -> None:
     from storage.timeutil import utcnow
 
     tz, tax, now = ctx.tz, ctx.config.taxonomy, utcnow()
-    t = table(f"工作队列 · {SCOPES[found['scope']]} · {user['name']} "
+    t = Table(f"工作队列 · {SCOPES[found['scope']]} · {user['name']} "
               f"({len(found['items'])} 件, 按最近时限排序)",
               ["编号", "状态", "优先级", "类别", "机构", "负责人", "最近时限", "到期", "提示"])
     overdue = today = 0
@@ -110,7 +122,6 @@ def print_queue(ctx: Any, user: dict[str, Any], found: dict[str, Any]) -> None:
                   lc.PRIORITIES.get(r["priority"], r["priority"]),
                   _label(tax.categories, r["category"]), _label(tax.branches, r["branch"]),
                   r["owner"] or "-", rule.label if rule else "-",
-                  fmt_due(r["nearest_due"], tz), tag, style=style or None)
-    out = console()
-    out.print(t)
-    out.print(f"已超时 {overdue} 件, 今日到期 {today} 件")
+                  fmt_due(r["nearest_due"], tz), tag, style=style)
+    t.print()
+    typer.echo(f"已超时 {overdue} 件, 今日到期 {today} 件")

@@ -67,11 +67,11 @@ def list_(user: UserOpt = None, as_json: JsonOpt = False) -> None:
         if as_json:
             output.emit_json({"users": [{k: r[k] for k in keys} for r in rows]}, ctx.tz)
             return
-        t = output.table("用户", ["用户名", "姓名", "角色", "小组", "机构", "状态"])
+        t = output.Table("用户", ["用户名", "姓名", "角色", "小组", "机构", "状态"])
         for r in rows:
             t.add_row(r["username"], r["name"], Role(r["role"]).label, r["team"], r["branch"],
                       "启用" if r["active"] else "停用")
-        output.console().print(t)
+        t.print()
     finally:
         ctx.close()
 
