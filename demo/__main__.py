@@ -15,6 +15,7 @@ from services.context import open_context
 STEPS = [
     "demo.lifecycle",
     "demo.ledger",
+    "demo.flows",
 ]
 
 

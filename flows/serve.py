@@ -7,6 +7,7 @@ that server (e.g. the PostgreSQL-backed one of docs/deployment.md)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -57,9 +58,15 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve_all(port: int = 4200, *, log: Callable[[str], None] = print) -> None:
     """Start (or reuse) the server, serve every deployment on its schedule until Ctrl-C."""
     prefect_environment()
+    # SIGTERM (systemd, `timeout`, docker stop) must stop the local server too, like Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     proc = None
     if not os.environ.get("PREFECT_API_URL"):
         log(f"启动本地 Prefect 服务器 (SQLite, PREFECT_HOME={os.environ['PREFECT_HOME']}) …")
