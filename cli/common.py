@@ -51,14 +51,14 @@ def open_ctx() -> Context:
 
 def resolve_user(ctx: Context, user: str | None) -> dict[str, Any]:
     """The acting user: --user, TOUSU_USER, then the configuration; unknown users refused."""
-    from services.users import get_user
+    from services.queries import actor
 
     name = user or ctx.config.default_user
     if not name:
         raise InvalidInput("user", "未指定操作人: 请使用 --user、环境变量 TOUSU_USER "
                                    "或配置 general.default_user")
     try:
-        found = get_user(ctx, name)
+        found = actor(ctx, name)
     except NotFound:
         raise Forbidden(f"未知用户 {name}: 请联系系统管理员添加 (tousu users add)") from None
     if not found["active"]:

@@ -7,11 +7,12 @@ deadlines and `last_event_at` (which bounds `--at` of the next action) stay as t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services import records
-from services.context import Context
 from storage.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from services.context import Context
 
 VIEW_PII = "view_pii"  # 查看完整个人信息 (2022 Order No. 9: log access to personal data)
 
@@ -21,6 +22,8 @@ LABELS = {VIEW_PII: "查看完整个人信息"}
 def record(ctx: Context, number: str, *, actor: str, action: str, reason: str | None = None,
            details: dict[str, Any] | None = None) -> int:
     """Append one non-state event; returns its id."""
+    from services import records  # here, so that `LABELS` is cheap to import for `show`
+
     now = utcnow()
     with ctx.engine.begin() as conn:
         case = records.load_case(conn, number)

@@ -1,20 +1,23 @@
 """Read side: one complaint with its deadlines and history; work queues. No writes except
-the audit event for an unmasked view of personal data (`reveal=True`)."""
+the audit event for an unmasked view of personal data (`reveal=True`).
+
+Two paths. `get_complaint`, `decrypt_party`, `deadlines_of` read through services.records
+(the SQLModel tables). The command line's hot reads (`actor`, `complaint_view`, `queue`) use
+lightweight `table()/column()` statements and never import storage.models: declaring the
+SQLModel classes costs about 30 ms per process, a quarter of the start-up budget of
+`tousu show` (bench/cli_latency.py). tests/cli checks both paths return the same rows.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import column, literal_column, select, table
 
-from services import records
 from services.context import Context
 from storage.db import read_only
-from storage.models import Party
 from storage.timeutil import from_db
-
-P = Party.__table__  # type: ignore[attr-defined]
-
 
 def deadline_view(row: Any) -> dict[str, Any]:
     return {"name": row["name"], "status": row["status"], "due": from_db(row["due_at"]),
@@ -25,6 +28,8 @@ def deadline_view(row: Any) -> dict[str, Any]:
 
 def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
     """The complaint row, its named deadlines (by due time) and its events (in order)."""
+    from services import records
+
     with read_only(ctx.engine) as conn:
         case = records.load_case(conn, number)
         deadlines = conn.execute(select(records.D).where(records.D.c.complaint_id == case["id"])
@@ -36,8 +41,15 @@ def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
 
 
 def decrypt_party(ctx: Context, party_id: int) -> dict[str, Any]:
+    from storage.models import Party
+
+    P = Party.__table__  # type: ignore[attr-defined]
     with read_only(ctx.engine) as conn:
         row = conn.execute(select(P).where(P.c.id == party_id)).mappings().first()
+    return _decrypt(ctx, row)
+
+
+def _decrypt(ctx: Context, row: Any) -> dict[str, Any]:
     if row is None:
         return {}
     v = ctx.vault
@@ -47,22 +59,79 @@ def decrypt_party(ctx: Context, party_id: int) -> dict[str, Any]:
             "legal_rep": v.decrypt(row["legal_rep_enc"])}
 
 
-# ---- Views for the command line (cli/cases.py) ---------------------------------------------
+# ---- Views for the command line (cli/cases.py): the light path -----------------------------
 
-def _institution_name(conn: Any, institution_id: int | None) -> str | None:
-    if institution_id is None:
-        return None
-    from storage.models import Institution
+_JSON_COLUMNS = ("priority_reasons", "details", "warnings")
+_BOOL_COLUMNS = ("regulator_forwarded", "media_involved", "vulnerable", "decided_by_branch",
+                 "verified", "active")
 
-    inst = Institution.__table__  # type: ignore[attr-defined]
-    return conn.execute(select(inst.c.name).where(inst.c.id == institution_id)).scalar()
+
+def _typed(row: Any) -> dict[str, Any]:
+    """A raw row as the typed columns would give it: JSON decoded, booleans, aware UTC times."""
+    out = dict(row)
+    for key, value in out.items():
+        if value is None:
+            continue
+        if key in _JSON_COLUMNS and isinstance(value, str):
+            out[key] = json.loads(value)
+        elif key in _BOOL_COLUMNS:
+            out[key] = bool(value)
+        elif key.endswith(("_at", "_on")) or key == "at":
+            out[key] = from_db(value)
+    return out
+
+
+def _all(name: str) -> Any:
+    return select(literal_column("*")).select_from(table(name))
+
+
+def _one(conn: Any, name: str, key: str, value: Any) -> dict[str, Any] | None:
+    row = conn.execute(_all(name).where(column(key) == value)).mappings().first()
+    return None if row is None else _typed(row)
+
+
+def actor(ctx: Context, username: str) -> dict[str, Any]:
+    """The user row (active or not); NotFound when there is no such user."""
+    from states.errors import NotFound
+
+    with read_only(ctx.engine) as conn:
+        found = _one(conn, "user", "username", username)
+    if found is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return found
+
+
+def _case_light(conn: Any, number: str) -> dict[str, Any]:
+    from states.errors import NotFound
+
+    case = _one(conn, "complaint", "number", number)
+    if case is None:
+        raise NotFound(f"投诉 {number} 不存在")
+    return case
+
+
+def complaint_light(ctx: Context, number: str) -> dict[str, Any]:
+    """What `get_complaint` returns, read without the SQLModel tables."""
+    with read_only(ctx.engine) as conn:
+        case = _case_light(conn, number)
+        deadlines = conn.execute(_all("deadline").where(column("complaint_id") == case["id"])
+                                 .order_by(column("due_at"))).mappings().all()
+        events = conn.execute(_all("event").where(column("complaint_id") == case["id"])
+                              .order_by(column("seq"))).mappings().all()
+        parties = {key: _one(conn, "party", "id", case[f"{key}_id"])
+                   for key in ("complainant", "agent") if case[f"{key}_id"]}
+        institution = (_one(conn, "institution", "id", case["institution_id"])
+                       if case["institution_id"] else None)
+    return {"case": case, "deadlines": [deadline_view(_typed(d)) for d in deadlines],
+            "events": [_typed(e) for e in events], "_parties": parties,
+            "institution": institution["name"] if institution else None}
 
 
 def complaint_view(ctx: Context, number: str, *, actor: dict[str, Any],
                    reveal: bool = False) -> dict[str, Any]:
     """One complaint as a handler sees it: parties masked unless `reveal` is asked for by a
     role in PII_ROLES, in which case the view is recorded in the event log first."""
-    from services import audit, privacy
+    from services import privacy
     from states import lifecycle as lc
     from states.errors import Forbidden
 
@@ -71,29 +140,29 @@ def complaint_view(ctx: Context, number: str, *, actor: dict[str, Any],
         if role not in lc.PII_ROLES:
             allowed = "、".join(r.label for r in lc.PII_ROLES)
             raise Forbidden(f"角色「{role.label}」无权查看完整个人信息, 可查看角色: {allowed}")
+        from services import audit
+
         with read_only(ctx.engine) as conn:
-            case = records.load_case(conn, number)
+            case = _case_light(conn, number)
         parts = ["complainant"] + (["agent"] if case["agent_id"] else [])
         audit.record(ctx, number, actor=actor["username"], action=audit.VIEW_PII,
                      reason="查看完整个人信息", details={"parties": parts})
-    view = get_complaint(ctx, number)
-    case = view["case"]
-    parties: dict[str, Any] = {}
-    for key in ("complainant", "agent"):
-        pid = case[f"{key}_id"]
-        if pid:
-            party = decrypt_party(ctx, pid)
-            parties[key] = party if reveal else privacy.mask_party(party)
-    with read_only(ctx.engine) as conn:
-        view["institution"] = _institution_name(conn, case["institution_id"])
+    view = complaint_light(ctx, number)
+    parties = {}
+    for key, row in view.pop("_parties").items():
+        party = _decrypt(ctx, row)
+        parties[key] = party if reveal else privacy.mask_party(party)
     view["parties"] = parties
     view["masked"] = not reveal
-    view["allowed_actions"] = [a.trigger for a in lc.allowed_actions(case["state"], role)]
+    view["allowed_actions"] = [a.trigger for a in lc.allowed_actions(view["case"]["state"],
+                                                                     role)]
     return view
 
 
 def deadlines_of(ctx: Context, number: str) -> list[dict[str, Any]]:
     """The named deadlines of one complaint, nearest first."""
+    from services import records
+
     with read_only(ctx.engine) as conn:
         case = records.load_case(conn, number)
         rows = conn.execute(select(records.D).where(records.D.c.complaint_id == case["id"])
@@ -121,7 +190,11 @@ def queue(ctx: Context, *, actor: dict[str, Any], scope: str = "mine", team: str
     from states.validation import choice
 
     tax = ctx.config.taxonomy
-    C, D = records.C, records.D
+    C = table("complaint", *(column(c) for c in (
+        "id", "number", "state", "priority", "category", "product", "branch", "owner",
+        "received_at", "escalation_level")))
+    D = table("deadline", *(column(c) for c in ("complaint_id", "name", "status", "due_at",
+                                                "verified")))
     role = actor["role"]
     if scope not in SCOPES:
         raise InvalidInput("scope", f"范围取值: {', '.join(f'{k}({v})' for k, v in SCOPES.items())}")
@@ -157,7 +230,7 @@ def queue(ctx: Context, *, actor: dict[str, Any], scope: str = "mine", team: str
     elif handler is not None:
         query = query.where(C.c.owner == handler)
     if scope == "team":
-        U = records.U
+        U = table("user", column("username"), column("team"))
         members = select(U.c.username).where(U.c.team == (team or actor["team"]))
         query = query.where(C.c.owner.in_(members))
     elif scope == "branch":

@@ -154,3 +154,42 @@ def test_queue_filters_with_bad_values_are_bad_input(
         tousu: Tousu, args: list[str], flag: str) -> None:
     result = tousu("queue", *args, user="supervisor")
     assert result.exit_code == 2 and flag in result.stderr
+
+
+def test_the_light_read_path_returns_what_the_tables_return(ctx: Context) -> None:
+    from services import queries
+    from services.registration import Person as P
+
+    number = accepted(ctx, cst(2026, 3, 2, 9), complainant=P(
+        name="赵六", phone="13800138000", id_number="11010519491231002X", address="北京"),
+        institution="北京分公司营业部", branch="beijing", media_involved=True)
+    heavy, light = queries.get_complaint(ctx, number), queries.complaint_light(ctx, number)
+    assert light["case"] == heavy["case"]
+    assert light["deadlines"] == heavy["deadlines"]
+    assert light["events"] == heavy["events"]
+    assert light["institution"] == "北京分公司营业部"
+    assert queries._decrypt(ctx, light["_parties"]["complainant"]) == \
+        queries.decrypt_party(ctx, heavy["case"]["complainant_id"])
+    from services.users import get_user
+
+    assert queries.actor(ctx, "liaison") == get_user(ctx, "liaison")
+
+
+def test_show_and_queue_import_neither_the_tables_nor_heavy_libraries(
+        ctx: Context, cli_env: dict[str, str]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    number = registered(ctx, cst(2026, 3, 2, 9))
+    probe = ("import sys\nfrom cli.main import app\n"
+             "for argv in (['show', %r, '--user', 'liaison'], ['queue', '--user', 'liaison']):\n"
+             "    try:\n        app(argv)\n    except SystemExit as exc:\n"
+             "        assert exc.code == 0, exc.code\n"
+             "heavy = ('prefect', 'apprise', 'openpyxl', 'faker', 'alembic', 'rich.table',\n"
+             "         'storage.models', 'services.records')\n"
+             "print('LOADED', [m for m in heavy if m in sys.modules])\n") % number
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, **cli_env}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "LOADED []"
