@@ -221,3 +221,23 @@ class Generator:
             if len(earlier) > 2000:
                 del earlier[:1000]
             yield case
+
+
+# The columns of a legacy complaint spreadsheet as insurers keep them (sample for import).
+SHEET_HEADERS = ["工单号", "投诉人姓名", "证件号码", "联系电话", "联系地址", "投诉请求", "事实与理由",
+                 "投诉渠道", "收到时间", "机构", "投诉类别", "产品", "保单号", "涉及金额",
+                 "监管转办编号", "监管转办日期", "特殊群体"]
+
+
+def sheet_row(case: DemoCase, taxonomy: Any, tz: Any) -> list[Any]:
+    """One spreadsheet row in SHEET_HEADERS order: Chinese labels, local times."""
+    reg, p = case.registration, case.registration.complainant
+    received = reg.received_at.astimezone(tz) if reg.received_at else None
+    forwarded = reg.regulator_forwarded_on.astimezone(tz) if reg.regulator_forwarded_on else None
+    channel = "12378转办" if reg.channel == "regulator" else taxonomy.channels[reg.channel]
+    return [f"LG{case.index + 1:08d}", p.name, p.id_number, p.phone, p.address, reg.claim,
+            reg.facts, channel, f"{received:%Y-%m-%d %H:%M:%S}" if received else "",
+            taxonomy.branches[reg.branch], taxonomy.categories.get(reg.category or "", ""),
+            taxonomy.products.get(reg.product or "", ""), reg.policy_no,
+            "" if reg.amount is None else f"{reg.amount:.2f}", reg.regulator_ref or "",
+            f"{forwarded:%Y-%m-%d}" if forwarded else "", "是" if reg.vulnerable else ""]

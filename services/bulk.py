@@ -1,0 +1,218 @@
+"""Batched registration for bulk import: the rules of `services.registration.register`
+applied to many complaints in one transaction, written with one executemany per table.
+
+Per batch: validate each registration with `registration.validate` (same rules, same error
+messages), skip rows whose `external_ref` is already stored (re-runs import nothing twice),
+encrypt the parties through the vault, start the clocks with `states.deadlines.apply_clock`,
+then insert parties, complaints, deadlines and the `register` events with ids allocated up
+front (so the complaint number needs no second write). After the insert, the rows that may
+be repeats (their complainant has another complaint inside the `[repeat]` window) and the
+rows that escalate on arrival (舆情 / 重大 / 监管转办) go through issue 4's and issue 6's own
+functions (`escalation.escalate_on_arrival`, `repeats.on_registered`), in receipt order, so
+import and `tousu register` cannot drift apart.
+
+Must not import cli/, flows/ or notifications/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import Connection
+
+from services import escalation, records, registration, repeats
+from services.context import Context
+from services.registration import Person, Registration
+from states import lifecycle as lc
+from states.deadlines import apply_clock
+from states.errors import Forbidden, InvalidInput
+from storage.timeutil import to_db, utcnow
+
+P = registration.P
+_PUBLIC = ("channel", "branch", "category", "product", "policy_no", "amount", "regulator_ref",
+           "group_size", "media_involved", "vulnerable")
+
+
+@dataclass
+class Rejected:
+    line: int
+    field: str
+    reason: str
+
+
+@dataclass
+class BatchResult:
+    imported: list[str] = field(default_factory=list)
+    existing: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    merged: int = 0
+    linked: int = 0
+    escalated: int = 0
+
+
+def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
+    """n new primary keys. SQLite: the write lock (BEGIN IMMEDIATE) is held, so max+1 is ours;
+    PostgreSQL: taken from the table's sequence."""
+    if n == 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        top = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar() or 0)
+        return list(range(top + 1, top + n + 1))
+    seq = f"{table.name}_id_seq"
+    return [int(r[0]) for r in conn.execute(
+        text(f"SELECT nextval('{seq}') FROM generate_series(1, :n)"), {"n": n})]
+
+
+class PartyRows:
+    """Party rows through the vault; each identifier hashed once (also the repeat key)."""
+
+    def __init__(self, ctx: Context, now: datetime) -> None:
+        self.vault, self.now = ctx.vault, to_db(now)
+
+    def row(self, p: Person) -> tuple[dict[str, Any], str]:
+        v = self.vault
+        org = p.kind == "organisation"
+        ident = p.credit_code if org else p.id_number
+        id_hash, phone_hash = v.match_hash("id", ident), v.match_hash("phone", p.phone)
+        name_hash = v.match_hash("name", p.name)
+        key = id_hash if (org and p.credit_code) or ident else phone_hash or name_hash
+        return {"kind": p.kind, "name_enc": v.encrypt(p.name), "name_hash": name_hash,
+                "id_type": "credit_code" if org else "resident_id",
+                "id_number_enc": v.encrypt(ident), "id_number_hash": id_hash,
+                "phone_enc": v.encrypt(p.phone), "phone_hash": phone_hash,
+                "address_enc": v.encrypt(p.address), "credit_code": p.credit_code,
+                "legal_rep_enc": v.encrypt(p.legal_rep), "created_at": self.now}, key or ""
+
+
+def check_actor(ctx: Context, actor: str) -> dict[str, Any]:
+    with ctx.engine.connect() as conn:
+        user = records.load_user(conn, actor)
+    if lc.Role(user["role"]) not in lc.REGISTER_ROLES:
+        raise Forbidden(f"角色「{lc.Role(user['role']).label}」无权登记投诉")
+    return user
+
+
+def register_batch(ctx: Context, items: Sequence[tuple[int, Registration]], *,
+                   user: dict[str, Any], escalate: bool = True) -> BatchResult:
+    """Register one batch of (source line, registration) in one transaction."""
+    now = utcnow()
+    out = BatchResult()
+    good: list[tuple[int, Registration]] = []
+    seen: set[str] = set()
+    for line, reg in items:
+        try:
+            registration.validate(ctx, reg, now)
+        except InvalidInput as exc:
+            out.rejected.append(Rejected(line, exc.field, exc.reason))
+            continue
+        if reg.external_ref in seen:
+            out.rejected.append(Rejected(line, "external_ref", "文件内重复的记录(与前面某行相同)"))
+            continue
+        if reg.external_ref:
+            seen.add(reg.external_ref)
+        good.append((line, reg))
+    with ctx.engine.begin() as conn:
+        refs = [r.external_ref for _, r in good if r.external_ref]
+        stored = set()
+        for i in range(0, len(refs), 500):
+            stored |= {r[0] for r in conn.execute(select(records.C.c.external_ref).where(
+                records.C.c.external_ref.in_(refs[i:i + 500])))}
+        fresh = [(line, r) for line, r in good if r.external_ref not in stored]
+        out.existing = len(good) - len(fresh)
+        if fresh:
+            _insert(ctx, conn, fresh, user, now, out, escalate)
+    return out
+
+
+def _insert(ctx: Context, conn: Connection, fresh: list[tuple[int, Registration]],
+            user: dict[str, Any], now: datetime, out: BatchResult, escalate: bool) -> None:
+    parties = PartyRows(ctx, now)
+    n_agents = sum(1 for _, r in fresh if r.agent is not None)
+    party_ids = iter(_allocate(conn, P, len(fresh) + n_agents))
+    case_ids = _allocate(conn, records.C, len(fresh))
+    party_rows, case_rows, deadline_rows, event_rows = [], [], [], []
+    institutions: dict[tuple[str, str], int | None] = {}
+    for (_, reg), cid in zip(fresh, case_ids, strict=True):
+        received = reg.received_at or now
+        prow, key = parties.row(reg.complainant)
+        prow["id"] = complainant_id = next(party_ids)
+        party_rows.append(prow)
+        agent_id = None
+        if reg.agent is not None:
+            arow, _ = parties.row(reg.agent)
+            arow["id"] = agent_id = next(party_ids)
+            party_rows.append(arow)
+        inst = (reg.institution or "", reg.branch)
+        if inst not in institutions:
+            institutions[inst] = registration._institution_id(conn, reg.institution, reg.branch)
+        details: dict[str, Any] = {"extra": reg.extra} if reg.extra else {}
+        if reg.major_designated:
+            details["major_designated"] = True
+        number = f"TS{received.astimezone(ctx.tz):%Y%m%d}{cid:07d}"
+        row = {
+            "id": cid, "number": number, "state": lc.State.registered.value, "version": 1,
+            "event_count": 1, "priority": "normal", "priority_reasons": [],
+            "category": reg.category, "product": reg.product, "channel": reg.channel,
+            "branch": reg.branch, "owner": None, "registered_by": user["username"],
+            "received_at": to_db(received), "registered_at": to_db(now),
+            "last_event_at": to_db(received), "complainant_id": complainant_id,
+            "complainant_capacity": reg.capacity, "complainant_hash": key,
+            "agent_id": agent_id, "power_of_attorney": reg.power_of_attorney,
+            "institution_id": institutions[inst], "employee_name": reg.employee_name,
+            "employee_no": reg.employee_no, "claim": reg.claim, "facts": reg.facts,
+            "basis": reg.basis, "policy_no": reg.policy_no, "amount": reg.amount,
+            "regulator_forwarded": reg.channel == "regulator", "regulator_ref": reg.regulator_ref,
+            "regulator_forwarded_on": to_db(reg.regulator_forwarded_on),
+            "group_size": reg.group_size, "media_involved": reg.media_involved,
+            "vulnerable": reg.vulnerable, "external_ref": reg.external_ref, "details": details}
+        case_rows.append(row)
+        clocks: dict[str, Any] = {}
+        apply_clock(ctx.clock, "registered", clocks, received, case=row, fields={})
+        for dl in clocks.values():
+            deadline_rows.append({"complaint_id": cid, "name": dl.name,
+                                  **records._deadline_values(dl)})
+        public = asdict(reg)
+        event_rows.append({
+            "complaint_id": cid, "seq": 1, "action": "register", "from_state": None,
+            "to_state": lc.State.registered.value, "actor": user["username"],
+            "role": user["role"], "at": to_db(received), "recorded_at": to_db(now),
+            "reason": None, "details": {k: public[k] for k in _PUBLIC}})
+        out.imported.append(number)
+    conn.execute(insert(P), party_rows)
+    conn.execute(insert(records.C), case_rows)
+    conn.execute(insert(records.D), deadline_rows)
+    conn.execute(insert(records.E), event_rows)
+    if escalate:
+        for row in case_rows:
+            out.escalated += escalation.escalate_on_arrival(ctx, conn, row["id"], row)
+    _repeats(ctx, conn, case_rows, user, out)
+
+
+def _repeats(ctx: Context, conn: Connection, rows: list[dict[str, Any]], user: dict[str, Any],
+             out: BatchResult) -> None:
+    """Repeat detection for the rows whose complainant has another complaint in the window:
+    one indexed look-up per batch, then issue 6's rule for each candidate in receipt order."""
+    window = timedelta(days=ctx.config.repeat.window_days + 1)
+    keys = list({r["complainant_hash"] for r in rows if r["complainant_hash"]})
+    if not keys:
+        return
+    start = min(r["received_at"] for r in rows) - window
+    end = max(r["received_at"] for r in rows)
+    C = records.C
+    counts: dict[str, int] = {}
+    for i in range(0, len(keys), 500):
+        for key, n in conn.execute(
+                select(C.c.complainant_hash, func.count()).where(
+                    C.c.complainant_hash.in_(keys[i:i + 500]), C.c.received_at >= start,
+                    C.c.received_at <= end).group_by(C.c.complainant_hash)):
+            counts[key] = int(n)
+    candidates = sorted((r for r in rows if counts.get(r["complainant_hash"], 0) > 1),
+                        key=lambda r: (r["received_at"], r["id"]))
+    for row in candidates:
+        outcome = repeats.on_registered(conn, ctx, row["id"], actor=user["username"])
+        out.merged += outcome.kind == "merged"
+        out.linked += outcome.kind == "linked"
