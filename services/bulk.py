@@ -17,7 +17,7 @@ Must not import cli/, flows/ or notifications/.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from services.registration import Person, Registration
 from states import lifecycle as lc
 from states.deadlines import apply_clock
 from states.errors import Forbidden, InvalidInput
-from storage.timeutil import to_db, utcnow
+from storage.timeutil import from_db, to_db, utcnow
 
 P = registration.P
 _PUBLIC = ("channel", "branch", "category", "product", "policy_no", "amount", "regulator_ref",
@@ -175,12 +175,11 @@ def _insert(ctx: Context, conn: Connection, fresh: list[tuple[int, Registration]
         for dl in clocks.values():
             deadline_rows.append({"complaint_id": cid, "name": dl.name,
                                   **records._deadline_values(dl)})
-        public = asdict(reg)
         event_rows.append({
             "complaint_id": cid, "seq": 1, "action": "register", "from_state": None,
             "to_state": lc.State.registered.value, "actor": user["username"],
             "role": user["role"], "at": to_db(received), "recorded_at": to_db(now),
-            "reason": None, "details": {k: public[k] for k in _PUBLIC}})
+            "reason": None, "details": {k: getattr(reg, k) for k in _PUBLIC}})
         out.imported.append(number)
     conn.execute(insert(P), party_rows)
     conn.execute(insert(records.C), case_rows)
@@ -203,14 +202,16 @@ def _repeats(ctx: Context, conn: Connection, rows: list[dict[str, Any]], user: d
     start = min(r["received_at"] for r in rows) - window
     end = max(r["received_at"] for r in rows)
     C = records.C
-    counts: dict[str, int] = {}
+    # The earliest receipt per complainant in the window: only a later complaint can repeat.
+    first: dict[str, Any] = {}
     for i in range(0, len(keys), 500):
-        for key, n in conn.execute(
-                select(C.c.complainant_hash, func.count()).where(
+        for key, earliest in conn.execute(
+                select(C.c.complainant_hash, func.min(C.c.received_at)).where(
                     C.c.complainant_hash.in_(keys[i:i + 500]), C.c.received_at >= start,
                     C.c.received_at <= end).group_by(C.c.complainant_hash)):
-            counts[key] = int(n)
-    candidates = sorted((r for r in rows if counts.get(r["complainant_hash"], 0) > 1),
+            first[key] = from_db(earliest)
+    candidates = sorted((r for r in rows if r["complainant_hash"] in first
+                         and r["received_at"] > first[r["complainant_hash"]]),
                         key=lambda r: (r["received_at"], r["id"]))
     for row in candidates:
         outcome = repeats.on_registered(conn, ctx, row["id"], actor=user["username"])
