@@ -16,6 +16,7 @@ STEPS = [
     "demo.lifecycle",
     "demo.ledger",
     "demo.flows",
+    "demo.cli",
 ]
 
 

@@ -1,0 +1,35 @@
+"""Demo step: the handler's terminal — `tousu queue` and `tousu show` on the demo database,
+run in-process exactly as the console script runs them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services import queries
+from services.context import Context
+from states.errors import TousuError
+
+HANDLER = "li.duijie"  # created by demo.lifecycle
+
+
+def _tousu(console: Any, *argv: str) -> None:
+    from cli.main import app
+
+    console.print(f"[bold]$ tousu {' '.join(argv)}[/bold]")
+    try:
+        app(list(argv), standalone_mode=False)
+    except SystemExit:
+        pass
+
+
+def run(ctx: Context, console: Any) -> None:
+    console.rule("命令行 tousu: 投诉对接人的队列与案件")
+    try:
+        me = queries.actor(ctx, HANDLER)
+        found = queries.queue(ctx, actor=me, limit=5)["items"]
+    except TousuError as exc:
+        console.print(f"跳过: {exc}")
+        return
+    _tousu(console, "queue", "--limit", "5", "--user", HANDLER)
+    if found:
+        _tousu(console, "show", found[0]["number"], "--user", HANDLER)
