@@ -38,8 +38,8 @@ LAZY: dict[str, str] = {
     "attention": "cli.attention:app",  # special-attention list (特别关注客户)
     "serve": "cli.serve",              # the automatic side (flows/serve.py, Prefect lazily)
     # "notifications": "cli.notifications:app",
-    # "report": "cli.report:app",
-    # "import": "cli.imports:app",
+    "report": "cli.report:app",        # reports and five-dimension case export (统计报告)
+    "import": "cli.importer:app",      # bulk import from CSV/XLSX (批量导入)
     # ---- end of sub-apps -------------------------------------------------------------------
 }
 

@@ -20,6 +20,9 @@ from services.registration import CAPACITIES
 from states import lifecycle as lc
 from storage.timeutil import from_db
 
+# Case reviews (以案促改) read case content: handlers, supervisors and the committee.
+ANALYSIS_ROLES = frozenset({lc.Role.liaison, lc.Role.supervisor, lc.Role.committee,
+                            lc.Role.coordinator})
 DIMENSION_COLUMNS = ["投诉编号", *lc.FIVE_DIMENSIONS.values(), "溯源整改"]
 
 
@@ -79,8 +82,11 @@ def analyse(ctx: Context, number: str) -> dict[str, str]:
     return dict(zip(DIMENSION_COLUMNS, values, strict=True))
 
 
-def export(ctx: Context, numbers: list[str], path: Path) -> Path:
+def export(ctx: Context, numbers: list[str], path: Path, *, actor: str) -> Path:
     """A workbook with one row per case and one column per dimension."""
+    from services.report_files import authorize
+
+    authorize(ctx, actor, ANALYSIS_ROLES, "导出五维度案例分析")
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 

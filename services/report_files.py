@@ -16,7 +16,21 @@ from services import records, reports
 from services.context import Context
 from services.periods import Period
 from services.report_render import write_excel, write_html
+from states import lifecycle as lc
+from states.errors import Forbidden
 from storage.timeutil import utcnow
+
+# Who may produce period reports: aggregate figures, no personal data (deny by default).
+REPORT_ROLES = frozenset({lc.Role.supervisor, lc.Role.committee, lc.Role.coordinator,
+                          lc.Role.admin, lc.Role.system})
+
+
+def authorize(ctx: Context, actor: str, roles: frozenset[lc.Role], what: str) -> None:
+    with ctx.engine.connect() as conn:
+        role = lc.Role(records.load_user(conn, actor)["role"])
+    if role not in roles:
+        allowed = "、".join(r.label for r in sorted(roles))
+        raise Forbidden(f"角色「{role.label}」无权{what}, 可执行角色: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -28,8 +42,10 @@ class Produced:
     notified: bool
 
 
-def produce(ctx: Context, period: Period, *, as_of: datetime | None = None,
-            notify: bool = True, out_dir: Path | None = None) -> Produced:
+def produce(ctx: Context, period: Period, *, actor: str = "system",
+            as_of: datetime | None = None, notify: bool = True,
+            out_dir: Path | None = None) -> Produced:
+    authorize(ctx, actor, REPORT_ROLES, "生成统计报告")
     as_of = as_of or utcnow()
     rep = reports.build(ctx, period, as_of=as_of)
     folder = out_dir or reports.output_dir(ctx)

@@ -22,7 +22,7 @@ from tests.reports import dataset
 def produced(ctx: Context, tmp_path: Path):  # type: ignore[no-untyped-def]
     numbers = dataset.build(ctx)
     dataset.write_exposure(tmp_path / "config" / "exposure")
-    return produce(ctx, parse_month("2026-10"), as_of=dataset.AS_OF), numbers
+    return produce(ctx, parse_month("2026-10"), actor="supervisor", as_of=dataset.AS_OF), numbers
 
 
 def test_files_land_in_the_configured_reports_directory(produced, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -85,6 +85,17 @@ def test_the_five_dimension_export_takes_the_closing_analysis(produced, tmp_path
     assert "受理" in row["处理过程"] and "办结" in row["处理过程"]
     assert "保险法第二十三条" in row["相关法律法规"] and "补足赔款" in row["处理结果"]
     assert row["溯源整改"] == "流程"
-    path = case_analysis.export(ctx, [numbers["A"], numbers["E"]], tmp_path / "a.xlsx")
+    path = case_analysis.export(ctx, [numbers["A"], numbers["E"]], tmp_path / "a.xlsx",
+                                  actor="committee")
     ws = load_workbook(path).active
     assert ws.max_row == 3 and ws.cell(row=3, column=1).value == numbers["E"]
+
+
+def test_an_intake_clerk_may_not_produce_reports_or_case_reviews(ctx: Context,
+                                                                 tmp_path: Path) -> None:
+    from states.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        produce(ctx, parse_month("2026-10"), actor="clerk")
+    with pytest.raises(Forbidden):
+        case_analysis.export(ctx, [], tmp_path / "a.xlsx", actor="clerk")
