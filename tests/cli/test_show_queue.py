@@ -193,3 +193,10 @@ def test_show_and_queue_import_neither_the_tables_nor_heavy_libraries(
                           env={**os.environ, **cli_env}, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_the_capacity_labels_shown_are_those_of_registration() -> None:
+    from cli.render import CAPACITIES
+    from services.registration import CAPACITIES as REGISTERED
+
+    assert CAPACITIES == REGISTERED
