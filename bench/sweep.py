@@ -146,10 +146,18 @@ def main() -> None:
         print(f"Prefect server on 127.0.0.1:{args.port} started in "
               f"{time.perf_counter() - t0:.1f} s (not counted)", flush=True)
     try:
-        small = WORK / "small.db"
-        secs = build(small, args.small, min(args.due, args.small), now)
+        warm = WORK / "warm.db"
+        build(warm, 10, 10, now)
+        direct_sweep(warm)  # the process's first sweep compiles its statements (not counted)
+        pristine_small = WORK / "small-pristine.db"
+        secs = build(pristine_small, args.small, min(args.due, args.small), now)
         print(f"built {args.small:,} complaints ({args.due:,} due) in {secs:.1f} s", flush=True)
-        t_small, n_small = direct_sweep(small)
+        small = WORK / "small.db"
+        best = []
+        for _ in range(2):  # best of two on fresh copies: the machine is shared and noisy
+            shutil.copy(pristine_small, small)
+            best.append(direct_sweep(small))
+        t_small, n_small = min(best)
         print(f"sweep, {args.small:>9,} complaints: {t_small:6.2f} s for {n_small:,} escalations "
               f"({n_small / t_small:,.0f}/s)", flush=True)
         t_large = None
@@ -164,7 +172,6 @@ def main() -> None:
         if server is not None:
             pristine = WORK / "prefect.db"
             build(pristine, args.prefect_due, args.prefect_due, now)
-            warm = WORK / "warm.db"
             build(warm, 10, 0, now)
             flow_sweep(warm)  # first run of the process: client and API set-up (not counted)
             runs = []
@@ -184,12 +191,14 @@ def main() -> None:
             print(f"ratio={t_large / t_small:.2f}")
     finally:
         if server is not None:
-            from prefect.logging.handlers import APILogHandler
+            from prefect.logging.handlers import APILogWorker
 
             from flows.serve import stop_server
 
-            APILogHandler.flush()  # the flow runs' last log lines, before the server goes
-            stop_server(server)
+            try:
+                APILogWorker.drain_all(timeout=5)  # the runs' last log lines, before it goes
+            finally:
+                stop_server(server)
 
 
 if __name__ == "__main__":
