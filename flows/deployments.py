@@ -28,6 +28,10 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
                "*/15 * * * *", 1, "每 15 分钟: 重大投诉会商召集、会前提醒、逾期升级"),
     Deployment("mediation-cycle", "flows/mediation.py:mediation_cycle", "0 9 * * *", 1,
                "每天 09:00: 调解转介准备与超期跟进"),
+    Deployment("report-monthly", "flows/reports.py:report_monthly", "0 6 1 * *", 1,
+               "每月 1 日 06:00: 上月投诉统计报告, 通知主管"),
+    Deployment("report-quarterly", "flows/reports.py:report_quarterly", "30 6 1 1,4,7,10 *", 1,
+               "每季度首日 06:30: 上季度投诉统计报告, 通知主管"),
 )
 
 
