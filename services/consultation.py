@@ -139,8 +139,8 @@ def _convene(ctx: Context, conn: Connection, case: dict[str, Any], *, actor: str
 def convene_on_deadline(ctx: Context, conn: Connection, case: dict[str, Any], cycle: str,
                         due: datetime, *, now: datetime) -> bool:
     """Called by the sweep when a case passes the configured share of its decision deadline."""
-    if lc.State(case["state"]) not in CONSULT_FROM | {lc.State.consulting}:
-        return False  # not in handling (e.g. decided, paused): nothing to consult on
+    if lc.State(case["state"]) not in CONSULT_FROM or _open_for(conn, case["id"]):
+        return False  # not in handling (decided, paused …) or already in consultation
     cfg = settings(ctx)
     local = due.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
     reason = f"已超过处理决定时限的 {cfg['share']:.0%} (到期 {local}), 自动提请会商"
