@@ -11,7 +11,7 @@ from tests.reports.test_import import MAPPING, write_sample
 
 
 def test_import_reports_counts_and_the_rejects_file(ctx: Context, tmp_path: Path,
-                                                    tousu: Tousu) -> None:
+                                                    tousu: Tousu) -> None:  # noqa: F811
     write_sample(ctx, tmp_path / "legacy.csv", 30)
     result = tousu("import", str(tmp_path / "legacy.csv"), "--mapping", str(MAPPING))
     assert result.exit_code == 0, result.output
@@ -22,7 +22,7 @@ def test_import_reports_counts_and_the_rejects_file(ctx: Context, tmp_path: Path
 
 
 def test_report_for_a_month_says_where_the_files_are(ctx: Context, tmp_path: Path,
-                                                     tousu: Tousu) -> None:
+                                                     tousu: Tousu) -> None:  # noqa: F811
     dataset.build(ctx)
     result = tousu("report", "--period", "2026-10", user="supervisor")
     assert result.exit_code == 0, result.output
@@ -33,7 +33,7 @@ def test_report_for_a_month_says_where_the_files_are(ctx: Context, tmp_path: Pat
 
 
 def test_report_analysis_exports_the_five_dimensions(ctx: Context, tmp_path: Path,
-                                                     tousu: Tousu) -> None:
+                                                     tousu: Tousu) -> None:  # noqa: F811
     numbers = dataset.build(ctx)
     result = tousu("report", "analysis", numbers["A"], "--out", str(tmp_path / "a.xlsx"),
                    user="supervisor")
