@@ -1,0 +1,370 @@
+"""The outbox dispatcher: fan alerts out to channels, claim, send, record, retry.
+
+Guarantees, and how:
+- Nothing lost: an alert is an outbox row written in the causing transaction; a delivery is
+  `sent` only in the transaction that records its successful attempt. Failures retry with
+  exponential backoff for as long as it takes; a channel that is down holds its alerts.
+- Nothing twice: one delivery per (complaint × event × kind × channel), UNIQUE; a claim moves
+  it to `sending` under a lease (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
+  SQLite), so two dispatchers never send one row. The one residual window: a process killed
+  after the server accepted a message and before the commit; that row is retried when its
+  lease expires and its attempt is recorded as `interrupted` (at-least-once there, by choice:
+  a lost breach alert costs more than a repeated one).
+- Fallback: after `fallback_after` failures a delivery is `failed_over` and the next Apprise
+  priority group of its tag gets a delivery of its own; `tousu notify status` shows both.
+- Quiet hours: a non-urgent alert waits for working hours (notifications/quiet.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time as clock
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from notifications.quiet import next_send_time
+from notifications.routing import CAPTURE, Channel, Routing, load_routing
+from notifications.settings import NotifySettings, load_settings
+from notifications.templates import Message, render
+from services.context import Context
+from storage.models import Complaint, Outbox
+from storage.notifications import DeliveryAttempt, NotifyChannel, NotifyDelivery
+from storage.timeutil import to_db, utcnow
+
+O = Outbox.__table__  # type: ignore[attr-defined]
+C = Complaint.__table__  # type: ignore[attr-defined]
+D = NotifyDelivery.__table__  # type: ignore[attr-defined]
+A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+H = NotifyChannel.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class DispatchReport:
+    routed: int = 0
+    deferred: int = 0  # quiet hours
+    unrouted: int = 0
+    sent: int = 0
+    failed: int = 0
+    held: int = 0  # not tried this run: their channel had just failed
+    failed_over: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def is_urgent(row: Any, settings: NotifySettings) -> bool:
+    payload = row["payload"] or {}
+    return bool(row["urgent"] or row["kind"] in settings.urgent_kinds
+                or payload.get("priority") == "major" or payload.get("media_involved")
+                or payload.get("urgent"))
+
+
+def _quiet(ctx: Context, settings: NotifySettings, now: datetime, urgent: bool) -> datetime:
+    if not settings.quiet_hours:
+        return now
+    cal = ctx.config.calendar
+    return next_send_time(now, urgent=urgent, cal=ctx.clock.calendar, start=cal.workday_start,
+                          end=cal.workday_end, tz=ctx.tz)
+
+
+def _backoff(settings: NotifySettings, attempts: int) -> timedelta:
+    return timedelta(seconds=min(settings.backoff_base * 2 ** max(attempts - 1, 0),
+                                 settings.backoff_max))
+
+
+def _delivery_key(alert: Any, channel_id: str) -> str:
+    """complaint × event × kind × recipient (channel). Alerts without an event (digests,
+    reports) use their own outbox key in place of the event."""
+    event = f"e{alert['event_id']}" if alert["event_id"] else alert["dedupe_key"]
+    key = f"{alert['complaint_id'] or '-'}|{event}|{alert['kind']}|{channel_id}"
+    return key if len(key) <= 240 else hashlib.sha256(key.encode()).hexdigest()
+
+
+def _insert_ignore(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    result = conn.execute(dialect_insert(D).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]), rows)
+    return int(result.rowcount or 0)
+
+
+def _deliveries_for(alert: Any, groups: Sequence[tuple[str, list[Channel]]], *, urgent: bool,
+                    now: datetime, fallback_of: int | None = None) -> list[dict[str, Any]]:
+    tag, channels = groups[0]
+    return [dict(outbox_id=alert["id"], dedupe_key=_delivery_key(alert, c.id), channel_id=c.id,
+                 channel_label=c.label, tag=tag, priority=c.tags[tag], fallback_of=fallback_of,
+                 urgent=urgent, status="pending", attempts=0, next_attempt_at=to_db(now),
+                 lease_until=None, created_at=to_db(now), sent_at=None, last_error=None)
+            for c in channels]
+
+
+def fan_out(ctx: Context, routing: Routing, settings: NotifySettings, now: datetime,
+            report: DispatchReport) -> None:
+    """Pending outbox rows → one delivery per resolved channel (one transaction)."""
+    stmt = (select(O, C.c.branch).select_from(O.outerjoin(C, C.c.id == O.c.complaint_id))
+            .where(O.c.status == "pending", O.c.next_attempt_at <= to_db(now))
+            .order_by(O.c.urgent.desc(), O.c.id).limit(settings.batch))
+    with ctx.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=O, skip_locked=True)
+        rows = conn.execute(stmt).mappings().all()
+        new: list[dict[str, Any]] = []
+        routed, later, unrouted = [], [], []
+        for alert in rows:
+            urgent = is_urgent(alert, settings)
+            when = _quiet(ctx, settings, now, urgent)
+            if when > now:
+                later.append({"_id": alert["id"], "t": to_db(when)})
+                continue
+            branch = (alert["payload"] or {}).get("branch") or alert["branch"]
+            made = []
+            for part in (p for p in alert["audience"].split(",") if p.strip()):
+                groups = (routing.groups(part, branch)
+                          or routing.groups(settings.unrouted_tag, branch))
+                if groups:
+                    made += _deliveries_for(alert, groups, urgent=urgent, now=now)
+            if made:
+                new += made
+                routed.append(alert["id"])
+            else:
+                unrouted.append({"_id": alert["id"], "t": to_db(now + _backoff(settings, 8)),
+                                 "e": f"无匹配渠道: {alert['audience']}(请在路由文件中为该标签配置渠道)"})
+        _insert_ignore(conn, new)
+        if routed:
+            conn.execute(update(O).where(O.c.id.in_(routed)).values(status="routed"))
+        for r in later:
+            conn.execute(update(O).where(O.c.id == r["_id"]).values(next_attempt_at=r["t"]))
+        for r in unrouted:
+            conn.execute(update(O).where(O.c.id == r["_id"]).values(
+                next_attempt_at=r["t"], last_error=r["e"], attempts=O.c.attempts + 1))
+    report.routed += len(routed)
+    report.deferred += len(later)
+    report.unrouted += len(unrouted)
+
+
+def claim(ctx: Context, settings: NotifySettings, now: datetime, limit: int,
+          report: DispatchReport) -> list[dict[str, Any]]:
+    """Due deliveries → `sending` under a lease. Expired leases are interrupted attempts."""
+    due = or_(and_(D.c.status == "pending", D.c.next_attempt_at <= to_db(now)),
+              and_(D.c.status == "sending", D.c.lease_until < to_db(now)))
+    stmt = (select(D, O.c.kind, O.c.payload, O.c.complaint_id)
+            .select_from(D.join(O, O.c.id == D.c.outbox_id)).where(due)
+            .order_by(D.c.urgent.desc(), D.c.next_attempt_at, D.c.id).limit(limit))
+    lease = to_db(now + timedelta(seconds=settings.lease_seconds))
+    with ctx.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=D, skip_locked=True)
+        rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        claimed, later = [], []
+        for r in rows:
+            if r["status"] == "sending":  # its dispatcher died mid-send
+                conn.execute(insert(A).values(
+                    delivery_id=r["id"], outbox_id=r["outbox_id"], channel_id=r["channel_id"],
+                    started_at=r["lease_until"], finished_at=to_db(now), result="interrupted",
+                    error="发送进程中断(租约到期),重新发送"))
+            when = _quiet(ctx, settings, now, r["urgent"])
+            if when > now:
+                later.append((r["id"], when))
+            else:
+                claimed.append(r["id"])
+        if claimed:
+            conn.execute(update(D).where(D.c.id.in_(claimed))
+                         .values(status="sending", lease_until=lease))
+        for did, when in later:
+            conn.execute(update(D).where(D.c.id == did)
+                         .values(status="pending", next_attempt_at=to_db(when)))
+    report.deferred += len(later)
+    ids = set(claimed)
+    return [r for r in rows if r["id"] in ids]
+
+
+def _send(channel: Channel, message: Message) -> tuple[bool, str | None]:
+    server = channel.server
+    fmt = str(server.notify_format)
+    if channel.kind == "wecom":
+        body, title = message.markdown, ""
+    elif fmt == "html":
+        body, title = message.html, message.subject
+    elif fmt == "markdown":
+        body, title = message.markdown, message.subject
+    else:
+        body, title = message.text.split("\n", 1)[-1], message.subject
+    CAPTURE.start()
+    try:
+        ok = bool(server.notify(body=body, title=title, body_format=server.notify_format))
+    except Exception as exc:  # noqa: BLE001 - a plugin bug must not stop the batch
+        ok = False
+        CAPTURE.take()
+        return False, f"{type(exc).__name__}"
+    logged = CAPTURE.take()
+    return ok, None if ok else ("; ".join(logged[-3:]) or "发送失败(未返回原因)")
+
+
+def _record(ctx: Context, routing: Routing, settings: NotifySettings, d: dict[str, Any],
+            ok: bool, error: str | None, started: datetime, report: DispatchReport,
+            base: datetime) -> None:
+    """The attempt and its consequence, one transaction (a `sent` is never recorded apart
+    from the attempt that achieved it). `base` is the pass's time, retries count from it."""
+    now = utcnow()
+    error = routing.redact(error)
+    attempts = d["attempts"] + 1
+    with ctx.engine.begin() as conn:
+        conn.execute(insert(A).values(
+            delivery_id=d["id"], outbox_id=d["outbox_id"], channel_id=d["channel_id"],
+            started_at=to_db(started), finished_at=to_db(now),
+            result="sent" if ok else "failed", error=error))
+        _health(conn, routing, d["channel_id"], ok, error, now)
+        guard = and_(D.c.id == d["id"], D.c.status == "sending")
+        if ok:
+            conn.execute(update(D).where(guard).values(
+                status="sent", attempts=attempts, sent_at=to_db(now), lease_until=None,
+                last_error=None))
+            report.sent += 1
+            return
+        report.failed += 1
+        fallback = None
+        if attempts >= settings.fallback_after:
+            fallback = _fallback_groups(conn, routing, d)
+        if fallback:
+            alert = conn.execute(select(O).where(O.c.id == d["outbox_id"])).mappings().one()
+            _insert_ignore(conn, _deliveries_for(alert, fallback, urgent=d["urgent"], now=base,
+                                                 fallback_of=d["id"]))
+            conn.execute(update(D).where(guard).values(
+                status="failed_over", attempts=attempts, lease_until=None, last_error=error))
+            report.failed_over += 1
+        else:
+            conn.execute(update(D).where(guard).values(
+                status="pending", attempts=attempts, lease_until=None, last_error=error,
+                next_attempt_at=to_db(base + _backoff(settings, attempts))))
+
+
+def _fallback_groups(conn: Connection, routing: Routing, d: dict[str, Any]
+                     ) -> list[tuple[str, list[Channel]]]:
+    branch = conn.execute(select(C.c.branch).select_from(O.join(C, C.c.id == O.c.complaint_id))
+                          .where(O.c.id == d["outbox_id"])).scalar()
+    groups = routing.groups(d["tag"], branch)
+    return [g for g in groups if g[1] and g[1][0].tags[d["tag"]] > d["priority"]][:1]
+
+
+def _health(conn: Connection, routing: Routing, cid: str, ok: bool, error: str | None,
+            now: datetime) -> None:
+    ch = routing.by_id(cid)
+    values: dict[str, Any] = (
+        {"consecutive_failures": 0, "total_sent": H.c.total_sent + 1, "last_ok_at": to_db(now)}
+        if ok else
+        {"consecutive_failures": H.c.consecutive_failures + 1,
+         "total_failed": H.c.total_failed + 1, "last_failure_at": to_db(now),
+         "last_error": error})
+    done = conn.execute(update(H).where(H.c.channel_id == cid).values(**values))
+    if done.rowcount == 0:
+        conn.execute(insert(H).values(
+            channel_id=cid, label=ch.label if ch else cid, service=ch.schema if ch else "?",
+            consecutive_failures=0 if ok else 1, total_sent=1 if ok else 0,
+            total_failed=0 if ok else 1, last_ok_at=to_db(now) if ok else None,
+            last_failure_at=None if ok else to_db(now), last_error=None if ok else error))
+
+
+def _release(ctx: Context, settings: NotifySettings, held: list[dict[str, Any]],
+             now: datetime) -> None:
+    """Deliveries not tried because their channel just failed: back to pending, untouched
+    attempt count, due when the channel's own retry is due."""
+    if not held:
+        return
+    with ctx.engine.begin() as conn:
+        conn.execute(update(D).where(D.c.id.in_([d["id"] for d in held]),
+                                     D.c.status == "sending").values(
+            status="pending", lease_until=None,
+            next_attempt_at=to_db(now + _backoff(settings, 1))))
+
+
+def _run_channel(ctx: Context, routing: Routing, settings: NotifySettings, cid: str,
+                 batch: list[dict[str, Any]], messages: dict[int, Message],
+                 base: datetime) -> DispatchReport:
+    report = DispatchReport()  # one per thread, merged by the caller
+    _send_batch(ctx, routing, settings, cid, batch, messages, report, base)
+    return report
+
+
+def _send_batch(ctx: Context, routing: Routing, settings: NotifySettings, cid: str,
+                batch: list[dict[str, Any]], messages: dict[int, Message],
+                report: DispatchReport, base: datetime) -> None:
+    channel = routing.by_id(cid)
+    if channel is None:  # removed from the routing file since the fan-out
+        for d in batch:
+            _record(ctx, routing, settings, d, False, "渠道已从路由文件移除", utcnow(), report,
+                    base)
+        return
+    for i, d in enumerate(batch):
+        started = utcnow()
+        ok, error = _send(channel, messages[d["outbox_id"]])
+        _record(ctx, routing, settings, d, ok, error, started, report, base)
+        if not ok:
+            # The channel is down: hold the rest of its batch instead of paying a timeout each.
+            rest = batch[i + 1:]
+            _release(ctx, settings, rest, base)
+            report.held += len(rest)
+            return
+
+
+def _close_alerts(ctx: Context, outbox_ids: set[int], now: datetime) -> None:
+    """An alert is `sent` when none of its deliveries is still pending or sending."""
+    if not outbox_ids:
+        return
+    ids = list(outbox_ids)
+    with ctx.engine.begin() as conn:
+        open_ = select(D.c.outbox_id).where(D.c.outbox_id.in_(ids),
+                                            D.c.status.in_(("pending", "sending")))
+        conn.execute(update(O).where(O.c.id.in_(ids), O.c.status == "routed",
+                                     O.c.id.not_in(open_))
+                     .values(status="sent", sent_at=to_db(now)))
+
+
+def dispatch(ctx: Context, now: datetime | None = None, limit: int | None = None, *,
+             routing: Routing | None = None, settings: NotifySettings | None = None
+             ) -> DispatchReport:
+    """One pass: fan out, claim, send per channel in parallel, record. Safe to run from
+    several processes at once."""
+    t0 = clock.perf_counter()
+    settings = settings or load_settings(ctx.config)
+    routing = routing or load_routing(settings)
+    now = now or utcnow()
+    report = DispatchReport()
+    fan_out(ctx, routing, settings, now, report)
+    claimed = claim(ctx, settings, now, limit or settings.batch, report)
+    if claimed:
+        messages: dict[int, Message] = {}
+        labels = {k: v.label for k, v in ctx.config.deadlines.items()}
+        for d in claimed:
+            if d["outbox_id"] not in messages:
+                messages[d["outbox_id"]] = render(d["kind"], d["payload"] or {},
+                                                  deadline_labels=labels, tz=ctx.tz)
+        by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for d in claimed:
+            by_channel[d["channel_id"]].append(d)
+        workers = max(1, min(settings.workers, len(by_channel)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="notify") as pool:
+            for fut in [pool.submit(_run_channel, ctx, routing, settings, cid, batch, messages,
+                                    now)
+                        for cid, batch in by_channel.items()]:
+                part = fut.result()
+                for name in ("sent", "failed", "held", "failed_over"):
+                    setattr(report, name, getattr(report, name) + getattr(part, name))
+        _close_alerts(ctx, {d["outbox_id"] for d in claimed}, utcnow())
+    report.seconds = clock.perf_counter() - t0
+    return report
+
+
+def pending_count(ctx: Context) -> int:
+    with ctx.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(O).where(
+            O.c.status.in_(("pending", "routed")))).scalar() or 0)

@@ -1,0 +1,224 @@
+"""Routing: the Apprise YAML file (people edit it, not code) → channels with tags.
+
+Secrets are written `${NAME}` in the file and taken from the environment, else from the
+secrets file outside the repository (KEY=VALUE lines). Apprise 1.13 does no substitution of
+its own, so it happens here, in memory; the substituted text is never logged. Every string
+that leaves this module (labels, errors) has the secret values replaced by `***`.
+
+Tags: Apprise tag names allow only [a-z0-9_-], so the outbox audience `role:team_lead` is the
+tag `role-team_lead` (`level:3` → `level-3`, `user:li` → `user-li`). A tag may carry an
+Apprise priority prefix (`1:role-team_lead`): the lowest number is the primary channel, the
+next is the fallback used after `fallback_after` failures. A channel also tagged
+`branch-<code>` is preferred for complaints of that branch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from notifications.settings import NotifySettings
+
+log = logging.getLogger("tousu.notify")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class RoutingError(ValueError):
+    """The routing file cannot be used; the message names the problem, never a secret."""
+
+
+@dataclass
+class Channel:
+    id: str
+    label: str  # Apprise privacy URL: tokens and passwords elided
+    schema: str
+    tags: dict[str, int]  # tag name → priority
+    server: Any = field(repr=False)
+
+    @property
+    def kind(self) -> str:
+        if self.schema in ("mailto", "mailtos"):
+            return "email"
+        if self.schema == "wecombot":
+            return "wecom"
+        return "text"
+
+
+@dataclass
+class Routing:
+    channels: list[Channel]
+    secrets: tuple[str, ...] = field(repr=False, default=())
+
+    def by_id(self, channel_id: str) -> Channel | None:
+        return next((c for c in self.channels if c.id == channel_id), None)
+
+    def redact(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def groups(self, audience: str, branch: str | None = None) -> list[tuple[str, list[Channel]]]:
+        """Priority groups (primary first) of the channels one audience tag reaches.
+
+        A channel tagged `branch-<code>` serves only that branch; within a priority group the
+        branch's own channels win over unscoped ones."""
+        tag = apprise_tag(audience)
+        by_priority: dict[int, list[Channel]] = {}
+        for c in self.channels:
+            if tag not in c.tags:
+                continue
+            scopes = {t[7:] for t in c.tags if t.startswith("branch-")}
+            if scopes and branch and branch not in scopes:
+                continue
+            by_priority.setdefault(c.tags[tag], []).append(c)
+        out = []
+        for p in sorted(by_priority):
+            group = by_priority[p]
+            own = [c for c in group if branch and f"branch-{branch}" in c.tags]
+            out.append((tag, own or group))
+        return out
+
+    def priorities(self, tag: str) -> list[int]:
+        return sorted({c.tags[tag] for c in self.channels if tag in c.tags})
+
+
+def apprise_tag(audience: str) -> str:
+    return audience.strip().lower().replace(":", "-")
+
+
+def read_secrets(path: Path | None) -> dict[str, str]:
+    if path is None or not path.exists():
+        return {}
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            out[key.strip()] = value.strip().strip('"').strip("'")
+    return out
+
+
+def substitute(text: str, environ: Mapping[str, str], secrets: Mapping[str, str]
+               ) -> tuple[str, tuple[str, ...]]:
+    """Replace ${NAME}; returns the text and the values used (for redaction)."""
+    used: list[str] = []
+    missing: list[str] = []
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        value = environ.get(name, secrets.get(name))
+        if value is None:
+            missing.append(name)
+            return ""
+        if len(value) >= 4:
+            used.append(value)
+        return value
+
+    out = "\n".join(line if line.lstrip().startswith("#") else _VAR.sub(repl, line)
+                    for line in text.splitlines())
+    if missing:
+        raise RoutingError(f"路由文件引用的密钥未设置: {', '.join(sorted(set(missing)))}"
+                           "(请在环境变量或密钥文件中提供)")
+    # Longest first so that a secret containing another is redacted whole.
+    return out, tuple(sorted(set(used), key=len, reverse=True))
+
+
+_apprise_ready = threading.Lock()
+_apprise_patched = False
+
+
+def _prepare_apprise() -> None:
+    """Once per process: WeCom sends markdown, and Apprise logs go only to our capture."""
+    global _apprise_patched
+    with _apprise_ready:
+        if _apprise_patched:
+            return
+        from notifications.wecom import register
+
+        register()
+        alog = logging.getLogger("apprise")
+        alog.propagate = False  # its messages may quote URLs; they reach us redacted only
+        alog.setLevel(logging.INFO)
+        alog.addHandler(CAPTURE)
+        _apprise_patched = True
+
+
+class _Capture(logging.Handler):
+    """Keeps the Apprise messages of the current thread's send (read by the dispatcher)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        buf = getattr(self.local, "buf", None)
+        if buf is not None and record.levelno >= logging.WARNING:
+            buf.append(record.getMessage())
+
+    def start(self) -> None:
+        self.local.buf = []
+
+    def take(self) -> list[str]:
+        buf = getattr(self.local, "buf", None) or []
+        self.local.buf = None
+        return buf
+
+
+CAPTURE = _Capture()
+
+
+def load_routing(settings: NotifySettings, environ: Mapping[str, str] | None = None,
+                 text: str | None = None) -> Routing:
+    _prepare_apprise()
+    import apprise
+
+    if text is None:
+        try:
+            text = settings.apprise_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RoutingError(f"路由文件不存在: {settings.apprise_file}") from None
+    env = os.environ if environ is None else environ
+    resolved, secrets = substitute(text, env, read_secrets(settings.secrets_file))
+    conf = apprise.AppriseConfig()
+    if not conf.add_config(resolved, format="yaml"):
+        raise RoutingError(f"路由文件格式错误: {settings.apprise_file}")
+    channels: list[Channel] = []
+    for server in conf.servers():
+        schema = (server.secure_protocol if isinstance(server.secure_protocol, str)
+                  else server.secure_protocol[0]) if server.secure_protocol else server.protocol
+        if not isinstance(schema, str):
+            schema = schema[0]
+        schema = _schema_of(server, schema)
+        limits = settings.limits(schema)
+        # Throttle and timeouts set deliberately (STACK_NOTES: 5.5 s between sends by default;
+        # 15 s connect timeout): bulk sends need no throttle on our own robots and SMTP, and a
+        # server that accepts but never answers must cost bounded time.
+        server.request_rate_per_sec = limits.rate
+        server.socket_connect_timeout = limits.cto
+        server.socket_read_timeout = limits.rto
+        full = server.url(privacy=False)
+        cid = f"{schema}-{hashlib.sha256(full.encode()).hexdigest()[:12]}"
+        label = _redact(server.url(privacy=True).split("?", 1)[0], secrets)
+        tags = {str(t): int(getattr(t, "priority", 0)) for t in server.tags}
+        channels.append(Channel(id=cid, label=label, schema=schema, tags=tags, server=server))
+    return Routing(channels=channels, secrets=secrets)
+
+
+def _schema_of(server: Any, default: str) -> str:
+    url = server.url(privacy=True)
+    return url.split("://", 1)[0].lower() if "://" in url else default
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for s in secrets:
+        text = text.replace(s, "***")
+    return text
