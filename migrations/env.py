@@ -9,6 +9,7 @@ import storage.models  # noqa: F401  (registers the tables)
 # Feature tables (one module per feature, each with its own migration revising 0001):
 import storage.escalation  # noqa: F401
 import storage.ledger  # noqa: F401
+import storage.notifications  # noqa: F401
 from storage.db import make_engine
 
 config = context.config
