@@ -1,0 +1,158 @@
+"""Quiet hours at their edges, templates, masking and secrets."""
+
+from __future__ import annotations
+
+import logging
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from notifications.dispatch import dispatch
+from notifications.quiet import next_send_time
+from notifications.routing import RoutingError
+from notifications.templates import SPECS, render, scrub
+from services.context import Context
+from states.calendar import WorkCalendar
+from tests.factories import cst
+from tests.notifications.conftest import SMTP, WeCom, alert, routing, settings, unmasked
+
+TZ = ZoneInfo("Asia/Shanghai")
+CAL = WorkCalendar()
+NINE, SIX = time(9, 0), time(18, 0)
+
+
+def _next(at, urgent=False):  # type: ignore[no-untyped-def]
+    return next_send_time(at, urgent=urgent, cal=CAL, start=NINE, end=SIX, tz=TZ)
+
+
+def test_quiet_hours_hold_a_warning_until_nine_and_release_it_at_nine_sharp() -> None:
+    assert _next(cst(2026, 11, 23, 8, 59)) == cst(2026, 11, 23, 9, 0)
+    assert _next(cst(2026, 11, 23, 9, 0)) == cst(2026, 11, 23, 9, 0)
+    assert _next(cst(2026, 11, 23, 17, 59)) == cst(2026, 11, 23, 17, 59)
+    assert _next(cst(2026, 11, 23, 18, 0)) == cst(2026, 11, 24, 9, 0)
+
+
+def test_quiet_hours_follow_the_holiday_calendar_including_make_up_saturdays() -> None:
+    # Friday evening before the National Day holiday (10/1–10/7) → 10/8? 10/10 is a make-up
+    # working Saturday in 2026 (RULES.md §1); 10/8 is the first working day after the break.
+    assert _next(cst(2026, 9, 30, 19, 0)) == cst(2026, 10, 8, 9, 0)
+    assert _next(cst(2026, 10, 9, 18, 30)) == cst(2026, 10, 10, 9, 0)
+    # An ordinary Saturday waits for Monday.
+    assert _next(cst(2026, 11, 21, 10, 0)) == cst(2026, 11, 23, 9, 0)
+
+
+def test_urgent_alerts_ignore_quiet_hours() -> None:
+    at = cst(2026, 10, 3, 2, 0)
+    assert _next(at, urgent=True) == at
+
+
+def test_a_warning_written_at_night_waits_while_a_breach_goes_at_once(
+        ctx: Context, smtp: SMTP) -> None:
+    night = cst(2026, 11, 23, 22, 0)
+    alert(ctx, "c1:warn", audience="supervisors", now=night)
+    alert(ctx, "c2:breach", kind="deadline_breach", audience="supervisors", now=night)
+    alert(ctx, "c3:media", kind="escalation", audience="supervisors", now=night,
+          media_involved=True, level=3)
+    r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: supervisors\n")
+    first = dispatch(ctx, now=night, routing=r, settings=settings())
+    assert first.sent == 2 and first.deferred == 1
+    assert dispatch(ctx, now=cst(2026, 11, 24, 8, 59), routing=r, settings=settings()).sent == 0
+    assert dispatch(ctx, now=cst(2026, 11, 24, 9, 0), routing=r, settings=settings()).sent == 1
+    assert len(smtp.messages) == 3
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_every_alert_type_names_case_state_deadline_and_what_to_do(kind: str) -> None:
+    payload = {"number": "TS202611230000001", "state": "investigating", "deadline": "decision",
+               "due": "2026-11-30T16:00:00+00:00", "level": 3, "meeting_at":
+               "2026-11-25T02:00:00+00:00", "departments": ["理赔部", "法律合规部"],
+               "organisation": "保险行业协会调解委员会",
+               "items": [{"number": "TS202611230000001", "state": "investigating",
+                          "deadline": "decision", "due": "2026-11-30T16:00:00+00:00",
+                          "status": "已超时"}]}
+    m = render(kind, payload, deadline_labels={"decision": "处理决定告知时限"}, tz=TZ)
+    for text in (m.text, m.html, m.markdown):
+        assert "TS202611230000001" in text and "调查中" in text
+        assert "处理决定告知时限" in text and "2026-11-30 24:00" in text
+        assert "请您" in text or "请您" in m.text
+    assert len(m.markdown.encode("utf-8")) <= 4096
+    assert m.subject.startswith("【")
+
+
+def test_a_digest_of_many_cases_stays_within_wecom_size_limit() -> None:
+    items = [{"number": f"TS2026112300{i:05d}", "state": "investigating",
+              "deadline": "decision", "due": "2026-11-30T16:00:00+00:00", "status": "已超时"}
+             for i in range(300)]
+    m = render("daily_digest", {"items": items, "day": "2026-11-24"},
+               deadline_labels={"decision": "处理决定告知时限"}, tz=TZ)
+    assert len(m.markdown.encode("utf-8")) <= 4096
+    assert "另有" in m.markdown and m.html.count("<tr>") == 301
+
+
+def test_phone_and_id_numbers_in_free_text_are_masked_but_case_numbers_stay() -> None:
+    text = scrub("客户 13812345678 / +86 13912345678, 身份证 11010519491231002X, 旧证 "
+                 "110105491231002, 座机 010-62345678, 案件 TS202611230000123")
+    assert not unmasked(text)
+    assert "138****5678" in text and "110105********002X" in text
+    assert "TS202611230000123" in text and "010****5678" in text
+
+
+def test_messages_carrying_personal_data_reach_recipients_masked(
+        ctx: Context, smtp: SMTP, wecom: WeCom) -> None:
+    alert(ctx, "c1:pii", kind="callback_due", audience="supervisors",
+          complainant="赵六", reason="投诉人电话 13800138000,证件 11010519491231002X")
+    r = routing(f"""version: 1
+urls:
+  - {smtp.url()}:
+      - tag: supervisors
+  - wecombot://robotkey123:
+      - tag: supervisors
+""")
+    assert dispatch(ctx, now=cst(2026, 11, 23, 10, 0), routing=r, settings=settings()).sent == 2
+    md = wecom.posts[0]["markdown"]["content"]
+    assert "赵*" in md and "赵六" not in md and "138****8000" in md
+
+
+def test_secrets_come_from_the_environment_or_a_file_and_never_show(
+        ctx: Context, tmp_path, caplog, capsys) -> None:  # type: ignore[no-untyped-def]
+    yaml = """version: 1
+urls:
+  - wecombot://${WECOM_KEY}:
+      - tag: supervisors
+  - json://127.0.0.1:9/hook?:token=${HOOK_TOKEN}:
+      - tag: supervisors
+"""
+    with pytest.raises(RoutingError) as missing:
+        routing(yaml)
+    assert "WECOM_KEY" in str(missing.value)
+    secrets = tmp_path / "notify.env"
+    secrets.write_text("HOOK_TOKEN=tok-9f8e7d6c5b\n")
+    s = settings(secrets_file=secrets)
+    r = routing(yaml, s, WECOM_KEY="SuperSecretRobotKey")
+    assert {c.schema for c in r.channels} == {"wecombot", "json"}
+    labels = " ".join(c.label for c in r.channels)
+    assert "SuperSecretRobotKey" not in labels and "tok-9f8e7d6c5b" not in labels
+    alert(ctx, "c1:secret", audience="supervisors")
+    caplog.set_level(logging.DEBUG)
+    dispatch(ctx, now=cst(2026, 11, 23, 10, 0), routing=r, settings=s)
+    from notifications.status import status
+
+    shown = str(status(ctx)) + caplog.text + capsys.readouterr().err
+    assert "SuperSecretRobotKey" not in shown and "tok-9f8e7d6c5b" not in shown
+
+
+def test_a_branch_channel_takes_its_branch_and_others_go_to_the_general_one(
+        smtp: SMTP) -> None:
+    r = routing(f"""version: 1
+urls:
+  - {smtp.url(to='bj@example.com')}:
+      - tag: role-team_lead, branch-beijing
+  - {smtp.url(to='hq@example.com')}:
+      - tag: role-team_lead
+""")
+    bj = r.groups("role:team_lead", "beijing")[0][1]
+    sh = r.groups("role:team_lead", "shanghai")[0][1]
+    assert [c.label for c in bj] != [c.label for c in sh]
+    assert "bj%40example.com" in bj[0].label and "hq%40example.com" in sh[0].label
+    assert timedelta(0) == timedelta(0)
