@@ -1,0 +1,65 @@
+"""The daily digest: one message per supervisor listing the open escalations and overdue
+deadlines they should chase (kind `daily_digest`, audience `user:<username>`).
+
+Composed into the outbox like any alert (dedupe key per supervisor and local day, so a second
+run the same day adds nothing); the dispatcher sends it in working hours. A supervisor of a
+branch sees that branch; one at head office sees every branch.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from notifications.settings import load_settings
+from services.context import Context
+from services.records import enqueue_alert
+from states.deadlines import ACTIVE
+from states.lifecycle import FINISHED
+from storage.models import Complaint, Deadline, User
+from storage.timeutil import from_db, to_db, utcnow
+
+C = Complaint.__table__  # type: ignore[attr-defined]
+D = Deadline.__table__  # type: ignore[attr-defined]
+U = User.__table__  # type: ignore[attr-defined]
+MAX_ITEMS = 200  # the email lists them all up to this; WeCom shows what fits in 4096 bytes
+
+
+def _open_items(conn: Any, now: datetime, branch: str | None) -> list[dict[str, Any]]:
+    stmt = (select(C.c.number, C.c.state, C.c.branch, C.c.escalation_level, D.c.name,
+                   D.c.due_at)
+            .select_from(C.join(D, D.c.complaint_id == C.c.id))
+            .where(C.c.state.not_in([s.value for s in FINISHED]),
+                   D.c.status.in_(list(ACTIVE)),
+                   or_(D.c.due_at <= to_db(now), C.c.escalation_level >= 2))
+            .order_by(D.c.due_at).limit(MAX_ITEMS))
+    if branch and branch != "head_office":
+        stmt = stmt.where(C.c.branch == branch)
+    items = []
+    for r in conn.execute(stmt).mappings():
+        due = from_db(r["due_at"])
+        overdue = due is not None and due <= now
+        items.append({"number": r["number"], "state": r["state"], "deadline": r["name"],
+                      "due": due.isoformat() if due else None,
+                      "status": "已超时" if overdue else f"已升级至第{r['escalation_level']}级"})
+    return items
+
+
+def compose_digests(ctx: Context, now: datetime | None = None) -> int:
+    """Write today's digest for every supervisor to the outbox; returns how many were new."""
+    settings = load_settings(ctx.config)
+    now = now or utcnow()
+    day = now.astimezone(ctx.tz).date().isoformat()
+    made = 0
+    with ctx.engine.begin() as conn:
+        people = conn.execute(select(U.c.username, U.c.branch).where(
+            U.c.role.in_(settings.digest_roles), U.c.active.is_(True))).mappings().all()
+        for person in people:
+            items = _open_items(conn, now, person["branch"])
+            made += enqueue_alert(
+                conn, dedupe_key=f"digest:{person['username']}:{day}", kind="daily_digest",
+                audience=f"user:{person['username']}", complaint_id=None, event_id=None,
+                payload={"day": day, "items": items}, urgent=False, now=now)
+    return made
