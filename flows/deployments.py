@@ -32,6 +32,10 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
                "每月 1 日 06:00: 上月投诉统计报告, 通知主管"),
     Deployment("report-quarterly", "flows/reports.py:report_quarterly", "30 6 1 1,4,7,10 *", 1,
                "每季度首日 06:30: 上季度投诉统计报告, 通知主管"),
+    Deployment("notify-dispatch", "flows/notify.py:notify_dispatch", "* * * * *", None,
+               "每分钟: 发送待发提醒(重试、备用渠道、免打扰时段); 按租约认领, 可并行"),
+    Deployment("notify-digest", "flows/notify.py:notify_digest", "30 8 * * *", 1,
+               "每天 08:30: 每位主管的待督办汇总"),
 )
 
 
