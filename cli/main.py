@@ -37,7 +37,7 @@ LAZY: dict[str, str] = {
     "callback": "cli.callback:app",    # callbacks (回访)
     "attention": "cli.attention:app",  # special-attention list (特别关注客户)
     "serve": "cli.serve",              # the automatic side (flows/serve.py, Prefect lazily)
-    # "notifications": "cli.notifications:app",
+    "notifications": "cli.notifications:app",  # alert outbox: dispatch/status/test/digest
     "report": "cli.report:app",        # reports and five-dimension case export (统计报告)
     "import": "cli.importer:app",      # bulk import from CSV/XLSX (批量导入)
     # ---- end of sub-apps -------------------------------------------------------------------

@@ -11,7 +11,7 @@ Guarantees, and how:
   lease expires and its attempt is recorded as `interrupted` (at-least-once there, by choice:
   a lost breach alert costs more than a repeated one).
 - Fallback: after `fallback_after` failures a delivery is `failed_over` and the next Apprise
-  priority group of its tag gets a delivery of its own; `tousu notify status` shows both.
+  priority group of its tag gets a delivery of its own; `tousu notifications status` shows both.
 - Quiet hours: a non-urgent alert waits for working hours (notifications/quiet.py).
 """
 

@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from config import ConfigError
 from notifications.settings import NotifySettings
 
 log = logging.getLogger("tousu.notify")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class RoutingError(ValueError):
+class RoutingError(ConfigError):
     """The routing file cannot be used; the message names the problem, never a secret."""
 
 

@@ -55,7 +55,7 @@ class DeliveryAttempt(SQLModel, table=True):
 
 
 class NotifyChannel(SQLModel, table=True):
-    """Health of a channel as the dispatcher last saw it (`tousu notify status`)."""
+    """Health of a channel as the dispatcher last saw it (`tousu notifications status`)."""
 
     __tablename__ = "notify_channel"
 

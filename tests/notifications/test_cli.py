@@ -1,0 +1,57 @@
+"""`tousu notifications ...` as a user runs it, against real servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.context import Context
+from tests.cli.conftest import as_json, cli_env, tousu  # noqa: F401 - fixtures
+from tests.notifications.conftest import SMTP, WeCom, alert
+
+
+def _routing(tmp_path: Path, smtp: SMTP) -> dict[str, str]:
+    path = tmp_path / "apprise.yaml"
+    path.write_text(f"""version: 1
+urls:
+  - wecombot://${{ROBOT_KEY}}:
+      - tag: 1:role-team_lead
+  - {smtp.url()}:
+      - tag: 2:role-team_lead, supervisors
+  - json://127.0.0.1:9/closed:
+      - tag: role-team_lead
+""", encoding="utf-8")
+    return {"TOUSU_APPRISE_FILE": str(path), "ROBOT_KEY": "cli-robot-key-77"}
+
+
+def test_notify_test_reports_each_channel_of_a_tag(
+        tousu, tmp_path: Path, smtp: SMTP, wecom: WeCom) -> None:  # type: ignore[no-untyped-def]
+    env = _routing(tmp_path, smtp)
+    r = tousu("notifications", "test", "role:team_lead", user="admin", env=env)
+    assert r.exit_code == 1  # the closed json:// port fails
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 3
+    assert sum("成功" in line for line in lines) == 2 and sum("失败" in line for line in lines) == 1
+    assert "cli-robot-key-77" not in r.output
+    assert len(wecom.posts) == 1 and len(smtp.messages) == 1
+    assert "测试消息" in wecom.posts[0]["markdown"]["content"]
+
+
+def test_dispatch_and_status_from_the_command_line(
+        tousu, ctx: Context, tmp_path: Path, smtp: SMTP, wecom: WeCom) -> None:  # type: ignore[no-untyped-def]
+    env = _routing(tmp_path, smtp)
+    alert(ctx, "c1:cli", audience="supervisors")
+    r = tousu("notifications", "dispatch", "--at", "2026-11-23T10:00", "--json", user="admin",
+              env=env)
+    assert r.exit_code == 0, r.output
+    assert as_json(r)["sent"] == 1 and len(smtp.messages) == 1
+    st = tousu("notifications", "status", "--json", user="admin", env=env)
+    assert st.exit_code == 0 and as_json(st)["alerts"] == {"sent": 1}
+    assert tousu("notifications", "status", user="liaison", env=env).exit_code == 3
+
+
+def test_a_missing_secret_is_a_configuration_error_naming_it(
+        tousu, tmp_path: Path, smtp: SMTP) -> None:  # type: ignore[no-untyped-def]
+    env = _routing(tmp_path, smtp)
+    env.pop("ROBOT_KEY")
+    r = tousu("notifications", "test", "supervisors", user="admin", env=env)
+    assert r.exit_code == 6 and "ROBOT_KEY" in r.output
