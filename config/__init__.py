@@ -92,6 +92,8 @@ class Config(BaseModel):
     timezone: str = "Asia/Shanghai"
     data_dir: Path
     key_file: Path
+    # The personal-data key itself when given as TOUSU_KEY (never printed).
+    key: str = Field(default="", repr=False)
     default_user: str = ""
     calendar: Calendar = Calendar()
     deadlines: dict[str, DeadlineRule]
@@ -181,7 +183,7 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None,
     general = raw.get("general", {})
     data_dir = Path(general.get("data_dir", "data"))
     data_dir = data_dir if data_dir.is_absolute() else base / data_dir
-    key_file = Path(general.get("key_file", data_dir / "tousu.key"))
+    key_file = Path(env.get("TOUSU_KEY_FILE") or general.get("key_file", data_dir / "tousu.key"))
     key_file = key_file if key_file.is_absolute() else base / key_file
     url = raw.get("database", {}).get("url") or f"sqlite:///{data_dir / 'tousu.db'}"
     known = {"database", "general", "calendar", "deadlines", "escalation", "priority",
@@ -192,6 +194,7 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None,
             timezone=general.get("timezone", "Asia/Shanghai"),
             data_dir=data_dir,
             key_file=key_file,
+            key=env.get("TOUSU_KEY", ""),
             default_user=general.get("default_user", ""),
             calendar=Calendar(**raw.get("calendar", {})),
             deadlines={k: DeadlineRule(**v) for k, v in raw.get("deadlines", {}).items()},

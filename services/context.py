@@ -26,7 +26,7 @@ class Context:
     def vault(self) -> Vault:
         """Created on first use so that read-only commands never load the cipher."""
         if self._vault is None:
-            self._vault = Vault(load_key(self.config.key_file))
+            self._vault = Vault(load_key(self.config.key_file, self.config.key))
         return self._vault
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from services import escalation, records, repeats
@@ -23,6 +23,11 @@ from storage.timeutil import to_db, utcnow
 
 P = Party.__table__  # type: ignore[attr-defined]
 I = Institution.__table__  # type: ignore[attr-defined]
+# Prepared once: building `.values(...)` per call costs more than the insert itself.
+_INS_PARTY = insert(P)
+_INS_CASE = insert(records.C)
+_SET_NUMBER = (update(records.C).where(records.C.c.id == bindparam("_id"))
+               .values(number=bindparam("number")))
 
 CAPACITIES = {"consumer": "消费者本人", "legal_rep": "法定代理人", "agent": "受托代理人",
               "heir": "继承人", "other": "其他"}
@@ -175,11 +180,11 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
         raise Forbidden(f"角色「{lc.Role(user['role']).label}」无权登记投诉")
     validate(ctx, reg, now)
     received = reg.received_at or now
-    complainant_id = conn.execute(insert(P).values(_party_row(ctx, reg.complainant, now))) \
+    complainant_id = conn.execute(_INS_PARTY, _party_row(ctx, reg.complainant, now)) \
         .inserted_primary_key[0]  # type: ignore[index]
     agent_id = None
     if reg.agent is not None:
-        agent_id = conn.execute(insert(P).values(_party_row(ctx, reg.agent, now))) \
+        agent_id = conn.execute(_INS_PARTY, _party_row(ctx, reg.agent, now)) \
             .inserted_primary_key[0]  # type: ignore[index]
     details = {"extra": reg.extra} if reg.extra else {}
     row = {
@@ -202,10 +207,10 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
     }
     if reg.major_designated:
         row["details"] = {**details, "major_designated": True}
-    cid = int(conn.execute(insert(records.C).values(row)).inserted_primary_key[0])  # type: ignore[index]
+    cid = int(conn.execute(_INS_CASE, row).inserted_primary_key[0])  # type: ignore[index]
     local_day = received.astimezone(ctx.tz).strftime("%Y%m%d")
     number = number or f"TS{local_day}{cid:07d}"
-    conn.execute(update(records.C).where(records.C.c.id == cid).values(number=number))
+    conn.execute(_SET_NUMBER, {"_id": cid, "number": number})
     deadlines: dict[str, Any] = {}
     apply_clock(ctx.clock, "registered", deadlines, received, case=row, fields={})
     records.save_deadlines(conn, cid, deadlines)

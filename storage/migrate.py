@@ -22,13 +22,14 @@ def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def current(url: str) -> str | None:
+def current(url: str) -> tuple[str, ...]:
+    """The revisions the database is at (one per head once all are applied)."""
     from alembic.runtime.migration import MigrationContext
 
     from storage.db import make_engine
 
     engine = make_engine(url)
     with engine.connect() as conn:
-        rev = MigrationContext.configure(conn).get_current_revision()
+        revs = MigrationContext.configure(conn).get_current_heads()
     engine.dispose()
-    return rev
+    return tuple(revs)

@@ -45,17 +45,15 @@ def normalize(value: str) -> str:
     return re.sub(r"[\s\-()（）]", "", value).upper()
 
 
-def load_key(key_file: Path, environ: dict[str, str] | None = None) -> bytes:
-    env = os.environ if environ is None else environ
-    if env.get("TOUSU_KEY"):
-        return env["TOUSU_KEY"].encode()
-    if env.get("TOUSU_KEY_FILE"):
-        key_file = Path(env["TOUSU_KEY_FILE"])
+def load_key(key_file: Path, key: str = "") -> bytes:
+    """The given key (TOUSU_KEY), else the key file, created with mode 0600 on first use."""
+    if key:
+        return key.encode()
     if key_file.exists():
         return key_file.read_bytes().strip()
     key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = base64.urlsafe_b64encode(os.urandom(32))
+    new = base64.urlsafe_b64encode(os.urandom(32))
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(key + b"\n")
-    return key
+        fh.write(new + b"\n")
+    return new

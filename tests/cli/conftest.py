@@ -19,8 +19,8 @@ Tousu = Callable[..., Result]
 
 @pytest.fixture
 def cli_env(ctx: Context, tmp_path: Path) -> dict[str, str]:
-    # The services under test keep the key in tmp_path/data/tousu.key: same root, same key.
-    return {"TOUSU_DATABASE_URL": ctx.config.database_url, "TOUSU_KEY": "",
+    # The CLI under test reads the same personal-data key as the services' context.
+    return {"TOUSU_DATABASE_URL": ctx.config.database_url, "TOUSU_KEY": ctx.config.key,
             "TOUSU_ROOT": str(tmp_path), "TOUSU_USER": "", "TOUSU_CONFIG": "",
             "COLUMNS": "200"}
 

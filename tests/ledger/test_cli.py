@@ -14,7 +14,7 @@ from tests.ledger.test_callbacks import notified_at
 
 
 def _run(ctx, tmp_path, *args, user="supervisor"):
-    env = {"TOUSU_DATABASE_URL": ctx.config.database_url, "TOUSU_KEY": "",
+    env = {"TOUSU_DATABASE_URL": ctx.config.database_url, "TOUSU_KEY": ctx.config.key,
            "TOUSU_ROOT": str(tmp_path), "TOUSU_USER": "", "TOUSU_CONFIG": "", "COLUMNS": "200"}
     result = CliRunner().invoke(app, [*args, "--user", user], env=env)
     assert "Traceback" not in result.output, result.output
