@@ -143,7 +143,7 @@ def _prepare_apprise() -> None:
     with _apprise_ready:
         if _apprise_patched:
             return
-        from notifications.wecom import register
+        from notifications.plugins import register
 
         register()
         alog = logging.getLogger("apprise")

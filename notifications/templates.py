@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifications.wecom import fit_bytes
+from notifications.plugins import fit_bytes
 from services.privacy import mask_id, mask_name, mask_phone
 from states.lifecycle import PRIORITIES, STATE_LABELS, State
 

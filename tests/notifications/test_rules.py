@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import time, timedelta
+from datetime import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -155,4 +155,17 @@ urls:
     sh = r.groups("role:team_lead", "shanghai")[0][1]
     assert [c.label for c in bj] != [c.label for c in sh]
     assert "bj%40example.com" in bj[0].label and "hq%40example.com" in sh[0].label
-    assert timedelta(0) == timedelta(0)
+
+
+def test_the_email_tls_context_is_built_only_when_used_and_keeps_its_settings() -> None:
+    import ssl
+
+    from notifications.plugins import _SslShim
+
+    lazy = _SslShim().create_default_context()
+    lazy.check_hostname = False
+    lazy.verify_mode = ssl.CERT_NONE
+    assert lazy.wrap_socket.__self__.verify_mode == ssl.CERT_NONE
+    strict = _SslShim().create_default_context()
+    assert strict.wrap_socket.__self__.verify_mode == ssl.CERT_REQUIRED
+    assert strict.wrap_socket.__self__.check_hostname is True
