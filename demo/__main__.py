@@ -18,6 +18,7 @@ STEPS = [
     "demo.flows",
     "demo.cli",
     "demo.reports",
+    "demo.notifications",
 ]
 
 

@@ -61,6 +61,7 @@ class DispatchReport:
 def is_urgent(row: Any, settings: NotifySettings) -> bool:
     payload = row["payload"] or {}
     return bool(row["urgent"] or row["kind"] in settings.urgent_kinds
+                or payload.get("trigger") in settings.urgent_kinds
                 or payload.get("priority") == "major" or payload.get("media_involved")
                 or payload.get("urgent"))
 
@@ -130,6 +131,8 @@ def fan_out(ctx: Context, routing: Routing, settings: NotifySettings, now: datet
             made = []
             for part in (p for p in alert["audience"].split(",") if p.strip()):
                 groups = (routing.groups(part, branch)
+                          # A bare username (as some features write it) is that user's tag.
+                          or (routing.groups(f"user:{part}", branch) if ":" not in part else [])
                           or routing.groups(settings.unrouted_tag, branch))
                 if groups:
                     made += _deliveries_for(alert, groups, urgent=urgent, now=now)

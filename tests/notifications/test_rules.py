@@ -169,3 +169,19 @@ def test_the_email_tls_context_is_built_only_when_used_and_keeps_its_settings() 
     strict = _SslShim().create_default_context()
     assert strict.wrap_socket.__self__.verify_mode == ssl.CERT_REQUIRED
     assert strict.wrap_socket.__self__.check_hostname is True
+
+
+def test_a_bare_username_audience_reaches_that_users_channel(ctx: Context, smtp: SMTP) -> None:
+    alert(ctx, "callback_due:1", kind="callback_due", audience="liaison")
+    r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: user-liaison\n")
+    assert dispatch(ctx, now=cst(2026, 11, 23, 10, 0), routing=r, settings=settings()).sent == 1
+    assert "回访到期" in str(smtp.messages[0]["Subject"])
+
+
+def test_a_media_escalation_goes_at_night(ctx: Context, smtp: SMTP) -> None:
+    night = cst(2026, 11, 23, 23, 0)
+    alert(ctx, "imm:1:media", kind="immediate_escalation", audience="role:department_head",
+          now=night, trigger="media", level=3, title="舆情投诉: 立即报高管")
+    r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: role-department_head\n")
+    assert dispatch(ctx, now=night, routing=r, settings=settings()).sent == 1
+    assert "舆情投诉" in str(smtp.messages[0]["Subject"])
