@@ -90,11 +90,7 @@ def _delivery_key(alert: Any, channel_id: str) -> str:
 def _insert_ignore(conn: Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    result = conn.execute(dialect_insert(D).on_conflict_do_nothing(
+    result = conn.execute(_dialect_insert(conn)(D).on_conflict_do_nothing(
         index_elements=["dedupe_key"]), rows)
     return int(result.rowcount or 0)
 
@@ -261,20 +257,30 @@ def _fallback_groups(conn: Connection, routing: Routing, d: dict[str, Any]
 
 def _health(conn: Connection, routing: Routing, cid: str, ok: bool, error: str | None,
             now: datetime) -> None:
+    """One upsert: two dispatchers recording on a new channel at once must not collide (a
+    failure here would roll back the `sent` mark beside it)."""
     ch = routing.by_id(cid)
-    values: dict[str, Any] = (
+    changes: dict[str, Any] = (
         {"consecutive_failures": 0, "total_sent": H.c.total_sent + 1, "last_ok_at": to_db(now)}
         if ok else
         {"consecutive_failures": H.c.consecutive_failures + 1,
          "total_failed": H.c.total_failed + 1, "last_failure_at": to_db(now),
          "last_error": error})
-    done = conn.execute(update(H).where(H.c.channel_id == cid).values(**values))
-    if done.rowcount == 0:
-        conn.execute(insert(H).values(
-            channel_id=cid, label=ch.label if ch else cid, service=ch.schema if ch else "?",
-            consecutive_failures=0 if ok else 1, total_sent=1 if ok else 0,
-            total_failed=0 if ok else 1, last_ok_at=to_db(now) if ok else None,
-            last_failure_at=None if ok else to_db(now), last_error=None if ok else error))
+    first = dict(channel_id=cid, label=ch.label if ch else cid,
+                 service=ch.schema if ch else "?", consecutive_failures=0 if ok else 1,
+                 total_sent=1 if ok else 0, total_failed=0 if ok else 1,
+                 last_ok_at=to_db(now) if ok else None,
+                 last_failure_at=None if ok else to_db(now), last_error=None if ok else error)
+    conn.execute(_dialect_insert(conn)(H).values(**first).on_conflict_do_update(
+        index_elements=["channel_id"], set_=changes))
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    return dialect_insert
 
 
 def _release(ctx: Context, settings: NotifySettings, held: list[dict[str, Any]],
