@@ -1,4 +1,4 @@
-"""What `tousu notifications status` and `tousu notifications test TAG` report. Reads the outbox and the
+"""What `tousu notifications status` and `... test TAG` report. Reads the outbox and the
 delivery tables; sends only the test message (directly, not through the outbox)."""
 
 from __future__ import annotations

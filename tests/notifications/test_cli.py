@@ -37,7 +37,8 @@ def test_notify_test_reports_each_channel_of_a_tag(
 
 
 def test_dispatch_and_status_from_the_command_line(
-        tousu, ctx: Context, tmp_path: Path, smtp: SMTP, wecom: WeCom) -> None:  # type: ignore[no-untyped-def]
+        tousu, ctx: Context, tmp_path: Path,  # type: ignore[no-untyped-def]
+        smtp: SMTP, wecom: WeCom) -> None:
     env = _routing(tmp_path, smtp)
     alert(ctx, "c1:cli", audience="supervisors")
     r = tousu("notifications", "dispatch", "--at", "2026-11-23T10:00", "--json", user="admin",

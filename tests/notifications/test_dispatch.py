@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -29,9 +30,9 @@ urls:
 """
 
 
-def _rows(ctx: Context, table: object) -> list[dict[str, object]]:
+def _rows(ctx: Context, table: Any) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(table)).mappings()]  # type: ignore[call-overload]
+        return [dict(r) for r in conn.execute(select(table)).mappings()]
 
 
 def test_an_alert_reaches_email_and_wecom_once_and_every_attempt_is_recorded(
