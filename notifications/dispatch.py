@@ -18,6 +18,7 @@ Guarantees, and how:
 from __future__ import annotations
 
 import hashlib
+import re
 import time as clock
 from collections import defaultdict
 from collections.abc import Sequence
@@ -187,6 +188,9 @@ def claim(ctx: Context, settings: NotifySettings, now: datetime, limit: int,
     return [r for r in rows if r["id"] in ids]
 
 
+_FONT = re.compile(r"</?font[^>]*>")
+
+
 def _send(channel: Channel, message: Message) -> tuple[bool, str | None]:
     server = channel.server
     fmt = str(server.notify_format)
@@ -194,8 +198,8 @@ def _send(channel: Channel, message: Message) -> tuple[bool, str | None]:
         body, title = message.markdown, ""
     elif fmt == "html":
         body, title = message.html, message.subject
-    elif fmt == "markdown":
-        body, title = message.markdown, message.subject
+    elif fmt == "markdown":  # DingTalk, Feishu …: plain markdown, no WeCom colour tags
+        body, title = _FONT.sub("", message.markdown), message.subject
     else:
         body, title = message.text.split("\n", 1)[-1], message.subject
     CAPTURE.start()

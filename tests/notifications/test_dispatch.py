@@ -176,3 +176,44 @@ def test_an_alert_with_no_matching_channel_goes_to_the_fallback_tag_or_waits_vis
     r2 = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: fallback\n")
     later = dispatch(ctx, now=WORKING + timedelta(hours=2), routing=r2, settings=settings())
     assert later.sent == 1 and len(smtp.messages) == 1
+
+
+def test_json_webhook_and_dingtalk_get_plain_text_and_markdown(
+        ctx: Context, httpserver) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from apprise.plugins.dingtalk import NotifyDingTalk
+
+    from tests.notifications.conftest import SENT
+
+    got: list[dict[str, Any]] = []
+
+    def keep(request):  # type: ignore[no-untyped-def]
+        from werkzeug import Response
+
+        body = json.loads(request.get_data())
+        got.append(body)
+        SENT.append(json.dumps(body, ensure_ascii=False))
+        return Response('{"errcode":0}', content_type="application/json")
+
+    httpserver.expect_request("/hook").respond_with_handler(keep)
+    httpserver.expect_request("/robot/send").respond_with_handler(keep)
+    saved = NotifyDingTalk.notify_url
+    NotifyDingTalk.notify_url = httpserver.url_for("/robot/send")
+    try:
+        r = routing(f"""version: 1
+urls:
+  - json://{httpserver.host}:{httpserver.port}/hook:
+      - tag: supervisors
+  - dingtalk://dingtoken123?format=markdown:
+      - tag: supervisors
+""")
+        alert(ctx, "c1:json", audience="supervisors", reason="来电 13912345678")
+        report = dispatch(ctx, now=WORKING, routing=r, settings=settings())
+    finally:
+        NotifyDingTalk.notify_url = saved
+    assert report.sent == 2, report
+    hook = next(b for b in got if "message" in b)
+    assert "时限预警" in hook["title"] and "139****5678" in hook["message"]
+    ding = next(b for b in got if "msgtype" in b)
+    assert "<font" not in json.dumps(ding, ensure_ascii=False)
