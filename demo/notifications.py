@@ -4,6 +4,7 @@ shown on the way."""
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import json
@@ -20,12 +21,14 @@ from notifications.digest import compose_digests
 from notifications.dispatch import dispatch
 from notifications.quiet import next_send_time
 from notifications.routing import _prepare_apprise, apprise_tag, load_routing
-from notifications.settings import load_settings
+from notifications.settings import ServiceLimits, load_settings
 from services.context import Context
 from storage.models import Outbox
 from storage.timeutil import utcnow
 
 KINDS = {"deadline_warning": "时限预警", "deadline_breach": "超时", "escalation": "升级督办",
+         "immediate_escalation": "立即升级", "callback_overdue": "回访逾期",
+         "mediation_follow_up": "调解跟进", "report_ready": "报告已生成",
          "consultation_invite": "会商邀请", "consultation_reminder": "会商提醒",
          "mediation_referral": "调解转介", "callback_due": "回访到期", "daily_digest": "每日汇总"}
 
@@ -94,7 +97,10 @@ def run(ctx: Context, console: Console) -> None:
                 + (f"  - wecombot://demorobot:\n      - tag: {', '.join(chat)}\n" if chat else "")
                 + f"  - mailto://127.0.0.1:{smtp.port}?mode=insecure&from=tousu@example.com"
                   f"&to=xiaobao@example.com:\n      - tag: {', '.join(rest)}\n")
-        settings = load_settings(ctx.config)
+        # The local servers have no rate limit: no throttle here (production keeps the
+        # configured 3 s between two posts to one WeCom robot).
+        settings = dataclasses.replace(load_settings(ctx.config), services={
+            "default": ServiceLimits(rate=0, cto=2, rto=5)})
         routing = load_routing(settings, text=yaml)
         console.print("待发提醒: " + (", ".join(f"{KINDS.get(k, k)} {v}" for k, v in
                                               sorted(kinds.items())) or "无"))

@@ -185,7 +185,10 @@ def claim(ctx: Context, settings: NotifySettings, now: datetime, limit: int,
                          .values(status="pending", next_attempt_at=to_db(when)))
     report.deferred += len(later)
     ids = set(claimed)
-    return [r for r in rows if r["id"] in ids]
+    out = [r for r in rows if r["id"] in ids]
+    for r in out:
+        r["lease"] = lease  # the claim's token: a record only lands under its own lease
+    return out
 
 
 _FONT = re.compile(r"</?font[^>]*>")
@@ -227,7 +230,8 @@ def _record(ctx: Context, routing: Routing, settings: NotifySettings, d: dict[st
             started_at=to_db(started), finished_at=to_db(now),
             result="sent" if ok else "failed", error=error))
         _health(conn, routing, d["channel_id"], ok, error, now)
-        guard = and_(D.c.id == d["id"], D.c.status == "sending")
+        guard = and_(D.c.id == d["id"], D.c.status == "sending",
+                     D.c.lease_until == d["lease"])
         if ok:
             conn.execute(update(D).where(guard).values(
                 status="sent", attempts=attempts, sent_at=to_db(now), lease_until=None,
@@ -288,16 +292,17 @@ def _dialect_insert(conn: Connection) -> Any:
 
 
 def _release(ctx: Context, settings: NotifySettings, held: list[dict[str, Any]],
-             now: datetime) -> None:
-    """Deliveries not tried because their channel just failed: back to pending, untouched
-    attempt count, due when the channel's own retry is due."""
+             now: datetime, *, retry: bool = True) -> None:
+    """Deliveries not tried: back to pending with their attempt count untouched; due when
+    the channel's own retry is due (`retry`), or at once (the pass ran out of lease time)."""
     if not held:
         return
+    due = now + _backoff(settings, 1) if retry else now
     with ctx.engine.begin() as conn:
-        conn.execute(update(D).where(D.c.id.in_([d["id"] for d in held]),
-                                     D.c.status == "sending").values(
-            status="pending", lease_until=None,
-            next_attempt_at=to_db(now + _backoff(settings, 1))))
+        for d in held:
+            conn.execute(update(D).where(D.c.id == d["id"], D.c.status == "sending",
+                                         D.c.lease_until == d["lease"]).values(
+                status="pending", lease_until=None, next_attempt_at=to_db(due)))
 
 
 def _run_channel(ctx: Context, routing: Routing, settings: NotifySettings, cid: str,
@@ -317,7 +322,15 @@ def _send_batch(ctx: Context, routing: Routing, settings: NotifySettings, cid: s
             _record(ctx, routing, settings, d, False, "渠道已从路由文件移除", utcnow(), report,
                     base)
         return
+    # A throttled channel (3 s per WeCom post) must not outlive its lease, or another
+    # dispatcher would take the rest as interrupted and send them again.
+    stop_at = clock.monotonic() + settings.lease_seconds * 0.6
+    throttle = float(getattr(channel.server, "request_rate_per_sec", 0) or 0)
     for i, d in enumerate(batch):
+        if i and clock.monotonic() + throttle > stop_at:
+            _release(ctx, settings, batch[i:], base, retry=False)
+            report.held += len(batch) - i
+            return
         started = utcnow()
         ok, error = _send(channel, messages[d["outbox_id"]])
         _record(ctx, routing, settings, d, ok, error, started, report, base)

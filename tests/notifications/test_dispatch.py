@@ -217,3 +217,19 @@ urls:
     assert "时限预警" in hook["title"] and "139****5678" in hook["message"]
     ding = next(b for b in got if "msgtype" in b)
     assert "<font" not in json.dumps(ding, ensure_ascii=False)
+
+
+def test_a_throttled_channel_stops_before_its_lease_runs_out_and_leaves_the_rest_due(
+        ctx: Context, smtp: SMTP) -> None:
+    from notifications.settings import ServiceLimits
+
+    for i in range(4):
+        alert(ctx, f"c{i}:slow", audience="supervisors")
+    s = settings(lease_seconds=2, services={"default": ServiceLimits(rate=1.0, cto=1, rto=1)})
+    r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: supervisors\n", s)
+    first = dispatch(ctx, now=WORKING, routing=r, settings=s)
+    assert first.sent == 2 and first.held == 2
+    for _ in range(3):  # the rest are due at once and go in the next passes
+        dispatch(ctx, now=WORKING, routing=r, settings=s)
+    assert len(smtp.messages) == 4
+    assert len({str(m["Subject"]) for m in smtp.messages}) == 4
