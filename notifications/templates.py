@@ -65,7 +65,7 @@ SPECS: dict[str, _Spec] = {
     "consultation_invite": _Spec("会商邀请", "请按时参加会商,并提前准备本部门意见与材料。"),
     "consultation_reminder": _Spec("会商提醒", "会商尚未形成决定:请尽快参加或提交本部门意见。"),
     "mediation_referral": _Spec("调解转介", "请跟进调解进展并登记结果;调解期间处理时限暂停(第二十三条)。"),
-    "immediate_escalation": _Spec("立即升级", ""),
+    "immediate_escalation": _Spec("立即升级", "请立即介入督办:按标题所示事项启动相应预案,并在系统中记录处置情况。"),
     "callback_overdue": _Spec("回访逾期", "回访已逾期未登记:请督促回访人今日完成回访并登记结果。"),
     "callback_due": _Spec("回访到期", "请在工作时间内完成满意度回访(满意/基本满意/不满意及 NPS)并登记结果。"),
     "daily_digest": _Spec("每日汇总", "请逐件督办以下未结升级与超时投诉。"),
@@ -136,13 +136,13 @@ def render(kind: str, payload: Mapping[str, Any], *, deadline_labels: Mapping[st
     spec = SPECS.get(kind, GENERIC)
     title = spec.title if kind in SPECS else str(payload.get("title") or spec.title)
     action = str(payload.get("action") or spec.action)
-    if kind in ("escalation", "immediate_escalation"):
+    if kind == "escalation":
         level = int(payload.get("level") or 0)
         action = str(payload.get("action") or LEVEL_ACTIONS.get(level, LEVEL_ACTIONS[3]))
-        if kind == "immediate_escalation" and payload.get("title"):
-            title = str(payload["title"])
-        elif level:
-            title = f"升级督办·第{level}级"
+        title = f"升级督办·第{level}级" if level else title
+    elif kind == "immediate_escalation" and payload.get("title"):
+        # 重大 / 舆情 / 监管转办: the sweep names what happened and to whom it goes.
+        title = str(payload["title"])
     number = payload.get("number") or ""
     subject = scrub(f"【{title}】投诉 {number} {payload.get('level_label') or ''}".strip())
     facts = [(k, scrub(v)) for k, v in _facts(payload, deadline_labels, tz)]
