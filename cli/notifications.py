@@ -19,7 +19,8 @@ OPERATORS = ("admin", "supervisor", "system")
 
 DELIVERY_STATUS = {"pending": "待发送", "sending": "发送中", "sent": "已发送",
                    "failed_over": "已转备用渠道", "dead": "已放弃"}
-ALERT_STATUS = {"pending": "待分发", "routed": "已分发", "sent": "已送达"}
+ALERT_STATUS = {"pending": "待分发", "routed": "已分发", "sent": "已送达",
+                "duplicate": "重复(已随同一事件送达)"}
 
 
 def _operator(s: Any) -> None:

@@ -142,6 +142,15 @@ def fan_out(ctx: Context, routing: Routing, settings: NotifySettings, now: datet
         _insert_ignore(conn, new)
         if routed:
             conn.execute(update(O).where(O.c.id.in_(routed)).values(status="routed"))
+            # Every channel already had this complaint × event × kind from another alert
+            # (two audiences, one recipient): nothing of its own to send.
+            covered = set(conn.execute(select(D.c.outbox_id).where(
+                D.c.outbox_id.in_(routed)).distinct()).scalars())
+            merged = [i for i in routed if i not in covered]
+            if merged:
+                conn.execute(update(O).where(O.c.id.in_(merged)).values(
+                    status="duplicate", sent_at=to_db(now),
+                    last_error="同一投诉同一事件已由另一提醒发往相同渠道"))
         for r in later:
             conn.execute(update(O).where(O.c.id == r["_id"]).values(next_attempt_at=r["t"]))
         for r in unrouted:

@@ -64,6 +64,26 @@ def test_two_audiences_resolving_to_one_channel_send_it_once(
     assert len(wecom.posts) == 1 and len(smtp.messages) == 1
 
 
+def test_a_second_alert_of_one_event_for_the_same_channel_is_kept_as_a_duplicate(
+        ctx: Context, smtp: SMTP) -> None:
+    from services.records import enqueue_alert
+    from storage.models import Event
+    from tests.factories import accepted, cst
+
+    accepted(ctx, cst(2026, 11, 20, 10, 0))
+    E = Event.__table__  # type: ignore[attr-defined]
+    with ctx.engine.begin() as conn:  # one event, alerts to two audiences sharing a mailbox
+        cid, eid = conn.execute(select(E.c.complaint_id, E.c.id).limit(1)).one()
+        for key, audience in (("imm:lead", "role:team_lead"), ("imm:sup", "supervisors")):
+            enqueue_alert(conn, dedupe_key=key, kind="immediate_escalation", audience=audience,
+                          complaint_id=cid, event_id=eid, payload={"number": "TS1"},
+                          urgent=True, now=WORKING)
+    r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: role-team_lead, supervisors\n")
+    assert dispatch(ctx, now=WORKING, routing=r, settings=settings()).sent == 1
+    assert len(smtp.messages) == 1
+    assert sorted(o["status"] for o in _rows(ctx, O)) == ["duplicate", "sent"]
+
+
 def test_a_channel_down_and_back_loses_nothing_and_sends_nothing_twice(
         ctx: Context, smtp: SMTP, wecom: WeCom) -> None:
     for i in range(5):
