@@ -158,7 +158,11 @@ def notify(number: Num, channel: Annotated[str, Opt(
            proof: Annotated[str, Opt(help="告知凭证 (回执、通话记录等)")], at: AtOpt = None,
            expect_version: VersionOpt = None, user: UserOpt = None,
            as_json: JsonOpt = False) -> None:
-    """告知处理决定并留存凭证 (第二十一条)。"""
+    """告知处理决定并留存凭证 (第二十一条)。
+
+    提醒发件箱的命令也在这里: tousu notify dispatch | status | test 标签 | digest
+    (同 tousu notifications ...)。
+    """
     _run("notify", number, user, at, expect_version, as_json, channel=channel, proof=proof)
 
 

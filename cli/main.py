@@ -58,8 +58,20 @@ def _load(name: str) -> click.Command:
     return cmd
 
 
+# `tousu notify NUMBER ...` is the lifecycle action 告知; `tousu notify dispatch|status|test|
+# digest` are the alert outbox's commands (the same as `tousu notifications ...`).
+NOTIFY_OUTBOX = frozenset({"dispatch", "status", "test", "digest"})
+
+
 class RootGroup(TousuGroup):
     """The root group: typer-registered sub-apps plus the lazily built commands of LAZY."""
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if len(args) > 1 and args[0] == "notify" and args[1] in NOTIFY_OUTBOX:
+            outbox = self.get_command(ctx, "notifications")
+            return "notify", outbox, args[1:]
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*LAZY, *(n for n in super().list_commands(ctx) if n not in LAZY)]

@@ -36,6 +36,12 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
                "每分钟: 发送待发提醒(重试、备用渠道、免打扰时段); 按租约认领, 可并行"),
     Deployment("notify-digest", "flows/notify.py:notify_digest", "30 8 * * *", 1,
                "每天 08:30: 每位主管的待督办汇总"),
+    Deployment("ledger-nightly", "flows/ledger.py:ledger_nightly", "0 2 * * *", 1,
+               "每天 02:00: 重复投诉与积案台账刷新、责任人、提请会商"),
+    Deployment("ledger-weekly", "flows/ledger.py:ledger_weekly", "30 8 * * 1", 1,
+               "每周一 08:30: 台账周报发送主管"),
+    Deployment("callback-sweep", "flows/callbacks.py:callback_sweep", "*/30 8-18 * * *", 1,
+               "工作时间每 30 分钟: 回访到期提醒与逾期升级"),
 )
 
 

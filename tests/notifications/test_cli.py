@@ -56,3 +56,18 @@ def test_a_missing_secret_is_a_configuration_error_naming_it(
     env.pop("ROBOT_KEY")
     r = tousu("notifications", "test", "supervisors", user="admin", env=env)
     assert r.exit_code == 6 and "ROBOT_KEY" in r.output
+
+
+def test_notify_with_an_outbox_command_is_the_outbox_and_with_a_number_the_lifecycle_action(
+        tousu, ctx: Context, tmp_path: Path,  # type: ignore[no-untyped-def]
+        smtp: SMTP, wecom: WeCom) -> None:
+    env = _routing(tmp_path, smtp)
+    alert(ctx, "c1:notify-alias", audience="supervisors")
+    r = tousu("notify", "dispatch", "--at", "2026-11-23T10:00", "--json", user="admin", env=env)
+    assert r.exit_code == 0, r.output
+    assert as_json(r)["sent"] == 1 and len(smtp.messages) == 1
+    assert as_json(tousu("notify", "status", "--json", user="admin", env=env))["alerts"] == \
+        {"sent": 1}
+    # A complaint number still means 告知处理决定: refused here because none is decided.
+    r = tousu("notify", "TS000", "--channel", "sms", "--proof", "回执", user="liaison")
+    assert r.exit_code == 4 and "TS000" in r.output
