@@ -1,4 +1,5 @@
-"""SQLModel tables. Times are naive UTC (`storage.timeutil` converts at the edges).
+"""SQLModel tables. Times are aware UTC (sqlmodel's UTCDateTime; `storage.timeutil` converts at
+the edges).
 
 Personal data lives only in `party`, encrypted, with a keyed hash beside each identifying
 field for matching without decrypting. The event log is append-only (a trigger created by
