@@ -56,7 +56,7 @@ def _section(ctx: Context) -> dict[str, Any]:
         raise InvalidInput("ledger.consult", f"未知台账类型 {sorted(unknown)}")
     return {"consult": list(consult), "default_owner": raw.get("default_owner", "") or None,
             "weekly_audience": raw.get("weekly_audience", "supervisors"),
-            "export_dir": raw.get("export_dir", "reports")}
+            "export_dir": raw.get("export_dir", "data/reports")}
 
 
 def attach(conn: Connection, ctx: Context, *, master: dict[str, Any], member_id: int | None,

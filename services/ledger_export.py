@@ -70,7 +70,7 @@ def export(ctx: Context, path: Path | None = None, *, status: str | None = None)
 
     now = utcnow()
     if path is None:
-        folder = Path(ctx.config.section("ledger").get("export_dir", "reports"))
+        folder = Path(ctx.config.section("ledger").get("export_dir", "data/reports"))
         if not folder.is_absolute():
             folder = ctx.config.data_dir.parent / folder
         path = folder / f"台账_{local(now, ctx.tz):%Y%m%d_%H%M}.xlsx"
