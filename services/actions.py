@@ -141,7 +141,8 @@ def perform(ctx: Context, number: str, trigger: str, *, actor: str,
     if values.get("priority") == "major":  # Art. 29: escalate at once (services/escalation.py)
         escalation.escalate_on_arrival(ctx, conn, case["id"])
     if trigger == "notify":  # a satisfaction callback (回访) follows every notified decision
-        callbacks.schedule(conn, ctx, case["id"], notified_at=when)
+        callbacks.schedule(conn, ctx, case["id"], notified_at=when, owner=case["owner"],
+                           first=case["notified_at"] is None)
     if merge_target is not None and data.get("new_facts"):
         # Art. 18 ¶3: the repeat brings new facts, so the open case's decision clock restarts.
         perform(ctx, merge_target["number"], "new_facts", actor=actor, at=when, conn=conn,

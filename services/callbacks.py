@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from services import records
@@ -64,24 +64,37 @@ def settings(ctx: Context) -> Settings:
     return s
 
 
-def schedule(conn: Connection, ctx: Context, complaint_id: int, *, notified_at: datetime) -> int:
-    """After `notify` (services.actions.perform, same transaction): a new callback round."""
+_LAST_ROUND = (select(CB.c.round).where(CB.c.complaint_id == bindparam("cid"))
+               .order_by(CB.c.round.desc()).limit(1))
+_CANCEL_PENDING = (update(CB).where(CB.c.complaint_id == bindparam("cid"),
+                                    CB.c.status == "scheduled")
+                   .values(status="cancelled", note="处理决定重新告知, 改为新一轮回访"))
+_INSERT = insert(CB)
+
+
+def schedule(conn: Connection, ctx: Context, complaint_id: int, *, notified_at: datetime,
+             owner: str | None = None, first: bool = False) -> int:
+    """After `notify` (services.actions.perform, same transaction): a new callback round.
+
+    `owner` is the case's owner when the caller has the row at hand; `first` says that the
+    case was never notified before, so there is no earlier round to cancel."""
     s = settings(ctx)
-    case = records.load_case_by_id(conn, complaint_id)
-    previous = conn.execute(select(CB.c.round).where(CB.c.complaint_id == complaint_id)
-                            .order_by(CB.c.round.desc()).limit(1)).scalar()
-    # A decision notified again (after reopening or review) replaces a pending callback.
-    conn.execute(update(CB).where(CB.c.complaint_id == complaint_id, CB.c.status == "scheduled")
-                 .values(status="cancelled", note="处理决定重新告知, 改为新一轮回访"))
+    if owner is None:
+        owner = records.load_case_by_id(conn, complaint_id)["owner"]
+    previous = None
+    if not first:
+        previous = conn.execute(_LAST_ROUND, {"cid": complaint_id}).scalar()
+        # A decision notified again (after reopening or review) replaces a pending callback.
+        conn.execute(_CANCEL_PENDING, {"cid": complaint_id})
     due, end, verified = rules.callback_slot(ctx.clock.calendar, ctx.tz, notified_at,
                                              s.delay_working_days, s.start, s.end)
     return _insert(conn, complaint_id, round_=(previous or 0) + 1, attempt=1, due=due, end=end,
-                   verified=verified, assignee=s.assignee or case["owner"] or "")
+                   verified=verified, assignee=s.assignee or owner or "")
 
 
 def _insert(conn: Connection, complaint_id: int, *, round_: int, attempt: int, due: datetime,
             end: datetime, verified: bool, assignee: str) -> int:
-    return int(conn.execute(insert(CB).values(
+    return int(conn.execute(_INSERT, dict(
         complaint_id=complaint_id, round=round_, attempt=attempt, status="scheduled",
         due_at=to_db(due), window_end_at=to_db(end), assignee=assignee,
         calendar_verified=verified, created_at=to_db(utcnow()))).inserted_primary_key[0])  # type: ignore[index]

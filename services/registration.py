@@ -223,7 +223,7 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
         at=received, recorded_at=now, reason=None, details=public)
     escalation.escalate_on_arrival(ctx, conn, cid, row)  # 舆情 / 重大 / 监管转办: at once (issue 4)
     # Repeat detection (RULES.md §4): merge into an open case or link to the matter's master.
-    repeat = repeats.on_registered(conn, ctx, cid, actor=user["username"])
+    repeat = repeats.on_registered(conn, ctx, cid, actor=user["username"], row=row)
     return Registered(number=number, id=cid, state=repeat.state, event_id=event_id,
                       repeat=repeat)
 

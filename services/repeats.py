@@ -100,12 +100,18 @@ def _same(key: str, case: dict[str, Any], row: Any) -> bool:
     return bool(case[column]) and case[column] == row[column]
 
 
-def on_registered(conn: Connection, ctx: Context, cid: int, *, actor: str) -> RepeatOutcome:
-    """Called by services.registration.register after the insert, in its transaction."""
-    case = records.load_case_by_id(conn, cid)
+def on_registered(conn: Connection, ctx: Context, cid: int, *, actor: str,
+                  row: dict[str, Any] | None = None) -> RepeatOutcome:
+    """Called by services.registration.register after the insert, in its transaction.
+
+    `row` (the values just inserted) spares re-reading the complaint when it repeats nothing,
+    which is the common case."""
+    case = {**row, "id": cid} if row is not None else records.load_case_by_id(conn, cid)
     found = matches(ctx, conn, case)
     if not found:
         return RepeatOutcome(kind="none", state=case["state"])
+    if row is not None:
+        case = records.load_case_by_id(conn, cid)
     latest, matched_on = found[0]
     rules = ctx.config.repeat
     # A complaint merged earlier stands for the open case it was merged into.
