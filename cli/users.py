@@ -54,15 +54,14 @@ def add(username: Annotated[str, typer.Argument(help="用户名 (字母、数字
 
 @app.command("list", epilog="示例: tousu users list --user admin --json")
 def list_(user: UserOpt = None, as_json: JsonOpt = False) -> None:
-    """列出全部用户及其角色。"""
+    """列出全部用户及其角色 (系统管理员、主管)。"""
     from cli import output
     from services import users as svc
     from states.lifecycle import Role
 
     ctx = open_ctx()
     try:
-        resolve_user(ctx, user)
-        rows = svc.list_users(ctx)
+        rows = svc.list_users(ctx, actor=str(resolve_user(ctx, user)["username"]))
         keys = ("username", "name", "role", "team", "branch", "email", "active")
         if as_json:
             output.emit_json({"users": [{k: r[k] for k in keys} for r in rows]}, ctx.tz)

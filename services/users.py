@@ -62,7 +62,16 @@ def set_active(ctx: Context, username: str, active: bool, *, actor: str | None =
             raise NotFound(f"用户 {username} 不存在")
 
 
-def list_users(ctx: Context) -> list[dict[str, Any]]:
+def list_users(ctx: Context, *, actor: str | None = None) -> list[dict[str, Any]]:
+    """Every user; when `actor` is given it must be an administrator or a supervisor (who
+    needs the names to assign cases). Internal callers (bootstrap, demo) pass no actor."""
+    if actor is not None:
+        with ctx.engine.connect() as conn:
+            row = conn.execute(select(U.c.role, U.c.active).where(U.c.username == actor)).first()
+        if row is None or not row.active or row.role not in (Role.admin, Role.supervisor):
+            from states.errors import Forbidden
+
+            raise Forbidden("只有系统管理员和主管可以查看用户列表")
     with ctx.engine.connect() as conn:
         return [dict(r) for r in conn.execute(select(U).order_by(U.c.username)).mappings()]
 

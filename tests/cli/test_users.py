@@ -27,6 +27,13 @@ def test_only_administrators_manage_users(tousu: Tousu) -> None:
     assert tousu("users", "disable", "clerk", user="liaison").exit_code == 3
 
 
+def test_the_user_list_is_for_administrators_and_supervisors(tousu: Tousu) -> None:
+    assert tousu("users", "list", user="supervisor").exit_code == 0
+    for user in ("clerk", "liaison", "committee"):
+        refused = tousu("users", "list", user=user)
+        assert refused.exit_code == 3 and "主管" in refused.stderr
+
+
 def test_user_management_rejects_bad_roles_duplicates_and_unknown_users(tousu: Tousu) -> None:
     bad_role = tousu("users", "add", "x2", "--name", "某", "--role", "boss", user="admin")
     assert bad_role.exit_code == 2 and "--role" in bad_role.stderr
