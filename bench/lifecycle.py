@@ -3,8 +3,9 @@ file SQLite database, and the same reads and writes with plain sqlite3 in the sa
 
 Each complaint: register, accept, investigate, negotiate, decide, notify, close (7 actions).
 The raw side issues the statements the service issues (select case, select user, select
-deadlines, update case, write deadlines, insert event; one transaction per action) with
-precomputed values: what is left is the cost of the service layer itself.
+deadlines, update case, write deadlines, insert event; at registration the repeat lookup, at
+notice the callback row; one transaction per action) with precomputed values: what is left is
+the cost of the service layer itself.
 
     .venv/bin/python bench/lifecycle.py [--n 10000]
 Last line: ratio=<service actions/s ÷ raw actions/s>  (target ≥ 0.3)
@@ -87,6 +88,11 @@ def raw_run(path: Path, n: int, start: datetime) -> float:
             "?, 'consumer', ?, '要求赔付', '理赔拖延', ?, 8600.0, 0, 1, 0, 0, 0, 0, 0, '{}')",
             (received, received, received, pid, "h" * 40, f"P{i:09d}")).lastrowid
         db.execute("UPDATE complaint SET number = ? WHERE id = ?", (number, cid))
+        # Repeat detection: earlier complaints of this complainant inside the window.
+        db.execute("SELECT id, state, policy_no, category FROM complaint "
+                   "WHERE complainant_hash = ? AND received_at >= ? AND received_at <= ? "
+                   "AND id != ? ORDER BY received_at DESC LIMIT 50",
+                   ("h" * 40, received, received, cid)).fetchall()
         db.executemany(
             "INSERT INTO deadline (complaint_id, name, status, started_at, allowance, "
             "paused_seconds, due_at, warnings, verified, rule, next_check_at) VALUES "
@@ -115,6 +121,11 @@ def raw_run(path: Path, n: int, start: datetime) -> float:
                        "actor, role, at, recorded_at, details) VALUES (?, ?, ?, 'x', ?, "
                        "'liaison', 'liaison', ?, ?, '{}')",
                        (cid, seq, action, state, received, received))
+            if action == "notify":  # the satisfaction callback scheduled with the notice
+                db.execute("INSERT INTO callback (complaint_id, round, attempt, status, due_at, "
+                           "window_end_at, assignee, calendar_verified, created_at) VALUES "
+                           "(?, 1, 1, 'scheduled', ?, ?, 'liaison', 1, ?)",
+                           (cid, received, received, received))
             db.execute("COMMIT")
     elapsed = time.perf_counter() - t0
     db.close()
