@@ -2,10 +2,9 @@
 the consultation cycle and the mediation cycle run, and a summary of what was escalated,
 convened and referred.
 
-The cycles are called directly (the same service functions the Prefect flows call), so the
-demo needs no Prefect server; `make serve` runs them as scheduled flows. Set
-TOUSU_DEMO_PREFECT=1 to run them through the Prefect flows instead (a temporary local
-server: 10–20 s more)."""
+The cycles run as Prefect flows in Prefect's local mode (a temporary local server, 5–20 s to
+start); `make serve` runs the same flows on their schedules. TOUSU_DEMO_PREFECT=0 calls the
+same service functions directly instead, without Prefect."""
 
 from __future__ import annotations
 
@@ -108,7 +107,7 @@ def _count(ctx: Context, table: Any, **where: Any) -> list[dict[str, Any]]:
 
 
 def _run_cycles(ctx: Context, console: Console) -> dict[str, Any]:
-    if os.environ.get("TOUSU_DEMO_PREFECT") == "1":
+    if os.environ.get("TOUSU_DEMO_PREFECT", "1") != "0":
         console.print("通过 Prefect 流程运行 (临时本地服务器) …")
         import flows.runtime  # noqa: F401
         from flows.consultation import consultation_cycle
