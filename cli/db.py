@@ -33,6 +33,15 @@ def upgrade(as_json: JsonOpt = False) -> None:
 
     config = load_config()
     migrate.upgrade(config.database_url)
+    # The clock-driven actor that escalates, merges repeats and schedules callbacks.
+    from services import users
+    from services.context import open_context
+
+    ctx = open_context(config)
+    try:
+        users.ensure_system_user(ctx)
+    finally:
+        ctx.close()
     rev = _heads(config.database_url)
     if as_json:
         from cli.output import emit_json

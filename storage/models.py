@@ -63,6 +63,7 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_policy_received", "policy_no", "received_at"),
         Index("ix_complaint_owner_state", "owner", "state"),
         Index("ix_complaint_branch_state", "branch", "state"),
+        Index("ix_complaint_received_at", "received_at"),  # 0007: report periods
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -116,7 +117,11 @@ class Complaint(SQLModel, table=True):
 class Deadline(SQLModel, table=True):
     """A named deadline of one complaint; `next_check_at` is what the sweep indexes."""
 
-    __table_args__ = (UniqueConstraint("complaint_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "name"),
+        # 0006: a handler's queue sorted by the nearest running deadline.
+        Index("ix_deadline_complaint_status_due", "complaint_id", "status", "due_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id")
@@ -137,7 +142,10 @@ class Deadline(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """Append-only history: the regulator's evidence and the source of every report."""
 
-    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "seq"),
+        Index("ix_event_action_at", "action", "at"),  # 0007: report counts by action
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id")
@@ -155,6 +163,9 @@ class Event(SQLModel, table=True):
 
 class Outbox(SQLModel, table=True):
     """Alerts written in the transaction of the event that causes them (notifications/ sends)."""
+
+    # 0003: the dispatcher's claim of pending alerts.
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True, max_length=200)

@@ -53,6 +53,11 @@ def test_the_first_administrator_can_be_created_without_an_acting_user(
     from storage.migrate import alembic_config
 
     assert heads == ScriptDirectory.from_config(alembic_config(fresh)).get_heads()
+    from sqlalchemy import create_engine, text
+
+    with create_engine(fresh).connect() as conn:  # the clock-driven actor comes with the schema
+        assert conn.execute(text("select role from user where username = 'system'")).scalar() \
+            == "system"
     first = tousu("users", "add", "root", "--name", "管理员", "--role", "admin", user=None,
                   env=env)
     assert first.exit_code == 0, first.output
