@@ -23,11 +23,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 migrate: install
-	$(BIN)/python -c "from config import load_config; from storage.migrate import upgrade; upgrade(load_config().database_url)"
+	$(BIN)/tousu db upgrade
 
 demo: install
 	rm -f data/demo.db data/demo.db-wal data/demo.db-shm
-	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/python -c "from storage.migrate import upgrade; import os; upgrade(os.environ['TOUSU_DATABASE_URL'])"
+	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/tousu db upgrade
 	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/python -m demo
 
 test: install
