@@ -64,7 +64,7 @@ def robot_server(inbox: Inbox) -> ThreadingHTTPServer:
             self.wfile.write(data)
 
         def log_message(self, *args: object) -> None:
-            pass
+            """No per-request stderr line: it would cost more than the request."""
 
     server = ThreadingHTTPServer(("127.0.0.1", _port()), Handler)
     server.daemon_threads = True

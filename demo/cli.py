@@ -3,6 +3,8 @@ run in-process exactly as the console script runs them."""
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Any
 
 from services import queries
@@ -16,10 +18,9 @@ def _tousu(console: Any, *argv: str) -> None:
     from cli.main import app
 
     console.print(f"[bold]$ tousu {' '.join(argv)}[/bold]")
-    try:
+    # Typer ends every command with SystemExit; the demo goes on to the next command.
+    with contextlib.suppress(SystemExit):
         app(list(argv), standalone_mode=False)
-    except SystemExit:
-        pass
 
 
 def run(ctx: Context, console: Any) -> None:

@@ -87,7 +87,7 @@ def serve_all(port: int = 4200, *, log: Callable[[str], None] = print) -> None:
         log("按 Ctrl-C 停止。")
         serve(*runners, print_starting_message=False)
     except KeyboardInterrupt:
-        pass
+        log("收到 Ctrl-C。")
     finally:
         if proc is not None:
             log("停止本地 Prefect 服务器 …")

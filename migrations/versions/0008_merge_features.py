@@ -18,8 +18,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    pass
+    """A merge point only: the joined revisions carry every schema change."""
 
 
 def downgrade() -> None:
-    pass
+    """Nothing to undo here; downgrading continues into each joined revision."""

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from services import actions as a
@@ -79,12 +80,9 @@ def test_closed_complaints_are_never_claimed(ctx: Context) -> None:
 
 def test_a_crashed_sweep_leaves_everything_for_the_next_one(ctx: Context) -> None:
     f.registered(ctx, utcnow() - timedelta(hours=30))
-    try:
-        with ctx.engine.begin() as conn:
-            escalation.sweep_batch(ctx, conn, now=utcnow(), size=10, exclude=set())
-            raise RuntimeError("worker killed")
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError), ctx.engine.begin() as conn:
+        escalation.sweep_batch(ctx, conn, now=utcnow(), size=10, exclude=set())
+        raise RuntimeError("worker killed")
     assert _rows(ctx, X) == [] and _rows(ctx, records.O) == []
 
     assert escalation.sweep(ctx).escalated == 1
