@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from services import callbacks, escalation, records
 from services.context import Context
 from states import lifecycle as lc
-from states.deadlines import apply_clock
+from states.deadlines import ENDINGS, apply_clock, needs_rows
 from states.errors import Conflict, Forbidden, InvalidInput
 from states.priority import assess
 from states.validation import choice
@@ -76,8 +76,8 @@ def _column_updates(ctx: Context, conn: Connection, act: lc.Action, case: dict[s
         values["category"] = choice(fields["category"], tax.categories, "category")
         values["product"] = choice(fields["product"], tax.products, "product")
         values["accepted_at"] = to_db(at)
-        level, reasons = assess({**case, "repeat": case["linked_to_id"] is not None},
-                                ctx.config.priority)
+        level, reasons = assess({**case, **(case["details"] or {}),
+                                 "repeat": case["linked_to_id"] is not None}, ctx.config.priority)
         if fields.get("priority"):
             level, reasons = fields["priority"], [f"人工设定: {fields.get('priority_reason', '')}"]
         values["priority"], values["priority_reasons"] = level, reasons
@@ -124,16 +124,17 @@ def perform(ctx: Context, number: str, trigger: str, *, actor: str,
     if merge_target is not None:
         values["merged_into_id"] = merge_target["id"]
     if act.clock:
-        deadlines = records.load_deadlines(conn, case["id"])
-        apply_clock(ctx.clock, act.clock, deadlines, when, case=case, fields=data)
-        records.save_deadlines(conn, case["id"], deadlines)
-    details = dict(case["details"] or {})
-    record = _jsonable(data)
-    details[trigger] = record
+        ending = ENDINGS.get(act.clock)
+        if ending is not None:  # met / stopped: one statement, nothing to compute
+            records.end_deadlines(conn, case["id"], ending, when)
+        if needs_rows(act.clock, case):
+            deadlines = records.load_deadlines(conn, case["id"])
+            apply_clock(ctx.clock, act.clock, deadlines, when, case=case, fields=data)
+            records.save_deadlines(conn, case["id"], deadlines)
+    record = _jsonable(data)  # the action's fields live in its event (the case's history)
     seq = case["event_count"] + 1
     version = records.update_case(conn, case, {
-        "state": after.value, "event_count": seq, "last_event_at": to_db(when),
-        "details": details, **values})
+        "state": after.value, "event_count": seq, "last_event_at": to_db(when), **values})
     event_id = records.append_event(
         conn, complaint_id=case["id"], seq=seq, action=trigger, from_state=before.value,
         to_state=after.value, actor=user["username"], role=user["role"], at=when,

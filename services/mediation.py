@@ -26,9 +26,11 @@ from services.escalation import _payload
 from states import lifecycle as lc
 from states.errors import InvalidInput, NotFound
 from storage.escalation import MediationReferral
+from storage.models import Event
 from storage.timeutil import from_db, to_db, utcnow
 
 M = MediationReferral.__table__  # type: ignore[attr-defined]
+E = Event.__table__  # type: ignore[attr-defined]
 ADVICE = {"arbitration": "仲裁", "litigation": "诉讼"}
 
 
@@ -74,12 +76,20 @@ def _organisation_named(ctx: Context, name: str, channel: str, branch: str) -> d
         return {"name": name, "contact": cfg["contact"], "follow_up_days": cfg["follow_up_days"]}
 
 
-def summary_of(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
+def _latest_decision(conn: Connection, complaint_id: int) -> dict[str, Any]:
+    """The fields of the case's latest 处理决定, from its event log."""
+    found = conn.execute(select(E.c.details).where(E.c.complaint_id == complaint_id,
+                                                   E.c.action == "decide")
+                         .order_by(E.c.seq.desc()).limit(1)).scalar()
+    return dict(found or {})
+
+
+def summary_of(ctx: Context, conn: Connection, case: dict[str, Any]) -> dict[str, Any]:
     """What a mediator needs to take the case on; no names, ID numbers, phones or addresses
     (2022 Order No. 9: collect and pass on personal data only for a stated purpose)."""
     tax = ctx.config.taxonomy
     received = from_db(case["received_at"])
-    decided = (case["details"] or {}).get("decide") or {}
+    decided = _latest_decision(conn, case["id"])
     policy = case["policy_no"] or ""
     return {
         "number": case["number"],
@@ -99,7 +109,7 @@ def _prepare(ctx: Context, conn: Connection, case: dict[str, Any], *, seq: int, 
              organisation: dict[str, Any], now: datetime, referred_at: datetime) -> dict[str, Any]:
     row = {"complaint_id": case["id"], "event_seq": seq, "channel": channel,
            "organisation": organisation["name"], "contact": organisation["contact"],
-           "summary": summary_of(ctx, case), "status": "referred",
+           "summary": summary_of(ctx, conn, case), "status": "referred",
            "referred_at": to_db(referred_at), "followed_up": 0,
            "follow_up_at": to_db(referred_at + timedelta(days=organisation["follow_up_days"]))}
     row["id"] = conn.execute(insert(M).values(row)).inserted_primary_key[0]  # type: ignore[index]

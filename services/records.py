@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from states.deadlines import ACTIVE, MET, Ending
 from states.deadlines import Deadline as ClockDeadline
 from states.errors import Conflict, InvalidInput, NotFound
 from storage.models import Complaint, Deadline, Event, Outbox, User
@@ -120,6 +121,34 @@ def save_deadlines(conn: Connection, cid: int, deadlines: Mapping[str, ClockDead
         conn.execute(_UPD_DEADLINE, changed)
     if new:
         conn.execute(_INS_DEADLINE, new)
+
+
+_END_BY_ENDING: dict[Ending, Any] = {}
+
+
+def _end_statement(ending: Ending) -> Any:
+    """One prepared UPDATE per ending (`states.deadlines.end`, in SQL)."""
+    stmt = _END_BY_ENDING.get(ending)
+    if stmt is None:
+        # OR of equalities rather than IN: an IN list is expanded anew at every execution.
+        where = [D.c.complaint_id == bindparam("cid"), or_(*(D.c.status == s for s in ACTIVE))]
+        if ending.names is not None:
+            where.append(or_(*(D.c.name == n for n in ending.names)))
+        values: dict[str, Any] = {"status": ending.status, "next_check_at": None}
+        if ending.status == MET:
+            values["met_at"] = bindparam("at")
+        else:
+            values["paused_at"] = None
+        stmt = _END_BY_ENDING[ending] = update(D).where(*where).values(values)
+    return stmt
+
+
+def end_deadlines(conn: Connection, cid: int, ending: Ending, at: datetime) -> None:
+    """Mark a complaint's running or paused deadlines met or stopped, without loading them."""
+    params: dict[str, Any] = {"cid": cid}
+    if ending.status == MET:
+        params["at"] = to_db(at)
+    conn.execute(_end_statement(ending), params)
 
 
 _UPDATE_BY_COLUMNS: dict[frozenset[str], Any] = {}

@@ -3,7 +3,7 @@ clocks. Used by the CLI, bulk import and the demo alike."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,10 @@ _INS_PARTY = insert(P)
 _INS_CASE = insert(records.C)
 _SET_NUMBER = (update(records.C).where(records.C.c.id == bindparam("_id"))
                .values(number=bindparam("number")))
+
+# What the registration event records of the complaint (no personal data: that is in `party`).
+PUBLIC_FIELDS = ("channel", "branch", "category", "product", "policy_no", "amount",
+                 "regulator_ref", "group_size", "media_involved", "vulnerable")
 
 CAPACITIES = {"consumer": "消费者本人", "legal_rep": "法定代理人", "agent": "受托代理人",
               "heir": "继承人", "other": "其他"}
@@ -214,9 +218,7 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
     deadlines: dict[str, Any] = {}
     apply_clock(ctx.clock, "registered", deadlines, received, case=row, fields={})
     records.save_deadlines(conn, cid, deadlines)
-    public = {k: val for k, val in asdict(reg).items()
-              if k in ("channel", "branch", "category", "product", "policy_no", "amount",
-                       "regulator_ref", "group_size", "media_involved", "vulnerable")}
+    public = {k: getattr(reg, k) for k in PUBLIC_FIELDS}
     event_id = records.append_event(
         conn, complaint_id=cid, seq=1, action="register", from_state=None,
         to_state=lc.State.registered.value, actor=user["username"], role=user["role"],

@@ -112,29 +112,79 @@ class Clock:
         return self.compute(Deadline(name=name, started_at=at, allowance=self.rules[name].amount))
 
 
+@dataclass(frozen=True)
+class Ending:
+    """The part of a clock effect that only ends clocks: no arithmetic, so storage can apply
+    it to the stored rows in one statement without loading them."""
+
+    status: str  # MET or STOPPED
+    names: tuple[str, ...] | None  # None: every running or paused deadline
+
+
+ENDINGS: dict[str, Ending] = {
+    "accepted": Ending(MET, ("acceptance",)),
+    "investigated": Ending(MET, ("investigation",)),
+    "decided": Ending(MET, ("investigation",)),
+    "notified": Ending(MET, ("investigation", "internal_target", "decision")),
+    "review_requested": Ending(MET, ("review_request",)),
+    "reviewed": Ending(MET, ("review_decision",)),
+    "closed": Ending(STOPPED, None),
+    "ended": Ending(STOPPED, None),
+}
+# Effects that compute due times (the rows must be loaded); `begins` adds conditional ones.
+COMPUTING = frozenset({"registered", "pause", "resume", "restart", "reopened", "extend"})
+KNOWN = COMPUTING | frozenset(ENDINGS)
+
+
+def end(ending: Ending, dl: Deadline, at: datetime) -> None:
+    """Apply an ending to one deadline in memory (storage does the same in SQL)."""
+    if dl.status not in ACTIVE or (ending.names is not None and dl.name not in ending.names):
+        return
+    if ending.status == MET:
+        dl.status, dl.met_at = MET, at
+    else:
+        dl.status, dl.paused_at = STOPPED, None
+    dl.changed = True
+
+
+def begins(effect: str, case: Mapping[str, Any]) -> tuple[str, ...]:
+    """The deadlines an effect starts (again) from its time, after its ending."""
+    if effect == "registered":
+        return ("acceptance", "internal_target", "decision")
+    if effect == "accepted":
+        return ("investigation",)
+    if effect == "notified" and case.get("decided_by_branch"):
+        return ("review_request",)  # only a branch decision can be reviewed (Art. 25)
+    if effect == "review_requested":
+        return ("review_decision",)
+    return ()
+
+
+def needs_rows(effect: str, case: Mapping[str, Any]) -> bool:
+    """Whether an effect does more than its ending, so that the stored rows must be loaded."""
+    if effect not in KNOWN:
+        raise ValueError(f"unknown clock effect {effect}")
+    return effect in COMPUTING or bool(begins(effect, case))
+
+
 def apply_clock(clock: Clock, effect: str, deadlines: dict[str, Deadline], at: datetime,
                 *, case: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
-    """Apply one lifecycle clock effect (the `clock` column of states.lifecycle.ACTIONS)."""
+    """Apply one lifecycle clock effect (the `clock` column of states.lifecycle.ACTIONS).
 
-    def met(name: str) -> None:
-        dl = deadlines.get(name)
-        if dl and dl.status in ACTIVE:
-            dl.status, dl.met_at, dl.changed = MET, at, True
-
-    def begin(name: str) -> None:
+    Endings (met, stopped) are idempotent, so applying an effect to rows whose ending storage
+    has already written changes nothing more."""
+    if effect not in KNOWN:
+        raise ValueError(f"unknown clock effect {effect}")
+    ending = ENDINGS.get(effect)
+    if ending is not None:
+        for dl in deadlines.values():
+            end(ending, dl, at)
+    for name in begins(effect, case):
         old = deadlines.get(name)
         deadlines[name] = clock.start(name, at)
         deadlines[name].row_id = old.row_id if old else None
 
-    if effect == "registered":
-        for name in ("acceptance", "internal_target", "decision"):
-            begin(name)
-    elif effect == "accepted":
-        met("acceptance")
-        begin("investigation")
-    elif effect in ("investigated", "decided"):
-        met("investigation")
-    elif effect == "pause":
+    if effect == "pause":
         for dl in deadlines.values():
             if dl.status == RUNNING and clock.rules[dl.name].pausable:
                 dl.status, dl.paused_at, dl.changed = PAUSED, at, True
@@ -158,19 +208,3 @@ def apply_clock(clock: Clock, effect: str, deadlines: dict[str, Deadline], at: d
         level = int(case.get("extension_level") or 0) + 1
         dl.allowance = clock.rules["decision"].extensions[level - 1]
         clock.compute(dl)
-    elif effect == "notified":
-        for name in ("investigation", "internal_target", "decision"):
-            met(name)
-        if case.get("decided_by_branch"):
-            begin("review_request")
-    elif effect == "review_requested":
-        met("review_request")
-        begin("review_decision")
-    elif effect == "reviewed":
-        met("review_decision")
-    elif effect in ("closed", "ended"):
-        for dl in deadlines.values():
-            if dl.status in ACTIVE:
-                dl.status, dl.paused_at, dl.changed = STOPPED, None, True
-    elif effect:
-        raise ValueError(f"unknown clock effect {effect}")

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from config import load_config
 from services import actions as a
-from services import queries
+from services import queries, records
 from services.context import make_clock
+from states import lifecycle as lc
+from states.deadlines import ENDINGS, KNOWN, apply_clock, needs_rows
 from states.errors import Forbidden, InvalidInput
 from tests.factories import accepted, cst, notified, registered
 
@@ -169,3 +172,48 @@ def test_withdrawal_ends_every_running_deadline_on_the_day_received(ctx) -> None
     assert {d["status"] for d in _deadlines(ctx, number).values()} == {"stopped"}
     case = queries.get_complaint(ctx, number)["case"]
     assert case["closed_at"] == cst(2026, 3, 3, 9)
+
+
+ENDING_CASES = [
+    # (clock effect, how to reach a case with active deadlines)
+    ("investigated", "accepted"), ("decided", "accepted"), ("notified", "accepted"),
+    ("closed", "accepted"), ("ended", "registered"), ("closed", "paused"),
+]
+
+
+@pytest.mark.parametrize(("effect", "start"), ENDING_CASES)
+def test_an_ending_written_in_sql_leaves_the_rows_the_clock_arithmetic_gives(
+        any_ctx, effect, start) -> None:  # type: ignore[no-untyped-def]
+    # services.actions applies met/stopped with one UPDATE; the stored rows must be exactly
+    # what states.deadlines.apply_clock gives on the loaded rows.
+    ctx = any_ctx
+    received = cst(2026, 3, 2, 9)
+    number = registered(ctx, received) if start == "registered" else accepted(ctx, received)
+    if start == "paused":
+        a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
+        a.start_appraisal(ctx, number, actor="liaison", body="司法鉴定所",
+                          complainant_told="电话告知", at=received + timedelta(hours=4))
+    at = received + timedelta(days=1)
+    with ctx.engine.begin() as conn:
+        cid = records.load_case(conn, number)["id"]
+        expected = records.load_deadlines(conn, cid)
+        assert any(dl.status in ("running", "paused") for dl in expected.values())
+        apply_clock(ctx.clock, effect, expected, at, case={}, fields={})
+        records.end_deadlines(conn, cid, ENDINGS[effect], at)
+        stored = records.load_deadlines(conn, cid)
+    for name, dl in expected.items():
+        got = stored[name]
+        assert (got.status, got.met_at, got.paused_at, got.due_at) == (
+            dl.status, dl.met_at, dl.paused_at, dl.due_at), name
+    with ctx.engine.connect() as conn:
+        checks = dict(conn.execute(select(records.D.c.name, records.D.c.next_check_at)
+                                   .where(records.D.c.complaint_id == cid)).all())
+    assert {n: checks[n] is None for n in checks} == {
+        n: dl.next_check_at is None for n, dl in expected.items()}
+
+
+def test_every_clock_effect_in_the_lifecycle_table_is_known_to_the_arithmetic() -> None:
+    effects = {act.clock for act in lc.ACTIONS if act.clock}
+    assert effects <= KNOWN
+    with pytest.raises(ValueError, match="unknown clock effect"):
+        needs_rows("sideways", {})

@@ -170,3 +170,14 @@ def test_an_agreement_closes_the_case_and_a_failure_returns_it_with_advice(
     assert deadlines["decision"] == "running"
     [advice] = _alerts(ctx, "mediation_advice")
     assert "诉讼" in advice["payload"]["title"]
+
+
+def test_a_referral_after_the_decision_carries_the_decision_from_the_event_log(
+        any_ctx: Context) -> None:
+    ctx = any_ctx
+    number = f.notified(ctx, utcnow() - timedelta(days=5))
+
+    ref = mediation.refer(ctx, number, actor="liaison", channel="industry")
+
+    assert ref["summary"]["decision"] == {"facts": "住院属实", "basis": "保险合同第五条",
+                                          "reasons": "属于保险责任"}

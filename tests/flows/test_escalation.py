@@ -189,3 +189,14 @@ def _two_sweeps_at_once(ctx: Context) -> None:
 
 def test_two_sweeps_at_once_never_act_on_an_item_twice(any_ctx: Context) -> None:
     _two_sweeps_at_once(any_ctx)
+
+
+def test_a_complaint_designated_major_at_registration_is_accepted_as_major(
+        ctx: Context) -> None:
+    # Art. 29: designated by the regulator or caused by a major disaster; the designation is
+    # kept on the case and acceptance's priority assessment must see it.
+    number = f.accepted(ctx, utcnow() - timedelta(hours=3), major_designated=True)
+    case = queries.get_complaint(ctx, number)["case"]
+    assert case["priority"] == "major"
+    assert any("第二十九条" in why for why in case["priority_reasons"])
+    assert [e["details"]["trigger"] for e in _escalate_events(ctx, number)] == ["major"]
