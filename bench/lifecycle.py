@@ -2,10 +2,12 @@
 file SQLite database, and the same reads and writes with plain sqlite3 in the same run.
 
 Each complaint: register, accept, investigate, negotiate, decide, notify, close (7 actions).
-The raw side issues the statements the service issues (select case, select user, select
-deadlines, update case, write deadlines, insert event; at registration the repeat lookup, at
-notice the callback row; one transaction per action) with precomputed values: what is left is
-the cost of the service layer itself.
+While the service runs, every statement it sends to SQLite is recorded with its parameters
+(SQLAlchemy's `before_cursor_execute`, and the BEGIN / COMMIT around each action); the raw
+side then replays exactly that sequence through sqlite3 on a copy of the same starting
+database: the same SQL, the same values, the same transactions, with nothing computed. What
+is left between the two is the cost of the service layer itself (Python, SQLAlchemy, the
+checks, the clock arithmetic, the encryption). The recording is charged to the service.
 
     .venv/bin/python bench/lifecycle.py [--n 10000]
 Last line: ratio=<service actions/s ÷ raw actions/s>  (target ≥ 0.3)
@@ -14,7 +16,6 @@ Last line: ratio=<service actions/s ÷ raw actions/s>  (target ≥ 0.3)
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sqlite3
 import sys
@@ -22,6 +23,10 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,77 +64,52 @@ def service_run(ctx, n: int, start: datetime) -> float:  # type: ignore[no-untyp
     return time.perf_counter() - t0
 
 
-def raw_run(path: Path, n: int, start: datetime) -> float:
-    """The same statements through sqlite3 directly, values precomputed."""
+class Recorder:
+    """The statements an engine sends to SQLite, in order, with their parameters."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.log: list[tuple[str, Any, bool]] = []
+        event.listen(engine, "before_cursor_execute", self._statement)
+        # storage/db.py sends BEGIN IMMEDIATE (BEGIN for read-only connections) to the driver.
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "commit", lambda conn: self.log.append(("COMMIT", (), False)))
+        event.listen(engine, "rollback", lambda conn: self.log.append(("ROLLBACK", (), False)))
+
+    def _statement(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+                   context: Any, executemany: bool) -> None:
+        self.log.append((statement, parameters, executemany))
+
+    def _begin(self, conn: Any) -> None:
+        read_only = conn.get_execution_options().get("tousu_read_only")
+        self.log.append(("BEGIN" if read_only else "BEGIN IMMEDIATE", (), False))
+
+
+def raw_run(path: Path, log: list[tuple[str, Any, bool]]) -> float:
+    """Replay the recorded statements through sqlite3 (same pragmas, rows fetched)."""
     db = sqlite3.connect(path, isolation_level=None)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    fmt = "%Y-%m-%d %H:%M:%S.%f"
-    warnings = json.dumps([{"level": "warn_50", "at": start.isoformat()}])
+    for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL",
+                   "foreign_keys=ON"):
+        db.execute(f"PRAGMA {pragma}")
     t0 = time.perf_counter()
-    for i in range(n):
-        received = (start + timedelta(minutes=i)).strftime(fmt)
-        number = f"RAW{i:010d}"
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("SELECT * FROM user WHERE username = ?", ("clerk",)).fetchone()
-        pid = db.execute(
-            "INSERT INTO party (kind, name_enc, name_hash, id_type, phone_enc, phone_hash, "
-            "created_at) VALUES ('person', ?, ?, 'resident_id', ?, ?, ?)",
-            ("gAAAAABenc" * 10, "h" * 40, "gAAAAABenc" * 10, "p" * 40, received)).lastrowid
-        cid = db.execute(
-            "INSERT INTO complaint (state, version, event_count, priority, priority_reasons, "
-            "channel, branch, registered_by, received_at, registered_at, last_event_at, "
-            "complainant_id, complainant_capacity, complainant_hash, claim, facts, policy_no, "
-            "amount, regulator_forwarded, group_size, media_involved, vulnerable, "
-            "decided_by_branch, extension_level, escalation_level, details) VALUES "
-            "('registered', 1, 1, 'normal', '[]', 'hotline', 'head_office', 'clerk', ?, ?, ?, "
-            "?, 'consumer', ?, '要求赔付', '理赔拖延', ?, 8600.0, 0, 1, 0, 0, 0, 0, 0, '{}')",
-            (received, received, received, pid, "h" * 40, f"P{i:09d}")).lastrowid
-        db.execute("UPDATE complaint SET number = ? WHERE id = ?", (number, cid))
-        # Repeat detection: earlier complaints of this complainant inside the window.
-        db.execute("SELECT id, state, policy_no, category FROM complaint "
-                   "WHERE complainant_hash = ? AND received_at >= ? AND received_at <= ? "
-                   "AND id != ? ORDER BY received_at DESC LIMIT 50",
-                   ("h" * 40, received, received, cid)).fetchall()
-        db.executemany(
-            "INSERT INTO deadline (complaint_id, name, status, started_at, allowance, "
-            "paused_seconds, due_at, warnings, verified, rule, next_check_at) VALUES "
-            "(?, ?, 'running', ?, 15, 0, ?, ?, 1, 'rule', ?)",
-            [(cid, name, received, received, warnings, received)
-             for name in ("acceptance", "internal_target", "decision")])
-        db.execute("INSERT INTO event (complaint_id, seq, action, to_state, actor, role, at, "
-                   "recorded_at, details) VALUES (?, 1, 'register', 'registered', 'clerk', "
-                   "'intake_clerk', ?, ?, '{}')", (cid, received, received))
-        db.execute("COMMIT")
-        for seq, (action, state) in enumerate(
-                (("accept", "accepted"), ("investigate", "investigating"),
-                 ("negotiate", "negotiating"), ("decide", "decided"), ("notify", "notified"),
-                 ("close", "closed")), start=2):
-            db.execute("BEGIN IMMEDIATE")
-            case = db.execute("SELECT * FROM complaint WHERE number = ?", (number,)).fetchone()
-            db.execute("SELECT * FROM user WHERE username = ?", ("liaison",)).fetchone()
-            rows = db.execute("SELECT * FROM deadline WHERE complaint_id = ?", (cid,)).fetchall()
-            cur = db.execute("UPDATE complaint SET state = ?, version = ?, event_count = ?, "
-                             "last_event_at = ?, details = ? WHERE id = ? AND version = ?",
-                             (state, seq, seq, received, '{"x": 1}', cid, case["version"]))
-            assert cur.rowcount == 1
-            db.execute("UPDATE deadline SET status = 'met', met_at = ? WHERE id = ?",
-                       (received, rows[0][0]))
-            db.execute("INSERT INTO event (complaint_id, seq, action, from_state, to_state, "
-                       "actor, role, at, recorded_at, details) VALUES (?, ?, ?, 'x', ?, "
-                       "'liaison', 'liaison', ?, ?, '{}')",
-                       (cid, seq, action, state, received, received))
-            if action == "notify":  # the satisfaction callback scheduled with the notice
-                db.execute("INSERT INTO callback (complaint_id, round, attempt, status, due_at, "
-                           "window_end_at, assignee, calendar_verified, created_at) VALUES "
-                           "(?, 1, 1, 'scheduled', ?, ?, 'liaison', 1, ?)",
-                           (cid, received, received, received))
-            db.execute("COMMIT")
+    for statement, parameters, many in log:
+        if many:
+            db.executemany(statement, parameters)
+        else:
+            db.execute(statement, parameters).fetchall()
     elapsed = time.perf_counter() - t0
     db.close()
     return elapsed
+
+
+def fingerprint(path: Path) -> list[tuple[Any, ...]]:
+    """What the lifecycle wrote: every complaint's state and version, every event, deadline and
+    callback (the replay must leave the same rows as the service)."""
+    with sqlite3.connect(path) as db:
+        return [tuple(db.execute(sql).fetchall()) for sql in (
+            "SELECT id, number, state, version, event_count FROM complaint ORDER BY id",
+            "SELECT count(*), sum(seq), max(id) FROM event",
+            "SELECT status, count(*) FROM deadline GROUP BY status ORDER BY status",
+            "SELECT count(*) FROM callback")]
 
 
 def main() -> None:
@@ -140,28 +120,32 @@ def main() -> None:
     try:
         template = work / "template.db"
         upgrade(f"sqlite:///{template}")
-        svc_db, raw_db = work / "service.db", work / "raw.db"
-        shutil.copy(template, svc_db)
-        shutil.copy(template, raw_db)
         env = {"TOUSU_ROOT": str(work), "TOUSU_KEY": "xHrqHxB3N7kZ0Vt6lq2jz1m5Yg8Qp3cS9uWdE4aKf0o=",
-               "TOUSU_DATABASE_URL": f"sqlite:///{svc_db}"}
+               "TOUSU_DATABASE_URL": f"sqlite:///{template}"}
         ctx = open_context(load_config(environ=env, root=work))
         users.ensure_system_user(ctx)
         for name, role in (("clerk", "intake_clerk"), ("liaison", "liaison")):
             users.add_user(ctx, name, name=name, role=role)
-        with sqlite3.connect(raw_db) as db:
-            db.executemany("INSERT INTO user (username, name, role, team, branch, email, active, "
-                           "created_at) VALUES (?, ?, ?, '', 'head_office', '', 1, '2026-01-01')",
-                           [("clerk", "c", "intake_clerk"), ("liaison", "l", "liaison")])
+        ctx.close()
+        svc_db, raw_db = work / "service.db", work / "raw.db"
+        shutil.copy(template, svc_db)
+        shutil.copy(template, raw_db)
+        env["TOUSU_DATABASE_URL"] = f"sqlite:///{svc_db}"
+        ctx = open_context(load_config(environ=env, root=work))
+        recorder = Recorder(ctx.engine)
         start = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
         actions = args.n * ACTIONS_PER_CASE
         svc = service_run(ctx, args.n, start)
         ctx.close()
-        raw = raw_run(raw_db, args.n, start)
+        raw = raw_run(raw_db, recorder.log)
+        same = fingerprint(svc_db) == fingerprint(raw_db)
+        if not same:
+            raise SystemExit("the replay did not reproduce the service's database")
         svc_rate, raw_rate = actions / svc, actions / raw
-        print(f"complaints={args.n} actions={actions}")
+        print(f"complaints={args.n} actions={actions} statements={len(recorder.log)}")
         print(f"service: {svc:.2f} s, {svc_rate:,.0f} actions/s")
-        print(f"raw sqlite3: {raw:.2f} s, {raw_rate:,.0f} actions/s")
+        print(f"raw sqlite3 (replay, same database afterwards): {raw:.2f} s, "
+              f"{raw_rate:,.0f} actions/s")
         print(f"ratio={svc_rate / raw_rate:.3f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
