@@ -2,14 +2,16 @@
 file SQLite database, and the same reads and writes with plain sqlite3 in the same run.
 
 Each complaint: register, accept, investigate, negotiate, decide, notify, close (7 actions).
-While the service runs, every statement it sends to SQLite is recorded with its parameters
-(SQLAlchemy's `before_cursor_execute`, and the BEGIN / COMMIT around each action); the raw
+While the service runs, every statement it hands the sqlite3 driver is recorded with its
+parameters (BEGIN IMMEDIATE, the statements, COMMIT; see Recorder); the raw
 side then replays exactly that sequence through sqlite3 on a copy of the same starting
 database: the same SQL, the same values, the same transactions, with nothing computed. What
 is left between the two is the cost of the service layer itself (Python, SQLAlchemy, the
-checks, the clock arithmetic, the encryption). The recording is charged to the service.
+checks, the clock arithmetic, the encryption); the recording is charged to the service. The
+two alternate in rounds (default 20), so that both meet the same load on a shared machine and
+the same database size, and both databases must end identical.
 
-    .venv/bin/python bench/lifecycle.py [--n 10000]
+    .venv/bin/python bench/lifecycle.py [--n 10000] [--rounds 20]
 Last line: ratio=<service actions/s ÷ raw actions/s>  (target ≥ 0.3)
 """
 
@@ -25,7 +27,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,7 @@ from services import actions as a  # noqa: E402
 from services import users  # noqa: E402
 from services.context import open_context  # noqa: E402
 from services.registration import Person, Registration, register  # noqa: E402
+from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
 ACTIONS_PER_CASE = 7
@@ -43,9 +45,9 @@ ANALYSIS = {"background": "退休人员", "content": "理赔时效", "process": 
             "rules": "保险法第二十三条", "outcome": "补足赔款"}
 
 
-def service_run(ctx, n: int, start: datetime) -> float:  # type: ignore[no-untyped-def]
+def service_run(ctx, cases: range, start: datetime) -> float:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
-    for i in range(n):
+    for i in cases:
         received = start + timedelta(minutes=i)
         reg = Registration(complainant=Person(name="赵六", phone=f"138{i:08d}"),
                            claim="要求赔付", facts="理赔拖延", channel="hotline",
@@ -65,40 +67,71 @@ def service_run(ctx, n: int, start: datetime) -> float:  # type: ignore[no-untyp
 
 
 class Recorder:
-    """The statements an engine sends to SQLite, in order, with their parameters."""
+    """Every statement the service hands the sqlite3 driver, in order, with its parameters.
 
-    def __init__(self, engine: Engine) -> None:
+    The service's engine makes its connections with a sqlite3.Connection subclass that notes
+    each execute, executemany, commit and rollback on the way through (BEGIN IMMEDIATE comes
+    from storage/db.py as a driver execute). No SQLAlchemy event listener is used: one would
+    put every statement of the service through the event dispatch path and slow it."""
+
+    def __init__(self) -> None:
         self.log: list[tuple[str, Any, bool]] = []
-        event.listen(engine, "before_cursor_execute", self._statement)
-        # storage/db.py sends BEGIN IMMEDIATE (BEGIN for read-only connections) to the driver.
-        event.listen(engine, "begin", self._begin)
-        event.listen(engine, "commit", lambda conn: self.log.append(("COMMIT", (), False)))
-        event.listen(engine, "rollback", lambda conn: self.log.append(("ROLLBACK", (), False)))
+        log = self.log
 
-    def _statement(self, conn: Any, cursor: Any, statement: str, parameters: Any,
-                   context: Any, executemany: bool) -> None:
-        self.log.append((statement, parameters, executemany))
+        class Cursor(sqlite3.Cursor):
+            def execute(self, sql: str, parameters: Any = (), /) -> Any:
+                log.append((sql, parameters, False))
+                return super().execute(sql, parameters)
 
-    def _begin(self, conn: Any) -> None:
-        read_only = conn.get_execution_options().get("tousu_read_only")
-        self.log.append(("BEGIN" if read_only else "BEGIN IMMEDIATE", (), False))
+            def executemany(self, sql: str, parameters: Any, /) -> Any:
+                parameters = list(parameters)
+                log.append((sql, parameters, True))
+                return super().executemany(sql, parameters)
+
+        class Connection(sqlite3.Connection):
+            def cursor(self, factory: Any = Cursor) -> Any:  # type: ignore[override]
+                return super().cursor(factory)
+
+            def execute(self, sql: str, parameters: Any = (), /) -> Any:
+                log.append((sql, parameters, False))
+                return super().execute(sql, parameters)
+
+            def commit(self) -> None:
+                if self.in_transaction:
+                    log.append(("COMMIT", (), False))
+                super().commit()
+
+            def rollback(self) -> None:
+                if self.in_transaction:
+                    log.append(("ROLLBACK", (), False))
+                super().rollback()
+
+        self.connection_class = Connection
+
+    def engine(self, path: Path) -> Engine:
+        """The service's engine (storage/db.py's make_engine) on recording connections."""
+        return make_engine(f"sqlite:///{path}", creator=lambda: sqlite3.connect(
+            path, factory=self.connection_class, check_same_thread=False, timeout=30))
 
 
-def raw_run(path: Path, log: list[tuple[str, Any, bool]]) -> float:
-    """Replay the recorded statements through sqlite3 (same pragmas, rows fetched)."""
+def open_raw(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection with the pragmas storage/db.py sets."""
     db = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL",
                    "foreign_keys=ON"):
         db.execute(f"PRAGMA {pragma}")
+    return db
+
+
+def raw_run(db: sqlite3.Connection, log: list[tuple[str, Any, bool]]) -> float:
+    """Replay recorded statements through sqlite3 (rows fetched, as the service does)."""
     t0 = time.perf_counter()
     for statement, parameters, many in log:
         if many:
             db.executemany(statement, parameters)
         else:
             db.execute(statement, parameters).fetchall()
-    elapsed = time.perf_counter() - t0
-    db.close()
-    return elapsed
+    return time.perf_counter() - t0
 
 
 def fingerprint(path: Path) -> list[tuple[Any, ...]]:
@@ -115,6 +148,8 @@ def fingerprint(path: Path) -> list[tuple[Any, ...]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="complaints (default 10000)")
+    parser.add_argument("--rounds", type=int, default=20,
+                        help="service and replay alternate in this many rounds (default 20)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tousu-bench-"))
     try:
@@ -132,17 +167,30 @@ def main() -> None:
         shutil.copy(template, raw_db)
         env["TOUSU_DATABASE_URL"] = f"sqlite:///{svc_db}"
         ctx = open_context(load_config(environ=env, root=work))
-        recorder = Recorder(ctx.engine)
+        recorder = Recorder()
+        ctx.engine.dispose()
+        ctx.engine = recorder.engine(svc_db)
+        raw_conn = open_raw(raw_db)
         start = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
         actions = args.n * ACTIONS_PER_CASE
-        svc = service_run(ctx, args.n, start)
+        # Interleaved in rounds, so that both sides meet the same machine (these are shared)
+        # and the same database size; the recording is replayed and dropped after each round.
+        svc = raw = 0.0
+        statements = 0
+        step = max(1, args.n // args.rounds)
+        for first in range(0, args.n, step):
+            recorder.log.clear()
+            svc += service_run(ctx, range(first, min(args.n, first + step)), start)
+            raw += raw_run(raw_conn, recorder.log)
+            statements += len(recorder.log)
         ctx.close()
-        raw = raw_run(raw_db, recorder.log)
+        raw_conn.close()
         same = fingerprint(svc_db) == fingerprint(raw_db)
         if not same:
             raise SystemExit("the replay did not reproduce the service's database")
         svc_rate, raw_rate = actions / svc, actions / raw
-        print(f"complaints={args.n} actions={actions} statements={len(recorder.log)}")
+        print(f"complaints={args.n} actions={actions} statements={statements} "
+              f"rounds={args.rounds}")
         print(f"service: {svc:.2f} s, {svc_rate:,.0f} actions/s")
         print(f"raw sqlite3 (replay, same database afterwards): {raw:.2f} s, "
               f"{raw_rate:,.0f} actions/s")

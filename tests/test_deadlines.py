@@ -217,3 +217,23 @@ def test_every_clock_effect_in_the_lifecycle_table_is_known_to_the_arithmetic() 
     assert effects <= KNOWN
     with pytest.raises(ValueError, match="unknown clock effect"):
         needs_rows("sideways", {})
+
+
+def test_a_second_branch_notice_after_reopening_restarts_the_review_window_in_place(
+        any_ctx) -> None:  # type: ignore[no-untyped-def]
+    # Starting a clock by name replaces the earlier row of that name (one row per name), not
+    # duplicated or left stale.
+    ctx = any_ctx
+    number = notified(ctx, cst(2026, 3, 2, 9), by_branch=True)
+    first = _deadlines(ctx, number)["review_request"]
+    a.reopen(ctx, number, actor="supervisor", reason="回访不满意", at=cst(2026, 3, 10, 9))
+    a.decide(ctx, number, actor="liaison", facts="复查属实", basis="保险合同第五条",
+             reasons="补足赔款", remedies=["review"], by_branch=True, at=cst(2026, 3, 12, 9))
+    a.notify(ctx, number, actor="liaison", channel="sms", proof="短信回执",
+             at=cst(2026, 3, 12, 10))
+    rows = queries.get_complaint(ctx, number)["deadlines"]
+    assert [d["name"] for d in rows].count("review_request") == 1
+    second = _deadlines(ctx, number)["review_request"]
+    assert first["due"] == cst(2026, 4, 4)
+    assert (second["status"], second["started"], second["due"]) == (
+        "running", cst(2026, 3, 12, 10), cst(2026, 4, 12))
