@@ -18,6 +18,7 @@ Last line: ratio=<service actions/s ÷ raw actions/s>  (target ≥ 0.3)
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import sqlite3
 import sys
@@ -134,15 +135,18 @@ def raw_run(db: sqlite3.Connection, log: list[tuple[str, Any, bool]]) -> float:
     return time.perf_counter() - t0
 
 
-def fingerprint(path: Path) -> list[tuple[Any, ...]]:
-    """What the lifecycle wrote: every complaint's state and version, every event, deadline and
-    callback (the replay must leave the same rows as the service)."""
+def fingerprint(path: Path) -> dict[str, str]:
+    """A digest of every row of every table (the replay must leave exactly the service's rows)."""
+    out = {}
     with sqlite3.connect(path) as db:
-        return [tuple(db.execute(sql).fetchall()) for sql in (
-            "SELECT id, number, state, version, event_count FROM complaint ORDER BY id",
-            "SELECT count(*), sum(seq), max(id) FROM event",
-            "SELECT status, count(*) FROM deadline GROUP BY status ORDER BY status",
-            "SELECT count(*) FROM callback")]
+        tables = [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for table in tables:
+            digest = hashlib.sha256()
+            for row in db.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
+                digest.update(repr(row).encode())
+            out[table] = digest.hexdigest()
+    return out
 
 
 def main() -> None:
