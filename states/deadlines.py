@@ -154,7 +154,7 @@ def begins(effect: str, case: Mapping[str, Any]) -> tuple[str, ...]:
     if effect == "accepted":
         return ("investigation",)
     if effect == "notified" and case.get("decided_by_branch"):
-        return ("review_request",)  # only a branch decision can be reviewed (Art. 25)
+        return ("review_request",)  # only a branch decision can be reviewed (Art. 20)
     if effect == "review_requested":
         return ("review_decision",)
     return ()
