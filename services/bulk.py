@@ -68,10 +68,10 @@ def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
 
 
 class PartyRows:
-    """Party rows through the vault; each identifier hashed once (also the repeat key)."""
+    """Party rows through the vault, with the complainant's repeat key."""
 
     def __init__(self, ctx: Context, now: datetime) -> None:
-        self.vault, self.now = ctx.vault, to_db(now)
+        self.ctx, self.vault, self.now = ctx, ctx.vault, to_db(now)
 
     def row(self, p: Person) -> tuple[dict[str, Any], str]:
         v = self.vault
@@ -79,7 +79,7 @@ class PartyRows:
         ident = p.credit_code if org else p.id_number
         id_hash, phone_hash = v.match_hash("id", ident), v.match_hash("phone", p.phone)
         name_hash = v.match_hash("name", p.name)
-        key = id_hash if (org and p.credit_code) or ident else phone_hash or name_hash
+        key = registration.complainant_key(self.ctx, p)  # the one rule, as at registration
         return {"kind": p.kind, "name_enc": v.encrypt(p.name), "name_hash": name_hash,
                 "id_type": "credit_code" if org else "resident_id",
                 "id_number_enc": v.encrypt(ident), "id_number_hash": id_hash,

@@ -108,3 +108,20 @@ def test_only_registering_roles_may_import(ctx: Context, tmp_path: Path) -> None
     with pytest.raises(Forbidden):
         importing.run(ctx, tmp_path / "legacy.csv", importing.load_mapping(MAPPING),
                       actor="committee")
+
+
+@pytest.mark.parametrize("person", [
+    {"name": "赵六", "phone": "13800138000", "id_number": "11010519491231002X"},
+    {"name": "赵六", "phone": "13800138000"},
+    {"name": "赵六"},
+    {"name": "某某公司", "kind": "organisation", "credit_code": "91110000100000000X"},
+    {"name": "某某公司", "kind": "organisation", "phone": "01065550000"},
+])
+def test_an_imported_complainant_gets_the_repeat_key_registration_gives(
+        ctx: Context, person: dict[str, str]) -> None:
+    from services.bulk import PartyRows
+    from services.registration import Person, complainant_key
+
+    p = Person(**person)
+    _, key = PartyRows(ctx, datetime.now(timezone.utc)).row(p)
+    assert key and key == complainant_key(ctx, p)
