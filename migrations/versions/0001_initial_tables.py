@@ -237,6 +237,8 @@ def downgrade() -> None:
     op.drop_table('party')
     op.drop_table('institution')
     # ### end Alembic commands ###
+    if op.get_bind().dialect.name != "sqlite":  # the trigger went with its table
+        op.execute("DROP FUNCTION IF EXISTS tousu_event_append_only()")
 
 
 def _append_only_event_log() -> None:
