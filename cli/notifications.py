@@ -41,10 +41,14 @@ def dispatch(limit: Annotated[int | None, typer.Option(help="本次最多发送�
         body = {k: v for k, v in vars(report).items() if k != "errors"}
         if as_json:
             output.emit_json(body, s.ctx.tz)
-            return
-        typer.echo(f"成功 {report.sent} 条, 失败 {report.failed} 条, 渠道故障暂缓 {report.held} 条, "
-                   f"免打扰顺延 {report.deferred} 条, 无匹配渠道 {report.unrouted} 条, "
-                   f"转备用渠道 {report.failed_over} 条 ({report.seconds:.1f} 秒)")
+        else:
+            typer.echo(f"成功 {report.sent} 条, 失败 {report.failed} 条, 渠道故障暂缓 {report.held} 条, "
+                       f"免打扰顺延 {report.deferred} 条, 无匹配渠道 {report.unrouted} 条, "
+                       f"转备用渠道 {report.failed_over} 条 ({report.seconds:.1f} 秒)")
+            for gone in report.unavailable:
+                typer.echo(f"渠道不可用(已跳过, 请设置密钥): {gone}", err=True)
+        if report.unavailable:  # a configuration problem, though the other channels sent
+            raise typer.Exit(6)
         if report.failed or report.unrouted:
             raise typer.Exit(1)
 
@@ -108,6 +112,8 @@ def test(tag: Annotated[str, typer.Argument(help="路由标签, 如 role:team_le
             for r in results:
                 mark = "成功" if r.ok else f"失败: {r.error}"
                 typer.echo(f"{r.label} (优先级 {r.priority}): {mark} ({r.seconds:.2f} 秒)")
+        if any(r.channel_id == "unavailable" for r in results):
+            raise typer.Exit(6)  # configuration: a secret of this tag's channels is not set
         if not results or not all(r.ok for r in results):
             raise typer.Exit(1)
 

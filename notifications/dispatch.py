@@ -57,6 +57,8 @@ class DispatchReport:
     failed_over: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    # Channels of the routing file left out because their secrets are not set.
+    unavailable: list[str] = field(default_factory=list)
 
 
 def is_urgent(row: Any, settings: NotifySettings) -> bool:
@@ -373,7 +375,7 @@ def dispatch(ctx: Context, now: datetime | None = None, limit: int | None = None
     settings = settings or load_settings(ctx.config)
     routing = routing or load_routing(settings)
     now = now or utcnow()
-    report = DispatchReport()
+    report = DispatchReport(unavailable=[u.describe() for u in routing.unavailable])
     fan_out(ctx, routing, settings, now, report)
     claimed = claim(ctx, settings, now, limit or settings.batch, report)
     if claimed:

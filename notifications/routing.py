@@ -3,7 +3,9 @@
 Secrets are written `${NAME}` in the file and taken from the environment, else from the
 secrets file outside the repository (KEY=VALUE lines). Apprise 1.13 does no substitution of
 its own, so it happens here, in memory; the substituted text is never logged. Every string
-that leaves this module (labels, errors) has the secret values replaced by `***`.
+that leaves this module (labels, errors) has the secret values replaced by `***`. An entry of
+`urls:` whose secret is not set is left out and reported (`Routing.unavailable`): the other
+channels keep working, and alerts for its tags go to the remaining or fallback channels.
 
 Tags: Apprise tag names allow only [a-z0-9_-], so the outbox audience `role:team_lead` is the
 tag `role-team_lead` (`level:3` → `level-3`, `user:li` → `user-li`). A tag may carry an
@@ -52,10 +54,24 @@ class Channel:
         return "text"
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """A `urls:` entry left out because secrets it names are not set."""
+
+    scheme: str
+    missing: tuple[str, ...]
+    tags: tuple[str, ...]
+
+    def describe(self) -> str:
+        return (f"{self.scheme}:// (标签 {', '.join(self.tags) or '无'}) 缺少密钥 "
+                f"{', '.join(self.missing)}")
+
+
 @dataclass
 class Routing:
     channels: list[Channel]
     secrets: tuple[str, ...] = field(repr=False, default=())
+    unavailable: tuple[Unavailable, ...] = ()
 
     def by_id(self, channel_id: str) -> Channel | None:
         return next((c for c in self.channels if c.id == channel_id), None)
@@ -108,29 +124,82 @@ def read_secrets(path: Path | None) -> dict[str, str]:
     return out
 
 
-def substitute(text: str, environ: Mapping[str, str], secrets: Mapping[str, str]
-               ) -> tuple[str, tuple[str, ...]]:
-    """Replace ${NAME}; returns the text and the values used (for redaction)."""
-    used: list[str] = []
-    missing: list[str] = []
+def _names(value: Any) -> list[str]:
+    """The ${NAME}s a parsed YAML value refers to (strings anywhere inside it)."""
+    if isinstance(value, str):
+        return _VAR.findall(value)
+    if isinstance(value, Mapping):
+        return [n for k, v in value.items() for n in _names(k) + _names(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _names(v)]
+    return []
 
-    def repl(m: re.Match[str]) -> str:
-        name = m.group(1)
-        value = environ.get(name, secrets.get(name))
-        if value is None:
-            missing.append(name)
-            return ""
-        if len(value) >= 4:
-            used.append(value)
+
+def _tags_of(entry: Any) -> tuple[str, ...]:
+    """The tags a `urls:` entry declares (`- url: [{tag: "a, b"}]`), priority prefixes kept."""
+    found: list[str] = []
+    for options in (entry.values() if isinstance(entry, Mapping) else ()):
+        for option in (options if isinstance(options, list) else [options]):
+            if isinstance(option, Mapping) and option.get("tag"):
+                found += [t.strip() for t in str(option["tag"]).split(",") if t.strip()]
+    return tuple(found)
+
+
+def yaml_urls(text: str) -> list[Any]:
+    import yaml
+
+    doc = yaml.safe_load(text)
+    return list(doc.get("urls") or []) if isinstance(doc, dict) else []
+
+
+def resolve(text: str, environ: Mapping[str, str], secrets: Mapping[str, str]
+            ) -> tuple[str, tuple[str, ...], tuple[Unavailable, ...]]:
+    """Replace ${NAME} in the routing file. Returns the text for Apprise, the values used (for
+    redaction) and the `urls:` entries left out for want of a secret. A secret missing outside
+    `urls:` makes the whole file unusable (RoutingError)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RoutingError(f"路由文件格式错误: {exc}") from None
+    if not isinstance(doc, dict):
+        raise RoutingError("路由文件格式错误: 须为 Apprise YAML 配置(含 urls 列表)")
+    known = {**secrets, **environ}
+    unavailable: list[Unavailable] = []
+    kept = []
+    for entry in doc.get("urls") or []:
+        missing = sorted({n for n in _names(entry) if n not in known})
+        if missing:
+            url = next(iter(entry)) if isinstance(entry, Mapping) else str(entry)
+            unavailable.append(Unavailable(scheme=str(url).split("://", 1)[0],
+                                           missing=tuple(missing), tags=_tags_of(entry)))
+            continue
+        kept.append(entry)
+    doc["urls"] = kept
+    rest = sorted({n for k, v in doc.items() if k != "urls" for n in _names(v)} - set(known))
+    if rest:
+        raise RoutingError(f"路由文件引用的密钥未设置: {', '.join(rest)}"
+                           "(请在环境变量或密钥文件中提供)")
+    used: set[str] = set()
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            def repl(m: re.Match[str]) -> str:
+                found = known[m.group(1)]
+                if len(found) >= 4:
+                    used.add(found)
+                return found
+            return _VAR.sub(repl, value)
+        if isinstance(value, Mapping):
+            return {fill(k): fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
         return value
 
-    out = "\n".join(line if line.lstrip().startswith("#") else _VAR.sub(repl, line)
-                    for line in text.splitlines())
-    if missing:
-        raise RoutingError(f"路由文件引用的密钥未设置: {', '.join(sorted(set(missing)))}"
-                           "(请在环境变量或密钥文件中提供)")
+    out = yaml.safe_dump(fill(doc), allow_unicode=True, sort_keys=False)
     # Longest first so that a secret containing another is redacted whole.
-    return out, tuple(sorted(set(used), key=len, reverse=True))
+    return out, tuple(sorted(used, key=len, reverse=True)), tuple(unavailable)
 
 
 _apprise_ready = threading.Lock()
@@ -188,12 +257,15 @@ def load_routing(settings: NotifySettings, environ: Mapping[str, str] | None = N
         except FileNotFoundError:
             raise RoutingError(f"路由文件不存在: {settings.apprise_file}") from None
     env = os.environ if environ is None else environ
-    resolved, secrets = substitute(text, env, read_secrets(settings.secrets_file))
+    resolved, secrets, unavailable = resolve(text, env, read_secrets(settings.secrets_file))
+    for entry in unavailable:
+        log.error("通知渠道不可用, 已跳过: %s", entry.describe())
     conf = apprise.AppriseConfig()
-    if not conf.add_config(resolved, format="yaml"):
+    usable = bool(yaml_urls(resolved))
+    if usable and not conf.add_config(resolved, format="yaml"):
         raise RoutingError(f"路由文件格式错误: {settings.apprise_file}")
     channels: list[Channel] = []
-    for server in conf.servers():
+    for server in (conf.servers() if usable else ()):
         schema = (server.secure_protocol if isinstance(server.secure_protocol, str)
                   else server.secure_protocol[0]) if server.secure_protocol else server.protocol
         if not isinstance(schema, str):
@@ -211,7 +283,7 @@ def load_routing(settings: NotifySettings, environ: Mapping[str, str] | None = N
         label = _redact(server.url(privacy=True).split("?", 1)[0], secrets)
         tags = {str(t): int(getattr(t, "priority", 0)) for t in server.tags}
         channels.append(Channel(id=cid, label=label, schema=schema, tags=tags, server=server))
-    return Routing(channels=channels, secrets=secrets)
+    return Routing(channels=channels, secrets=secrets, unavailable=unavailable)
 
 
 def _schema_of(server: Any, default: str) -> str:

@@ -15,6 +15,7 @@ from services import consultation, escalation
 from services.context import Context
 from storage.timeutil import utcnow
 from tests import factories as f
+from tests.notifications.conftest import smtp  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,3 +61,27 @@ def test_prefect_yaml_has_one_deployment_per_flow_with_its_schedule() -> None:
         assert got["schedules"][0]["timezone"] == TIMEZONE
         assert got.get("concurrency_limit") == d.concurrency
         assert got["work_pool"]["name"] == spec["deployments"][0]["work_pool"]["name"]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_dispatch_flow_sends_what_it_can_then_fails_naming_a_missing_secret(
+        ctx: Context, smtp, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from flows.notify import notify_dispatch
+    from notifications.routing import RoutingError
+    from tests.notifications.conftest import alert
+
+    path = tmp_path / "apprise.yaml"
+    path.write_text(f"""version: 1
+urls:
+  - wecombot://${{UNSET_ROBOT_KEY}}:
+      - tag: 1:role-team_lead
+  - {smtp.url()}:
+      - tag: 2:role-team_lead, supervisors
+""", encoding="utf-8")
+    monkeypatch.setenv("TOUSU_APPRISE_FILE", str(path))
+    monkeypatch.delenv("UNSET_ROBOT_KEY", raising=False)
+    alert(ctx, "c1:flow-missing-secret", audience="supervisors", urgent=True)
+
+    with pytest.raises(RoutingError, match="UNSET_ROBOT_KEY"):
+        notify_dispatch(database_url=ctx.config.database_url)
+    assert len(smtp.messages) == 1  # delivered before the run reported the gap

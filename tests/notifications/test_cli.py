@@ -50,12 +50,17 @@ def test_dispatch_and_status_from_the_command_line(
     assert tousu("notifications", "status", user="liaison", env=env).exit_code == 3
 
 
-def test_a_missing_secret_is_a_configuration_error_naming_it(
-        tousu, tmp_path: Path, smtp: SMTP) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_secret_is_a_configuration_error_naming_it_while_the_rest_still_works(
+        tousu, ctx: Context, tmp_path: Path, smtp: SMTP) -> None:  # type: ignore[no-untyped-def]
     env = _routing(tmp_path, smtp)
     env.pop("ROBOT_KEY")
-    r = tousu("notifications", "test", "supervisors", user="admin", env=env)
+    r = tousu("notifications", "test", "role:team_lead", user="admin", env=env)
     assert r.exit_code == 6 and "ROBOT_KEY" in r.output
+    assert len(smtp.messages) == 1  # the team leads' email channel was still tested
+    alert(ctx, "c1:missing-secret", audience="supervisors")
+    r = tousu("notifications", "dispatch", "--at", "2026-11-23T10:00", user="admin", env=env)
+    assert r.exit_code == 6 and "ROBOT_KEY" in r.output and "成功 1 条" in r.output
+    assert len(smtp.messages) == 2
 
 
 def test_notify_with_an_outbox_command_is_the_outbox_and_with_a_number_the_lifecycle_action(

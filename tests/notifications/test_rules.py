@@ -123,9 +123,10 @@ urls:
   - json://127.0.0.1:9/hook?:token=${HOOK_TOKEN}:
       - tag: supervisors
 """
-    with pytest.raises(RoutingError) as missing:
-        routing(yaml)
-    assert "WECOM_KEY" in str(missing.value)
+    none = routing(yaml)  # nothing set: both entries are left out, and say why
+    assert none.channels == []
+    assert [(u.scheme, u.missing) for u in none.unavailable] == [
+        ("wecombot", ("WECOM_KEY",)), ("json", ("HOOK_TOKEN",))]
     secrets = tmp_path / "notify.env"
     secrets.write_text("HOOK_TOKEN=tok-9f8e7d6c5b\n")
     s = settings(secrets_file=secrets)
@@ -185,3 +186,37 @@ def test_a_media_escalation_goes_at_night(ctx: Context, smtp: SMTP) -> None:
     r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: role-department_head\n")
     assert dispatch(ctx, now=night, routing=r, settings=settings()).sent == 1
     assert "舆情投诉" in str(smtp.messages[0]["Subject"])
+
+
+def test_a_channel_whose_secret_is_missing_is_left_out_and_the_others_still_deliver(
+        ctx: Context, smtp: SMTP, wecom: WeCom, caplog) -> None:  # type: ignore[no-untyped-def]
+    # One unset robot key must not silence every alert: the email channel sends, the alert
+    # for the robot's tag falls back, and the gap is reported (never the other secrets).
+    r = routing(f"""version: 1
+urls:
+  - wecombot://${{MISSING_ROBOT}}:
+      - tag: 1:role-team_lead
+  - {smtp.url()}:
+      - tag: 2:role-team_lead, supervisors
+""")
+    assert [c.schema for c in r.channels] == ["mailto"]
+    [gone] = r.unavailable
+    assert (gone.scheme, gone.missing, gone.tags) == (
+        "wecombot", ("MISSING_ROBOT",), ("1:role-team_lead",))
+    assert "MISSING_ROBOT" in caplog.text
+    alert(ctx, "c1:lead", audience="role:team_lead")
+    alert(ctx, "c2:sup", audience="supervisors")
+    report = dispatch(ctx, now=cst(2026, 11, 23, 10, 0), routing=r, settings=settings())
+    assert (report.sent, report.unrouted) == (2, 0) and len(smtp.messages) == 2
+    assert report.unavailable == [gone.describe()] and wecom.posts == []
+
+
+def test_a_secret_missing_outside_the_urls_makes_the_file_unusable() -> None:
+    with pytest.raises(RoutingError, match="ASSET_TOKEN"):
+        routing("""version: 1
+asset:
+  app_id: ${ASSET_TOKEN}
+urls:
+  - json://127.0.0.1:9/hook:
+      - tag: supervisors
+""")
