@@ -42,7 +42,7 @@ def run(ctx: Context, console: Console) -> None:
     console.rule("[bold]1. 投诉生命周期: 登记 → 受理 → 调查 → 协商 → 决定 → 告知 → 办结")
     _people(ctx)
     now = utcnow()
-    clerk, handler, boss = "zhang.shouli", "li.duijie", "wang.zhuguan"
+    clerk, handler = "zhang.shouli", "li.duijie"
     cases = [
         ("赵秀英", "13812345678", "11010519491231002X", "理赔纠纷: 住院医疗费用 30 日未赔付",
          "hotline", 18), ("钱建国", "13698765432", "320106198001010011",
