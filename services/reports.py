@@ -1,16 +1,20 @@
 """Report metrics (RULES.md §6) computed in the database: every figure is a GROUP BY aggregate
 over the complaints received in the period (a range on the indexed `received_at`) or the
 events recorded in it (a range on the indexed `event.at`), never a row-by-row load. Works on
-SQLite and PostgreSQL; the only dialect difference is how seconds between two times are taken.
+SQLite and PostgreSQL; the dialects differ only in how times are subtracted and days counted.
 
 Definitions (also in docs/reports.md). Cohort = complaints received in the period.
 - 24 h acceptance share: accepted within the acceptance allowance, over cases whose acceptance
   is settled (accepted, or still unaccepted after the allowance; cases ended before acceptance
   are left out).
-- Days to decision, decided within 7/15 days: over cohort cases with a decision; elapsed time
-  from receipt (24 h × N, the allowances from `[deadlines]`).
-- Beyond 30/60: cohort cases whose decision (or end, or today if open) came more than 30/60
-  days after receipt (the Art. 18 extension ceilings from `[deadlines.decision] extensions`).
+- Days to decision: over cohort cases with a decision, elapsed time from receipt ÷ 24 h.
+- Decided within 7/15 days: over cohort cases with a decision, decided before the end of the
+  7th/15th calendar day after receipt (Art. 43, as the deadlines count them: the day of
+  receipt not counted, the last day ending at 24:00 local time; the allowances from
+  `[deadlines]`; N × 24 h if a rule is configured in another unit).
+- Beyond 30/60: cohort cases whose decision (or end, or the as-of time if open) came after the
+  end of the 30th/60th calendar day after receipt (the Art. 18 extension ceilings from
+  `[deadlines.decision] extensions`).
 - Repeat rate: cohort cases linked to or merged into an earlier complaint.
 - Backlog: open at the period end (or now) and received more than `[repeat]
   backlog_open_days` earlier (a stock, not a cohort figure).
@@ -132,6 +136,26 @@ def _seconds(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
     return func.extract("epoch", later - earlier)
 
 
+def _days_after(conn: Connection, ctx: Context, received: Any, days: int,
+                as_of: datetime) -> ColumnElement[Any]:
+    """The end of the N-th calendar day after receipt (Art. 43: the day of receipt is not
+    counted and the last day ends at 24:00 local time), the instant `states.deadlines.Clock`
+    gives a calendar-day deadline before pauses and extensions."""
+    if conn.dialect.name == "sqlite":
+        # SQLite knows no zones: the configured zone's offset (exact for Asia/Shanghai, which
+        # keeps no daylight saving time).
+        offset = int((ctx.tz.utcoffset(as_of.replace(tzinfo=None)) or timedelta()).total_seconds())
+        return func.julianday(received, f"{offset:+d} seconds", "start of day",
+                              f"+{days + 1} days", f"{-offset:+d} seconds")
+    local_day = func.date_trunc("day", func.timezone(ctx.config.timezone, received))
+    return func.timezone(ctx.config.timezone,
+                         local_day + func.make_interval(0, 0, 0, days + 1))
+
+
+def _before(conn: Connection, moment: Any, cutoff: ColumnElement[Any]) -> ColumnElement[Any]:
+    return (func.julianday(moment) if conn.dialect.name == "sqlite" else moment) < cutoff
+
+
 def _group(dim: str | None) -> ColumnElement[Any]:
     if dim is None:
         return literal("all")
@@ -146,7 +170,15 @@ def _cohort_sums(conn: Connection, ctx: Context, dim: str | None, start: datetim
     asof = literal(as_of, C.c.received_at.type)
     accept_s = _seconds(conn, C.c.accepted_at, C.c.received_at)
     decide_s = _seconds(conn, C.c.decided_at, C.c.received_at)
-    elapsed = _seconds(conn, func.coalesce(C.c.decided_at, C.c.closed_at, asof), C.c.received_at)
+    ended = func.coalesce(C.c.decided_at, C.c.closed_at, asof)
+
+    def within(moment: Any, rule: str, days: int) -> ColumnElement[Any]:
+        """Before the end of the N-th day after receipt: calendar days by Art. 43 when the
+        rule counts calendar days, else (another unit configured) N × 24 h."""
+        if rules[rule].unit == "calendar_days":
+            return _before(conn, moment, _days_after(conn, ctx, C.c.received_at, days, as_of))
+        return _seconds(conn, moment, C.c.received_at) <= days * day
+
     accept_limit = rules["acceptance"].amount * (3600.0 if rules["acceptance"].unit == "hours"
                                                  else day)
     ceilings = (rules["decision"].extensions + [30, 60])[:2]
@@ -171,12 +203,14 @@ def _cohort_sums(conn: Connection, ctx: Context, dim: str | None, start: datetim
                    _seconds(conn, asof, C.c.received_at) > accept_limit))).label("acc_due"),
         n(C.c.decided_at.is_not(None)).label("decided"),
         func.sum(case((C.c.decided_at.is_not(None), decide_s), else_=0.0)).label("decide_s"),
-        n(and_(C.c.decided_at.is_not(None),
-               decide_s <= rules["internal_target"].amount * day)).label("decided_7"),
-        n(and_(C.c.decided_at.is_not(None),
-               decide_s <= rules["decision"].amount * day)).label("decided_15"),
-        n(elapsed > ceilings[0] * day).label("beyond_30"),
-        n(elapsed > ceilings[1] * day).label("beyond_60"),
+        n(and_(C.c.decided_at.is_not(None), within(C.c.decided_at, "internal_target",
+                                                    rules["internal_target"].amount))
+          ).label("decided_7"),
+        n(and_(C.c.decided_at.is_not(None), within(C.c.decided_at, "decision",
+                                                    rules["decision"].amount))
+          ).label("decided_15"),
+        n(~within(ended, "decision", ceilings[0])).label("beyond_30"),
+        n(~within(ended, "decision", ceilings[1])).label("beyond_60"),
         n(or_(C.c.linked_to_id.is_not(None), C.c.merged_into_id.is_not(None))).label("repeats"),
         n(or_(missed, skipped)).label("deviations"),
     ).where(C.c.received_at >= start, C.c.received_at < end).group_by(g)

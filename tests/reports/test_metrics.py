@@ -131,3 +131,31 @@ def test_periods_parse_and_compare() -> None:
     assert p.previous().label == "2026-09-16~2026-09-30"
     assert parse_quarter("2026Q1").previous().label == "2025Q4"
     assert parse_quarter("2026Q1").year_ago().label == "2025Q1"
+
+
+def test_decided_within_counts_calendar_days_as_the_deadlines_do(any_ctx: Context) -> None:
+    # Art. 43: received 2026-03-02 17:00, the 15 days end at 24:00 on 2026-03-17 (the
+    # decision deadline's due time), not 15 × 24 h later at 17:00. 7 days: 24:00 on 03-09.
+    from datetime import timedelta
+
+    from services import actions as a
+    from services.registration import Person
+    from tests.factories import cst, registered
+
+    ctx = any_ctx
+    received = cst(2026, 3, 2, 17)
+    decided = [cst(2026, 3, 9, 23, 30),   # within 7 (and 15), though past 7 × 24 h
+               cst(2026, 3, 17, 20),      # within 15, though past 15 × 24 h
+               cst(2026, 3, 18, 0, 30)]   # the 16th day: late
+    for i, when in enumerate(decided):
+        number = registered(ctx, received, policy_no=f"P-ART43-{i}",
+                            complainant=Person(name=f"投诉人{i}", phone=f"1370000000{i}"))
+        a.accept(ctx, number, actor="clerk", category="claims", product="medical",
+                 owner="liaison", at=received + timedelta(hours=1))
+        a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=2))
+        a.decide(ctx, number, actor="liaison", facts="属实", basis="合同", reasons="保险责任",
+                 remedies=["review"], at=when)
+    r = reports.build(ctx, parse_month("2026-03"), as_of=cst(2026, 6, 1))
+    assert r.summary["decided_7"] == pytest.approx(1 / 3)
+    assert r.summary["decided_15"] == pytest.approx(2 / 3)
+    assert (r.summary["beyond_30"], r.summary["beyond_60"]) == (0, 0)
