@@ -38,7 +38,7 @@ def dispatch(limit: Annotated[int | None, typer.Option(help="本次最多发送�
     with session(user) as s:
         _operator(s)
         report = run(s.ctx, now=parse_at(at, s.ctx.tz), limit=limit)
-        body = {k: v for k, v in vars(report).items() if k != "errors"}
+        body = vars(report)
         if as_json:
             output.emit_json(body, s.ctx.tz)
         else:
@@ -66,10 +66,10 @@ def status(user: UserOpt = None, as_json: JsonOpt = False) -> None:
             output.emit_json(st, s.ctx.tz)
             return
         con = output.console()
-        con.print("提醒: " + ", ".join(f"{ALERT_STATUS.get(k, k)} {v}"
-                                       for k, v in sorted(st["alerts"].items())) or "提醒: 无")
-        con.print("投递: " + ", ".join(f"{DELIVERY_STATUS.get(k, k)} {v}"
-                                       for k, v in sorted(st["deliveries"].items())) or "投递: 无")
+        con.print("提醒: " + (", ".join(f"{ALERT_STATUS.get(k, k)} {v}"
+                                        for k, v in sorted(st["alerts"].items())) or "无"))
+        con.print("投递: " + (", ".join(f"{DELIVERY_STATUS.get(k, k)} {v}"
+                                        for k, v in sorted(st["deliveries"].items())) or "无"))
         t = output.table("渠道", ["渠道", "连续失败", "累计成功", "累计失败", "最近成功",
                                   "最近失败", "最近错误"])
         for c in st["channels"]:
@@ -77,7 +77,7 @@ def status(user: UserOpt = None, as_json: JsonOpt = False) -> None:
                       str(c["total_failed"]), output.fmt_time(c["last_ok_at"], s.ctx.tz),
                       output.fmt_time(c["last_failure_at"], s.ctx.tz),
                       (c["last_error"] or "")[:60],
-                      style={"style": "red"} if c["consecutive_failures"] else None)
+                      style="red" if c["consecutive_failures"] else None)
         con.print(t)
         if st["troubled"]:
             t = output.table("故障投递", ["投递", "提醒", "渠道", "状态", "尝试", "下次尝试", "错误"])

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from cli.output import DEADLINE_STATUS, Table, fmt_due, fmt_time, urgency
+from services.audit import event_label
 from states import lifecycle as lc
 
 PARTY_FIELDS = (("name", "姓名/名称"), ("id_number", "证件号码"), ("phone", "电话"),
@@ -15,15 +16,6 @@ PARTY_FIELDS = (("name", "姓名/名称"), ("id_number", "证件号码"), ("phon
 
 def _label(options: dict[str, str], code: str | None) -> str:
     return f"{options.get(code, code)}" if code else "-"
-
-
-def _action_label(action: str) -> str:
-    from services.audit import LABELS
-
-    if action == "register":
-        return "登记"
-    found = lc.ACTIONS_BY_TRIGGER.get(action)
-    return found.label if found else LABELS.get(action, action)
 
 
 def _state(code: str | None) -> str:
@@ -86,7 +78,7 @@ def print_case(ctx: Any, view: dict[str, Any]) -> None:
     for e in view["events"]:
         move = (f"{_state(e['from_state'])} → {_state(e['to_state'])}"
                 if e["from_state"] != e["to_state"] else "")
-        events.add_row(str(e["seq"]), fmt_time(e["at"], tz), _action_label(e["action"]), move,
+        events.add_row(str(e["seq"]), fmt_time(e["at"], tz), event_label(e["action"]), move,
                        f"{e['actor']} ({lc.Role(e['role']).label})", e["reason"] or "")
     out.print(events.render())
     allowed = view["allowed_actions"]

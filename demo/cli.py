@@ -4,14 +4,12 @@ run in-process exactly as the console script runs them."""
 from __future__ import annotations
 
 import contextlib
-
 from typing import Any
 
+from demo.staff import HANDLER
 from services import queries
 from services.context import Context
 from states.errors import TousuError
-
-HANDLER = "li.duijie"  # created by demo.lifecycle
 
 
 def _tousu(console: Any, *argv: str) -> None:

@@ -17,27 +17,18 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from demo import staff
+from demo.staff import CLERK, HANDLER
 from services import actions as a
-from services import consultation, escalation, mediation, records, users
+from services import consultation, escalation, mediation, records
 from services.context import Context
 from services.registration import Person, Registration, register
 from storage.escalation import Consultation, Escalation, MediationReferral
 from storage.timeutil import utcnow
 
-CLERK, HANDLER, BOSS = "zhang.shouli", "li.duijie", "wang.zhuguan"
 ANALYSIS = {"background": "个体工商户, 首次投诉", "content": "车险理赔金额争议",
             "process": "受理、调查、转行业调解", "rules": "《保险法》第二十三条",
             "outcome": "调解达成协议, 补付 3,200 元"}
-
-
-def _staff(ctx: Context) -> None:
-    existing = {u["username"] for u in users.list_users(ctx)}
-    users.ensure_system_user(ctx)
-    for username, name, role in ((CLERK, "张受理", "intake_clerk"), (HANDLER, "李对接", "liaison"),
-                                 (BOSS, "王主管", "supervisor")):
-        if username not in existing:
-            users.add_user(ctx, username, name=name, role=role, team="北京消保组",
-                           branch="beijing")
 
 
 def _case(ctx: Context, i: int, received: datetime, claim: str, **over: Any) -> str:
@@ -128,7 +119,7 @@ def _run_cycles(ctx: Context, console: Console) -> dict[str, Any]:
 
 def run(ctx: Context, console: Console) -> None:
     console.rule("[bold]自动处理: 时限巡检与升级、会商召集、调解转介")
-    _staff(ctx)
+    staff.seed(ctx)
     cases = seed(ctx)
     console.print(f"已按不同时间登记 {len(cases)} 件演示投诉; 运行时限巡检、会商周期、调解周期 …")
     out = _run_cycles(ctx, console)

@@ -8,29 +8,19 @@ from datetime import datetime, timedelta
 from rich.console import Console
 from rich.table import Table
 
+from demo import staff
+from demo.staff import BOSS, CLERK, HANDLER
 from services import actions as a
-from services import callbacks, ledger, ledger_export, queries, users
+from services import callbacks, ledger, ledger_export, queries
 from services.context import Context
 from services.registration import Person, Registration, register
 from states import ledger as rules
 from states.lifecycle import State
 from storage.timeutil import local, utcnow
 
-CLERK, HANDLER, BOSS = "zhang.shouli", "li.duijie", "wang.zhuguan"
-STAFF = [(CLERK, "张受理", "intake_clerk"), (HANDLER, "李对接", "liaison"),
-         (BOSS, "王主管", "supervisor")]
 ANALYSIS = {"background": "退休人员, 女, 68 岁", "content": "重疾险理赔被拒",
             "process": "调取病历、核实既往症", "rules": "保险合同第八条; 《保险法》第十六条",
             "outcome": "维持拒赔, 解释条款"}
-
-
-def _people(ctx: Context) -> None:
-    users.ensure_system_user(ctx)
-    existing = {u["username"] for u in users.list_users(ctx)}
-    for username, name, role in STAFF:
-        if username not in existing:
-            users.add_user(ctx, username, name=name, role=role, team="北京消保组",
-                           branch="beijing")
 
 
 def _reg(who: Person, received: datetime, facts: str, **over: object) -> Registration:
@@ -57,7 +47,7 @@ def _decide_notify(ctx: Context, number: str, t: datetime) -> None:
 
 def run(ctx: Context, console: Console) -> None:
     console.rule("[bold]重复投诉合并与关联 · 台账 · 满意度回访")
-    _people(ctx)
+    staff.seed(ctx)
     now = utcnow()
     zhou = Person(name="周桂兰", phone="13911112222", id_number="11010519491231002X")
 

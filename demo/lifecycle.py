@@ -8,21 +8,15 @@ from datetime import datetime, timedelta
 from rich.console import Console
 from rich.table import Table
 
+from demo import staff
+from demo.staff import CLERK, HANDLER
 from services import actions as a
-from services import queries, users
+from services import queries
 from services.context import Context
 from services.registration import Person, Registration, register
 from states.lifecycle import PRIORITIES, State
 from storage.timeutil import local, utcnow
 
-STAFF = [
-    ("zhang.shouli", "张受理", "intake_clerk", "北京消保组"),
-    ("chen.diaocha", "陈调查", "investigator", "北京消保组"),
-    ("li.duijie", "李对接", "liaison", "北京消保组"),
-    ("wang.zhuguan", "王主管", "supervisor", "北京消保组"),
-    ("sun.weiyuan", "孙委员", "committee", "消委会"),
-    ("admin", "系统管理员", "admin", ""),
-]
 ANALYSIS = {"background": "65 岁退休人员, 首次投诉, 对理赔流程不熟悉",
             "content": "住院医疗费用理赔超过 30 日未结案",
             "process": "受理后调查住院资料, 与医院核实, 协商补足赔款",
@@ -30,19 +24,11 @@ ANALYSIS = {"background": "65 岁退休人员, 首次投诉, 对理赔流程不�
             "outcome": "补付赔款 8,600 元, 投诉人表示满意"}
 
 
-def _people(ctx: Context) -> None:
-    existing = {u["username"] for u in users.list_users(ctx)}
-    users.ensure_system_user(ctx)
-    for username, name, role, team in STAFF:
-        if username not in existing:
-            users.add_user(ctx, username, name=name, role=role, team=team, branch="beijing")
-
-
 def run(ctx: Context, console: Console) -> None:
     console.rule("[bold]1. 投诉生命周期: 登记 → 受理 → 调查 → 协商 → 决定 → 告知 → 办结")
-    _people(ctx)
+    staff.seed(ctx)
     now = utcnow()
-    clerk, handler = "zhang.shouli", "li.duijie"
+    clerk, handler = CLERK, HANDLER
     cases = [
         ("赵秀英", "13812345678", "11010519491231002X", "理赔纠纷: 住院医疗费用 30 日未赔付",
          "hotline", 18), ("钱建国", "13698765432", "320106198001010011",

@@ -12,27 +12,19 @@ from rich.console import Console
 from sqlalchemy import select
 
 from config import PROJECT_ROOT
+from demo import staff
+from demo.staff import BOSS, CLERK, HANDLER
 from services import actions as a
-from services import case_analysis, importing, records, reports, users
+from services import case_analysis, importing, records, reports
 from services.context import Context
 from services.demo_data import SHEET_HEADERS, DemoCase, Generator, sheet_row
 from services.periods import last_full_month
 from services.report_files import produce
 from storage.timeutil import utcnow
 
-CLERK, HANDLER, BOSS = "zhang.shouli", "li.duijie", "wang.zhuguan"
 ANALYSIS = {"background": "长期客户, 对条款理解有误", "content": "理赔金额争议",
             "process": "调查、协商、书面告知", "rules": "《保险法》第二十三条; 保险合同条款",
             "outcome": "按合同补足差额, 客户接受"}
-
-
-def _people(ctx: Context) -> None:
-    users.ensure_system_user(ctx)
-    existing = {u["username"] for u in users.list_users(ctx)}
-    for name, label, role in ((CLERK, "张受理", "intake_clerk"), (HANDLER, "李对接", "liaison"),
-                              (BOSS, "王主管", "supervisor")):
-        if name not in existing:
-            users.add_user(ctx, name, name=label, role=role, branch="beijing")
 
 
 def _live(ctx: Context, number: str, case: DemoCase) -> None:
@@ -88,7 +80,7 @@ def _live(ctx: Context, number: str, case: DemoCase) -> None:
 
 def run(ctx: Context, console: Console, n: int = 400) -> None:
     console.rule("[bold]统计报告: 批量导入历史投诉 → 生命周期 → 月度报告 (Excel + HTML) → 五维度分析")
-    _people(ctx)
+    staff.seed(ctx)
     now = utcnow()
     tax = ctx.config.taxonomy
     cases = list(Generator(tax, now=now, seed=2026).cases(n))

@@ -35,7 +35,7 @@ def notify_dispatch(database_url: str | None = None) -> dict[str, Any]:
             logger.error("渠道不可用(已跳过, 请设置密钥): %s", gone)
         raise RoutingError(f"{len(report.unavailable)} 个通知渠道缺少密钥: "
                            + "; ".join(report.unavailable))
-    return {k: v for k, v in vars(report).items() if k != "errors"}
+    return dict(vars(report))
 
 
 @flow(name="notify-digest", description="每日汇总: 每位主管一份待督办清单")

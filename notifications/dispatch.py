@@ -56,7 +56,6 @@ class DispatchReport:
     held: int = 0  # not tried this run: their channel had just failed
     failed_over: int = 0
     seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
     # Channels of the routing file left out because their secrets are not set.
     unavailable: list[str] = field(default_factory=list)
 

@@ -77,11 +77,7 @@ class Routing:
         return next((c for c in self.channels if c.id == channel_id), None)
 
     def redact(self, text: str | None) -> str | None:
-        if not text:
-            return text
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return _redact(text, self.secrets) if text else text
 
     def groups(self, audience: str, branch: str | None = None) -> list[tuple[str, list[Channel]]]:
         """Priority groups (primary first) of the channels one audience tag reaches.
@@ -103,9 +99,6 @@ class Routing:
             own = [c for c in group if branch and f"branch-{branch}" in c.tags]
             out.append((tag, own or group))
         return out
-
-    def priorities(self, tag: str) -> list[int]:
-        return sorted({c.tags[tag] for c in self.channels if tag in c.tags})
 
 
 def apprise_tag(audience: str) -> str:
@@ -145,17 +138,11 @@ def _tags_of(entry: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-def yaml_urls(text: str) -> list[Any]:
-    import yaml
-
-    doc = yaml.safe_load(text)
-    return list(doc.get("urls") or []) if isinstance(doc, dict) else []
-
-
 def resolve(text: str, environ: Mapping[str, str], secrets: Mapping[str, str]
-            ) -> tuple[str, tuple[str, ...], tuple[Unavailable, ...]]:
-    """Replace ${NAME} in the routing file. Returns the text for Apprise, the values used (for
-    redaction) and the `urls:` entries left out for want of a secret. A secret missing outside
+            ) -> tuple[str | None, tuple[str, ...], tuple[Unavailable, ...]]:
+    """Replace ${NAME} in the routing file. Returns the text for Apprise (None when no `urls:`
+    entry is left), the values used (for redaction) and the entries left out for want of a
+    secret. A secret missing outside
     `urls:` makes the whole file unusable (RoutingError)."""
     import yaml
 
@@ -197,7 +184,7 @@ def resolve(text: str, environ: Mapping[str, str], secrets: Mapping[str, str]
             return [fill(v) for v in value]
         return value
 
-    out = yaml.safe_dump(fill(doc), allow_unicode=True, sort_keys=False)
+    out = yaml.safe_dump(fill(doc), allow_unicode=True, sort_keys=False) if kept else None
     # Longest first so that a secret containing another is redacted whole.
     return out, tuple(sorted(used, key=len, reverse=True)), tuple(unavailable)
 
@@ -261,16 +248,11 @@ def load_routing(settings: NotifySettings, environ: Mapping[str, str] | None = N
     for entry in unavailable:
         log.error("通知渠道不可用, 已跳过: %s", entry.describe())
     conf = apprise.AppriseConfig()
-    usable = bool(yaml_urls(resolved))
-    if usable and not conf.add_config(resolved, format="yaml"):
+    if resolved is not None and not conf.add_config(resolved, format="yaml"):
         raise RoutingError(f"路由文件格式错误: {settings.apprise_file}")
     channels: list[Channel] = []
-    for server in (conf.servers() if usable else ()):
-        schema = (server.secure_protocol if isinstance(server.secure_protocol, str)
-                  else server.secure_protocol[0]) if server.secure_protocol else server.protocol
-        if not isinstance(schema, str):
-            schema = schema[0]
-        schema = _schema_of(server, schema)
+    for server in (conf.servers() if resolved is not None else ()):
+        schema = _schema_of(server)
         limits = settings.limits(schema)
         # Throttle and timeouts set deliberately (STACK_NOTES: 5.5 s between sends by default;
         # 15 s connect timeout): bulk sends need no throttle on our own robots and SMTP, and a
@@ -286,9 +268,12 @@ def load_routing(settings: NotifySettings, environ: Mapping[str, str] | None = N
     return Routing(channels=channels, secrets=secrets, unavailable=unavailable)
 
 
-def _schema_of(server: Any, default: str) -> str:
+def _schema_of(server: Any) -> str:
     url = server.url(privacy=True)
-    return url.split("://", 1)[0].lower() if "://" in url else default
+    if "://" in url:
+        return url.split("://", 1)[0].lower()
+    protocol = server.secure_protocol or server.protocol
+    return protocol if isinstance(protocol, str) else protocol[0]
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ class NotifySettings:
     unrouted_tag: str = "fallback"
     urgent_kinds: tuple[str, ...] = ("deadline_breach", "breach", "major", "media")
     quiet_hours: bool = True
-    digest_time: time = time(8, 30)
     digest_roles: tuple[str, ...] = ("supervisor",)
     services: dict[str, ServiceLimits] = field(default_factory=dict)
 
@@ -73,7 +71,6 @@ def load_settings(config: Config, environ: dict[str, str] | None = None) -> Noti
             urgent_kinds=tuple(raw.get("urgent_kinds",
                                        ["deadline_breach", "breach", "major", "media"])),
             quiet_hours=bool(raw.get("quiet_hours", True)),
-            digest_time=time.fromisoformat(str(raw.get("digest_time", "08:30"))),
             digest_roles=tuple(raw.get("digest_roles", ["supervisor"])),
             services=services,
         )

@@ -19,6 +19,17 @@ VIEW_PII = "view_pii"  # 查看完整个人信息 (2022 Order No. 9: log access 
 LABELS = {VIEW_PII: "查看完整个人信息"}
 
 
+def event_label(action: str) -> str:
+    """The Chinese label of any event in the log: registration, a lifecycle action, or one of
+    the non-state events above."""
+    from states import lifecycle as lc
+
+    if action == "register":
+        return "登记"
+    found = lc.ACTIONS_BY_TRIGGER.get(action)
+    return found.label if found else LABELS.get(action, action)
+
+
 def record(ctx: Context, number: str, *, actor: str, action: str, reason: str | None = None,
            details: dict[str, Any] | None = None) -> int:
     """Append one non-state event; returns its id."""

@@ -26,15 +26,13 @@ from sqlalchemy.engine import Connection
 
 from services import escalation, records, registration, repeats
 from services.context import Context
-from services.registration import Person, Registration
+from services.registration import Registration
 from states import lifecycle as lc
 from states.deadlines import apply_clock
-from states.errors import Forbidden, InvalidInput
+from states.errors import InvalidInput
 from storage.timeutil import from_db, to_db, utcnow
 
 P = registration.P
-_PUBLIC = ("channel", "branch", "category", "product", "policy_no", "amount", "regulator_ref",
-           "group_size", "media_involved", "vulnerable")
 
 
 @dataclass
@@ -67,32 +65,10 @@ def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
         text(f"SELECT nextval('{seq}') FROM generate_series(1, :n)"), {"n": n})]
 
 
-class PartyRows:
-    """Party rows through the vault, with the complainant's repeat key."""
-
-    def __init__(self, ctx: Context, now: datetime) -> None:
-        self.ctx, self.vault, self.now = ctx, ctx.vault, to_db(now)
-
-    def row(self, p: Person) -> tuple[dict[str, Any], str]:
-        v = self.vault
-        org = p.kind == "organisation"
-        ident = p.credit_code if org else p.id_number
-        id_hash, phone_hash = v.match_hash("id", ident), v.match_hash("phone", p.phone)
-        name_hash = v.match_hash("name", p.name)
-        key = registration.complainant_key(self.ctx, p)  # the one rule, as at registration
-        return {"kind": p.kind, "name_enc": v.encrypt(p.name), "name_hash": name_hash,
-                "id_type": "credit_code" if org else "resident_id",
-                "id_number_enc": v.encrypt(ident), "id_number_hash": id_hash,
-                "phone_enc": v.encrypt(p.phone), "phone_hash": phone_hash,
-                "address_enc": v.encrypt(p.address), "credit_code": p.credit_code,
-                "legal_rep_enc": v.encrypt(p.legal_rep), "created_at": self.now}, key or ""
-
-
 def check_actor(ctx: Context, actor: str) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
         user = records.load_user(conn, actor)
-    if lc.Role(user["role"]) not in lc.REGISTER_ROLES:
-        raise Forbidden(f"角色「{lc.Role(user['role']).label}」无权登记投诉")
+    registration.check_registrar(user)
     return user
 
 
@@ -130,7 +106,6 @@ def register_batch(ctx: Context, items: Sequence[tuple[int, Registration]], *,
 
 def _insert(ctx: Context, conn: Connection, fresh: list[tuple[int, Registration]],
             user: dict[str, Any], now: datetime, out: BatchResult, escalate: bool) -> None:
-    parties = PartyRows(ctx, now)
     n_agents = sum(1 for _, r in fresh if r.agent is not None)
     party_ids = iter(_allocate(conn, P, len(fresh) + n_agents))
     case_ids = _allocate(conn, records.C, len(fresh))
@@ -138,37 +113,21 @@ def _insert(ctx: Context, conn: Connection, fresh: list[tuple[int, Registration]
     institutions: dict[tuple[str, str], int | None] = {}
     for (_, reg), cid in zip(fresh, case_ids, strict=True):
         received = reg.received_at or now
-        prow, key = parties.row(reg.complainant)
+        prow = registration.party_row(ctx, reg.complainant, now)
         prow["id"] = complainant_id = next(party_ids)
         party_rows.append(prow)
         agent_id = None
         if reg.agent is not None:
-            arow, _ = parties.row(reg.agent)
+            arow = registration.party_row(ctx, reg.agent, now)
             arow["id"] = agent_id = next(party_ids)
             party_rows.append(arow)
         inst = (reg.institution or "", reg.branch)
         if inst not in institutions:
             institutions[inst] = registration._institution_id(conn, reg.institution, reg.branch)
-        details: dict[str, Any] = {"extra": reg.extra} if reg.extra else {}
-        if reg.major_designated:
-            details["major_designated"] = True
-        number = f"TS{received.astimezone(ctx.tz):%Y%m%d}{cid:07d}"
-        row = {
-            "id": cid, "number": number, "state": lc.State.registered.value, "version": 1,
-            "event_count": 1, "priority": "normal", "priority_reasons": [],
-            "category": reg.category, "product": reg.product, "channel": reg.channel,
-            "branch": reg.branch, "owner": None, "registered_by": user["username"],
-            "received_at": to_db(received), "registered_at": to_db(now),
-            "last_event_at": to_db(received), "complainant_id": complainant_id,
-            "complainant_capacity": reg.capacity, "complainant_hash": key,
-            "agent_id": agent_id, "power_of_attorney": reg.power_of_attorney,
-            "institution_id": institutions[inst], "employee_name": reg.employee_name,
-            "employee_no": reg.employee_no, "claim": reg.claim, "facts": reg.facts,
-            "basis": reg.basis, "policy_no": reg.policy_no, "amount": reg.amount,
-            "regulator_forwarded": reg.channel == "regulator", "regulator_ref": reg.regulator_ref,
-            "regulator_forwarded_on": to_db(reg.regulator_forwarded_on),
-            "group_size": reg.group_size, "media_involved": reg.media_involved,
-            "vulnerable": reg.vulnerable, "external_ref": reg.external_ref, "details": details}
+        number = registration.number_for(ctx, received, cid)
+        row = {"id": cid, "number": number, **registration.case_row(
+            ctx, reg, user=user, now=now, complainant_id=complainant_id, agent_id=agent_id,
+            institution_id=institutions[inst])}
         case_rows.append(row)
         clocks: dict[str, Any] = {}
         apply_clock(ctx.clock, "registered", clocks, received, case=row, fields={})
@@ -179,7 +138,7 @@ def _insert(ctx: Context, conn: Connection, fresh: list[tuple[int, Registration]
             "complaint_id": cid, "seq": 1, "action": "register", "from_state": None,
             "to_state": lc.State.registered.value, "actor": user["username"],
             "role": user["role"], "at": to_db(received), "recorded_at": to_db(now),
-            "reason": None, "details": {k: getattr(reg, k) for k in _PUBLIC}})
+            "reason": None, "details": registration.public_details(reg)})
         out.imported.append(number)
     conn.execute(insert(P), party_rows)
     conn.execute(insert(records.C), case_rows)

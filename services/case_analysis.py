@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from services import records
+from services.audit import event_label
 from services.context import Context
 from services.registration import CAPACITIES
 from states import lifecycle as lc
@@ -55,11 +56,7 @@ def analyse(ctx: Context, number: str) -> dict[str, str]:
 
     steps = []
     for e in events:
-        try:
-            label = lc.action(e["action"]).label
-        except Exception:  # noqa: BLE001 - actions outside the table (register, link)
-            label = {"register": "登记", "link": "关联重复投诉"}.get(e["action"], e["action"])
-        steps.append(f"{when(e)} {label}")
+        steps.append(f"{when(e)} {event_label(e['action'])}")
     background = _text(
         f"投诉人身份: {CAPACITIES.get(case['complainant_capacity'], '')}",
         "特殊群体消费者(老年/残障)" if case["vulnerable"] else None,

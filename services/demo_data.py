@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -95,7 +95,6 @@ class DemoCase:
     age: int
     timeline: Timeline
     repeat_of: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Generator:

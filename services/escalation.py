@@ -220,8 +220,10 @@ def sweep_batch(ctx: Context, conn: Connection, *, now: datetime, size: int,
                 event_links.append({"_id": xid, "eid": eid})
                 audiences = [lv.to] + ([major_to] if case["priority"] == "major" and major_to
                                        else [])
+                # A level at or past the due time is a breach: it goes out at once.
                 _alert(ctx, conn, case, key=f"esc:{case['id']}:{r['name']}:{top}:{cycle}",
-                       kind="escalation", audiences=audiences, event_id=eid, urgent=lv.level >= 3,
+                       kind="escalation", audiences=audiences, event_id=eid,
+                       urgent=lv.at_fraction >= 1,
                        now=now, payload=_payload(
                            ctx, case, deadline=r["name"], deadline_label=label,
                            due=due.isoformat(),
@@ -310,14 +312,6 @@ def escalate_on_arrival(ctx: Context, conn: Connection, complaint_id: int,
                                 title=rule["label"], rule=rule["rule"]))
         count += 1
     return count
-
-
-def escalations_of(ctx: Context, number: str) -> list[dict[str, Any]]:
-    """The escalations fired for one complaint, oldest first (for show/report commands)."""
-    with ctx.engine.connect() as conn:
-        case = records.load_case(conn, number)
-        rows = conn.execute(select(X).where(X.c.complaint_id == case["id"]).order_by(X.c.id))
-        return [dict(r) for r in rows.mappings()]
 
 
 def due_count(ctx: Context, *, now: datetime | None = None) -> int:

@@ -136,7 +136,8 @@ def validate(ctx: Context, reg: Registration, now: datetime) -> Registration:
     return reg
 
 
-def _party_row(ctx: Context, p: Person, now: datetime) -> dict[str, Any]:
+def party_row(ctx: Context, p: Person, now: datetime) -> dict[str, Any]:
+    """The `party` row: personal data encrypted, a keyed hash beside each identifier."""
     vault = ctx.vault
     identifier = p.credit_code if p.kind == "organisation" else p.id_number
     return {
@@ -172,26 +173,20 @@ def _institution_id(conn: Connection, name: str | None, branch: str) -> int | No
                .inserted_primary_key[0])  # type: ignore[index]
 
 
-def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | None = None,
-             number: str | None = None) -> Registered:
-    """Register one complaint; returns its number and state. Nothing is written on error."""
-    if conn is None:
-        with ctx.engine.begin() as own:
-            return register(ctx, reg, actor=actor, conn=own, number=number)
-    now = utcnow()
-    user = records.load_user(conn, actor)
+def check_registrar(user: dict[str, Any]) -> None:
     if lc.Role(user["role"]) not in lc.REGISTER_ROLES:
         raise Forbidden(f"角色「{lc.Role(user['role']).label}」无权登记投诉")
-    validate(ctx, reg, now)
+
+
+def case_row(ctx: Context, reg: Registration, *, user: dict[str, Any], now: datetime,
+             complainant_id: int, agent_id: int | None, institution_id: int | None
+             ) -> dict[str, Any]:
+    """The `complaint` row of a validated registration (without id and number)."""
     received = reg.received_at or now
-    complainant_id = conn.execute(_INS_PARTY, _party_row(ctx, reg.complainant, now)) \
-        .inserted_primary_key[0]  # type: ignore[index]
-    agent_id = None
-    if reg.agent is not None:
-        agent_id = conn.execute(_INS_PARTY, _party_row(ctx, reg.agent, now)) \
-            .inserted_primary_key[0]  # type: ignore[index]
-    details = {"extra": reg.extra} if reg.extra else {}
-    row = {
+    details: dict[str, Any] = {"extra": reg.extra} if reg.extra else {}
+    if reg.major_designated:
+        details["major_designated"] = True
+    return {
         "state": lc.State.registered.value, "version": 1, "event_count": 1,
         "priority": "normal", "priority_reasons": [], "category": reg.category,
         "product": reg.product, "channel": reg.channel, "branch": reg.branch,
@@ -199,8 +194,7 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
         "registered_at": to_db(now), "last_event_at": to_db(received),
         "complainant_id": complainant_id, "complainant_capacity": reg.capacity,
         "complainant_hash": complainant_key(ctx, reg.complainant), "agent_id": agent_id,
-        "power_of_attorney": reg.power_of_attorney,
-        "institution_id": _institution_id(conn, reg.institution, reg.branch),
+        "power_of_attorney": reg.power_of_attorney, "institution_id": institution_id,
         "employee_name": reg.employee_name, "employee_no": reg.employee_no,
         "claim": reg.claim, "facts": reg.facts, "basis": reg.basis, "policy_no": reg.policy_no,
         "amount": reg.amount, "regulator_forwarded": reg.channel == "regulator",
@@ -209,20 +203,48 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
         "group_size": reg.group_size, "media_involved": reg.media_involved,
         "vulnerable": reg.vulnerable, "external_ref": reg.external_ref, "details": details,
     }
-    if reg.major_designated:
-        row["details"] = {**details, "major_designated": True}
+
+
+def number_for(ctx: Context, received: datetime, cid: int) -> str:
+    """TS + local day of receipt + the row id."""
+    return f"TS{received.astimezone(ctx.tz):%Y%m%d}{cid:07d}"
+
+
+def public_details(reg: Registration) -> dict[str, Any]:
+    """What the registration event records of the complaint (no personal data)."""
+    return {k: getattr(reg, k) for k in PUBLIC_FIELDS}
+
+
+def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | None = None,
+             number: str | None = None) -> Registered:
+    """Register one complaint; returns its number and state. Nothing is written on error."""
+    if conn is None:
+        with ctx.engine.begin() as own:
+            return register(ctx, reg, actor=actor, conn=own, number=number)
+    now = utcnow()
+    user = records.load_user(conn, actor)
+    check_registrar(user)
+    validate(ctx, reg, now)
+    received = reg.received_at or now
+    complainant_id = conn.execute(_INS_PARTY, party_row(ctx, reg.complainant, now)) \
+        .inserted_primary_key[0]  # type: ignore[index]
+    agent_id = None
+    if reg.agent is not None:
+        agent_id = conn.execute(_INS_PARTY, party_row(ctx, reg.agent, now)) \
+            .inserted_primary_key[0]  # type: ignore[index]
+    row = case_row(ctx, reg, user=user, now=now, complainant_id=complainant_id,
+                   agent_id=agent_id,
+                   institution_id=_institution_id(conn, reg.institution, reg.branch))
     cid = int(conn.execute(_INS_CASE, row).inserted_primary_key[0])  # type: ignore[index]
-    local_day = received.astimezone(ctx.tz).strftime("%Y%m%d")
-    number = number or f"TS{local_day}{cid:07d}"
+    number = number or number_for(ctx, received, cid)
     conn.execute(_SET_NUMBER, {"_id": cid, "number": number})
     deadlines: dict[str, Any] = {}
     apply_clock(ctx.clock, "registered", deadlines, received, case=row, fields={})
     records.save_deadlines(conn, cid, deadlines)
-    public = {k: getattr(reg, k) for k in PUBLIC_FIELDS}
     event_id = records.append_event(
         conn, complaint_id=cid, seq=1, action="register", from_state=None,
         to_state=lc.State.registered.value, actor=user["username"], role=user["role"],
-        at=received, recorded_at=now, reason=None, details=public)
+        at=received, recorded_at=now, reason=None, details=public_details(reg))
     escalation.escalate_on_arrival(ctx, conn, cid, row)  # 舆情 / 重大 / 监管转办: at once (issue 4)
     # Repeat detection (RULES.md §4): merge into an open case or link to the matter's master.
     repeat = repeats.on_registered(conn, ctx, cid, actor=user["username"], row=row)

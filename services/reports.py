@@ -34,19 +34,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, inspect, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from services import exposure as exp
 from services.context import Context
 from services.periods import Period, month_of
+from states.ledger import SATISFACTION
+from storage.ledger import Callback
 from storage.models import Complaint, Deadline, Event, User
 from storage.timeutil import utcnow
 
 C = Complaint.__table__  # type: ignore[attr-defined]
 D = Deadline.__table__  # type: ignore[attr-defined]
 E = Event.__table__  # type: ignore[attr-defined]
+CB = Callback.__table__  # type: ignore[attr-defined]
+SATISFIED = tuple(k for k in SATISFACTION if k != "dissatisfied")  # 满意 + 基本满意
 U = User.__table__  # type: ignore[attr-defined]
 
 DIMENSIONS: dict[str, str] = {"category": "投诉类别", "product": "产品", "channel": "渠道",
@@ -249,18 +253,12 @@ def _backlog(conn: Connection, ctx: Context, dim: str | None, cutoff: datetime) 
 
 def _callbacks(conn: Connection, dim: str | None, start: datetime,
                end: datetime) -> dict[str, dict[str, float]] | None:
-    """Issue 6's `callback` table (one row per attempt), read only if it exists.
+    """The callback attempts recorded in the period (one row per attempt).
 
     Reach rate = reached ÷ (reached + unreachable) attempts recorded in the period;
     satisfaction = (满意 + 基本满意) ÷ rated; NPS = (promoters 9–10 − detractors 0–6) ÷ scored.
     """
-    if not inspect(conn).has_table("callback"):
-        return None
-    from sqlalchemy import MetaData, Table
-
-    cb = Table("callback", MetaData(), autoload_with=conn)
-    if not {"complaint_id", "status", "recorded_at", "satisfaction", "nps"} <= set(cb.c.keys()):
-        return None
+    cb = CB
 
     def n(cond: Any) -> Any:
         return func.sum(case((cond, 1), else_=0))
@@ -268,7 +266,7 @@ def _callbacks(conn: Connection, dim: str | None, start: datetime,
     g = _group(dim).label("g")
     stmt = (select(g, n(cb.c.status.in_(("reached", "unreachable"))).label("calls"),
                    n(cb.c.status == "reached").label("reached"),
-                   n(cb.c.satisfaction.in_(("satisfied", "basically_satisfied")))
+                   n(cb.c.satisfaction.in_(SATISFIED))
                    .label("satisfied"),
                    n(cb.c.satisfaction.is_not(None)).label("rated"),
                    n(cb.c.nps >= 9).label("promoters"), n(cb.c.nps <= 6).label("detractors"),
@@ -375,8 +373,6 @@ def build(ctx: Context, period: Period, *, as_of: datetime | None = None) -> Rep
     if exposures[period] is None:
         notes.append(f"未找到 {period.label} 的保费/保单/承保人次数据, 相关比率显示为 —")
     with ctx.engine.connect() as conn:
-        if not inspect(conn).has_table("callback"):
-            notes.append("回访数据表尚未建立(回访功能), 回访成功率、满意率、NPS 显示为 —")
         summaries = {p: _metrics(conn, ctx, p, None, as_of, opts, exposures[p]).get("all")
                      or _finish({}, {}, 0.0, None, None) for p in (period, previous, year_ago)}
         breakdowns: dict[str, list[Row]] = {}

@@ -75,7 +75,3 @@ class MediationReferral(SQLModel, table=True):
     result_at: datetime | None = None
 
     __table_args__ = (UniqueConstraint("complaint_id", "event_seq"),)
-
-
-TABLES = {t.__tablename__: t.__table__ for t in  # type: ignore[attr-defined]
-          (Escalation, Consultation, MediationReferral)}

@@ -123,8 +123,3 @@ class Callback(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=24)
     note: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
-
-
-TABLES = {t.__tablename__: t.__table__ for t in  # type: ignore[attr-defined]
-          (LedgerMatter, LedgerMember, LedgerAction, SpecialAttention, SpecialAttentionAudit,
-           Callback)}

@@ -181,7 +181,3 @@ class Outbox(SQLModel, table=True):
     created_at: datetime
     sent_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
-
-
-TABLES = {t.__tablename__: t.__table__ for t in  # type: ignore[attr-defined]
-          (Party, Institution, User, Complaint, Deadline, Event, Outbox)}

@@ -76,3 +76,19 @@ def test_notify_with_an_outbox_command_is_the_outbox_and_with_a_number_the_lifec
     # A complaint number still means 告知处理决定: refused here because none is decided.
     r = tousu("notify", "TS000", "--channel", "sms", "--proof", "回执", user="liaison")
     assert r.exit_code == 4 and "TS000" in r.output
+
+
+def test_status_in_words_shows_a_failing_channel_in_its_table(
+        tousu, ctx: Context, tmp_path: Path, smtp: SMTP) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "apprise.yaml"
+    path.write_text("""version: 1
+urls:
+  - json://127.0.0.1:9/closed:
+      - tag: supervisors
+""", encoding="utf-8")
+    env = {"TOUSU_APPRISE_FILE": str(path)}
+    alert(ctx, "c1:status-words", audience="supervisors")
+    tousu("notifications", "dispatch", "--at", "2026-11-23T10:00", user="admin", env=env)
+    r = tousu("notifications", "status", user="admin", env=env)
+    assert r.exit_code == 1, r.output  # a failing channel is reported, not a crash
+    assert "连续失败" in r.output and "json://" in r.output and "提醒: " in r.output

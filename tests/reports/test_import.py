@@ -113,15 +113,19 @@ def test_only_registering_roles_may_import(ctx: Context, tmp_path: Path) -> None
 @pytest.mark.parametrize("person", [
     {"name": "赵六", "phone": "13800138000", "id_number": "11010519491231002X"},
     {"name": "赵六", "phone": "13800138000"},
-    {"name": "赵六"},
-    {"name": "某某公司", "kind": "organisation", "credit_code": "91110000100000000X"},
-    {"name": "某某公司", "kind": "organisation", "phone": "01065550000"},
+    {"name": "赵六", "address": "北京市朝阳区"},
+    {"name": "某某公司", "kind": "organisation", "credit_code": "91110000100000000R",
+     "legal_rep": "钱某", "address": "北京市西城区"},
 ])
 def test_an_imported_complainant_gets_the_repeat_key_registration_gives(
         ctx: Context, person: dict[str, str]) -> None:
-    from services.bulk import PartyRows
+    from services import bulk
     from services.registration import Person, complainant_key
+    from tests.factories import registration
 
     p = Person(**person)
-    _, key = PartyRows(ctx, datetime.now(timezone.utc)).row(p)
+    reg = registration(complainant=p, received_at=datetime.now(timezone.utc), external_ref="k1")
+    [number] = bulk.register_batch(ctx, [(1, reg)], user=bulk.check_actor(ctx, "clerk")).imported
+    with ctx.engine.connect() as conn:
+        key = records.load_case(conn, number)["complainant_hash"]
     assert key and key == complainant_key(ctx, p)

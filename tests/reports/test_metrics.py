@@ -73,12 +73,10 @@ def test_exposure_ratios_use_the_period_file(report: reports.Report) -> None:
 
 
 def test_callbacks_count_attempts_recorded_in_the_period(ctx: Context) -> None:
-    from sqlalchemy import insert, inspect
+    from sqlalchemy import insert
 
     numbers = dataset.build(ctx)
     with ctx.engine.begin() as conn:
-        if not inspect(conn).has_table("callback"):
-            pytest.skip("callback table (issue 6) not present: callbacks show —")
         from services import records
         from storage.ledger import Callback
 
