@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +33,18 @@ FMT = "%Y-%m-%d %H:%M:%S.%f"  # how sqlmodel's UTCDateTime stores naive UTC in S
 
 
 def _ts(value: datetime) -> str:
-    return value.astimezone(timezone.utc).replace(tzinfo=None).strftime(FMT)
+    return value.astimezone(UTC).replace(tzinfo=None).strftime(FMT)
 
 
 def _env(db: Path) -> dict[str, str]:
-    return {**os.environ, "TOUSU_DATABASE_URL": f"sqlite:///{db}", "TOUSU_KEY": KEY,
-            "TOUSU_USER": "", "DO_NOT_TRACK": "1", "COLUMNS": "160"}
+    return {
+        **os.environ,
+        "TOUSU_DATABASE_URL": f"sqlite:///{db}",
+        "TOUSU_KEY": KEY,
+        "TOUSU_USER": "",
+        "DO_NOT_TRACK": "1",
+        "COLUMNS": "160",
+    }
 
 
 def _count(db: Path) -> int:
@@ -58,8 +64,11 @@ def _defaults(conn: sqlite3.Connection, table: str) -> tuple[list[str], dict[str
         cols.append(name)
         typ = (typ or "").upper()
         if notnull and default is None:
-            fill[name] = "{}" if "JSON" in typ else (
-                0 if any(t in typ for t in ("INT", "BOOL", "FLOAT", "REAL", "NUM")) else "")
+            fill[name] = (
+                "{}"
+                if "JSON" in typ
+                else (0 if any(t in typ for t in ("INT", "BOOL", "FLOAT", "REAL", "NUM")) else "")
+            )
         else:
             fill[name] = None
     return cols, fill
@@ -83,25 +92,46 @@ def build(db: Path, rows: int) -> None:
     users.add_user(ctx, "admin", name="管理员", role="admin")
     for i in range(LIAISONS):
         branch = BRANCHES[i % len(BRANCHES)]
-        users.add_user(ctx, f"li{i:04d}", name=f"对接{i}", role="liaison", branch=branch,
-                       team=f"{branch}-{i % 3}")
+        users.add_user(
+            ctx,
+            f"li{i:04d}",
+            name=f"对接{i}",
+            role="liaison",
+            branch=branch,
+            team=f"{branch}-{i % 3}",
+        )
     for branch in BRANCHES:
-        users.add_user(ctx, f"sup_{branch}", name=f"{branch}主管", role="supervisor",
-                       branch=branch, team=f"{branch}-0")
-        users.add_user(ctx, f"clerk_{branch}", name=f"{branch}受理", role="intake_clerk",
-                       branch=branch)
-    vault, now = ctx.vault, datetime.now(timezone.utc)
+        users.add_user(
+            ctx,
+            f"sup_{branch}",
+            name=f"{branch}主管",
+            role="supervisor",
+            branch=branch,
+            team=f"{branch}-0",
+        )
+        users.add_user(
+            ctx, f"clerk_{branch}", name=f"{branch}受理", role="intake_clerk", branch=branch
+        )
+    vault, now = ctx.vault, datetime.now(UTC)
     parties = []
     for i in range(1000):
         name, phone = f"客户{i:04d}", f"139{i:08d}"
-        parties.append({"kind": "person", "name_enc": vault.encrypt(name),
-                        "name_hash": vault.match_hash("name", name), "id_type": "resident_id",
-                        "id_number_enc": vault.encrypt("11010519491231002X"),
-                        "id_number_hash": vault.match_hash("id", "11010519491231002X"),
-                        "phone_enc": vault.encrypt(phone),
-                        "phone_hash": vault.match_hash("phone", phone),
-                        "address_enc": vault.encrypt("北京市朝阳区建国路1号"),
-                        "credit_code": None, "legal_rep_enc": None, "created_at": _ts(now)})
+        parties.append(
+            {
+                "kind": "person",
+                "name_enc": vault.encrypt(name),
+                "name_hash": vault.match_hash("name", name),
+                "id_type": "resident_id",
+                "id_number_enc": vault.encrypt("11010519491231002X"),
+                "id_number_hash": vault.match_hash("id", "11010519491231002X"),
+                "phone_enc": vault.encrypt(phone),
+                "phone_hash": vault.match_hash("phone", phone),
+                "address_enc": vault.encrypt("北京市朝阳区建国路1号"),
+                "credit_code": None,
+                "legal_rep_enc": None,
+                "created_at": _ts(now),
+            }
+        )
     ctx.close()
 
     conn = sqlite3.connect(db, isolation_level=None)
@@ -109,14 +139,36 @@ def build(db: Path, rows: int) -> None:
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("BEGIN")
     pcols = list(parties[0])
-    conn.executemany(f"INSERT INTO party ({','.join(pcols)}) VALUES "
-                     f"({','.join('?' * len(pcols))})", [tuple(p[c] for c in pcols)
-                                                          for p in parties])
+    conn.executemany(
+        f"INSERT INTO party ({','.join(pcols)}) VALUES ({','.join('?' * len(pcols))})",
+        [tuple(p[c] for c in pcols) for p in parties],
+    )
     ccols, cfill = _defaults(conn, "complaint")
-    dcols = ["complaint_id", "name", "status", "started_at", "allowance", "paused_seconds",
-             "due_at", "warnings", "verified", "rule", "met_at"]
-    ecols = ["complaint_id", "seq", "action", "from_state", "to_state", "actor", "role", "at",
-             "recorded_at", "details"]
+    dcols = [
+        "complaint_id",
+        "name",
+        "status",
+        "started_at",
+        "allowance",
+        "paused_seconds",
+        "due_at",
+        "warnings",
+        "verified",
+        "rule",
+        "met_at",
+    ]
+    ecols = [
+        "complaint_id",
+        "seq",
+        "action",
+        "from_state",
+        "to_state",
+        "actor",
+        "role",
+        "at",
+        "recorded_at",
+        "details",
+    ]
     c_sql = f"INSERT INTO complaint (id,{','.join(ccols)}) VALUES (?{',?' * len(ccols)})"
     d_sql = f"INSERT INTO deadline ({','.join(dcols)}) VALUES ({','.join('?' * len(dcols))})"
     e_sql = f"INSERT INTO event ({','.join(ecols)}) VALUES ({','.join('?' * len(ecols))})"
@@ -133,26 +185,69 @@ def build(db: Path, rows: int) -> None:
             branch = BRANCHES[int(owner[2:]) % len(BRANCHES)]
             state = rnd.choice(open_states) if is_open else "closed"
             row = dict(cfill)
-            row.update({
-                "number": f"TS{(received + timedelta(hours=8)).strftime('%Y%m%d')}{cid:07d}",
-                "state": state, "version": 4, "event_count": 1, "priority": "normal",
-                "priority_reasons": "[]", "category": "claims", "product": "medical",
-                "channel": "hotline", "branch": branch, "owner": owner,
-                "registered_by": f"clerk_{branch}", "received_at": _ts(received),
-                "registered_at": _ts(received), "accepted_at": _ts(received + timedelta(hours=2)),
-                "closed_at": None if is_open else _ts(received + timedelta(days=6)),
-                "last_event_at": _ts(received), "complainant_id": rnd.randrange(1, 1001),
-                "complainant_capacity": "consumer", "complainant_hash": f"h{cid % 400_000}",
-                "claim": "要求按合同赔付医疗费用", "facts": "住院后申请理赔, 30 日未获答复",
-                "policy_no": f"P{cid:09d}", "amount": 8600.0, "group_size": 1, "details": "{}"})
+            row.update(
+                {
+                    "number": f"TS{(received + timedelta(hours=8)).strftime('%Y%m%d')}{cid:07d}",
+                    "state": state,
+                    "version": 4,
+                    "event_count": 1,
+                    "priority": "normal",
+                    "priority_reasons": "[]",
+                    "category": "claims",
+                    "product": "medical",
+                    "channel": "hotline",
+                    "branch": branch,
+                    "owner": owner,
+                    "registered_by": f"clerk_{branch}",
+                    "received_at": _ts(received),
+                    "registered_at": _ts(received),
+                    "accepted_at": _ts(received + timedelta(hours=2)),
+                    "closed_at": None if is_open else _ts(received + timedelta(days=6)),
+                    "last_event_at": _ts(received),
+                    "complainant_id": rnd.randrange(1, 1001),
+                    "complainant_capacity": "consumer",
+                    "complainant_hash": f"h{cid % 400_000}",
+                    "claim": "要求按合同赔付医疗费用",
+                    "facts": "住院后申请理赔, 30 日未获答复",
+                    "policy_no": f"P{cid:09d}",
+                    "amount": 8600.0,
+                    "group_size": 1,
+                    "details": "{}",
+                }
+            )
             cs.append((cid, *(row[c] for c in ccols)))
             for name, days in (("acceptance", 1), ("internal_target", 7), ("decision", 15)):
                 due = received + timedelta(days=days)
                 running = is_open and name != "acceptance"
-                ds.append((cid, name, "running" if running else "met", _ts(received), days, 0,
-                           _ts(due), "[]", 1, name, None if running else _ts(received)))
-            es.append((cid, 1, "register", None, "registered", f"clerk_{branch}",
-                       "intake_clerk", _ts(received), _ts(received), "{}"))
+                ds.append(
+                    (
+                        cid,
+                        name,
+                        "running" if running else "met",
+                        _ts(received),
+                        days,
+                        0,
+                        _ts(due),
+                        "[]",
+                        1,
+                        name,
+                        None if running else _ts(received),
+                    )
+                )
+            es.append(
+                (
+                    cid,
+                    1,
+                    "register",
+                    None,
+                    "registered",
+                    f"clerk_{branch}",
+                    "intake_clerk",
+                    _ts(received),
+                    _ts(received),
+                    "{}",
+                )
+            )
         conn.executemany(c_sql, cs)
         conn.executemany(d_sql, ds)
         conn.executemany(e_sql, es)
@@ -167,12 +262,14 @@ def median_time(argv: list[str], env: dict[str, str], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        done = subprocess.run(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+        done = subprocess.run(
+            argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         times.append(time.perf_counter() - t0)
         if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): "
-                             f"{done.stderr.decode()[-500:]}")
+            raise SystemExit(
+                f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode()[-500:]}"
+            )
     return statistics.median(times)
 
 
@@ -190,17 +287,28 @@ def main() -> None:
     with sqlite3.connect(db) as conn:
         owner, number = conn.execute(
             "SELECT owner, number FROM complaint WHERE state != 'closed' AND owner = 'li0007' "
-            "ORDER BY id LIMIT 1").fetchone()
-        mine = conn.execute("SELECT count(*) FROM complaint WHERE owner = ? AND state != "
-                            "'closed'", (owner,)).fetchone()[0]
+            "ORDER BY id LIMIT 1"
+        ).fetchone()
+        mine = conn.execute(
+            "SELECT count(*) FROM complaint WHERE owner = ? AND state != 'closed'", (owner,)
+        ).fetchone()[0]
     tousu = str(BIN / "tousu")
     runs = {
-        "floor (python -c 'import sqlmodel, typer')":
-            [sys.executable, "-c", "import sqlmodel, typer"],
+        "floor (python -c 'import sqlmodel, typer')": [
+            sys.executable,
+            "-c",
+            "import sqlmodel, typer",
+        ],
         f"tousu show {number}": [tousu, "show", number, "--user", owner],
         f"tousu queue ({owner}, {mine} open cases)": [tousu, "queue", "--user", owner],
-        "tousu queue --scope branch (supervisor)":
-            [tousu, "queue", "--scope", "branch", "--user", "sup_beijing"],
+        "tousu queue --scope branch (supervisor)": [
+            tousu,
+            "queue",
+            "--scope",
+            "branch",
+            "--user",
+            "sup_beijing",
+        ],
     }
     for argv in runs.values():  # warm the page cache and .pyc files once
         median_time(argv, env, 1)

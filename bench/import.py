@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,8 +45,14 @@ P = Party.__table__  # type: ignore[attr-defined]
 def context(root: Path, template: Path, name: str) -> Context:
     db = root / f"{name}.db"
     shutil.copy(template, db)
-    cfg = load_config(environ={"TOUSU_ROOT": str(root), "TOUSU_KEY": KEY,
-                               "TOUSU_DATABASE_URL": f"sqlite:///{db}"}, root=root)
+    cfg = load_config(
+        environ={
+            "TOUSU_ROOT": str(root),
+            "TOUSU_KEY": KEY,
+            "TOUSU_DATABASE_URL": f"sqlite:///{db}",
+        },
+        root=root,
+    )
     ctx = open_context(cfg)
     users.ensure_system_user(ctx)
     users.add_user(ctx, "clerk", name="张受理", role="intake_clerk")
@@ -65,7 +71,7 @@ def main() -> None:
         ctx = context(root, template, "import")
         tax = ctx.config.taxonomy
         source = root / "legacy.csv"
-        gen = Generator(tax, now=datetime.now(timezone.utc), seed=11)
+        gen = Generator(tax, now=datetime.now(UTC), seed=11)
         with source.open("w", newline="", encoding="utf-8-sig") as fh:
             out = csv.writer(fh)
             out.writerow(SHEET_HEADERS)
@@ -78,27 +84,56 @@ def main() -> None:
         res = importing.run(ctx, source, mapping, actor="clerk", batch_size=args.batch)
         t_import = time.perf_counter() - t0
         rate_import = res.imported / t_import
-        print(f"import: {res.imported} imported, {res.rejected} rejected, {res.merged} merged, "
-              f"{res.linked} linked, {res.escalated} escalated in {t_import:.2f} s "
-              f"= {rate_import:,.0f} rows/s")
+        print(
+            f"import: {res.imported} imported, {res.rejected} rejected, {res.merged} merged, "
+            f"{res.linked} linked, {res.escalated} escalated in {t_import:.2f} s "
+            f"= {rate_import:,.0f} rows/s"
+        )
 
         # The same stored rows, read back before timing the plain executemany.
         tables = [P, records.C, records.D, records.E]
         with ctx.engine.connect() as conn:
-            ids = [r[0] for r in conn.execute(select(records.C.c.id).where(
-                records.C.c.external_ref.is_not(None)))]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    select(records.C.c.id).where(records.C.c.external_ref.is_not(None))
+                )
+            ]
             lo, hi = min(ids), max(ids)
             data = {
-                P: [dict(r) for r in conn.execute(select(P).where(
-                    P.c.id.in_(select(records.C.c.complainant_id).where(
-                        records.C.c.id.between(lo, hi))))).mappings()],
-                records.C: [dict(r) for r in conn.execute(select(records.C).where(
-                    records.C.c.id.between(lo, hi))).mappings()],
-                records.D: [dict(r) for r in conn.execute(select(records.D).where(
-                    records.D.c.complaint_id.between(lo, hi))).mappings()],
-                records.E: [dict(r) for r in conn.execute(select(records.E).where(
-                    records.E.c.complaint_id.between(lo, hi), records.E.c.seq == 1))
-                    .mappings()]}
+                P: [
+                    dict(r)
+                    for r in conn.execute(
+                        select(P).where(
+                            P.c.id.in_(
+                                select(records.C.c.complainant_id).where(
+                                    records.C.c.id.between(lo, hi)
+                                )
+                            )
+                        )
+                    ).mappings()
+                ],
+                records.C: [
+                    dict(r)
+                    for r in conn.execute(
+                        select(records.C).where(records.C.c.id.between(lo, hi))
+                    ).mappings()
+                ],
+                records.D: [
+                    dict(r)
+                    for r in conn.execute(
+                        select(records.D).where(records.D.c.complaint_id.between(lo, hi))
+                    ).mappings()
+                ],
+                records.E: [
+                    dict(r)
+                    for r in conn.execute(
+                        select(records.E).where(
+                            records.E.c.complaint_id.between(lo, hi), records.E.c.seq == 1
+                        )
+                    ).mappings()
+                ],
+            }
         for row in data[records.C]:  # links point at rows of this same set; keep them out
             row["linked_to_id"] = row["merged_into_id"] = None
             row["state"] = "registered"
@@ -111,23 +146,30 @@ def main() -> None:
                 conn.execute(insert(table), data[table])
         t_raw = time.perf_counter() - t0
         rate_raw = len(data[records.C]) / t_raw
-        print(f"raw: plain executemany of the same {n_rows} stored rows "
-              f"({len(data[records.C])} complaints over 4 tables) in {t_raw:.2f} s "
-              f"= {rate_raw:,.0f} rows/s")
+        print(
+            f"raw: plain executemany of the same {n_rows} stored rows "
+            f"({len(data[records.C])} complaints over 4 tables) in {t_raw:.2f} s "
+            f"= {rate_raw:,.0f} rows/s"
+        )
 
         with source.open(newline="", encoding="utf-8-sig") as fh:
-            flat = [dict(zip([f"c{i}" for i in range(len(SHEET_HEADERS))], r, strict=True))
-                    for r in list(csv.reader(fh))[1:]]
-        staging = Table("staging", MetaData(), *(Column(f"c{i}", Text)
-                                                 for i in range(len(SHEET_HEADERS))))
+            flat = [
+                dict(zip([f"c{i}" for i in range(len(SHEET_HEADERS))], r, strict=True))
+                for r in list(csv.reader(fh))[1:]
+            ]
+        staging = Table(
+            "staging", MetaData(), *(Column(f"c{i}", Text) for i in range(len(SHEET_HEADERS)))
+        )
         staging.create(raw_ctx.engine)
         t0 = time.perf_counter()
         with raw_ctx.engine.begin() as conn:
             conn.execute(insert(staging), flat)
         t_flat = time.perf_counter() - t0
-        print(f"raw_flat: plain executemany of the {len(flat)} CSV rows into one staging "
-              f"table in {t_flat:.2f} s = {len(flat) / t_flat:,.0f} rows/s "
-              f"(reference; import ÷ raw_flat = {rate_import / (len(flat) / t_flat):.3f})")
+        print(
+            f"raw_flat: plain executemany of the {len(flat)} CSV rows into one staging "
+            f"table in {t_flat:.2f} s = {len(flat) / t_flat:,.0f} rows/s "
+            f"(reference; import ÷ raw_flat = {rate_import / (len(flat) / t_flat):.3f})"
+        )
         raw_ctx.close()
         print(f"ratio={rate_import / rate_raw:.3f}")
 

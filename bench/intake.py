@@ -18,7 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,7 +35,7 @@ from storage.models import Party  # noqa: E402
 KEY = "xHrqHxB3N7kZ0Vt6lq2jz1m5Yg8Qp3cS9uWdE4aKf0o="
 CATEGORIES = ["claims", "sales", "surrender", "underwriting", "service_quality", "renewal"]
 CHANNELS = ["hotline", "online", "counter", "letter", "regulator"]
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def phone(i: int) -> str:
@@ -45,8 +45,14 @@ def phone(i: int) -> str:
 def build(root: Path, template: Path, size: int, seed: int) -> Context:
     db = root / f"bench_{size}.db"
     shutil.copy(template, db)
-    config = load_config(environ={"TOUSU_ROOT": str(root), "TOUSU_KEY": KEY,
-                                  "TOUSU_DATABASE_URL": f"sqlite:///{db}"}, root=root)
+    config = load_config(
+        environ={
+            "TOUSU_ROOT": str(root),
+            "TOUSU_KEY": KEY,
+            "TOUSU_DATABASE_URL": f"sqlite:///{db}",
+        },
+        root=root,
+    )
     ctx = open_context(config)
     users.ensure_system_user(ctx)
     users.add_user(ctx, "clerk", name="张受理", role="intake_clerk")
@@ -55,26 +61,50 @@ def build(root: Path, template: Path, size: int, seed: int) -> Context:
     hashes = [ctx.vault.match_hash("phone", phone(i)) for i in range(people)]
     t0 = time.perf_counter()
     with ctx.engine.begin() as conn:
-        party = conn.execute(insert(Party.__table__).values(  # type: ignore[attr-defined]
-            kind="person", name_enc="x", name_hash="x", id_type="resident_id",
-            created_at=NOW)).inserted_primary_key[0]
+        party = conn.execute(
+            insert(Party.__table__).values(  # type: ignore[attr-defined]
+                kind="person", name_enc="x", name_hash="x", id_type="resident_id", created_at=NOW
+            )
+        ).inserted_primary_key[0]
         chunk: list[dict[str, object]] = []
         for i in range(size):
             who = rng.randrange(people)
             received = NOW - timedelta(days=rng.uniform(1, 3 * 365))
             closed = received < NOW - timedelta(days=40)
-            chunk.append({
-                "number": f"B{i:09d}", "state": "closed" if closed else "investigating",
-                "version": 1, "event_count": 1, "priority": "normal", "priority_reasons": [],
-                "category": CATEGORIES[who % len(CATEGORIES)], "product": "medical",
-                "channel": rng.choice(CHANNELS), "branch": "beijing", "owner": "clerk",
-                "registered_by": "clerk", "received_at": received, "registered_at": received,
-                "last_event_at": received, "complainant_id": party,
-                "complainant_capacity": "consumer", "complainant_hash": hashes[who],
-                "claim": "要求赔付", "facts": "理赔未果", "policy_no": f"P{who:09d}",
-                "amount": 5000.0, "regulator_forwarded": False, "group_size": 1,
-                "media_involved": False, "vulnerable": False, "decided_by_branch": False,
-                "extension_level": 0, "escalation_level": 0, "details": {}})
+            chunk.append(
+                {
+                    "number": f"B{i:09d}",
+                    "state": "closed" if closed else "investigating",
+                    "version": 1,
+                    "event_count": 1,
+                    "priority": "normal",
+                    "priority_reasons": [],
+                    "category": CATEGORIES[who % len(CATEGORIES)],
+                    "product": "medical",
+                    "channel": rng.choice(CHANNELS),
+                    "branch": "beijing",
+                    "owner": "clerk",
+                    "registered_by": "clerk",
+                    "received_at": received,
+                    "registered_at": received,
+                    "last_event_at": received,
+                    "complainant_id": party,
+                    "complainant_capacity": "consumer",
+                    "complainant_hash": hashes[who],
+                    "claim": "要求赔付",
+                    "facts": "理赔未果",
+                    "policy_no": f"P{who:09d}",
+                    "amount": 5000.0,
+                    "regulator_forwarded": False,
+                    "group_size": 1,
+                    "media_involved": False,
+                    "vulnerable": False,
+                    "decided_by_branch": False,
+                    "extension_level": 0,
+                    "escalation_level": 0,
+                    "details": {},
+                }
+            )
             if len(chunk) == 50_000:
                 conn.execute(insert(records.C), chunk)
                 chunk = []
@@ -82,8 +112,10 @@ def build(root: Path, template: Path, size: int, seed: int) -> Context:
             conn.execute(insert(records.C), chunk)
     with ctx.engine.connect() as conn:
         conn.execute(text("ANALYZE"))
-    print(f"built {size:,} complaints ({people:,} complainants) in "
-          f"{time.perf_counter() - t0:.1f} s", flush=True)
+    print(
+        f"built {size:,} complaints ({people:,} complainants) in {time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
     return ctx
 
 
@@ -96,10 +128,14 @@ def measure(ctx: Context, size: int, n: int, seed: int) -> float:
         known = k % 3 == 0
         who = rng.randrange(people) if known else 50_000_000 + k
         reg = Registration(
-            complainant=Person(name="赵六", phone=phone(who)), claim="要求按合同赔付",
-            facts=f"第 {k} 次登记的事实", channel=rng.choice(CHANNELS[:4]),
-            policy_no=f"P{who:09d}", category=CATEGORIES[who % len(CATEGORIES)],
-            received_at=NOW - timedelta(hours=2))
+            complainant=Person(name="赵六", phone=phone(who)),
+            claim="要求按合同赔付",
+            facts=f"第 {k} 次登记的事实",
+            channel=rng.choice(CHANNELS[:4]),
+            policy_no=f"P{who:09d}",
+            category=CATEGORIES[who % len(CATEGORIES)],
+            received_at=NOW - timedelta(hours=2),
+        )
         return register(ctx, reg, actor="clerk").repeat.kind  # type: ignore[union-attr]
 
     for k in range(20):  # warm up caches and prepared statements
@@ -111,9 +147,12 @@ def measure(ctx: Context, size: int, n: int, seed: int) -> float:
         kinds[kind] = kinds.get(kind, 0) + 1
     elapsed = time.perf_counter() - t0
     per = elapsed / n
-    print(f"{size:>9,} complaints: {n / elapsed:7.1f} registrations/s "
-          f"({per * 1000:.2f} ms each; repeats merged {kinds.get('merged', 0)}, "
-          f"linked {kinds.get('linked', 0)}, new {kinds.get('none', 0)})", flush=True)
+    print(
+        f"{size:>9,} complaints: {n / elapsed:7.1f} registrations/s "
+        f"({per * 1000:.2f} ms each; repeats merged {kinds.get('merged', 0)}, "
+        f"linked {kinds.get('linked', 0)}, new {kinds.get('none', 0)})",
+        flush=True,
+    )
     return per
 
 

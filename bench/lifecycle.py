@@ -24,7 +24,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,28 +42,55 @@ from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
 ACTIONS_PER_CASE = 7
-ANALYSIS = {"background": "退休人员", "content": "理赔时效", "process": "调查协商",
-            "rules": "保险法第二十三条", "outcome": "补足赔款"}
+ANALYSIS = {
+    "background": "退休人员",
+    "content": "理赔时效",
+    "process": "调查协商",
+    "rules": "保险法第二十三条",
+    "outcome": "补足赔款",
+}
 
 
 def service_run(ctx, cases: range, start: datetime) -> float:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     for i in cases:
         received = start + timedelta(minutes=i)
-        reg = Registration(complainant=Person(name="赵六", phone=f"138{i:08d}"),
-                           claim="要求赔付", facts="理赔拖延", channel="hotline",
-                           received_at=received, policy_no=f"P{i:09d}", amount=8600.0)
+        reg = Registration(
+            complainant=Person(name="赵六", phone=f"138{i:08d}"),
+            claim="要求赔付",
+            facts="理赔拖延",
+            channel="hotline",
+            received_at=received,
+            policy_no=f"P{i:09d}",
+            amount=8600.0,
+        )
         number = register(ctx, reg, actor="clerk").number
         h = timedelta(hours=1)
-        a.accept(ctx, number, actor="clerk", category="claims", product="medical",
-                 owner="liaison", at=received + h)
+        a.accept(
+            ctx,
+            number,
+            actor="clerk",
+            category="claims",
+            product="medical",
+            owner="liaison",
+            at=received + h,
+        )
         a.investigate(ctx, number, actor="liaison", at=received + 2 * h)
         a.negotiate(ctx, number, actor="liaison", findings="属实", at=received + 3 * h)
-        a.decide(ctx, number, actor="liaison", facts="属实", basis="合同", reasons="保险责任",
-                 remedies=["review", "mediation"], at=received + 4 * h)
+        a.decide(
+            ctx,
+            number,
+            actor="liaison",
+            facts="属实",
+            basis="合同",
+            reasons="保险责任",
+            remedies=["review", "mediation"],
+            at=received + 4 * h,
+        )
         a.notify(ctx, number, actor="liaison", channel="sms", proof="回执", at=received + 5 * h)
-        a.close(ctx, number, actor="liaison", analysis=ANALYSIS, root_cause="时效",
-                at=received + 6 * h)
+        a.close(
+            ctx, number, actor="liaison", analysis=ANALYSIS, root_cause="时效", at=received + 6 * h
+        )
     return time.perf_counter() - t0
 
 
@@ -111,15 +138,23 @@ class Recorder:
 
     def engine(self, path: Path) -> Engine:
         """The service's engine (storage/db.py's make_engine) on recording connections."""
-        return make_engine(f"sqlite:///{path}", creator=lambda: sqlite3.connect(
-            path, factory=self.connection_class, check_same_thread=False, timeout=30))
+        return make_engine(
+            f"sqlite:///{path}",
+            creator=lambda: sqlite3.connect(
+                path, factory=self.connection_class, check_same_thread=False, timeout=30
+            ),
+        )
 
 
 def open_raw(path: Path) -> sqlite3.Connection:
     """A plain sqlite3 connection with the pragmas storage/db.py sets."""
     db = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL",
-                   "foreign_keys=ON"):
+    for pragma in (
+        "journal_mode=WAL",
+        "busy_timeout=30000",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+    ):
         db.execute(f"PRAGMA {pragma}")
     return db
 
@@ -139,8 +174,10 @@ def fingerprint(path: Path) -> dict[str, str]:
     """A digest of every row of every table (the replay must leave exactly the service's rows)."""
     out = {}
     with sqlite3.connect(path) as db:
-        tables = [r[0] for r in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        ]
         for table in tables:
             digest = hashlib.sha256()
             for row in db.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
@@ -152,15 +189,22 @@ def fingerprint(path: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="complaints (default 10000)")
-    parser.add_argument("--rounds", type=int, default=20,
-                        help="service and replay alternate in this many rounds (default 20)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=20,
+        help="service and replay alternate in this many rounds (default 20)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tousu-bench-"))
     try:
         template = work / "template.db"
         upgrade(f"sqlite:///{template}")
-        env = {"TOUSU_ROOT": str(work), "TOUSU_KEY": "xHrqHxB3N7kZ0Vt6lq2jz1m5Yg8Qp3cS9uWdE4aKf0o=",
-               "TOUSU_DATABASE_URL": f"sqlite:///{template}"}
+        env = {
+            "TOUSU_ROOT": str(work),
+            "TOUSU_KEY": "xHrqHxB3N7kZ0Vt6lq2jz1m5Yg8Qp3cS9uWdE4aKf0o=",
+            "TOUSU_DATABASE_URL": f"sqlite:///{template}",
+        }
         ctx = open_context(load_config(environ=env, root=work))
         users.ensure_system_user(ctx)
         for name, role in (("clerk", "intake_clerk"), ("liaison", "liaison")):
@@ -175,7 +219,7 @@ def main() -> None:
         ctx.engine.dispose()
         ctx.engine = recorder.engine(svc_db)
         raw_conn = open_raw(raw_db)
-        start = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
+        start = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
         actions = args.n * ACTIONS_PER_CASE
         # Interleaved in rounds, so that both sides meet the same machine (these are shared)
         # and the same database size; the recording is replayed and dropped after each round.
@@ -193,11 +237,12 @@ def main() -> None:
         if not same:
             raise SystemExit("the replay did not reproduce the service's database")
         svc_rate, raw_rate = actions / svc, actions / raw
-        print(f"complaints={args.n} actions={actions} statements={statements} "
-              f"rounds={args.rounds}")
+        print(f"complaints={args.n} actions={actions} statements={statements} rounds={args.rounds}")
         print(f"service: {svc:.2f} s, {svc_rate:,.0f} actions/s")
-        print(f"raw sqlite3 (replay, same database afterwards): {raw:.2f} s, "
-              f"{raw_rate:,.0f} actions/s")
+        print(
+            f"raw sqlite3 (replay, same database afterwards): {raw:.2f} s, "
+            f"{raw_rate:,.0f} actions/s"
+        )
         print(f"ratio={svc_rate / raw_rate:.3f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -45,8 +45,10 @@ class Inbox:
             self.numbers.update(set(NUMBER.findall(text)))
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        msg = email.message_from_bytes(envelope.content,  # type: ignore[attr-defined]
-                                       policy=email.policy.default)
+        msg = email.message_from_bytes(
+            envelope.content,  # type: ignore[attr-defined]
+            policy=email.policy.default,
+        )
         self.add(str(msg["Subject"]))
         return "250 OK"
 
@@ -97,13 +99,14 @@ def main() -> None:
     _prepare_apprise()
     from apprise.plugins.wecombot import NotifyWeComBot
 
-    NotifyWeComBot.notify_url = (f"http://127.0.0.1:{robots.server_address[1]}"
-                                 "/cgi-bin/webhook/send?key={key}")
+    NotifyWeComBot.notify_url = (
+        f"http://127.0.0.1:{robots.server_address[1]}/cgi-bin/webhook/send?key={{key}}"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="tousu-bench-notify-"))
     url = f"sqlite:///{tmp / 'bench.db'}"
     upgrade(url)
     ctx = open_context(load_config(environ={"TOUSU_DATABASE_URL": url, "TOUSU_ROOT": str(tmp)}))
-    mail = (f"mailto://127.0.0.1:{smtp.port}?mode=insecure&from=tousu@example.com")
+    mail = f"mailto://127.0.0.1:{smtp.port}?mode=insecure&from=tousu@example.com"
     yaml = f"""version: 1
 urls:
   - wecombot://benchrobot0:
@@ -117,8 +120,8 @@ urls:
 """
     base = load_settings(ctx.config)
     settings = dataclasses.replace(
-        base, workers=args.workers,
-        services={"default": ServiceLimits(rate=0, cto=2, rto=5)})
+        base, workers=args.workers, services={"default": ServiceLimits(rate=0, cto=2, rto=5)}
+    )
     routing = load_routing(settings, text=yaml)
     now = cst(2026, 11, 23, 10, 0)  # a Monday morning: no quiet hours
     numbers = [f"TS20261123{i:07d}" for i in range(args.alerts)]
@@ -126,12 +129,23 @@ urls:
     t0 = time.perf_counter()
     for i, number in enumerate(numbers):
         with ctx.engine.begin() as conn:
-            enqueue_alert(conn, dedupe_key=f"bench:{i}", kind="deadline_warning",
-                          audience=f"t{i % 4}", complaint_id=None, event_id=None,
-                          payload={"number": number, "state": "investigating",
-                                   "deadline": "decision", "due": "2026-11-30T16:00:00+00:00",
-                                   "reason": f"投诉人电话 1380013{i % 10000:04d}"},
-                          urgent=False, now=now)
+            enqueue_alert(
+                conn,
+                dedupe_key=f"bench:{i}",
+                kind="deadline_warning",
+                audience=f"t{i % 4}",
+                complaint_id=None,
+                event_id=None,
+                payload={
+                    "number": number,
+                    "state": "investigating",
+                    "deadline": "decision",
+                    "due": "2026-11-30T16:00:00+00:00",
+                    "reason": f"投诉人电话 1380013{i % 10000:04d}",
+                },
+                urgent=False,
+                now=now,
+            )
     t_enqueue = time.perf_counter() - t0
 
     t1 = time.perf_counter()
@@ -151,13 +165,19 @@ urls:
     missing = expected - set(got)
     twice = {n: c for n, c in got.items() if c > 1}
     extra = set(got) - expected
-    print(f"alerts={args.alerts} enqueue_seconds={t_enqueue:.2f} "
-          f"({args.alerts / t_enqueue:.0f} alerts/s written)")
-    print(f"dispatch_seconds={t_dispatch:.2f} passes={passes} sent={sent} "
-          f"({args.alerts / t_dispatch:.0f} alerts/s delivered)")
+    print(
+        f"alerts={args.alerts} enqueue_seconds={t_enqueue:.2f} "
+        f"({args.alerts / t_enqueue:.0f} alerts/s written)"
+    )
+    print(
+        f"dispatch_seconds={t_dispatch:.2f} passes={passes} sent={sent} "
+        f"({args.alerts / t_dispatch:.0f} alerts/s delivered)"
+    )
     ok = not missing and not twice and not extra
-    print(f"exactly_once={'yes' if ok else 'NO'} arrived={len(got)} missing={len(missing)} "
-          f"twice={len(twice)} unexpected={len(extra)}")
+    print(
+        f"exactly_once={'yes' if ok else 'NO'} arrived={len(got)} missing={len(missing)} "
+        f"twice={len(twice)} unexpected={len(extra)}"
+    )
     print(f"seconds={time.perf_counter() - t_start:.2f}")
     if not ok:
         sys.exit(1)

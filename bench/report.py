@@ -26,7 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,21 +34,34 @@ sys.path.insert(0, str(ROOT))
 
 KEY = "xHrqHxB3N7kZ0Vt6lq2jz1m5Yg8Qp3cS9uWdE4aKf0o="
 HANDLERS = [f"handler{i:02d}" for i in range(40)]
-STATE = {"registered": "registered", "investigating": "investigating",
-         "consulting": "consulting", "mediating": "mediating", "settled": "closed",
-         "mediation_failed": "negotiating", "decided": "decided", "notified": "notified",
-         "closed": "closed", "withdrawn": "withdrawn"}
+STATE = {
+    "registered": "registered",
+    "investigating": "investigating",
+    "consulting": "consulting",
+    "mediating": "mediating",
+    "settled": "closed",
+    "mediation_failed": "negotiating",
+    "decided": "decided",
+    "notified": "notified",
+    "closed": "closed",
+    "withdrawn": "withdrawn",
+}
 
 
 def ts(value: datetime | None) -> str | None:
     """SQLAlchemy's SQLite DATETIME text for an aware UTC time."""
-    return None if value is None else value.astimezone(timezone.utc).strftime(
-        "%Y-%m-%d %H:%M:%S.%f")
+    return (
+        None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    )
 
 
 def env(db: Path) -> dict[str, str]:
-    return {**os.environ, "TOUSU_ROOT": str(ROOT), "TOUSU_KEY": KEY,
-            "TOUSU_DATABASE_URL": f"sqlite:///{db}"}
+    return {
+        **os.environ,
+        "TOUSU_ROOT": str(ROOT),
+        "TOUSU_KEY": KEY,
+        "TOUSU_DATABASE_URL": f"sqlite:///{db}",
+    }
 
 
 def build(db: Path, n: int, now: datetime) -> None:
@@ -64,27 +77,66 @@ def build(db: Path, n: int, now: datetime) -> None:
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
     stamp = ts(now)
-    con.execute("INSERT INTO party (id, kind, name_enc, name_hash, id_type, created_at) "
-                "VALUES (1, 'person', 'x', 'x', 'resident_id', ?)", (stamp,))
-    con.executemany('INSERT INTO "user" (username, name, role, team, branch, email, active, '
-                    "created_at) VALUES (?, ?, ?, '', 'head_office', '', 1, ?)",
-                    [(h, f"处理人{i:02d}", "liaison", stamp) for i, h in enumerate(HANDLERS)]
-                    + [("system", "系统", "system", stamp), ("wang", "王主管", "supervisor", stamp)])
-    ccols = ("id", "number", "state", "version", "event_count", "priority", "priority_reasons",
-             "category", "product", "channel", "branch", "owner", "registered_by",
-             "received_at", "registered_at", "accepted_at", "decided_at", "notified_at",
-             "closed_at", "last_event_at", "complainant_id", "complainant_capacity",
-             "complainant_hash", "claim", "facts", "policy_no", "amount",
-             "regulator_forwarded", "regulator_ref", "group_size", "media_involved",
-             "vulnerable", "decided_by_branch", "extension_level", "escalation_level",
-             "linked_to_id", "details")
-    ins_c = (f"INSERT INTO complaint ({', '.join(ccols)}) "
-             f"VALUES ({', '.join('?' * len(ccols))})")
-    ins_d = ("INSERT INTO deadline (complaint_id, name, status, started_at, allowance, "
-             "paused_seconds, due_at, warnings, verified, rule, met_at) "
-             "VALUES (?, ?, ?, ?, ?, 0, ?, '[]', 1, '', ?)")
-    ins_e = ("INSERT INTO event (complaint_id, seq, action, from_state, to_state, actor, role, "
-             "at, recorded_at, details) VALUES (?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)")
+    con.execute(
+        "INSERT INTO party (id, kind, name_enc, name_hash, id_type, created_at) "
+        "VALUES (1, 'person', 'x', 'x', 'resident_id', ?)",
+        (stamp,),
+    )
+    con.executemany(
+        'INSERT INTO "user" (username, name, role, team, branch, email, active, '
+        "created_at) VALUES (?, ?, ?, '', 'head_office', '', 1, ?)",
+        [(h, f"处理人{i:02d}", "liaison", stamp) for i, h in enumerate(HANDLERS)]
+        + [("system", "系统", "system", stamp), ("wang", "王主管", "supervisor", stamp)],
+    )
+    ccols = (
+        "id",
+        "number",
+        "state",
+        "version",
+        "event_count",
+        "priority",
+        "priority_reasons",
+        "category",
+        "product",
+        "channel",
+        "branch",
+        "owner",
+        "registered_by",
+        "received_at",
+        "registered_at",
+        "accepted_at",
+        "decided_at",
+        "notified_at",
+        "closed_at",
+        "last_event_at",
+        "complainant_id",
+        "complainant_capacity",
+        "complainant_hash",
+        "claim",
+        "facts",
+        "policy_no",
+        "amount",
+        "regulator_forwarded",
+        "regulator_ref",
+        "group_size",
+        "media_involved",
+        "vulnerable",
+        "decided_by_branch",
+        "extension_level",
+        "escalation_level",
+        "linked_to_id",
+        "details",
+    )
+    ins_c = f"INSERT INTO complaint ({', '.join(ccols)}) VALUES ({', '.join('?' * len(ccols))})"
+    ins_d = (
+        "INSERT INTO deadline (complaint_id, name, status, started_at, allowance, "
+        "paused_seconds, due_at, warnings, verified, rule, met_at) "
+        "VALUES (?, ?, ?, ?, ?, 0, ?, '[]', 1, '', ?)"
+    )
+    ins_e = (
+        "INSERT INTO event (complaint_id, seq, action, from_state, to_state, actor, role, "
+        "at, recorded_at, details) VALUES (?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)"
+    )
     gen = Generator(cfg.taxonomy, now=now, seed=2026, name_pool=300)
     cs, ds, es = [], [], []
     first_key: dict[int, str] = {}
@@ -92,8 +144,7 @@ def build(db: Path, n: int, now: datetime) -> None:
     for case in gen.cases(n):
         cid = case.index + 1
         reg, t = case.registration, case.timeline
-        key = first_key.get(case.repeat_of, f"h{cid}") if case.repeat_of is not None \
-            else f"h{cid}"
+        key = first_key.get(case.repeat_of, f"h{cid}") if case.repeat_of is not None else f"h{cid}"
         first_key[case.index] = key
         received = reg.received_at
         owner = HANDLERS[cid % len(HANDLERS)] if t.accepted else None
@@ -107,40 +158,84 @@ def build(db: Path, n: int, now: datetime) -> None:
         if t.mediated:
             events.append(("mediate", t.mediated, {}))
         if t.mediation_ended:
-            events.append(("settle" if t.stage == "settled" else "end_mediation",
-                           t.mediation_ended, {}))
-        for action, moment in (("decide", t.decided), ("notify", t.notified),
-                               ("withdraw", t.withdrawn)):
+            events.append(
+                ("settle" if t.stage == "settled" else "end_mediation", t.mediation_ended, {})
+            )
+        for action, moment in (
+            ("decide", t.decided),
+            ("notify", t.notified),
+            ("withdraw", t.withdrawn),
+        ):
             if moment:
                 events.append((action, moment, {}))
         if t.closed and t.stage == "closed":
             events.append(("close", t.closed, {}))
         closed = t.closed or t.withdrawn
-        cs.append((cid, f"TS{cid:012d}", STATE[t.stage], 1, len(events), "normal", "[]",
-                   reg.category, reg.product, reg.channel, reg.branch, owner, "system",
-                   ts(received), ts(received), ts(t.accepted), ts(t.decided), ts(t.notified),
-                   ts(closed), ts(max(m for _, m, _ in events)), 1, "consumer", key,
-                   reg.claim, reg.facts, reg.policy_no, reg.amount,
-                   int(reg.channel == "regulator"), reg.regulator_ref, reg.group_size,
-                   int(reg.media_involved), int(reg.vulnerable), 0, 0,
-                   1 if t.escalated else 0,
-                   (case.repeat_of + 1) if case.repeat_of is not None else None, "{}"))
+        cs.append(
+            (
+                cid,
+                f"TS{cid:012d}",
+                STATE[t.stage],
+                1,
+                len(events),
+                "normal",
+                "[]",
+                reg.category,
+                reg.product,
+                reg.channel,
+                reg.branch,
+                owner,
+                "system",
+                ts(received),
+                ts(received),
+                ts(t.accepted),
+                ts(t.decided),
+                ts(t.notified),
+                ts(closed),
+                ts(max(m for _, m, _ in events)),
+                1,
+                "consumer",
+                key,
+                reg.claim,
+                reg.facts,
+                reg.policy_no,
+                reg.amount,
+                int(reg.channel == "regulator"),
+                reg.regulator_ref,
+                reg.group_size,
+                int(reg.media_involved),
+                int(reg.vulnerable),
+                0,
+                0,
+                1 if t.escalated else 0,
+                (case.repeat_of + 1) if case.repeat_of is not None else None,
+                "{}",
+            )
+        )
         ended = "stopped" if t.withdrawn or t.stage == "settled" else "running"
         paused = "paused" if t.stage == "mediating" else ended
         for name, start, allowance, due, met, open_status in (
-                ("acceptance", received, 24, received + timedelta(hours=24), t.accepted, ended),
-                ("internal_target", received, 7, received + timedelta(days=7), t.notified,
-                 paused),
-                ("decision", received, 15, received + timedelta(days=15), t.notified, paused),
-                ("investigation", t.accepted, 5, (t.accepted or now) + timedelta(days=7),
-                 t.decided or t.mediated, paused)):
+            ("acceptance", received, 24, received + timedelta(hours=24), t.accepted, ended),
+            ("internal_target", received, 7, received + timedelta(days=7), t.notified, paused),
+            ("decision", received, 15, received + timedelta(days=15), t.notified, paused),
+            (
+                "investigation",
+                t.accepted,
+                5,
+                (t.accepted or now) + timedelta(days=7),
+                t.decided or t.mediated,
+                paused,
+            ),
+        ):
             if start is None:
                 continue
-            ds.append((cid, name, "met" if met else open_status, ts(start), allowance, ts(due),
-                       ts(met)))
+            ds.append(
+                (cid, name, "met" if met else open_status, ts(start), allowance, ts(due), ts(met))
+            )
         for seq, (action, moment, details) in enumerate(events, 1):
-            es.append((cid, seq, action, "system", "system", ts(moment), ts(moment),
-                       json.dumps(details)))
+            es.append(
+                (cid, seq, action, "system", "system", ts(moment), ts(moment), json.dumps(details))
+            )
         if len(cs) >= 50_000:
             con.executemany(ins_c, cs)
             con.executemany(ins_d, ds)
@@ -188,15 +283,16 @@ def main() -> None:
     db = ROOT / "data" / "bench" / f"report_{args.n}.db"
     db.parent.mkdir(parents=True, exist_ok=True)
     if args.build_only:
-        build(db, args.n, datetime.now(timezone.utc))
+        build(db, args.n, datetime.now(UTC))
         return
     if args.rebuild or not db.exists():
         print(f"building {db} with {args.n:,} complaints ...", flush=True)
         t0 = time.perf_counter()
         # In its own process: Linux carries a parent's peak RSS into a forked child's
         # ru_maxrss, so the big build must not be the parent of the measured report.
-        subprocess.run([sys.executable, __file__, "--build-only", "--n", str(args.n)],
-                       check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, __file__, "--build-only", "--n", str(args.n)], check=True, cwd=ROOT
+        )
         print(f"built in {time.perf_counter() - t0:.0f} s, {db.stat().st_size / 1e6:,.0f} MB")
     from storage.migrate import upgrade
 
@@ -206,8 +302,13 @@ def main() -> None:
     events = con.execute("SELECT max(id) FROM event").fetchone()[0]
     con.close()
     print(f"database: {total:,} complaints, {events:,} events")
-    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT))], env=env(db),
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(root=str(ROOT))],
+        env=env(db),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if out.returncode != 0:
         sys.exit(out.stderr)
     lines = out.stdout.strip().splitlines()

@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,17 +40,54 @@ from storage.migrate import upgrade  # noqa: E402
 
 FMT = "%Y-%m-%d %H:%M:%S.%f"  # how UTCDateTime columns are stored on SQLite (naive UTC)
 COMPLAINT_COLS = (
-    "number", "state", "version", "event_count", "priority", "priority_reasons", "category",
-    "product", "channel", "branch", "owner", "registered_by", "received_at", "registered_at",
-    "closed_at", "last_event_at", "complainant_id", "complainant_capacity", "complainant_hash",
-    "claim", "facts", "regulator_forwarded", "group_size", "media_involved", "vulnerable",
-    "decided_by_branch", "extension_level", "escalation_level", "details")
-DEADLINE_COLS = ("complaint_id", "name", "status", "started_at", "allowance", "paused_seconds",
-                 "due_at", "warnings", "verified", "rule", "met_at", "next_check_at")
+    "number",
+    "state",
+    "version",
+    "event_count",
+    "priority",
+    "priority_reasons",
+    "category",
+    "product",
+    "channel",
+    "branch",
+    "owner",
+    "registered_by",
+    "received_at",
+    "registered_at",
+    "closed_at",
+    "last_event_at",
+    "complainant_id",
+    "complainant_capacity",
+    "complainant_hash",
+    "claim",
+    "facts",
+    "regulator_forwarded",
+    "group_size",
+    "media_involved",
+    "vulnerable",
+    "decided_by_branch",
+    "extension_level",
+    "escalation_level",
+    "details",
+)
+DEADLINE_COLS = (
+    "complaint_id",
+    "name",
+    "status",
+    "started_at",
+    "allowance",
+    "paused_seconds",
+    "due_at",
+    "warnings",
+    "verified",
+    "rule",
+    "met_at",
+    "next_check_at",
+)
 
 
 def _ts(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime(FMT)
+    return value.astimezone(UTC).strftime(FMT)
 
 
 def build(path: Path, total: int, due: int, now: datetime) -> float:
@@ -62,41 +99,94 @@ def build(path: Path, total: int, due: int, now: datetime) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-200000;")
     db.execute("BEGIN")
-    db.execute("INSERT INTO user (username, name, role, team, branch, email, active, created_at)"
-               " VALUES ('system', '系统', 'system', '', 'head_office', '', 1, ?)", (_ts(now),))
-    db.execute("INSERT INTO party (kind, name_enc, name_hash, id_type, created_at)"
-               " VALUES ('person', 'x', 'h', 'resident_id', ?)", (_ts(now),))
+    db.execute(
+        "INSERT INTO user (username, name, role, team, branch, email, active, created_at)"
+        " VALUES ('system', '系统', 'system', '', 'head_office', '', 1, ?)",
+        (_ts(now),),
+    )
+    db.execute(
+        "INSERT INTO party (kind, name_enc, name_hash, id_type, created_at)"
+        " VALUES ('person', 'x', 'h', 'resident_id', ?)",
+        (_ts(now),),
+    )
     closed_at, old = _ts(now - timedelta(days=200)), _ts(now - timedelta(days=230))
     received_due = now - timedelta(hours=25)
     breach = received_due + timedelta(hours=24)
-    warnings_due = json.dumps([{"level": "breach", "at": breach.isoformat()},
-                               {"level": "breach_committee",
-                                "at": (breach + timedelta(days=3)).isoformat()}])
+    warnings_due = json.dumps(
+        [
+            {"level": "breach", "at": breach.isoformat()},
+            {"level": "breach_committee", "at": (breach + timedelta(days=3)).isoformat()},
+        ]
+    )
 
     def complaints():  # type: ignore[no-untyped-def]
         for i in range(1, total + 1):
             open_ = i > total - due
             received = _ts(received_due) if open_ else old
-            yield (f"TSB{i:09d}", "registered" if open_ else "closed", 1, 1, "normal", "[]",
-                   None if open_ else "claims", None if open_ else "motor", "hotline",
-                   "beijing", None, "system", received, received, None if open_ else closed_at,
-                   received if open_ else closed_at, 1, "consumer", "h", "c", "f", 0, 1, 0, 0,
-                   0, 0, 0, "{}")
+            yield (
+                f"TSB{i:09d}",
+                "registered" if open_ else "closed",
+                1,
+                1,
+                "normal",
+                "[]",
+                None if open_ else "claims",
+                None if open_ else "motor",
+                "hotline",
+                "beijing",
+                None,
+                "system",
+                received,
+                received,
+                None if open_ else closed_at,
+                received if open_ else closed_at,
+                1,
+                "consumer",
+                "h",
+                "c",
+                "f",
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                "{}",
+            )
 
-    db.executemany(f"INSERT INTO complaint ({', '.join(COMPLAINT_COLS)}) VALUES "
-                   f"({', '.join('?' * len(COMPLAINT_COLS))})", complaints())
+    db.executemany(
+        f"INSERT INTO complaint ({', '.join(COMPLAINT_COLS)}) VALUES "
+        f"({', '.join('?' * len(COMPLAINT_COLS))})",
+        complaints(),
+    )
 
     def deadlines():  # type: ignore[no-untyped-def]
         for i in range(1, total + 1):
             if i > total - due:
-                yield (i, "acceptance", "running", _ts(received_due), 24, 0, _ts(breach),
-                       warnings_due, 1, "bench", None, _ts(breach))
+                yield (
+                    i,
+                    "acceptance",
+                    "running",
+                    _ts(received_due),
+                    24,
+                    0,
+                    _ts(breach),
+                    warnings_due,
+                    1,
+                    "bench",
+                    None,
+                    _ts(breach),
+                )
             else:
                 for name in ("acceptance", "decision"):
                     yield (i, name, "met", old, 15, 0, old, "[]", 1, "bench", closed_at, None)
 
-    db.executemany(f"INSERT INTO deadline ({', '.join(DEADLINE_COLS)}) VALUES "
-                   f"({', '.join('?' * len(DEADLINE_COLS))})", deadlines())
+    db.executemany(
+        f"INSERT INTO deadline ({', '.join(DEADLINE_COLS)}) VALUES "
+        f"({', '.join('?' * len(DEADLINE_COLS))})",
+        deadlines(),
+    )
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.execute("ANALYZE")
@@ -135,7 +225,7 @@ def main() -> None:
     p.add_argument("--port", type=int, default=4391)
     args = p.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     server = None
     if not args.no_prefect:
         from flows.serve import start_server
@@ -143,8 +233,11 @@ def main() -> None:
         t0 = time.perf_counter()
         os.environ.pop("PREFECT_API_URL", None)
         server = start_server(args.port)
-        print(f"Prefect server on 127.0.0.1:{args.port} started in "
-              f"{time.perf_counter() - t0:.1f} s (not counted)", flush=True)
+        print(
+            f"Prefect server on 127.0.0.1:{args.port} started in "
+            f"{time.perf_counter() - t0:.1f} s (not counted)",
+            flush=True,
+        )
     try:
         warm = WORK / "warm.db"
         build(warm, 10, 10, now)
@@ -158,16 +251,22 @@ def main() -> None:
             shutil.copy(pristine_small, small)
             best.append(direct_sweep(small))
         t_small, n_small = min(best)
-        print(f"sweep, {args.small:>9,} complaints: {t_small:6.2f} s for {n_small:,} escalations "
-              f"({n_small / t_small:,.0f}/s)", flush=True)
+        print(
+            f"sweep, {args.small:>9,} complaints: {t_small:6.2f} s for {n_small:,} escalations "
+            f"({n_small / t_small:,.0f}/s)",
+            flush=True,
+        )
         t_large = None
         if not args.no_large:
             large = WORK / "large.db"
             secs = build(large, args.large, args.due, now)
             print(f"built {args.large:,} complaints ({args.due:,} due) in {secs:.1f} s", flush=True)
             t_large, n_large = direct_sweep(large)
-            print(f"sweep, {args.large:>9,} complaints: {t_large:6.2f} s for {n_large:,} "
-                  f"escalations ({n_large / t_large:,.0f}/s)", flush=True)
+            print(
+                f"sweep, {args.large:>9,} complaints: {t_large:6.2f} s for {n_large:,} "
+                f"escalations ({n_large / t_large:,.0f}/s)",
+                flush=True,
+            )
             large.unlink()
         if server is not None:
             pristine = WORK / "prefect.db"
@@ -184,8 +283,11 @@ def main() -> None:
                     runs.append((kind, secs))
             direct = min(s for k, s in runs if k == "direct")
             flowed = min(s for k, s in runs if k == "flow")
-            print(f"{args.prefect_due:,} due escalations: direct {direct:.2f} s, "
-                  f"Prefect flow {flowed:.2f} s", flush=True)
+            print(
+                f"{args.prefect_due:,} due escalations: direct {direct:.2f} s, "
+                f"Prefect flow {flowed:.2f} s",
+                flush=True,
+            )
             print(f"prefect_overhead={flowed / direct:.2f}")
         if t_large is not None:
             print(f"ratio={t_large / t_small:.2f}")

@@ -27,8 +27,13 @@ def register(
     address: Annotated[S, Opt(help="联系地址 / 单位住所")] = None,
     credit_code: Annotated[S, Opt(help="统一社会信用代码 (单位投诉)")] = None,
     legal_rep: Annotated[S, Opt(help="法定代表人 (单位投诉)")] = None,
-    capacity: Annotated[str, Opt(help="投诉人身份: consumer(本人) legal_rep(法定代理人) "
-                                      "agent(受托代理人) heir(继承人) other(其他)")] = "consumer",
+    capacity: Annotated[
+        str,
+        Opt(
+            help="投诉人身份: consumer(本人) legal_rep(法定代理人) "
+            "agent(受托代理人) heir(继承人) other(其他)"
+        ),
+    ] = "consumer",
     on_behalf_of: Annotated[S, Opt(help="被代理 / 被继承的消费者姓名")] = None,
     agent_name: Annotated[S, Opt(help="代理人姓名")] = None,
     agent_phone: Annotated[S, Opt(help="代理人电话")] = None,
@@ -46,20 +51,32 @@ def register(
     amount: Annotated[S, Opt(help="涉及金额 (元)")] = None,
     category: Annotated[S, Opt(help="投诉类别代码或名称 (config/taxonomy.toml)")] = None,
     product: Annotated[S, Opt(help="险种代码或名称 (config/taxonomy.toml)")] = None,
-    channel: Annotated[S, Opt(help="投诉渠道: hotline counter online letter email "
-                                   "regulator(12378/监管转办) media other")] = None,
-    received_at: Annotated[S, Opt("--received-at", "--at",
-                                  help="本机构收到时间 (ISO, 不带时区按 Asia/Shanghai; 默认现在)")] = None,
+    channel: Annotated[
+        S,
+        Opt(
+            help="投诉渠道: hotline counter online letter email "
+            "regulator(12378/监管转办) media other"
+        ),
+    ] = None,
+    received_at: Annotated[
+        S,
+        Opt(
+            "--received-at", "--at", help="本机构收到时间 (ISO, 不带时区按 Asia/Shanghai; 默认现在)"
+        ),
+    ] = None,
     regulator_ref: Annotated[S, Opt(help="监管转办编号 (12378 等)")] = None,
     forwarded_on: Annotated[S, Opt(help="监管转办日期 (YYYY-MM-DD)")] = None,
     group_size: Annotated[int, Opt(help="投诉人数 (群体投诉)")] = 1,
     media: Annotated[bool, Opt("--media/--no-media", help="是否涉及舆情")] = False,
-    vulnerable: Annotated[bool, Opt("--vulnerable/--not-vulnerable",
-                                    help="特殊群体消费者 (老年人、残疾人等)")] = False,
+    vulnerable: Annotated[
+        bool, Opt("--vulnerable/--not-vulnerable", help="特殊群体消费者 (老年人、残疾人等)")
+    ] = False,
     major: Annotated[bool, Opt("--major-designated", help="监管认定的重大投诉")] = False,
     external_ref: Annotated[S, Opt(help="外部编号 (去重)")] = None,
-    prompt: Annotated[bool | None, Opt("--prompt/--no-prompt",
-                                       help="缺少的必填项是否交互询问 (默认: 在终端中询问)")] = None,
+    prompt: Annotated[
+        bool | None,
+        Opt("--prompt/--no-prompt", help="缺少的必填项是否交互询问 (默认: 在终端中询问)"),
+    ] = None,
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -67,12 +84,15 @@ def register(
     from services.registration import Person, Registration
     from services.registration import register as do_register
 
-    values = {"name": name, "phone": phone, "claim": claim, "facts": facts,
-              "channel": channel}
+    values = {"name": name, "phone": phone, "claim": claim, "facts": facts, "channel": channel}
     if _interactive(prompt):
-        labels = {"name": "投诉人姓名/名称", "phone": "联系电话", "claim": "投诉请求",
-                  "facts": "主要事实", "channel": "投诉渠道 (hotline/counter/online/letter/"
-                                                 "email/regulator/media/other)"}
+        labels = {
+            "name": "投诉人姓名/名称",
+            "phone": "联系电话",
+            "claim": "投诉请求",
+            "facts": "主要事实",
+            "channel": "投诉渠道 (hotline/counter/online/letter/email/regulator/media/other)",
+        }
         for key, label in labels.items():
             if not values[key] and not (key == "phone" and address):
                 values[key] = typer.prompt(label)
@@ -89,18 +109,40 @@ def register(
         if agent_name or agent_phone or agent_id_number:
             agent = Person(name=agent_name or "", phone=agent_phone, id_number=agent_id_number)
         reg = Registration(
-            complainant=Person(name=values["name"] or "", kind=kind, id_number=id_number,
-                               phone=values["phone"], address=address, credit_code=credit_code,
-                               legal_rep=legal_rep),
-            claim=values["claim"] or "", facts=values["facts"] or "",
-            channel=values["channel"] or "", received_at=parse_at(received_at, tz, "received_at"),
-            capacity=capacity, agent=agent, power_of_attorney=power_of_attorney, basis=basis,
-            institution=institution, branch=branch, employee_name=employee_name,
-            employee_no=employee_no, policy_no=policy_no, amount=amount,  # type: ignore[arg-type]
-            category=category, product=product, regulator_ref=regulator_ref,
+            complainant=Person(
+                name=values["name"] or "",
+                kind=kind,
+                id_number=id_number,
+                phone=values["phone"],
+                address=address,
+                credit_code=credit_code,
+                legal_rep=legal_rep,
+            ),
+            claim=values["claim"] or "",
+            facts=values["facts"] or "",
+            channel=values["channel"] or "",
+            received_at=parse_at(received_at, tz, "received_at"),
+            capacity=capacity,
+            agent=agent,
+            power_of_attorney=power_of_attorney,
+            basis=basis,
+            institution=institution,
+            branch=branch,
+            employee_name=employee_name,
+            employee_no=employee_no,
+            policy_no=policy_no,
+            amount=amount,  # type: ignore[arg-type]
+            category=category,
+            product=product,
+            regulator_ref=regulator_ref,
             regulator_forwarded_on=parse_date(forwarded_on, tz, "forwarded_on"),
-            group_size=group_size, media_involved=media, vulnerable=vulnerable,
-            major_designated=major, external_ref=external_ref, extra=extra)
+            group_size=group_size,
+            media_involved=media,
+            vulnerable=vulnerable,
+            major_designated=major,
+            external_ref=external_ref,
+            extra=extra,
+        )
         done = do_register(s.ctx, reg, actor=s.username)
         from services.queries import deadlines_of
 
@@ -108,12 +150,21 @@ def register(
         if as_json:
             from cli.output import emit_json
 
-            body: dict[str, Any] = {"number": done.number, "id": done.id, "state": done.state,
-                                    "event_id": done.event_id, "deadlines": deadlines}
+            body: dict[str, Any] = {
+                "number": done.number,
+                "id": done.id,
+                "state": done.state,
+                "event_id": done.event_id,
+                "deadlines": deadlines,
+            }
             rep = getattr(done, "repeat", None)
             if rep is not None and rep.kind != "none":
-                body["repeat"] = {"kind": rep.kind, "master": rep.master, "target": rep.target,
-                                  "matched_on": list(rep.matched_on)}
+                body["repeat"] = {
+                    "kind": rep.kind,
+                    "master": rep.master,
+                    "target": rep.target,
+                    "matched_on": list(rep.matched_on),
+                }
             emit_json(body, tz)
             return
         from cli.output import fmt_due
@@ -126,20 +177,25 @@ def register(
         elif rep is not None and rep.kind == "linked":
             typer.echo(f"  重复投诉: 已关联至主投诉 {rep.master}")
         for d in deadlines:
-            typer.echo(f"  {s.ctx.config.deadlines[d['name']].label}: {fmt_due(d['due'], tz)}"
-                       + ("" if d["verified"] else " (日历未核实)"))
+            typer.echo(
+                f"  {s.ctx.config.deadlines[d['name']].label}: {fmt_due(d['due'], tz)}"
+                + ("" if d["verified"] else " (日历未核实)")
+            )
 
 
-REGISTER_EXAMPLE = ("示例: tousu register --name 赵六 --phone 13800138000 "
-                    "--id-number 11010519491231002X --claim 要求赔付医疗费用 "
-                    "--facts '住院后申请理赔, 30 日未获答复' --channel hotline "
-                    "--policy-no P2026000123 --amount 8600 --branch beijing --user zhang.shouli")
+REGISTER_EXAMPLE = (
+    "示例: tousu register --name 赵六 --phone 13800138000 "
+    "--id-number 11010519491231002X --claim 要求赔付医疗费用 "
+    "--facts '住院后申请理赔, 30 日未获答复' --channel hotline "
+    "--policy-no P2026000123 --amount 8600 --branch beijing --user zhang.shouli"
+)
 
 
 def show(
     number: Annotated[str, typer.Argument(help="投诉编号, 如 TS202603020000001")],
-    reveal: Annotated[bool, Opt("--reveal", help="显示完整个人信息 (仅受理员、投诉对接人、主管; "
-                                                 "记入事件日志)")] = False,
+    reveal: Annotated[
+        bool, Opt("--reveal", help="显示完整个人信息 (仅受理员、投诉对接人、主管; 记入事件日志)")
+    ] = False,
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -162,28 +218,80 @@ def _show_json(view: dict[str, Any]) -> dict[str, Any]:
     from storage.timeutil import from_db
 
     case = view["case"]
-    keep = ("id", "number", "state", "version", "priority", "priority_reasons", "category",
-            "product", "channel", "branch", "owner", "registered_by", "escalation_level",
-            "extension_level", "complainant_capacity", "employee_name", "employee_no",
-            "claim", "facts", "basis", "policy_no", "amount", "regulator_forwarded",
-            "regulator_ref", "group_size", "media_involved", "vulnerable", "external_ref")
-    times = ("received_at", "registered_at", "accepted_at", "decided_at", "notified_at",
-             "closed_at", "regulator_forwarded_on")
+    keep = (
+        "id",
+        "number",
+        "state",
+        "version",
+        "priority",
+        "priority_reasons",
+        "category",
+        "product",
+        "channel",
+        "branch",
+        "owner",
+        "registered_by",
+        "escalation_level",
+        "extension_level",
+        "complainant_capacity",
+        "employee_name",
+        "employee_no",
+        "claim",
+        "facts",
+        "basis",
+        "policy_no",
+        "amount",
+        "regulator_forwarded",
+        "regulator_ref",
+        "group_size",
+        "media_involved",
+        "vulnerable",
+        "external_ref",
+    )
+    times = (
+        "received_at",
+        "registered_at",
+        "accepted_at",
+        "decided_at",
+        "notified_at",
+        "closed_at",
+        "regulator_forwarded_on",
+    )
     body = {k: case.get(k) for k in keep}
     body.update({k: from_db(case.get(k)) for k in times})
-    events = [{k: e.get(k) for k in ("id", "seq", "action", "from_state", "to_state", "actor",
-                                     "role", "reason", "details")}
-              | {"at": from_db(e["at"]), "recorded_at": from_db(e["recorded_at"])}
-              for e in view["events"]]
-    return {"complaint": body, "institution": view["institution"],
-            "deadlines": view["deadlines"], "parties": view["parties"],
-            "masked": view["masked"], "allowed_actions": view["allowed_actions"],
-            "events": events}
+    events = [
+        {
+            k: e.get(k)
+            for k in (
+                "id",
+                "seq",
+                "action",
+                "from_state",
+                "to_state",
+                "actor",
+                "role",
+                "reason",
+                "details",
+            )
+        }
+        | {"at": from_db(e["at"]), "recorded_at": from_db(e["recorded_at"])}
+        for e in view["events"]
+    ]
+    return {
+        "complaint": body,
+        "institution": view["institution"],
+        "deadlines": view["deadlines"],
+        "parties": view["parties"],
+        "masked": view["masked"],
+        "allowed_actions": view["allowed_actions"],
+        "events": events,
+    }
 
 
 def queue(
-    scope: Annotated[str, Opt(help="范围: mine(我的) team(本组) branch(本机构) all(全部); "
-                                   "非 mine 仅限主管")] = "mine",
+    scope: Annotated[
+        str, Opt(help="范围: mine(我的) team(本组) branch(本机构) all(全部); 非 mine 仅限主管")
+    ] = "mine",
     team: Annotated[S, Opt(help="小组 (scope=team; 默认本人所在组)")] = None,
     branch: Annotated[S, Opt(help="机构代码 (筛选; scope=branch 时默认本人机构)")] = None,
     handler: Annotated[S, Opt(help="负责人用户名 (主管)")] = None,
@@ -198,9 +306,18 @@ def queue(
     from services.queries import queue as load_queue
 
     with session(user) as s:
-        found = load_queue(s.ctx, actor=s.user, scope=scope, team=team, branch=branch,
-                           handler=handler, states=state, priority=priority,
-                           category=category, limit=limit)
+        found = load_queue(
+            s.ctx,
+            actor=s.user,
+            scope=scope,
+            team=team,
+            branch=branch,
+            handler=handler,
+            states=state,
+            priority=priority,
+            category=category,
+            limit=limit,
+        )
         if as_json:
             from cli.output import emit_json
 
@@ -214,9 +331,9 @@ def queue(
 EPILOGS = {
     "register": REGISTER_EXAMPLE,
     "show": "示例: tousu show TS202603020000001 --user li.duijie\n\n"
-            "      tousu show TS202603020000001 --reveal --json --user li.duijie",
+    "      tousu show TS202603020000001 --reveal --json --user li.duijie",
     "queue": "示例: tousu queue --user li.duijie\n\n"
-             "      tousu queue --scope branch --branch beijing --priority key --user wang.zhuguan",
+    "      tousu queue --scope branch --branch beijing --priority key --user wang.zhuguan",
 }
 
 

@@ -18,14 +18,26 @@ from states.errors import Forbidden, InvalidInput, NotFound
 if TYPE_CHECKING:
     from services.context import Context
 
-UserOpt = Annotated[str | None, typer.Option(
-    "--user", "-u", envvar="TOUSU_USER", show_envvar=True,
-    help="操作人用户名 (或环境变量 TOUSU_USER, 或配置 general.default_user)")]
+UserOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        "-u",
+        envvar="TOUSU_USER",
+        show_envvar=True,
+        help="操作人用户名 (或环境变量 TOUSU_USER, 或配置 general.default_user)",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出一个 JSON 对象 (机器可读)")]
-AtOpt = Annotated[str | None, typer.Option(
-    "--at", help="发生时间, ISO 格式; 不带时区按 Asia/Shanghai, 如 2026-03-02T10:30; 默认现在")]
-VersionOpt = Annotated[int | None, typer.Option(
-    "--expect-version", help="您看到的版本号; 他人已修改时拒绝 (退出码 5)")]
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at", help="发生时间, ISO 格式; 不带时区按 Asia/Shanghai, 如 2026-03-02T10:30; 默认现在"
+    ),
+]
+VersionOpt = Annotated[
+    int | None, typer.Option("--expect-version", help="您看到的版本号; 他人已修改时拒绝 (退出码 5)")
+]
 
 
 @dataclass
@@ -55,8 +67,9 @@ def resolve_user(ctx: Context, user: str | None) -> dict[str, Any]:
 
     name = user or ctx.config.default_user
     if not name:
-        raise InvalidInput("user", "未指定操作人: 请使用 --user、环境变量 TOUSU_USER "
-                                   "或配置 general.default_user")
+        raise InvalidInput(
+            "user", "未指定操作人: 请使用 --user、环境变量 TOUSU_USER 或配置 general.default_user"
+        )
     try:
         found = actor(ctx, name)
     except NotFound:

@@ -22,7 +22,10 @@ def _heads(url: str) -> list[str]:
     finally:
         engine.dispose()
 
-app = typer.Typer(add_completion=False, help="数据库迁移。\n\n示例: tousu db upgrade", no_args_is_help=True)
+
+app = typer.Typer(
+    add_completion=False, help="数据库迁移。\n\n示例: tousu db upgrade", no_args_is_help=True
+)
 
 
 @app.command("upgrade", epilog="示例: TOUSU_DATABASE_URL=sqlite:///data/tousu.db tousu db upgrade")
@@ -55,6 +58,7 @@ def upgrade(as_json: JsonOpt = False) -> None:
 def current(as_json: JsonOpt = False) -> None:
     """显示数据库当前的迁移版本。"""
     from config import load_config
+
     rev = _heads(load_config().database_url)
     if as_json:
         from cli.output import emit_json

@@ -19,12 +19,27 @@ from typer.core import TyperGroup
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound, TousuError
 
 BAD_INPUT, FORBIDDEN, NOT_FOUND, CONFLICT, UNUSABLE = (
-    InvalidInput.exit_code, Forbidden.exit_code, NotFound.exit_code, Conflict.exit_code, 6)
+    InvalidInput.exit_code,
+    Forbidden.exit_code,
+    NotFound.exit_code,
+    Conflict.exit_code,
+    6,
+)
 
-TITLES = {BAD_INPUT: "输入有误", FORBIDDEN: "不允许", NOT_FOUND: "不存在", CONFLICT: "冲突",
-          UNUSABLE: "无法运行"}
-KINDS = {BAD_INPUT: "invalid_input", FORBIDDEN: "forbidden", NOT_FOUND: "not_found",
-         CONFLICT: "conflict", UNUSABLE: "unusable"}
+TITLES = {
+    BAD_INPUT: "输入有误",
+    FORBIDDEN: "不允许",
+    NOT_FOUND: "不存在",
+    CONFLICT: "冲突",
+    UNUSABLE: "无法运行",
+}
+KINDS = {
+    BAD_INPUT: "invalid_input",
+    FORBIDDEN: "forbidden",
+    NOT_FOUND: "not_found",
+    CONFLICT: "conflict",
+    UNUSABLE: "unusable",
+}
 
 
 def flag(field: str) -> str:
@@ -43,7 +58,11 @@ def classify(exc: BaseException) -> tuple[int, str, str | None] | None:
     if isinstance(exc, ConfigError):
         return UNUSABLE, str(exc), None
     if type(exc).__name__ == "InvalidToken":  # cryptography.fernet, not imported here
-        return UNUSABLE, "个人信息无法解密: 密钥 (TOUSU_KEY 或 general.key_file) 与数据库不匹配", None
+        return (
+            UNUSABLE,
+            "个人信息无法解密: 密钥 (TOUSU_KEY 或 general.key_file) 与数据库不匹配",
+            None,
+        )
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     if isinstance(exc, (OperationalError, ProgrammingError)):
@@ -56,8 +75,10 @@ def classify(exc: BaseException) -> tuple[int, str, str | None] | None:
 
 def report(code: int, message: str, field: str | None, as_json: bool) -> None:
     if as_json:
-        body: dict[str, Any] = {"ok": False, "error": {
-            "code": code, "kind": KINDS.get(code, "error"), "message": message}}
+        body: dict[str, Any] = {
+            "ok": False,
+            "error": {"code": code, "kind": KINDS.get(code, "error"), "message": message},
+        }
         if field:
             body["error"]["field"] = field
             body["error"]["flag"] = flag(field)

@@ -25,21 +25,43 @@ from cli.errors import TousuGroup
 #     "report": "cli.report:app",
 LAZY: dict[str, str] = {
     **dict.fromkeys(("register", "show", "queue"), "cli.cases"),
-    **dict.fromkeys(("accept", "assign", "investigate", "negotiate", "appraisal", "consult",
-                     "consult-end", "new-facts", "extend", "decide", "notify", "review",
-                     "mediate", "mediate-end", "settle", "close", "withdraw", "decline", "merge",
-                     "reopen", "escalate"), "cli.actions"),
+    **dict.fromkeys(
+        (
+            "accept",
+            "assign",
+            "investigate",
+            "negotiate",
+            "appraisal",
+            "consult",
+            "consult-end",
+            "new-facts",
+            "extend",
+            "decide",
+            "notify",
+            "review",
+            "mediate",
+            "mediate-end",
+            "settle",
+            "close",
+            "withdraw",
+            "decline",
+            "merge",
+            "reopen",
+            "escalate",
+        ),
+        "cli.actions",
+    ),
     "users": "cli.users",
     "db": "cli.db",
     # ---- Other features' sub-apps: one line each ("notify" is the lifecycle action 告知, so
     # ---- notifications take another name) ------------------------------------------------
-    "ledger": "cli.ledger:app",        # ledger (台账)
-    "callback": "cli.callback:app",    # callbacks (回访)
+    "ledger": "cli.ledger:app",  # ledger (台账)
+    "callback": "cli.callback:app",  # callbacks (回访)
     "attention": "cli.attention:app",  # special-attention list (特别关注客户)
-    "serve": "cli.serve",              # the automatic side (flows/serve.py, Prefect lazily)
+    "serve": "cli.serve",  # the automatic side (flows/serve.py, Prefect lazily)
     "notifications": "cli.notifications:app",  # alert outbox: dispatch/status/test/digest
-    "report": "cli.report:app",        # reports and five-dimension case export (统计报告)
-    "import": "cli.importer:app",      # bulk import from CSV/XLSX (批量导入)
+    "report": "cli.report:app",  # reports and five-dimension case export (统计报告)
+    "import": "cli.importer:app",  # bulk import from CSV/XLSX (批量导入)
     # ---- end of sub-apps -------------------------------------------------------------------
 }
 
@@ -53,8 +75,7 @@ def _load(name: str) -> click.Command:
 
     cmd = typer.main.get_command(getattr(found, attr))
     # A sub-app built on its own would offer shell completion again: the root does that.
-    cmd.params = [p for p in cmd.params if p.name not in ("install_completion",
-                                                          "show_completion")]
+    cmd.params = [p for p in cmd.params if p.name not in ("install_completion", "show_completion")]
     return cmd
 
 
@@ -66,8 +87,9 @@ NOTIFY_OUTBOX = frozenset({"dispatch", "status", "test", "digest"})
 class RootGroup(TousuGroup):
     """The root group: typer-registered sub-apps plus the lazily built commands of LAZY."""
 
-    def resolve_command(self, ctx: click.Context,
-                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         if len(args) > 1 and args[0] == "notify" and args[1] in NOTIFY_OUTBOX:
             outbox = self.get_command(ctx, "notifications")
             return "notify", outbox, args[1:]
@@ -86,9 +108,12 @@ class RootGroup(TousuGroup):
 
 
 app = typer.Typer(
-    name="tousu", cls=RootGroup, no_args_is_help=True, rich_markup_mode="rich",
+    name="tousu",
+    cls=RootGroup,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
     epilog="身份: --user、环境变量 TOUSU_USER 或配置 general.default_user。"
-           "退出码: 0 成功, 2 输入有误, 3 无权/状态不允许, 4 不存在, 5 冲突, 6 配置/数据库错误。",
+    "退出码: 0 成功, 2 输入有误, 3 无权/状态不允许, 4 不存在, 5 冲突, 6 配置/数据库错误。",
 )
 
 

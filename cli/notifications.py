@@ -13,14 +13,26 @@ import typer
 from cli.common import AtOpt, JsonOpt, UserOpt, parse_at, session
 from states.errors import Forbidden
 
-app = typer.Typer(help="提醒与通知: 发送待发提醒、查看发送状态、测试路由。\n\n"
-                       "示例: tousu notifications status --user zhao.guanli", no_args_is_help=True)
+app = typer.Typer(
+    help="提醒与通知: 发送待发提醒、查看发送状态、测试路由。\n\n"
+    "示例: tousu notifications status --user zhao.guanli",
+    no_args_is_help=True,
+)
 OPERATORS = ("admin", "supervisor", "system")
 
-DELIVERY_STATUS = {"pending": "待发送", "sending": "发送中", "sent": "已发送",
-                   "failed_over": "已转备用渠道", "dead": "已放弃"}
-ALERT_STATUS = {"pending": "待分发", "routed": "已分发", "sent": "已送达",
-                "duplicate": "重复(已随同一事件送达)"}
+DELIVERY_STATUS = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "failed_over": "已转备用渠道",
+    "dead": "已放弃",
+}
+ALERT_STATUS = {
+    "pending": "待分发",
+    "routed": "已分发",
+    "sent": "已送达",
+    "duplicate": "重复(已随同一事件送达)",
+}
 
 
 def _operator(s: Any) -> None:
@@ -29,8 +41,12 @@ def _operator(s: Any) -> None:
 
 
 @app.command("dispatch", epilog="示例: tousu notifications dispatch --user zhao.guanli")
-def dispatch(limit: Annotated[int | None, typer.Option(help="本次最多发送条数")] = None,
-             at: AtOpt = None, user: UserOpt = None, as_json: JsonOpt = False) -> None:
+def dispatch(
+    limit: Annotated[int | None, typer.Option(help="本次最多发送条数")] = None,
+    at: AtOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """发送到期的待发提醒 (重试、退避、备用渠道、免打扰时段), 逐条记录结果。"""
     from cli import output
     from notifications.dispatch import dispatch as run
@@ -42,9 +58,11 @@ def dispatch(limit: Annotated[int | None, typer.Option(help="本次最多发送�
         if as_json:
             output.emit_json(body, s.ctx.tz)
         else:
-            typer.echo(f"成功 {report.sent} 条, 失败 {report.failed} 条, 渠道故障暂缓 {report.held} 条, "
-                       f"免打扰顺延 {report.deferred} 条, 无匹配渠道 {report.unrouted} 条, "
-                       f"转备用渠道 {report.failed_over} 条 ({report.seconds:.1f} 秒)")
+            typer.echo(
+                f"成功 {report.sent} 条, 失败 {report.failed} 条, 渠道故障暂缓 {report.held} 条, "
+                f"免打扰顺延 {report.deferred} 条, 无匹配渠道 {report.unrouted} 条, "
+                f"转备用渠道 {report.failed_over} 条 ({report.seconds:.1f} 秒)"
+            )
             for gone in report.unavailable:
                 typer.echo(f"渠道不可用(已跳过, 请设置密钥): {gone}", err=True)
         if report.unavailable:  # a configuration problem, though the other channels sent
@@ -66,26 +84,51 @@ def status(user: UserOpt = None, as_json: JsonOpt = False) -> None:
             output.emit_json(st, s.ctx.tz)
             return
         con = output.console()
-        con.print("提醒: " + (", ".join(f"{ALERT_STATUS.get(k, k)} {v}"
-                                        for k, v in sorted(st["alerts"].items())) or "无"))
-        con.print("投递: " + (", ".join(f"{DELIVERY_STATUS.get(k, k)} {v}"
-                                        for k, v in sorted(st["deliveries"].items())) or "无"))
-        t = output.table("渠道", ["渠道", "连续失败", "累计成功", "累计失败", "最近成功",
-                                  "最近失败", "最近错误"])
+        con.print(
+            "提醒: "
+            + (
+                ", ".join(f"{ALERT_STATUS.get(k, k)} {v}" for k, v in sorted(st["alerts"].items()))
+                or "无"
+            )
+        )
+        con.print(
+            "投递: "
+            + (
+                ", ".join(
+                    f"{DELIVERY_STATUS.get(k, k)} {v}" for k, v in sorted(st["deliveries"].items())
+                )
+                or "无"
+            )
+        )
+        t = output.table(
+            "渠道", ["渠道", "连续失败", "累计成功", "累计失败", "最近成功", "最近失败", "最近错误"]
+        )
         for c in st["channels"]:
-            t.add_row(c["label"], str(c["consecutive_failures"]), str(c["total_sent"]),
-                      str(c["total_failed"]), output.fmt_time(c["last_ok_at"], s.ctx.tz),
-                      output.fmt_time(c["last_failure_at"], s.ctx.tz),
-                      (c["last_error"] or "")[:60],
-                      style="red" if c["consecutive_failures"] else None)
+            t.add_row(
+                c["label"],
+                str(c["consecutive_failures"]),
+                str(c["total_sent"]),
+                str(c["total_failed"]),
+                output.fmt_time(c["last_ok_at"], s.ctx.tz),
+                output.fmt_time(c["last_failure_at"], s.ctx.tz),
+                (c["last_error"] or "")[:60],
+                style="red" if c["consecutive_failures"] else None,
+            )
         con.print(t)
         if st["troubled"]:
-            t = output.table("故障投递", ["投递", "提醒", "渠道", "状态", "尝试", "下次尝试", "错误"])
+            t = output.table(
+                "故障投递", ["投递", "提醒", "渠道", "状态", "尝试", "下次尝试", "错误"]
+            )
             for d in st["troubled"]:
-                t.add_row(str(d["id"]), str(d["outbox_id"]), d["channel_label"],
-                          DELIVERY_STATUS.get(d["status"], d["status"]), str(d["attempts"]),
-                          output.fmt_time(d["next_attempt_at"], s.ctx.tz),
-                          (d["last_error"] or "")[:60])
+                t.add_row(
+                    str(d["id"]),
+                    str(d["outbox_id"]),
+                    d["channel_label"],
+                    DELIVERY_STATUS.get(d["status"], d["status"]),
+                    str(d["attempts"]),
+                    output.fmt_time(d["next_attempt_at"], s.ctx.tz),
+                    (d["last_error"] or "")[:60],
+                )
             con.print(t)
         for u in st["unrouted"]:
             con.print(f"[yellow]无匹配渠道[/yellow] 提醒 {u['id']} {u['kind']} → {u['audience']}")
@@ -95,8 +138,11 @@ def status(user: UserOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command("test", epilog="示例: tousu notifications test role:team_lead --user zhao.guanli")
-def test(tag: Annotated[str, typer.Argument(help="路由标签, 如 role:team_lead、level:3、supervisors")],
-         user: UserOpt = None, as_json: JsonOpt = False) -> None:
+def test(
+    tag: Annotated[str, typer.Argument(help="路由标签, 如 role:team_lead、level:3、supervisors")],
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """向一个标签的全部渠道发送测试消息, 逐个渠道报告结果。"""
     from cli import output
     from notifications.status import send_test

@@ -92,19 +92,26 @@ class Table:
         self.rows.append(([_clip(str(c), self.max_width) for c in cells], style or {}))
 
     def render(self) -> str:
-        widths = [max([width(c)] + [width(r[i]) for r, _ in self.rows])
-                  for i, c in enumerate(self.columns)]
+        widths = [
+            max([width(c)] + [width(r[i]) for r, _ in self.rows])
+            for i, c in enumerate(self.columns)
+        ]
 
         def line(cells: list[str]) -> str:
-            return "│ " + " │ ".join(c + " " * (w - width(c))
-                                     for c, w in zip(cells, widths, strict=True)) + " │"
+            return (
+                "│ "
+                + " │ ".join(c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True))
+                + " │"
+            )
 
         def rule(left: str, mid: str, right: str) -> str:
             return left + mid.join("─" * (w + 2) for w in widths) + right
 
         out = [self.title, rule("┌", "┬", "┐"), line(self.columns), rule("├", "┼", "┤")]
-        out += [typer.style(line(cells), **style) if style else line(cells)
-                for cells, style in self.rows]
+        out += [
+            typer.style(line(cells), **style) if style else line(cells)
+            for cells, style in self.rows
+        ]
         out.append(rule("└", "┴", "┘"))
         return "\n".join(out)
 

@@ -11,22 +11,29 @@ from cli.common import UserOpt, session
 
 app = typer.Typer(
     help="统计报告 (第六节指标) 与五维度案例分析。\n\n"
-         "示例: tousu report --period 2026-10 --user wang.zhuguan",
-    invoke_without_command=True, no_args_is_help=False)
+    "示例: tousu report --period 2026-10 --user wang.zhuguan",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
 
 
-@app.callback(invoke_without_command=True,
-              epilog="示例: tousu report --quarter 2026Q3; tousu report --from 2026-10-01 "
-                     "--to 2026-10-15; 不带参数为上一个完整月份")
-def report(ctx: typer.Context,
-           period: Annotated[str | None, typer.Option("--period", help="月份 YYYY-MM")] = None,
-           quarter: Annotated[str | None, typer.Option("--quarter", help="季度 YYYYQn")] = None,
-           start: Annotated[str | None, typer.Option("--from", help="起始日期 YYYY-MM-DD")] = None,
-           end: Annotated[str | None, typer.Option("--to", help="结束日期 YYYY-MM-DD (含)")] = None,
-           out: Annotated[Path | None, typer.Option("--out", help="输出目录 (默认配置 reports.dir)")]
-           = None,
-           no_notice: Annotated[bool, typer.Option("--no-notice", help="不通知主管")] = False,
-           user: UserOpt = None) -> None:
+@app.callback(
+    invoke_without_command=True,
+    epilog="示例: tousu report --quarter 2026Q3; tousu report --from 2026-10-01 "
+    "--to 2026-10-15; 不带参数为上一个完整月份",
+)
+def report(
+    ctx: typer.Context,
+    period: Annotated[str | None, typer.Option("--period", help="月份 YYYY-MM")] = None,
+    quarter: Annotated[str | None, typer.Option("--quarter", help="季度 YYYYQn")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="起始日期 YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="结束日期 YYYY-MM-DD (含)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="输出目录 (默认配置 reports.dir)")
+    ] = None,
+    no_notice: Annotated[bool, typer.Option("--no-notice", help="不通知主管")] = False,
+    user: UserOpt = None,
+) -> None:
     """生成一个期间的统计报告 (Excel 工作簿 + 含图表的 HTML), 并通知主管。"""
     if ctx.invoked_subcommand is not None:
         return
@@ -59,17 +66,21 @@ def report(ctx: typer.Context,
 
 
 @app.command("analysis", epilog="示例: tousu report analysis TS202610050000001 --user wang.zhuguan")
-def analysis(numbers: Annotated[list[str], typer.Argument(help="投诉编号, 可多个")],
-             out: Annotated[Path | None, typer.Option("--out", help="输出文件 (.xlsx)")] = None,
-             user: UserOpt = None) -> None:
+def analysis(
+    numbers: Annotated[list[str], typer.Argument(help="投诉编号, 可多个")],
+    out: Annotated[Path | None, typer.Option("--out", help="输出文件 (.xlsx)")] = None,
+    user: UserOpt = None,
+) -> None:
     """五维度案例分析导出 (消费者背景、投诉内容、处理过程、相关法律法规、处理结果), 用于以案促改。"""
     from cli import output
     from services import case_analysis, reports
 
     with session(user) as s:
         path = out or reports.output_dir(s.ctx) / (
-            "case-analysis-" + (numbers[0] if len(numbers) == 1 else f"{len(numbers)}cases")
-            + ".xlsx")
+            "case-analysis-"
+            + (numbers[0] if len(numbers) == 1 else f"{len(numbers)}cases")
+            + ".xlsx"
+        )
         case_analysis.export(s.ctx, numbers, path, actor=s.username)
         con = output.console()
         for number in numbers:

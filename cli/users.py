@@ -8,11 +8,16 @@ import typer
 
 from cli.common import JsonOpt, UserOpt, open_ctx, resolve_user
 
-app = typer.Typer(add_completion=False, help="用户与角色管理 (系统管理员)。\n\n示例: tousu users list --user admin",
-                  no_args_is_help=True)
+app = typer.Typer(
+    add_completion=False,
+    help="用户与角色管理 (系统管理员)。\n\n示例: tousu users list --user admin",
+    no_args_is_help=True,
+)
 
-ROLE_HELP = ("角色: intake_clerk(受理员) investigator(调查员) coordinator(协调员) "
-             "liaison(投诉对接人) supervisor(主管) committee(消委会委员) admin(系统管理员)")
+ROLE_HELP = (
+    "角色: intake_clerk(受理员) investigator(调查员) coordinator(协调员) "
+    "liaison(投诉对接人) supervisor(主管) committee(消委会委员) admin(系统管理员)"
+)
 
 
 def _actor(ctx: object, user: str | None) -> str | None:
@@ -25,27 +30,52 @@ def _actor(ctx: object, user: str | None) -> str | None:
     return str(resolve_user(ctx, user)["username"])  # type: ignore[arg-type]
 
 
-@app.command("add", epilog="示例: tousu users add li.duijie --name 李对接 --role liaison "
-                           "--team 北京消保组 --branch beijing --user admin")
-def add(username: Annotated[str, typer.Argument(help="用户名 (字母、数字、点、下划线)")],
-        name: Annotated[str, typer.Option(help="姓名")],
-        role: Annotated[str, typer.Option(help=ROLE_HELP)],
-        team: Annotated[str, typer.Option(help="所在小组")] = "",
-        branch: Annotated[str, typer.Option(help="所属机构代码, 如 beijing")] = "head_office",
-        email: Annotated[str, typer.Option(help="电子邮件")] = "",
-        user: UserOpt = None, as_json: JsonOpt = False) -> None:
+@app.command(
+    "add",
+    epilog="示例: tousu users add li.duijie --name 李对接 --role liaison "
+    "--team 北京消保组 --branch beijing --user admin",
+)
+def add(
+    username: Annotated[str, typer.Argument(help="用户名 (字母、数字、点、下划线)")],
+    name: Annotated[str, typer.Option(help="姓名")],
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    team: Annotated[str, typer.Option(help="所在小组")] = "",
+    branch: Annotated[str, typer.Option(help="所属机构代码, 如 beijing")] = "head_office",
+    email: Annotated[str, typer.Option(help="电子邮件")] = "",
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """添加用户。系统中还没有管理员时, 可不带 --user 创建第一个管理员。"""
     from services import users as svc
 
     ctx = open_ctx()
     try:
-        svc.add_user(ctx, username, name=name, role=role, team=team, branch=branch, email=email,
-                     actor=_actor(ctx, user))
+        svc.add_user(
+            ctx,
+            username,
+            name=name,
+            role=role,
+            team=team,
+            branch=branch,
+            email=email,
+            actor=_actor(ctx, user),
+        )
         if as_json:
             from cli.output import emit_json
 
-            emit_json({"user": {"username": username, "name": name, "role": role, "team": team,
-                                "branch": branch, "active": True}}, ctx.tz)
+            emit_json(
+                {
+                    "user": {
+                        "username": username,
+                        "name": name,
+                        "role": role,
+                        "team": team,
+                        "branch": branch,
+                        "active": True,
+                    }
+                },
+                ctx.tz,
+            )
         else:
             typer.echo(f"已添加用户 {username} ({name}, {role})")
     finally:
@@ -68,8 +98,14 @@ def list_(user: UserOpt = None, as_json: JsonOpt = False) -> None:
             return
         t = output.Table("用户", ["用户名", "姓名", "角色", "小组", "机构", "状态"])
         for r in rows:
-            t.add_row(r["username"], r["name"], Role(r["role"]).label, r["team"], r["branch"],
-                      "启用" if r["active"] else "停用")
+            t.add_row(
+                r["username"],
+                r["name"],
+                Role(r["role"]).label,
+                r["team"],
+                r["branch"],
+                "启用" if r["active"] else "停用",
+            )
         t.print()
     finally:
         ctx.close()
@@ -92,15 +128,21 @@ def _set_active(username: str, active: bool, user: str | None, as_json: bool) ->
 
 
 @app.command("disable", epilog="示例: tousu users disable li.duijie --user admin")
-def disable(username: Annotated[str, typer.Argument(help="用户名")],
-            user: UserOpt = None, as_json: JsonOpt = False) -> None:
+def disable(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """停用用户 (历史记录保留, 停用后不能再操作)。"""
     _set_active(username, False, user, as_json)
 
 
 @app.command("enable", epilog="示例: tousu users enable li.duijie --user admin")
-def enable(username: Annotated[str, typer.Argument(help="用户名")],
-           user: UserOpt = None, as_json: JsonOpt = False) -> None:
+def enable(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """重新启用用户。"""
     _set_active(username, True, user, as_json)
 

@@ -75,8 +75,17 @@ class Repeat(BaseModel):
     match: list[str] = ["complainant", "policy", "category"]
     backlog_open_days: int = 60
     backlog_repeat_count: int = 3
-    merge_states: list[str] = ["registered", "accepted", "investigating", "negotiating",
-                               "appraisal", "consulting", "decided", "mediating", "reopened"]
+    merge_states: list[str] = [
+        "registered",
+        "accepted",
+        "investigating",
+        "negotiating",
+        "appraisal",
+        "consulting",
+        "decided",
+        "mediating",
+        "reopened",
+    ]
     new_facts: Literal["differs", "always", "never"] = "differs"
 
 
@@ -109,8 +118,14 @@ class Config(BaseModel):
     @field_validator("deadlines")
     @classmethod
     def _required_deadlines(cls, value: dict[str, DeadlineRule]) -> dict[str, DeadlineRule]:
-        required = {"acceptance", "investigation", "internal_target", "decision",
-                    "review_request", "review_decision"}
+        required = {
+            "acceptance",
+            "investigation",
+            "internal_target",
+            "decision",
+            "review_request",
+            "review_decision",
+        }
         missing = required - value.keys()
         if missing:
             raise ValueError(f"deadlines 缺少规则: {', '.join(sorted(missing))}")
@@ -145,7 +160,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     for name, raw in environ.items():
         if not name.startswith("TOUSU__"):
             continue
-        path = [part.lower() for part in name[len("TOUSU__"):].split("__") if part]
+        path = [part.lower() for part in name[len("TOUSU__") :].split("__") if part]
         node: dict[str, Any] = {}
         cursor = node
         for part in path[:-1]:
@@ -166,8 +181,9 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"配置文件格式错误 {path}: {exc}") from exc
 
 
-def load_config(path: Path | None = None, environ: dict[str, str] | None = None,
-                root: Path | None = None) -> Config:
+def load_config(
+    path: Path | None = None, environ: dict[str, str] | None = None, root: Path | None = None
+) -> Config:
     """Read the defaults, the file named by TOUSU_CONFIG (or `path`), then the environment."""
     env = dict(os.environ if environ is None else environ)
     raw = _read(DEFAULT_FILE)
@@ -186,8 +202,16 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None,
     key_file = Path(env.get("TOUSU_KEY_FILE") or general.get("key_file", data_dir / "tousu.key"))
     key_file = key_file if key_file.is_absolute() else base / key_file
     url = raw.get("database", {}).get("url") or f"sqlite:///{data_dir / 'tousu.db'}"
-    known = {"database", "general", "calendar", "deadlines", "escalation", "priority",
-             "repeat", "retention"}
+    known = {
+        "database",
+        "general",
+        "calendar",
+        "deadlines",
+        "escalation",
+        "priority",
+        "repeat",
+        "retention",
+    }
     try:
         return Config(
             database_url=url,
@@ -198,7 +222,9 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None,
             default_user=general.get("default_user", ""),
             calendar=Calendar(**raw.get("calendar", {})),
             deadlines={k: DeadlineRule(**v) for k, v in raw.get("deadlines", {}).items()},
-            escalation=[EscalationLevel(**lv) for lv in raw.get("escalation", {}).get("levels", [])],
+            escalation=[
+                EscalationLevel(**lv) for lv in raw.get("escalation", {}).get("levels", [])
+            ],
             priority=Priority(**raw.get("priority", {})),
             repeat=Repeat(**raw.get("repeat", {})),
             retention_years=raw.get("retention", {}).get("years", 10),

@@ -26,11 +26,20 @@ from services.context import Context
 from storage.models import Outbox
 from storage.timeutil import utcnow
 
-KINDS = {"deadline_warning": "时限预警", "deadline_breach": "超时", "escalation": "升级督办",
-         "immediate_escalation": "立即升级", "callback_overdue": "回访逾期",
-         "mediation_follow_up": "调解跟进", "report_ready": "报告已生成",
-         "consultation_invite": "会商邀请", "consultation_reminder": "会商提醒",
-         "mediation_referral": "调解转介", "callback_due": "回访到期", "daily_digest": "每日汇总"}
+KINDS = {
+    "deadline_warning": "时限预警",
+    "deadline_breach": "超时",
+    "escalation": "升级督办",
+    "immediate_escalation": "立即升级",
+    "callback_overdue": "回访逾期",
+    "mediation_follow_up": "调解跟进",
+    "report_ready": "报告已生成",
+    "consultation_invite": "会商邀请",
+    "consultation_reminder": "会商提醒",
+    "mediation_referral": "调解转介",
+    "callback_due": "回访到期",
+    "daily_digest": "每日汇总",
+}
 
 
 def _port() -> int:
@@ -87,40 +96,58 @@ def run(ctx: Context, console: Console) -> None:
     from apprise.plugins.wecombot import NotifyWeComBot
 
     saved = NotifyWeComBot.notify_url
-    NotifyWeComBot.notify_url = (f"http://127.0.0.1:{robot.server_address[1]}"
-                                 "/cgi-bin/webhook/send?key={key}")
+    NotifyWeComBot.notify_url = (
+        f"http://127.0.0.1:{robot.server_address[1]}/cgi-bin/webhook/send?key={{key}}"
+    )
     try:
         # The demo's routing file: WeCom for handlers and team leads, email for the rest.
         chat = [t for t in tags if t.startswith(("role-", "level-1", "level-2", "user-li"))]
         rest = [t for t in tags if t not in chat] + ["fallback"]
-        yaml = ("version: 1\nurls:\n"
-                + (f"  - wecombot://demorobot:\n      - tag: {', '.join(chat)}\n" if chat else "")
-                + f"  - mailto://127.0.0.1:{smtp.port}?mode=insecure&from=tousu@example.com"
-                  f"&to=xiaobao@example.com:\n      - tag: {', '.join(rest)}\n")
+        yaml = (
+            "version: 1\nurls:\n"
+            + (f"  - wecombot://demorobot:\n      - tag: {', '.join(chat)}\n" if chat else "")
+            + f"  - mailto://127.0.0.1:{smtp.port}?mode=insecure&from=tousu@example.com"
+            f"&to=xiaobao@example.com:\n      - tag: {', '.join(rest)}\n"
+        )
         # The local servers have no rate limit: no throttle here (production keeps the
         # configured 3 s between two posts to one WeCom robot).
-        settings = dataclasses.replace(load_settings(ctx.config), services={
-            "default": ServiceLimits(rate=0, cto=2, rto=5)})
+        settings = dataclasses.replace(
+            load_settings(ctx.config), services={"default": ServiceLimits(rate=0, cto=2, rto=5)}
+        )
         routing = load_routing(settings, text=yaml)
-        console.print("待发提醒: " + (", ".join(f"{KINDS.get(k, k)} {v}" for k, v in
-                                              sorted(kinds.items())) or "无"))
+        console.print(
+            "待发提醒: "
+            + (", ".join(f"{KINDS.get(k, k)} {v}" for k, v in sorted(kinds.items())) or "无")
+        )
         first = dispatch(ctx, now=now, routing=routing, settings=settings)
-        console.print(f"第一次发送: 成功 {first.sent} 条 (急件与工作时间内的提醒), "
-                      f"免打扰顺延 {first.deferred} 条, 无匹配渠道 {first.unrouted} 条")
+        console.print(
+            f"第一次发送: 成功 {first.sent} 条 (急件与工作时间内的提醒), "
+            f"免打扰顺延 {first.deferred} 条, 无匹配渠道 {first.unrouted} 条"
+        )
         if first.deferred:
             cal = ctx.config.calendar
-            opening = next_send_time(now, urgent=False, cal=ctx.clock.calendar,
-                                     start=cal.workday_start, end=cal.workday_end, tz=ctx.tz)
+            opening = next_send_time(
+                now,
+                urgent=False,
+                cal=ctx.clock.calendar,
+                start=cal.workday_start,
+                end=cal.workday_end,
+                tz=ctx.tz,
+            )
             second = dispatch(ctx, now=opening, routing=routing, settings=settings)
-            console.print(f"到下一个工作时段 {opening.astimezone(ctx.tz):%m-%d %H:%M} 再发送: "
-                          f"成功 {second.sent} 条")
+            console.print(
+                f"到下一个工作时段 {opening.astimezone(ctx.tz):%m-%d %H:%M} 再发送: "
+                f"成功 {second.sent} 条"
+            )
         again = dispatch(ctx, now=now, routing=routing, settings=settings)
         console.print(f"再次运行发送: {again.sent} 条 (每条提醒只发送一次)")
     finally:
         smtp.stop()
         robot.shutdown()
         NotifyWeComBot.notify_url = saved
-    console.print(f"邮件服务器收到 {len(mailbox.subjects)} 封, 企业微信机器人收到 {len(posts)} 条。")
+    console.print(
+        f"邮件服务器收到 {len(mailbox.subjects)} 封, 企业微信机器人收到 {len(posts)} 条。"
+    )
     for subject in mailbox.subjects[:3]:
         console.print(f"  邮件: {subject}")
     if posts:

@@ -21,6 +21,7 @@ def callback_sweep(database_url: str | None = None) -> dict[str, Any]:
         result = callbacks.sweep(ctx)
     finally:
         ctx.close()
-    get_run_logger().info("回访: 到期提醒 %d 件, 逾期升级 %d 件", result["alerted"],
-                          result["escalated"])
+    get_run_logger().info(
+        "回访: 到期提醒 %d 件, 逾期升级 %d 件", result["alerted"], result["escalated"]
+    )
     return result

@@ -19,6 +19,10 @@ def consultation_cycle(database_url: str | None = None) -> dict[str, Any]:
         result = consultation.cycle(ctx)
     finally:
         ctx.close()
-    get_run_logger().info("会商: 召集 %d 件, 提醒 %d 件, 逾期升级 %d 件",
-                          result.convened, result.reminded, result.escalated)
+    get_run_logger().info(
+        "会商: 召集 %d 件, 提醒 %d 件, 逾期升级 %d 件",
+        result.convened,
+        result.reminded,
+        result.escalated,
+    )
     return vars(result)

@@ -20,9 +20,13 @@ def ledger_nightly(database_url: str | None = None) -> dict[str, Any]:
         result = ledger.refresh(ctx)
     finally:
         ctx.close()
-    get_run_logger().info("台账: 新认定积案 %d 项, 在办 %d 项, 提请会商 %d 件, 待会商 %d 项",
-                          result["backlog_new"], result["matters"], len(result["consulted"]),
-                          result["consult_pending"])
+    get_run_logger().info(
+        "台账: 新认定积案 %d 项, 在办 %d 项, 提请会商 %d 件, 待会商 %d 项",
+        result["backlog_new"],
+        result["matters"],
+        len(result["consulted"]),
+        result["consult_pending"],
+    )
     return result
 
 
@@ -33,6 +37,10 @@ def ledger_weekly(database_url: str | None = None) -> dict[str, Any]:
         result = ledger.weekly_summary(ctx)
     finally:
         ctx.close()
-    get_run_logger().info("台账周报 %s: 在办 %d 项%s", result["week"], result["open"],
-                          "" if result["queued"] else " (本周已发送)")
+    get_run_logger().info(
+        "台账周报 %s: 在办 %d 项%s",
+        result["week"],
+        result["open"],
+        "" if result["queued"] else " (本周已发送)",
+    )
     return result

@@ -18,5 +18,7 @@ def mediation_cycle(database_url: str | None = None) -> dict[str, Any]:
         result = mediation.cycle(ctx)
     finally:
         ctx.close()
-    get_run_logger().info("调解: 准备转介 %d 件, 超期跟进 %d 件", result.prepared, result.followed_up)
+    get_run_logger().info(
+        "调解: 准备转介 %d 件, 超期跟进 %d 件", result.prepared, result.followed_up
+    )
     return vars(result)

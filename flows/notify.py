@@ -25,16 +25,23 @@ def notify_dispatch(database_url: str | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     logger.info(
         "提醒发送: 成功 %d, 失败 %d, 暂缓 %d, 免打扰顺延 %d, 无匹配渠道 %d, 转备用渠道 %d (%.1f 秒)",
-        report.sent, report.failed, report.held, report.deferred, report.unrouted,
-        report.failed_over, report.seconds)
+        report.sent,
+        report.failed,
+        report.held,
+        report.deferred,
+        report.unrouted,
+        report.failed_over,
+        report.seconds,
+    )
     if report.unavailable:
         # The other channels have sent; the run still fails so that the gap shows in the UI.
         from notifications.routing import RoutingError
 
         for gone in report.unavailable:
             logger.error("渠道不可用(已跳过, 请设置密钥): %s", gone)
-        raise RoutingError(f"{len(report.unavailable)} 个通知渠道缺少密钥: "
-                           + "; ".join(report.unavailable))
+        raise RoutingError(
+            f"{len(report.unavailable)} 个通知渠道缺少密钥: " + "; ".join(report.unavailable)
+        )
     return dict(vars(report))
 
 

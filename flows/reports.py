@@ -17,32 +17,40 @@ from services.report_files import produce
 from storage.timeutil import utcnow
 
 
-def _run(kind: str, database_url: str | None, period: str | None,
-         out_dir: str | None) -> dict[str, Any]:
+def _run(
+    kind: str, database_url: str | None, period: str | None, out_dir: str | None
+) -> dict[str, Any]:
     ctx = flow_context(database_url)
     try:
         today = utcnow().astimezone(ctx.tz).date()
         if kind == "month":
             chosen = periods.parse_month(period) if period else periods.last_full_month(today)
         else:
-            chosen = (periods.parse_quarter(period) if period
-                      else periods.last_full_quarter(today))
+            chosen = periods.parse_quarter(period) if period else periods.last_full_quarter(today)
         done = produce(ctx, chosen, actor="system", out_dir=Path(out_dir) if out_dir else None)
     finally:
         ctx.close()
-    get_run_logger().info("统计报告 %s: 投诉量 %d; %s; %s", done.period, done.volume,
-                          done.excel, done.html)
-    return {"period": done.period, "excel": str(done.excel), "html": str(done.html),
-            "volume": done.volume, "notified": done.notified}
+    get_run_logger().info(
+        "统计报告 %s: 投诉量 %d; %s; %s", done.period, done.volume, done.excel, done.html
+    )
+    return {
+        "period": done.period,
+        "excel": str(done.excel),
+        "html": str(done.html),
+        "volume": done.volume,
+        "notified": done.notified,
+    }
 
 
 @flow(name="report-monthly", description="月度投诉统计报告 (Excel + HTML), 通知主管")
-def report_monthly(database_url: str | None = None, period: str | None = None,
-                   out_dir: str | None = None) -> dict[str, Any]:
+def report_monthly(
+    database_url: str | None = None, period: str | None = None, out_dir: str | None = None
+) -> dict[str, Any]:
     return _run("month", database_url, period, out_dir)
 
 
 @flow(name="report-quarterly", description="季度投诉统计报告 (Excel + HTML), 通知主管")
-def report_quarterly(database_url: str | None = None, period: str | None = None,
-                     out_dir: str | None = None) -> dict[str, Any]:
+def report_quarterly(
+    database_url: str | None = None, period: str | None = None, out_dir: str | None = None
+) -> dict[str, Any]:
     return _run("quarter", database_url, period, out_dir)

@@ -25,17 +25,33 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
-def start_server(port: int = 4200, *, timeout: float = 120.0,
-                 log: Callable[[str], None] = print) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int = 4200, *, timeout: float = 120.0, log: Callable[[str], None] = print
+) -> subprocess.Popen[bytes]:
     """`prefect server start` on 127.0.0.1:port; returns once /api/health answers."""
     prefect_environment()
     api_url = f"http://127.0.0.1:{port}/api"
     if _healthy(api_url):
-        raise RuntimeError(f"端口 {port} 上已有 Prefect 服务器在运行; 请设置 PREFECT_API_URL 使用它")
+        raise RuntimeError(
+            f"端口 {port} 上已有 Prefect 服务器在运行; 请设置 PREFECT_API_URL 使用它"
+        )
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -78,12 +94,20 @@ def serve_all(port: int = 4200, *, log: Callable[[str], None] = print) -> None:
 
         from flows.deployments import DEPLOYMENTS, TIMEZONE, load_flow
 
-        runners = [load_flow(d.entrypoint).to_deployment(
-            name=d.name, description=d.description, concurrency_limit=d.concurrency,
-            schedule=Cron(d.cron, timezone=TIMEZONE)) for d in DEPLOYMENTS]
+        runners = [
+            load_flow(d.entrypoint).to_deployment(
+                name=d.name,
+                description=d.description,
+                concurrency_limit=d.concurrency,
+                schedule=Cron(d.cron, timezone=TIMEZONE),
+            )
+            for d in DEPLOYMENTS
+        ]
         log(f"Prefect UI: {api_url.removesuffix('/api')}")
         for d in DEPLOYMENTS:
-            log(f"  {d.name:20} {d.cron:14} ({TIMEZONE})  并发上限 {d.concurrency or '不限'}  {d.description}")
+            log(
+                f"  {d.name:20} {d.cron:14} ({TIMEZONE})  并发上限 {d.concurrency or '不限'}  {d.description}"
+            )
         log("按 Ctrl-C 停止。")
         serve(*runners, print_starting_message=False)
     except KeyboardInterrupt:

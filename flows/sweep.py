@@ -20,8 +20,18 @@ def deadline_sweep(database_url: str | None = None, batch: int | None = None) ->
         result = escalation.sweep(ctx, batch=batch)
     finally:
         ctx.close()
-    get_run_logger().info("时限巡检: 处理 %d 条, 升级 %d 次, 自动会商 %d 件, 跳过(他人锁定) %d 条",
-                          result.claimed, result.escalated, result.convened, result.skipped)
-    return {"claimed": result.claimed, "escalated": result.escalated,
-            "superseded": result.superseded, "convened": result.convened,
-            "skipped": result.skipped, "by_level": dict(result.by_level)}
+    get_run_logger().info(
+        "时限巡检: 处理 %d 条, 升级 %d 次, 自动会商 %d 件, 跳过(他人锁定) %d 条",
+        result.claimed,
+        result.escalated,
+        result.convened,
+        result.skipped,
+    )
+    return {
+        "claimed": result.claimed,
+        "escalated": result.escalated,
+        "superseded": result.superseded,
+        "convened": result.convened,
+        "skipped": result.skipped,
+        "by_level": dict(result.by_level),
+    }

@@ -28,22 +28,32 @@ MAX_ITEMS = 200  # the email lists them all up to this; WeCom shows what fits in
 
 
 def _open_items(conn: Any, now: datetime, branch: str | None) -> list[dict[str, Any]]:
-    stmt = (select(C.c.number, C.c.state, C.c.branch, C.c.escalation_level, D.c.name,
-                   D.c.due_at)
-            .select_from(C.join(D, D.c.complaint_id == C.c.id))
-            .where(C.c.state.not_in([s.value for s in FINISHED]),
-                   D.c.status.in_(list(ACTIVE)),
-                   or_(D.c.due_at <= to_db(now), C.c.escalation_level >= 2))
-            .order_by(D.c.due_at).limit(MAX_ITEMS))
+    stmt = (
+        select(C.c.number, C.c.state, C.c.branch, C.c.escalation_level, D.c.name, D.c.due_at)
+        .select_from(C.join(D, D.c.complaint_id == C.c.id))
+        .where(
+            C.c.state.not_in([s.value for s in FINISHED]),
+            D.c.status.in_(list(ACTIVE)),
+            or_(D.c.due_at <= to_db(now), C.c.escalation_level >= 2),
+        )
+        .order_by(D.c.due_at)
+        .limit(MAX_ITEMS)
+    )
     if branch and branch != "head_office":
         stmt = stmt.where(C.c.branch == branch)
     items = []
     for r in conn.execute(stmt).mappings():
         due = from_db(r["due_at"])
         overdue = due is not None and due <= now
-        items.append({"number": r["number"], "state": r["state"], "deadline": r["name"],
-                      "due": due.isoformat() if due else None,
-                      "status": "已超时" if overdue else f"已升级至第{r['escalation_level']}级"})
+        items.append(
+            {
+                "number": r["number"],
+                "state": r["state"],
+                "deadline": r["name"],
+                "due": due.isoformat() if due else None,
+                "status": "已超时" if overdue else f"已升级至第{r['escalation_level']}级",
+            }
+        )
     return items
 
 
@@ -54,12 +64,26 @@ def compose_digests(ctx: Context, now: datetime | None = None) -> int:
     day = now.astimezone(ctx.tz).date().isoformat()
     made = 0
     with ctx.engine.begin() as conn:
-        people = conn.execute(select(U.c.username, U.c.branch).where(
-            U.c.role.in_(settings.digest_roles), U.c.active.is_(True))).mappings().all()
+        people = (
+            conn.execute(
+                select(U.c.username, U.c.branch).where(
+                    U.c.role.in_(settings.digest_roles), U.c.active.is_(True)
+                )
+            )
+            .mappings()
+            .all()
+        )
         for person in people:
             items = _open_items(conn, now, person["branch"])
             made += enqueue_alert(
-                conn, dedupe_key=f"digest:{person['username']}:{day}", kind="daily_digest",
-                audience=f"user:{person['username']}", complaint_id=None, event_id=None,
-                payload={"day": day, "items": items}, urgent=False, now=now)
+                conn,
+                dedupe_key=f"digest:{person['username']}:{day}",
+                kind="daily_digest",
+                audience=f"user:{person['username']}",
+                complaint_id=None,
+                event_id=None,
+                payload={"day": day, "items": items},
+                urgent=False,
+                now=now,
+            )
     return made

@@ -62,23 +62,34 @@ class DispatchReport:
 
 def is_urgent(row: Any, settings: NotifySettings) -> bool:
     payload = row["payload"] or {}
-    return bool(row["urgent"] or row["kind"] in settings.urgent_kinds
-                or payload.get("trigger") in settings.urgent_kinds
-                or payload.get("priority") == "major" or payload.get("media_involved")
-                or payload.get("urgent"))
+    return bool(
+        row["urgent"]
+        or row["kind"] in settings.urgent_kinds
+        or payload.get("trigger") in settings.urgent_kinds
+        or payload.get("priority") == "major"
+        or payload.get("media_involved")
+        or payload.get("urgent")
+    )
 
 
 def _quiet(ctx: Context, settings: NotifySettings, now: datetime, urgent: bool) -> datetime:
     if not settings.quiet_hours:
         return now
     cal = ctx.config.calendar
-    return next_send_time(now, urgent=urgent, cal=ctx.clock.calendar, start=cal.workday_start,
-                          end=cal.workday_end, tz=ctx.tz)
+    return next_send_time(
+        now,
+        urgent=urgent,
+        cal=ctx.clock.calendar,
+        start=cal.workday_start,
+        end=cal.workday_end,
+        tz=ctx.tz,
+    )
 
 
 def _backoff(settings: NotifySettings, attempts: int) -> timedelta:
-    return timedelta(seconds=min(settings.backoff_base * 2 ** max(attempts - 1, 0),
-                                 settings.backoff_max))
+    return timedelta(
+        seconds=min(settings.backoff_base * 2 ** max(attempts - 1, 0), settings.backoff_max)
+    )
 
 
 def _delivery_key(alert: Any, channel_id: str) -> str:
@@ -92,27 +103,54 @@ def _delivery_key(alert: Any, channel_id: str) -> str:
 def _insert_ignore(conn: Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
-    result = conn.execute(_dialect_insert(conn)(D).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]), rows)
+    result = conn.execute(
+        _dialect_insert(conn)(D).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows
+    )
     return int(result.rowcount or 0)
 
 
-def _deliveries_for(alert: Any, groups: Sequence[tuple[str, list[Channel]]], *, urgent: bool,
-                    now: datetime, fallback_of: int | None = None) -> list[dict[str, Any]]:
+def _deliveries_for(
+    alert: Any,
+    groups: Sequence[tuple[str, list[Channel]]],
+    *,
+    urgent: bool,
+    now: datetime,
+    fallback_of: int | None = None,
+) -> list[dict[str, Any]]:
     tag, channels = groups[0]
-    return [dict(outbox_id=alert["id"], dedupe_key=_delivery_key(alert, c.id), channel_id=c.id,
-                 channel_label=c.label, tag=tag, priority=c.tags[tag], fallback_of=fallback_of,
-                 urgent=urgent, status="pending", attempts=0, next_attempt_at=to_db(now),
-                 lease_until=None, created_at=to_db(now), sent_at=None, last_error=None)
-            for c in channels]
+    return [
+        dict(
+            outbox_id=alert["id"],
+            dedupe_key=_delivery_key(alert, c.id),
+            channel_id=c.id,
+            channel_label=c.label,
+            tag=tag,
+            priority=c.tags[tag],
+            fallback_of=fallback_of,
+            urgent=urgent,
+            status="pending",
+            attempts=0,
+            next_attempt_at=to_db(now),
+            lease_until=None,
+            created_at=to_db(now),
+            sent_at=None,
+            last_error=None,
+        )
+        for c in channels
+    ]
 
 
-def fan_out(ctx: Context, routing: Routing, settings: NotifySettings, now: datetime,
-            report: DispatchReport) -> None:
+def fan_out(
+    ctx: Context, routing: Routing, settings: NotifySettings, now: datetime, report: DispatchReport
+) -> None:
     """Pending outbox rows → one delivery per resolved channel (one transaction)."""
-    stmt = (select(O, C.c.branch).select_from(O.outerjoin(C, C.c.id == O.c.complaint_id))
-            .where(O.c.status == "pending", O.c.next_attempt_at <= to_db(now))
-            .order_by(O.c.urgent.desc(), O.c.id).limit(settings.batch))
+    stmt = (
+        select(O, C.c.branch)
+        .select_from(O.outerjoin(C, C.c.id == O.c.complaint_id))
+        .where(O.c.status == "pending", O.c.next_attempt_at <= to_db(now))
+        .order_by(O.c.urgent.desc(), O.c.id)
+        .limit(settings.batch)
+    )
     with ctx.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update(of=O, skip_locked=True)
@@ -128,48 +166,74 @@ def fan_out(ctx: Context, routing: Routing, settings: NotifySettings, now: datet
             branch = (alert["payload"] or {}).get("branch") or alert["branch"]
             made = []
             for part in (p for p in alert["audience"].split(",") if p.strip()):
-                groups = (routing.groups(part, branch)
-                          # A bare username (as some features write it) is that user's tag.
-                          or (routing.groups(f"user:{part}", branch) if ":" not in part else [])
-                          or routing.groups(settings.unrouted_tag, branch))
+                groups = (
+                    routing.groups(part, branch)
+                    # A bare username (as some features write it) is that user's tag.
+                    or (routing.groups(f"user:{part}", branch) if ":" not in part else [])
+                    or routing.groups(settings.unrouted_tag, branch)
+                )
                 if groups:
                     made += _deliveries_for(alert, groups, urgent=urgent, now=now)
             if made:
                 new += made
                 routed.append(alert["id"])
             else:
-                unrouted.append({"_id": alert["id"], "t": to_db(now + _backoff(settings, 8)),
-                                 "e": f"无匹配渠道: {alert['audience']}(请在路由文件中为该标签配置渠道)"})
+                unrouted.append(
+                    {
+                        "_id": alert["id"],
+                        "t": to_db(now + _backoff(settings, 8)),
+                        "e": f"无匹配渠道: {alert['audience']}(请在路由文件中为该标签配置渠道)",
+                    }
+                )
         _insert_ignore(conn, new)
         if routed:
             conn.execute(update(O).where(O.c.id.in_(routed)).values(status="routed"))
             # Every channel already had this complaint × event × kind from another alert
             # (two audiences, one recipient): nothing of its own to send.
-            covered = set(conn.execute(select(D.c.outbox_id).where(
-                D.c.outbox_id.in_(routed)).distinct()).scalars())
+            covered = set(
+                conn.execute(
+                    select(D.c.outbox_id).where(D.c.outbox_id.in_(routed)).distinct()
+                ).scalars()
+            )
             merged = [i for i in routed if i not in covered]
             if merged:
-                conn.execute(update(O).where(O.c.id.in_(merged)).values(
-                    status="duplicate", sent_at=to_db(now),
-                    last_error="同一投诉同一事件已由另一提醒发往相同渠道"))
+                conn.execute(
+                    update(O)
+                    .where(O.c.id.in_(merged))
+                    .values(
+                        status="duplicate",
+                        sent_at=to_db(now),
+                        last_error="同一投诉同一事件已由另一提醒发往相同渠道",
+                    )
+                )
         for r in later:
             conn.execute(update(O).where(O.c.id == r["_id"]).values(next_attempt_at=r["t"]))
         for r in unrouted:
-            conn.execute(update(O).where(O.c.id == r["_id"]).values(
-                next_attempt_at=r["t"], last_error=r["e"], attempts=O.c.attempts + 1))
+            conn.execute(
+                update(O)
+                .where(O.c.id == r["_id"])
+                .values(next_attempt_at=r["t"], last_error=r["e"], attempts=O.c.attempts + 1)
+            )
     report.routed += len(routed)
     report.deferred += len(later)
     report.unrouted += len(unrouted)
 
 
-def claim(ctx: Context, settings: NotifySettings, now: datetime, limit: int,
-          report: DispatchReport) -> list[dict[str, Any]]:
+def claim(
+    ctx: Context, settings: NotifySettings, now: datetime, limit: int, report: DispatchReport
+) -> list[dict[str, Any]]:
     """Due deliveries → `sending` under a lease. Expired leases are interrupted attempts."""
-    due = or_(and_(D.c.status == "pending", D.c.next_attempt_at <= to_db(now)),
-              and_(D.c.status == "sending", D.c.lease_until < to_db(now)))
-    stmt = (select(D, O.c.kind, O.c.payload, O.c.complaint_id)
-            .select_from(D.join(O, O.c.id == D.c.outbox_id)).where(due)
-            .order_by(D.c.urgent.desc(), D.c.next_attempt_at, D.c.id).limit(limit))
+    due = or_(
+        and_(D.c.status == "pending", D.c.next_attempt_at <= to_db(now)),
+        and_(D.c.status == "sending", D.c.lease_until < to_db(now)),
+    )
+    stmt = (
+        select(D, O.c.kind, O.c.payload, O.c.complaint_id)
+        .select_from(D.join(O, O.c.id == D.c.outbox_id))
+        .where(due)
+        .order_by(D.c.urgent.desc(), D.c.next_attempt_at, D.c.id)
+        .limit(limit)
+    )
     lease = to_db(now + timedelta(seconds=settings.lease_seconds))
     with ctx.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -178,21 +242,30 @@ def claim(ctx: Context, settings: NotifySettings, now: datetime, limit: int,
         claimed, later = [], []
         for r in rows:
             if r["status"] == "sending":  # its dispatcher died mid-send
-                conn.execute(insert(A).values(
-                    delivery_id=r["id"], outbox_id=r["outbox_id"], channel_id=r["channel_id"],
-                    started_at=r["lease_until"], finished_at=to_db(now), result="interrupted",
-                    error="发送进程中断(租约到期),重新发送"))
+                conn.execute(
+                    insert(A).values(
+                        delivery_id=r["id"],
+                        outbox_id=r["outbox_id"],
+                        channel_id=r["channel_id"],
+                        started_at=r["lease_until"],
+                        finished_at=to_db(now),
+                        result="interrupted",
+                        error="发送进程中断(租约到期),重新发送",
+                    )
+                )
             when = _quiet(ctx, settings, now, r["urgent"])
             if when > now:
                 later.append((r["id"], when))
             else:
                 claimed.append(r["id"])
         if claimed:
-            conn.execute(update(D).where(D.c.id.in_(claimed))
-                         .values(status="sending", lease_until=lease))
+            conn.execute(
+                update(D).where(D.c.id.in_(claimed)).values(status="sending", lease_until=lease)
+            )
         for did, when in later:
-            conn.execute(update(D).where(D.c.id == did)
-                         .values(status="pending", next_attempt_at=to_db(when)))
+            conn.execute(
+                update(D).where(D.c.id == did).values(status="pending", next_attempt_at=to_db(when))
+            )
     report.deferred += len(later)
     ids = set(claimed)
     out = [r for r in rows if r["id"] in ids]
@@ -226,26 +299,48 @@ def _send(channel: Channel, message: Message) -> tuple[bool, str | None]:
     return ok, None if ok else ("; ".join(logged[-3:]) or "发送失败(未返回原因)")
 
 
-def _record(ctx: Context, routing: Routing, settings: NotifySettings, d: dict[str, Any],
-            ok: bool, error: str | None, started: datetime, report: DispatchReport,
-            base: datetime) -> None:
+def _record(
+    ctx: Context,
+    routing: Routing,
+    settings: NotifySettings,
+    d: dict[str, Any],
+    ok: bool,
+    error: str | None,
+    started: datetime,
+    report: DispatchReport,
+    base: datetime,
+) -> None:
     """The attempt and its consequence, one transaction (a `sent` is never recorded apart
     from the attempt that achieved it). `base` is the pass's time, retries count from it."""
     now = utcnow()
     error = routing.redact(error)
     attempts = d["attempts"] + 1
     with ctx.engine.begin() as conn:
-        conn.execute(insert(A).values(
-            delivery_id=d["id"], outbox_id=d["outbox_id"], channel_id=d["channel_id"],
-            started_at=to_db(started), finished_at=to_db(now),
-            result="sent" if ok else "failed", error=error))
+        conn.execute(
+            insert(A).values(
+                delivery_id=d["id"],
+                outbox_id=d["outbox_id"],
+                channel_id=d["channel_id"],
+                started_at=to_db(started),
+                finished_at=to_db(now),
+                result="sent" if ok else "failed",
+                error=error,
+            )
+        )
         _health(conn, routing, d["channel_id"], ok, error, now)
-        guard = and_(D.c.id == d["id"], D.c.status == "sending",
-                     D.c.lease_until == d["lease"])
+        guard = and_(D.c.id == d["id"], D.c.status == "sending", D.c.lease_until == d["lease"])
         if ok:
-            conn.execute(update(D).where(guard).values(
-                status="sent", attempts=attempts, sent_at=to_db(now), lease_until=None,
-                last_error=None))
+            conn.execute(
+                update(D)
+                .where(guard)
+                .values(
+                    status="sent",
+                    attempts=attempts,
+                    sent_at=to_db(now),
+                    lease_until=None,
+                    last_error=None,
+                )
+            )
             report.sent += 1
             return
         report.failed += 1
@@ -254,43 +349,74 @@ def _record(ctx: Context, routing: Routing, settings: NotifySettings, d: dict[st
             fallback = _fallback_groups(conn, routing, d)
         if fallback:
             alert = conn.execute(select(O).where(O.c.id == d["outbox_id"])).mappings().one()
-            _insert_ignore(conn, _deliveries_for(alert, fallback, urgent=d["urgent"], now=base,
-                                                 fallback_of=d["id"]))
-            conn.execute(update(D).where(guard).values(
-                status="failed_over", attempts=attempts, lease_until=None, last_error=error))
+            _insert_ignore(
+                conn,
+                _deliveries_for(alert, fallback, urgent=d["urgent"], now=base, fallback_of=d["id"]),
+            )
+            conn.execute(
+                update(D)
+                .where(guard)
+                .values(status="failed_over", attempts=attempts, lease_until=None, last_error=error)
+            )
             report.failed_over += 1
         else:
-            conn.execute(update(D).where(guard).values(
-                status="pending", attempts=attempts, lease_until=None, last_error=error,
-                next_attempt_at=to_db(base + _backoff(settings, attempts))))
+            conn.execute(
+                update(D)
+                .where(guard)
+                .values(
+                    status="pending",
+                    attempts=attempts,
+                    lease_until=None,
+                    last_error=error,
+                    next_attempt_at=to_db(base + _backoff(settings, attempts)),
+                )
+            )
 
 
-def _fallback_groups(conn: Connection, routing: Routing, d: dict[str, Any]
-                     ) -> list[tuple[str, list[Channel]]]:
-    branch = conn.execute(select(C.c.branch).select_from(O.join(C, C.c.id == O.c.complaint_id))
-                          .where(O.c.id == d["outbox_id"])).scalar()
+def _fallback_groups(
+    conn: Connection, routing: Routing, d: dict[str, Any]
+) -> list[tuple[str, list[Channel]]]:
+    branch = conn.execute(
+        select(C.c.branch)
+        .select_from(O.join(C, C.c.id == O.c.complaint_id))
+        .where(O.c.id == d["outbox_id"])
+    ).scalar()
     groups = routing.groups(d["tag"], branch)
     return [g for g in groups if g[1] and g[1][0].tags[d["tag"]] > d["priority"]][:1]
 
 
-def _health(conn: Connection, routing: Routing, cid: str, ok: bool, error: str | None,
-            now: datetime) -> None:
+def _health(
+    conn: Connection, routing: Routing, cid: str, ok: bool, error: str | None, now: datetime
+) -> None:
     """One upsert: two dispatchers recording on a new channel at once must not collide (a
     failure here would roll back the `sent` mark beside it)."""
     ch = routing.by_id(cid)
     changes: dict[str, Any] = (
         {"consecutive_failures": 0, "total_sent": H.c.total_sent + 1, "last_ok_at": to_db(now)}
-        if ok else
-        {"consecutive_failures": H.c.consecutive_failures + 1,
-         "total_failed": H.c.total_failed + 1, "last_failure_at": to_db(now),
-         "last_error": error})
-    first = dict(channel_id=cid, label=ch.label if ch else cid,
-                 service=ch.schema if ch else "?", consecutive_failures=0 if ok else 1,
-                 total_sent=1 if ok else 0, total_failed=0 if ok else 1,
-                 last_ok_at=to_db(now) if ok else None,
-                 last_failure_at=None if ok else to_db(now), last_error=None if ok else error)
-    conn.execute(_dialect_insert(conn)(H).values(**first).on_conflict_do_update(
-        index_elements=["channel_id"], set_=changes))
+        if ok
+        else {
+            "consecutive_failures": H.c.consecutive_failures + 1,
+            "total_failed": H.c.total_failed + 1,
+            "last_failure_at": to_db(now),
+            "last_error": error,
+        }
+    )
+    first = dict(
+        channel_id=cid,
+        label=ch.label if ch else cid,
+        service=ch.schema if ch else "?",
+        consecutive_failures=0 if ok else 1,
+        total_sent=1 if ok else 0,
+        total_failed=0 if ok else 1,
+        last_ok_at=to_db(now) if ok else None,
+        last_failure_at=None if ok else to_db(now),
+        last_error=None if ok else error,
+    )
+    conn.execute(
+        _dialect_insert(conn)(H)
+        .values(**first)
+        .on_conflict_do_update(index_elements=["channel_id"], set_=changes)
+    )
 
 
 def _dialect_insert(conn: Connection) -> Any:
@@ -301,8 +427,14 @@ def _dialect_insert(conn: Connection) -> Any:
     return dialect_insert
 
 
-def _release(ctx: Context, settings: NotifySettings, held: list[dict[str, Any]],
-             now: datetime, *, retry: bool = True) -> None:
+def _release(
+    ctx: Context,
+    settings: NotifySettings,
+    held: list[dict[str, Any]],
+    now: datetime,
+    *,
+    retry: bool = True,
+) -> None:
     """Deliveries not tried: back to pending with their attempt count untouched; due when
     the channel's own retry is due (`retry`), or at once (the pass ran out of lease time)."""
     if not held:
@@ -310,27 +442,43 @@ def _release(ctx: Context, settings: NotifySettings, held: list[dict[str, Any]],
     due = now + _backoff(settings, 1) if retry else now
     with ctx.engine.begin() as conn:
         for d in held:
-            conn.execute(update(D).where(D.c.id == d["id"], D.c.status == "sending",
-                                         D.c.lease_until == d["lease"]).values(
-                status="pending", lease_until=None, next_attempt_at=to_db(due)))
+            conn.execute(
+                update(D)
+                .where(D.c.id == d["id"], D.c.status == "sending", D.c.lease_until == d["lease"])
+                .values(status="pending", lease_until=None, next_attempt_at=to_db(due))
+            )
 
 
-def _run_channel(ctx: Context, routing: Routing, settings: NotifySettings, cid: str,
-                 batch: list[dict[str, Any]], messages: dict[int, Message],
-                 base: datetime) -> DispatchReport:
+def _run_channel(
+    ctx: Context,
+    routing: Routing,
+    settings: NotifySettings,
+    cid: str,
+    batch: list[dict[str, Any]],
+    messages: dict[int, Message],
+    base: datetime,
+) -> DispatchReport:
     report = DispatchReport()  # one per thread, merged by the caller
     _send_batch(ctx, routing, settings, cid, batch, messages, report, base)
     return report
 
 
-def _send_batch(ctx: Context, routing: Routing, settings: NotifySettings, cid: str,
-                batch: list[dict[str, Any]], messages: dict[int, Message],
-                report: DispatchReport, base: datetime) -> None:
+def _send_batch(
+    ctx: Context,
+    routing: Routing,
+    settings: NotifySettings,
+    cid: str,
+    batch: list[dict[str, Any]],
+    messages: dict[int, Message],
+    report: DispatchReport,
+    base: datetime,
+) -> None:
     channel = routing.by_id(cid)
     if channel is None:  # removed from the routing file since the fan-out
         for d in batch:
-            _record(ctx, routing, settings, d, False, "渠道已从路由文件移除", utcnow(), report,
-                    base)
+            _record(
+                ctx, routing, settings, d, False, "渠道已从路由文件移除", utcnow(), report, base
+            )
         return
     # A throttled channel (3 s per WeCom post) must not outlive its lease, or another
     # dispatcher would take the rest as interrupted and send them again.
@@ -346,7 +494,7 @@ def _send_batch(ctx: Context, routing: Routing, settings: NotifySettings, cid: s
         _record(ctx, routing, settings, d, ok, error, started, report, base)
         if not ok:
             # The channel is down: hold the rest of its batch instead of paying a timeout each.
-            rest = batch[i + 1:]
+            rest = batch[i + 1 :]
             _release(ctx, settings, rest, base)
             report.held += len(rest)
             return
@@ -358,16 +506,24 @@ def _close_alerts(ctx: Context, outbox_ids: set[int], now: datetime) -> None:
         return
     ids = list(outbox_ids)
     with ctx.engine.begin() as conn:
-        open_ = select(D.c.outbox_id).where(D.c.outbox_id.in_(ids),
-                                            D.c.status.in_(("pending", "sending")))
-        conn.execute(update(O).where(O.c.id.in_(ids), O.c.status == "routed",
-                                     O.c.id.not_in(open_))
-                     .values(status="sent", sent_at=to_db(now)))
+        open_ = select(D.c.outbox_id).where(
+            D.c.outbox_id.in_(ids), D.c.status.in_(("pending", "sending"))
+        )
+        conn.execute(
+            update(O)
+            .where(O.c.id.in_(ids), O.c.status == "routed", O.c.id.not_in(open_))
+            .values(status="sent", sent_at=to_db(now))
+        )
 
 
-def dispatch(ctx: Context, now: datetime | None = None, limit: int | None = None, *,
-             routing: Routing | None = None, settings: NotifySettings | None = None
-             ) -> DispatchReport:
+def dispatch(
+    ctx: Context,
+    now: datetime | None = None,
+    limit: int | None = None,
+    *,
+    routing: Routing | None = None,
+    settings: NotifySettings | None = None,
+) -> DispatchReport:
     """One pass: fan out, claim, send per channel in parallel, record. Safe to run from
     several processes at once."""
     t0 = clock.perf_counter()
@@ -382,16 +538,18 @@ def dispatch(ctx: Context, now: datetime | None = None, limit: int | None = None
         labels = {k: v.label for k, v in ctx.config.deadlines.items()}
         for d in claimed:
             if d["outbox_id"] not in messages:
-                messages[d["outbox_id"]] = render(d["kind"], d["payload"] or {},
-                                                  deadline_labels=labels, tz=ctx.tz)
+                messages[d["outbox_id"]] = render(
+                    d["kind"], d["payload"] or {}, deadline_labels=labels, tz=ctx.tz
+                )
         by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for d in claimed:
             by_channel[d["channel_id"]].append(d)
         workers = max(1, min(settings.workers, len(by_channel)))
         with ThreadPoolExecutor(workers, thread_name_prefix="notify") as pool:
-            for fut in [pool.submit(_run_channel, ctx, routing, settings, cid, batch, messages,
-                                    now)
-                        for cid, batch in by_channel.items()]:
+            for fut in [
+                pool.submit(_run_channel, ctx, routing, settings, cid, batch, messages, now)
+                for cid, batch in by_channel.items()
+            ]:
                 part = fut.result()
                 for name in ("sent", "failed", "held", "failed_over"):
                     setattr(report, name, getattr(report, name) + getattr(part, name))
@@ -402,5 +560,9 @@ def dispatch(ctx: Context, now: datetime | None = None, limit: int | None = None
 
 def pending_count(ctx: Context) -> int:
     with ctx.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(O).where(
-            O.c.status.in_(("pending", "routed")))).scalar() or 0)
+        return int(
+            conn.execute(
+                select(func.count()).select_from(O).where(O.c.status.in_(("pending", "routed")))
+            ).scalar()
+            or 0
+        )

@@ -36,8 +36,9 @@ class _LazyContext:
     _lock = threading.Lock()
 
     def __init__(self) -> None:
-        object.__setattr__(self, "_settings", {"check_hostname": True,
-                                               "verify_mode": ssl.CERT_REQUIRED})
+        object.__setattr__(
+            self, "_settings", {"check_hostname": True, "verify_mode": ssl.CERT_REQUIRED}
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("check_hostname", "verify_mode"):
@@ -83,17 +84,21 @@ def register() -> None:
     from apprise.plugins.wecombot import NotifyWeComBot
 
     class NotifyWeComMarkdown(NotifyWeComBot):  # type: ignore[misc]
-        def send(self, body: str, title: str = "", notify_type: Any = None,
-                 **kwargs: Any) -> bool:
+        def send(self, body: str, title: str = "", notify_type: Any = None, **kwargs: Any) -> bool:
             payload = {"msgtype": "markdown", "markdown": {"content": fit_bytes(body)}}
             self.throttle()
             try:
                 r = requests.post(
-                    self.api_url, data=dumps(payload, ensure_ascii=False).encode("utf-8"),
-                    headers={"User-Agent": self.app_id,
-                             "Content-Type": "application/json; charset=utf-8"},
-                    verify=self.verify_certificate, timeout=self.request_timeout,
-                    allow_redirects=self.redirects)
+                    self.api_url,
+                    data=dumps(payload, ensure_ascii=False).encode("utf-8"),
+                    headers={
+                        "User-Agent": self.app_id,
+                        "Content-Type": "application/json; charset=utf-8",
+                    },
+                    verify=self.verify_certificate,
+                    timeout=self.request_timeout,
+                    allow_redirects=self.redirects,
+                )
             except requests.RequestException as exc:
                 self.logger.warning("企业微信机器人连接失败: %s", type(exc).__name__)
                 return False

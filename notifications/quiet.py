@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 from states.calendar import WorkCalendar
 
 
-def in_working_hours(at: datetime, cal: WorkCalendar, start: time, end: time,
-                     tz: ZoneInfo) -> bool:
+def in_working_hours(at: datetime, cal: WorkCalendar, start: time, end: time, tz: ZoneInfo) -> bool:
     local = at.astimezone(tz)
     working, _ = cal.is_workday(local.date())
     return working and start <= local.time().replace(tzinfo=None) < end
 
 
-def next_send_time(at: datetime, *, urgent: bool, cal: WorkCalendar, start: time, end: time,
-                   tz: ZoneInfo) -> datetime:
+def next_send_time(
+    at: datetime, *, urgent: bool, cal: WorkCalendar, start: time, end: time, tz: ZoneInfo
+) -> datetime:
     """`at` itself when the alert may go now, else the start of the next working hours."""
     if urgent or in_working_hours(at, cal, start, end, tz):
         return at

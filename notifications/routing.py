@@ -63,8 +63,10 @@ class Unavailable:
     tags: tuple[str, ...]
 
     def describe(self) -> str:
-        return (f"{self.scheme}:// (标签 {', '.join(self.tags) or '无'}) 缺少密钥 "
-                f"{', '.join(self.missing)}")
+        return (
+            f"{self.scheme}:// (标签 {', '.join(self.tags) or '无'}) 缺少密钥 "
+            f"{', '.join(self.missing)}"
+        )
 
 
 @dataclass
@@ -131,15 +133,16 @@ def _names(value: Any) -> list[str]:
 def _tags_of(entry: Any) -> tuple[str, ...]:
     """The tags a `urls:` entry declares (`- url: [{tag: "a, b"}]`), priority prefixes kept."""
     found: list[str] = []
-    for options in (entry.values() if isinstance(entry, Mapping) else ()):
-        for option in (options if isinstance(options, list) else [options]):
+    for options in entry.values() if isinstance(entry, Mapping) else ():
+        for option in options if isinstance(options, list) else [options]:
             if isinstance(option, Mapping) and option.get("tag"):
                 found += [t.strip() for t in str(option["tag"]).split(",") if t.strip()]
     return tuple(found)
 
 
-def resolve(text: str, environ: Mapping[str, str], secrets: Mapping[str, str]
-            ) -> tuple[str | None, tuple[str, ...], tuple[Unavailable, ...]]:
+def resolve(
+    text: str, environ: Mapping[str, str], secrets: Mapping[str, str]
+) -> tuple[str | None, tuple[str, ...], tuple[Unavailable, ...]]:
     """Replace ${NAME} in the routing file. Returns the text for Apprise (None when no `urls:`
     entry is left), the values used (for redaction) and the entries left out for want of a
     secret. A secret missing outside
@@ -159,24 +162,30 @@ def resolve(text: str, environ: Mapping[str, str], secrets: Mapping[str, str]
         missing = sorted({n for n in _names(entry) if n not in known})
         if missing:
             url = next(iter(entry)) if isinstance(entry, Mapping) else str(entry)
-            unavailable.append(Unavailable(scheme=str(url).split("://", 1)[0],
-                                           missing=tuple(missing), tags=_tags_of(entry)))
+            unavailable.append(
+                Unavailable(
+                    scheme=str(url).split("://", 1)[0], missing=tuple(missing), tags=_tags_of(entry)
+                )
+            )
             continue
         kept.append(entry)
     doc["urls"] = kept
     rest = sorted({n for k, v in doc.items() if k != "urls" for n in _names(v)} - set(known))
     if rest:
-        raise RoutingError(f"路由文件引用的密钥未设置: {', '.join(rest)}"
-                           "(请在环境变量或密钥文件中提供)")
+        raise RoutingError(
+            f"路由文件引用的密钥未设置: {', '.join(rest)}(请在环境变量或密钥文件中提供)"
+        )
     used: set[str] = set()
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
+
             def repl(m: re.Match[str]) -> str:
                 found = known[m.group(1)]
                 if len(found) >= 4:
                     used.add(found)
                 return found
+
             return _VAR.sub(repl, value)
         if isinstance(value, Mapping):
             return {fill(k): fill(v) for k, v in value.items()}
@@ -233,8 +242,9 @@ class _Capture(logging.Handler):
 CAPTURE = _Capture()
 
 
-def load_routing(settings: NotifySettings, environ: Mapping[str, str] | None = None,
-                 text: str | None = None) -> Routing:
+def load_routing(
+    settings: NotifySettings, environ: Mapping[str, str] | None = None, text: str | None = None
+) -> Routing:
     _prepare_apprise()
     import apprise
 
@@ -251,7 +261,7 @@ def load_routing(settings: NotifySettings, environ: Mapping[str, str] | None = N
     if resolved is not None and not conf.add_config(resolved, format="yaml"):
         raise RoutingError(f"路由文件格式错误: {settings.apprise_file}")
     channels: list[Channel] = []
-    for server in (conf.servers() if resolved is not None else ()):
+    for server in conf.servers() if resolved is not None else ():
         schema = _schema_of(server)
         limits = settings.limits(schema)
         # Throttle and timeouts set deliberately (STACK_NOTES: 5.5 s between sends by default;

@@ -53,11 +53,14 @@ def load_settings(config: Config, environ: dict[str, str] | None = None) -> Noti
     env = os.environ if environ is None else environ
     root = PROJECT_ROOT  # relative paths name files of the installation, like config/
     try:
-        apprise_file = env.get("TOUSU_APPRISE_FILE") or raw.get("apprise_file",
-                                                                 "config/apprise.yaml")
+        apprise_file = env.get("TOUSU_APPRISE_FILE") or raw.get(
+            "apprise_file", "config/apprise.yaml"
+        )
         secrets = env.get("TOUSU_NOTIFY_SECRETS") or raw.get("secrets_file", "")
-        services = {name: ServiceLimits(**{k: float(v) for k, v in limits.items()})
-                    for name, limits in raw.get("services", {}).items()}
+        services = {
+            name: ServiceLimits(**{k: float(v) for k, v in limits.items()})
+            for name, limits in raw.get("services", {}).items()
+        }
         return NotifySettings(
             apprise_file=_path(apprise_file, root),
             secrets_file=_path(secrets, root) if secrets else None,
@@ -68,8 +71,9 @@ def load_settings(config: Config, environ: dict[str, str] | None = None) -> Noti
             batch=int(raw.get("batch", 1000)),
             workers=int(raw.get("workers", 8)),
             unrouted_tag=str(raw.get("unrouted_tag", "fallback")),
-            urgent_kinds=tuple(raw.get("urgent_kinds",
-                                       ["deadline_breach", "breach", "major", "media"])),
+            urgent_kinds=tuple(
+                raw.get("urgent_kinds", ["deadline_breach", "breach", "major", "media"])
+            ),
             quiet_hours=bool(raw.get("quiet_hours", True)),
             digest_roles=tuple(raw.get("digest_roles", ["supervisor"])),
             services=services,

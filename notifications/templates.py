@@ -59,15 +59,23 @@ LEVEL_ACTIONS = {
 }
 
 SPECS: dict[str, _Spec] = {
-    "deadline_warning": _Spec("时限预警", "请在到期前完成该时限对应的工作;确需延期的,按第十八条报批并告知投诉人。"),
+    "deadline_warning": _Spec(
+        "时限预警", "请在到期前完成该时限对应的工作;确需延期的,按第十八条报批并告知投诉人。"
+    ),
     "deadline_breach": _Spec("已超时", "时限已届满:请立即处理,记录超时原因并报告主管。"),
     "escalation": _Spec("升级督办", ""),
     "consultation_invite": _Spec("会商邀请", "请按时参加会商,并提前准备本部门意见与材料。"),
     "consultation_reminder": _Spec("会商提醒", "会商尚未形成决定:请尽快参加或提交本部门意见。"),
-    "mediation_referral": _Spec("调解转介", "请跟进调解进展并登记结果;调解期间处理时限暂停(第二十三条)。"),
-    "immediate_escalation": _Spec("立即升级", "请立即介入督办:按标题所示事项启动相应预案,并在系统中记录处置情况。"),
+    "mediation_referral": _Spec(
+        "调解转介", "请跟进调解进展并登记结果;调解期间处理时限暂停(第二十三条)。"
+    ),
+    "immediate_escalation": _Spec(
+        "立即升级", "请立即介入督办:按标题所示事项启动相应预案,并在系统中记录处置情况。"
+    ),
     "callback_overdue": _Spec("回访逾期", "回访已逾期未登记:请督促回访人今日完成回访并登记结果。"),
-    "callback_due": _Spec("回访到期", "请在工作时间内完成满意度回访(满意/基本满意/不满意及 NPS)并登记结果。"),
+    "callback_due": _Spec(
+        "回访到期", "请在工作时间内完成满意度回访(满意/基本满意/不满意及 NPS)并登记结果。"
+    ),
     "daily_digest": _Spec("每日汇总", "请逐件督办以下未结升级与超时投诉。"),
     "test": _Spec("测试消息", "这是一条路由测试消息,无需处理。"),
 }
@@ -95,11 +103,14 @@ def _state(value: Any) -> str:
         return str(value or "—")
 
 
-def _facts(payload: Mapping[str, Any], deadline_labels: Mapping[str, str],
-           tz: ZoneInfo) -> list[tuple[str, str]]:
+def _facts(
+    payload: Mapping[str, Any], deadline_labels: Mapping[str, str], tz: ZoneInfo
+) -> list[tuple[str, str]]:
     deadline = payload.get("deadline") or payload.get("deadline_name")
-    rows = [("案件编号", str(payload.get("number") or "—")),
-            ("当前状态", _state(payload.get("state")))]
+    rows = [
+        ("案件编号", str(payload.get("number") or "—")),
+        ("当前状态", _state(payload.get("state"))),
+    ]
     if deadline:
         rows.append(("时限", deadline_labels.get(str(deadline), str(deadline))))
     due = payload.get("due") or payload.get("due_at")
@@ -129,8 +140,9 @@ def _facts(payload: Mapping[str, Any], deadline_labels: Mapping[str, str],
     return rows
 
 
-def render(kind: str, payload: Mapping[str, Any], *, deadline_labels: Mapping[str, str],
-           tz: ZoneInfo) -> Message:
+def render(
+    kind: str, payload: Mapping[str, Any], *, deadline_labels: Mapping[str, str], tz: ZoneInfo
+) -> Message:
     if kind == "daily_digest":
         return _digest(payload, deadline_labels, tz)
     spec = SPECS.get(kind, GENERIC)
@@ -148,37 +160,56 @@ def render(kind: str, payload: Mapping[str, Any], *, deadline_labels: Mapping[st
     facts = [(k, scrub(v)) for k, v in _facts(payload, deadline_labels, tz)]
     action = scrub(action)
     text = "\n".join([subject, *(f"{k}: {v}" for k, v in facts), f"请您: {action}"])
-    md = "\n".join([f"### {_md(subject)}",
-                    *(f"> {k}: <font color=\"comment\">{_md(v)}</font>" for k, v in facts),
-                    f"**请您**: <font color=\"warning\">{_md(action)}</font>"])
-    body = "".join(f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                   for k, v in facts)
-    page = (f"<h3>{html.escape(subject)}</h3><table>{body}</table>"
-            f"<p><b>请您:</b>{html.escape(action)}</p>"
-            "<p style=\"color:#888\">本邮件由投诉处理系统自动发送,个人信息已脱敏。</p>")
+    md = "\n".join(
+        [
+            f"### {_md(subject)}",
+            *(f'> {k}: <font color="comment">{_md(v)}</font>' for k, v in facts),
+            f'**请您**: <font color="warning">{_md(action)}</font>',
+        ]
+    )
+    body = "".join(
+        f"<tr><th align=left>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts
+    )
+    page = (
+        f"<h3>{html.escape(subject)}</h3><table>{body}</table>"
+        f"<p><b>请您:</b>{html.escape(action)}</p>"
+        '<p style="color:#888">本邮件由投诉处理系统自动发送,个人信息已脱敏。</p>'
+    )
     return Message(subject=subject, text=text, html=page, markdown=fit_bytes(md))
 
 
-def _digest(payload: Mapping[str, Any], deadline_labels: Mapping[str, str],
-            tz: ZoneInfo) -> Message:
+def _digest(
+    payload: Mapping[str, Any], deadline_labels: Mapping[str, str], tz: ZoneInfo
+) -> Message:
     items = list(payload.get("items") or [])
     day = payload.get("day", "")
     subject = f"【每日汇总】{day} 待督办投诉 {len(items)} 件"
     lines, rows, md = [], [], []
     for it in items:
         dl = deadline_labels.get(str(it.get("deadline")), str(it.get("deadline") or "—"))
-        cells = [str(it.get("number") or "—"), _state(it.get("state")), dl,
-                 _local(it.get("due"), tz), str(it.get("status") or "")]
+        cells = [
+            str(it.get("number") or "—"),
+            _state(it.get("state")),
+            dl,
+            _local(it.get("due"), tz),
+            str(it.get("status") or ""),
+        ]
         cells = [scrub(c) for c in cells]
         lines.append(" | ".join(cells))
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-        md.append(f"- {_md(cells[0])} {_md(cells[1])} · {_md(cells[2])} 到期 {cells[3]} "
-                  f"<font color=\"warning\">{_md(cells[4])}</font>")
+        md.append(
+            f"- {_md(cells[0])} {_md(cells[1])} · {_md(cells[2])} 到期 {cells[3]} "
+            f'<font color="warning">{_md(cells[4])}</font>'
+        )
     action = SPECS["daily_digest"].action if items else "今日无待督办事项。"
-    text = "\n".join([subject, "案件编号 | 状态 | 时限 | 到期时间 | 情况", *lines, f"请您: {action}"])
-    page = (f"<h3>{html.escape(subject)}</h3><table><tr><th>案件编号</th><th>状态</th>"
-            f"<th>时限</th><th>到期时间</th><th>情况</th></tr>{''.join(rows)}</table>"
-            f"<p><b>请您:</b>{html.escape(action)}</p>")
+    text = "\n".join(
+        [subject, "案件编号 | 状态 | 时限 | 到期时间 | 情况", *lines, f"请您: {action}"]
+    )
+    page = (
+        f"<h3>{html.escape(subject)}</h3><table><tr><th>案件编号</th><th>状态</th>"
+        f"<th>时限</th><th>到期时间</th><th>情况</th></tr>{''.join(rows)}</table>"
+        f"<p><b>请您:</b>{html.escape(action)}</p>"
+    )
     # WeCom refuses > 4096 bytes: list as many as fit and say how many more there are.
     head, tail = f"### {subject}", f"**请您**: {action}"
     shown: list[str] = []
@@ -188,8 +219,9 @@ def _digest(payload: Mapping[str, Any], deadline_labels: Mapping[str, str],
             shown.append(f"…另有 {len(md) - i} 件,详见邮件或 tousu queue")
             break
         shown.append(line)
-    return Message(subject=subject, text=text, html=page,
-                   markdown=fit_bytes("\n".join([head, *shown, tail])))
+    return Message(
+        subject=subject, text=text, html=page, markdown=fit_bytes("\n".join([head, *shown, tail]))
+    )
 
 
 def _md(value: str) -> str:

@@ -30,8 +30,15 @@ def event_label(action: str) -> str:
     return found.label if found else LABELS.get(action, action)
 
 
-def record(ctx: Context, number: str, *, actor: str, action: str, reason: str | None = None,
-           details: dict[str, Any] | None = None) -> int:
+def record(
+    ctx: Context,
+    number: str,
+    *,
+    actor: str,
+    action: str,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
     """Append one non-state event; returns its id."""
     from services import records  # here, so that `LABELS` is cheap to import for `show`
 
@@ -42,6 +49,16 @@ def record(ctx: Context, number: str, *, actor: str, action: str, reason: str | 
         seq = case["event_count"] + 1
         records.update_case(conn, case, {"event_count": seq})
         return records.append_event(
-            conn, complaint_id=case["id"], seq=seq, action=action, from_state=case["state"],
-            to_state=case["state"], actor=user["username"], role=user["role"], at=now,
-            recorded_at=now, reason=reason, details=details or {})
+            conn,
+            complaint_id=case["id"],
+            seq=seq,
+            action=action,
+            from_state=case["state"],
+            to_state=case["state"],
+            actor=user["username"],
+            role=user["role"],
+            at=now,
+            recorded_at=now,
+            reason=reason,
+            details=details or {},
+        )

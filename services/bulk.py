@@ -61,8 +61,12 @@ def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
         top = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar() or 0)
         return list(range(top + 1, top + n + 1))
     seq = f"{table.name}_id_seq"
-    return [int(r[0]) for r in conn.execute(
-        text(f"SELECT nextval('{seq}') FROM generate_series(1, :n)"), {"n": n})]
+    return [
+        int(r[0])
+        for r in conn.execute(
+            text(f"SELECT nextval('{seq}') FROM generate_series(1, :n)"), {"n": n}
+        )
+    ]
 
 
 def check_actor(ctx: Context, actor: str) -> dict[str, Any]:
@@ -72,8 +76,13 @@ def check_actor(ctx: Context, actor: str) -> dict[str, Any]:
     return user
 
 
-def register_batch(ctx: Context, items: Sequence[tuple[int, Registration]], *,
-                   user: dict[str, Any], escalate: bool = True) -> BatchResult:
+def register_batch(
+    ctx: Context,
+    items: Sequence[tuple[int, Registration]],
+    *,
+    user: dict[str, Any],
+    escalate: bool = True,
+) -> BatchResult:
     """Register one batch of (source line, registration) in one transaction."""
     now = utcnow()
     out = BatchResult()
@@ -95,8 +104,14 @@ def register_batch(ctx: Context, items: Sequence[tuple[int, Registration]], *,
         refs = [r.external_ref for _, r in good if r.external_ref]
         stored = set()
         for i in range(0, len(refs), 500):
-            stored |= {r[0] for r in conn.execute(select(records.C.c.external_ref).where(
-                records.C.c.external_ref.in_(refs[i:i + 500])))}
+            stored |= {
+                r[0]
+                for r in conn.execute(
+                    select(records.C.c.external_ref).where(
+                        records.C.c.external_ref.in_(refs[i : i + 500])
+                    )
+                )
+            }
         fresh = [(line, r) for line, r in good if r.external_ref not in stored]
         out.existing = len(good) - len(fresh)
         if fresh:
@@ -104,8 +119,15 @@ def register_batch(ctx: Context, items: Sequence[tuple[int, Registration]], *,
     return out
 
 
-def _insert(ctx: Context, conn: Connection, fresh: list[tuple[int, Registration]],
-            user: dict[str, Any], now: datetime, out: BatchResult, escalate: bool) -> None:
+def _insert(
+    ctx: Context,
+    conn: Connection,
+    fresh: list[tuple[int, Registration]],
+    user: dict[str, Any],
+    now: datetime,
+    out: BatchResult,
+    escalate: bool,
+) -> None:
     n_agents = sum(1 for _, r in fresh if r.agent is not None)
     party_ids = iter(_allocate(conn, P, len(fresh) + n_agents))
     case_ids = _allocate(conn, records.C, len(fresh))
@@ -125,20 +147,41 @@ def _insert(ctx: Context, conn: Connection, fresh: list[tuple[int, Registration]
         if inst not in institutions:
             institutions[inst] = registration._institution_id(conn, reg.institution, reg.branch)
         number = registration.number_for(ctx, received, cid)
-        row = {"id": cid, "number": number, **registration.case_row(
-            ctx, reg, user=user, now=now, complainant_id=complainant_id, agent_id=agent_id,
-            institution_id=institutions[inst])}
+        row = {
+            "id": cid,
+            "number": number,
+            **registration.case_row(
+                ctx,
+                reg,
+                user=user,
+                now=now,
+                complainant_id=complainant_id,
+                agent_id=agent_id,
+                institution_id=institutions[inst],
+            ),
+        }
         case_rows.append(row)
         clocks: dict[str, Any] = {}
         apply_clock(ctx.clock, "registered", clocks, received, case=row, fields={})
         for dl in clocks.values():
-            deadline_rows.append({"complaint_id": cid, "name": dl.name,
-                                  **records._deadline_values(dl)})
-        event_rows.append({
-            "complaint_id": cid, "seq": 1, "action": "register", "from_state": None,
-            "to_state": lc.State.registered.value, "actor": user["username"],
-            "role": user["role"], "at": to_db(received), "recorded_at": to_db(now),
-            "reason": None, "details": registration.public_details(reg)})
+            deadline_rows.append(
+                {"complaint_id": cid, "name": dl.name, **records._deadline_values(dl)}
+            )
+        event_rows.append(
+            {
+                "complaint_id": cid,
+                "seq": 1,
+                "action": "register",
+                "from_state": None,
+                "to_state": lc.State.registered.value,
+                "actor": user["username"],
+                "role": user["role"],
+                "at": to_db(received),
+                "recorded_at": to_db(now),
+                "reason": None,
+                "details": registration.public_details(reg),
+            }
+        )
         out.imported.append(number)
     conn.execute(insert(P), party_rows)
     conn.execute(insert(records.C), case_rows)
@@ -150,8 +193,13 @@ def _insert(ctx: Context, conn: Connection, fresh: list[tuple[int, Registration]
     _repeats(ctx, conn, case_rows, user, out)
 
 
-def _repeats(ctx: Context, conn: Connection, rows: list[dict[str, Any]], user: dict[str, Any],
-             out: BatchResult) -> None:
+def _repeats(
+    ctx: Context,
+    conn: Connection,
+    rows: list[dict[str, Any]],
+    user: dict[str, Any],
+    out: BatchResult,
+) -> None:
     """Repeat detection for the rows whose complainant has another complaint in the window:
     one indexed look-up per batch, then issue 6's rule for each candidate in receipt order."""
     window = timedelta(days=ctx.config.repeat.window_days + 1)
@@ -165,13 +213,23 @@ def _repeats(ctx: Context, conn: Connection, rows: list[dict[str, Any]], user: d
     first: dict[str, Any] = {}
     for i in range(0, len(keys), 500):
         for key, earliest in conn.execute(
-                select(C.c.complainant_hash, func.min(C.c.received_at)).where(
-                    C.c.complainant_hash.in_(keys[i:i + 500]), C.c.received_at >= start,
-                    C.c.received_at <= end).group_by(C.c.complainant_hash)):
+            select(C.c.complainant_hash, func.min(C.c.received_at))
+            .where(
+                C.c.complainant_hash.in_(keys[i : i + 500]),
+                C.c.received_at >= start,
+                C.c.received_at <= end,
+            )
+            .group_by(C.c.complainant_hash)
+        ):
             first[key] = from_db(earliest)
-    candidates = sorted((r for r in rows if r["complainant_hash"] in first
-                         and r["received_at"] > first[r["complainant_hash"]]),
-                        key=lambda r: (r["received_at"], r["id"]))
+    candidates = sorted(
+        (
+            r
+            for r in rows
+            if r["complainant_hash"] in first and r["received_at"] > first[r["complainant_hash"]]
+        ),
+        key=lambda r: (r["received_at"], r["id"]),
+    )
     for row in candidates:
         outcome = repeats.on_registered(conn, ctx, row["id"], actor=user["username"])
         out.merged += outcome.kind == "merged"

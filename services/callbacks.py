@@ -49,31 +49,48 @@ def settings(ctx: Context) -> Settings:
         delay_working_days=int(raw.get("delay_working_days", 3)),
         retries=int(raw.get("retries", 2)),
         retry_after_working_days=int(raw.get("retry_after_working_days", 1)),
-        assignee=str(raw.get("assignee", "")), overdue_working_days=int(
-            raw.get("overdue_working_days", 2)),
+        assignee=str(raw.get("assignee", "")),
+        overdue_working_days=int(raw.get("overdue_working_days", 2)),
         dissatisfied=str(raw.get("dissatisfied", "reopen")),
         mediation_channel=str(raw.get("mediation_channel", "industry")),
         mediation_organisation=str(raw.get("mediation_organisation", "保险行业协会调解委员会")),
-        start=ctx.config.calendar.workday_start, end=ctx.config.calendar.workday_end)
+        start=ctx.config.calendar.workday_start,
+        end=ctx.config.calendar.workday_end,
+    )
     if s.dissatisfied not in rules.DISSATISFIED_OUTCOMES:
-        raise InvalidInput("callback.dissatisfied",
-                           f"取值: {', '.join(rules.DISSATISFIED_OUTCOMES)}")
+        raise InvalidInput(
+            "callback.dissatisfied", f"取值: {', '.join(rules.DISSATISFIED_OUTCOMES)}"
+        )
     if s.delay_working_days < 1 or s.retries < 0 or s.retry_after_working_days < 1:
-        raise InvalidInput("callback", "delay_working_days ≥ 1, retries ≥ 0, "
-                           "retry_after_working_days ≥ 1")
+        raise InvalidInput(
+            "callback", "delay_working_days ≥ 1, retries ≥ 0, retry_after_working_days ≥ 1"
+        )
     return s
 
 
-_LAST_ROUND = (select(CB.c.round).where(CB.c.complaint_id == bindparam("cid"))
-               .order_by(CB.c.round.desc()).limit(1))
-_CANCEL_PENDING = (update(CB).where(CB.c.complaint_id == bindparam("cid"),
-                                    CB.c.status == "scheduled")
-                   .values(status="cancelled", note="处理决定重新告知, 改为新一轮回访"))
+_LAST_ROUND = (
+    select(CB.c.round)
+    .where(CB.c.complaint_id == bindparam("cid"))
+    .order_by(CB.c.round.desc())
+    .limit(1)
+)
+_CANCEL_PENDING = (
+    update(CB)
+    .where(CB.c.complaint_id == bindparam("cid"), CB.c.status == "scheduled")
+    .values(status="cancelled", note="处理决定重新告知, 改为新一轮回访")
+)
 _INSERT = insert(CB)
 
 
-def schedule(conn: Connection, ctx: Context, complaint_id: int, *, notified_at: datetime,
-             owner: str | None = None, first: bool = False) -> int:
+def schedule(
+    conn: Connection,
+    ctx: Context,
+    complaint_id: int,
+    *,
+    notified_at: datetime,
+    owner: str | None = None,
+    first: bool = False,
+) -> int:
     """After `notify` (services.actions.perform, same transaction): a new callback round.
 
     `owner` is the case's owner when the caller has the row at hand; `first` says that the
@@ -86,18 +103,48 @@ def schedule(conn: Connection, ctx: Context, complaint_id: int, *, notified_at: 
         previous = conn.execute(_LAST_ROUND, {"cid": complaint_id}).scalar()
         # A decision notified again (after reopening or review) replaces a pending callback.
         conn.execute(_CANCEL_PENDING, {"cid": complaint_id})
-    due, end, verified = rules.callback_slot(ctx.clock.calendar, ctx.tz, notified_at,
-                                             s.delay_working_days, s.start, s.end)
-    return _insert(conn, complaint_id, round_=(previous or 0) + 1, attempt=1, due=due, end=end,
-                   verified=verified, assignee=s.assignee or owner or "")
+    due, end, verified = rules.callback_slot(
+        ctx.clock.calendar, ctx.tz, notified_at, s.delay_working_days, s.start, s.end
+    )
+    return _insert(
+        conn,
+        complaint_id,
+        round_=(previous or 0) + 1,
+        attempt=1,
+        due=due,
+        end=end,
+        verified=verified,
+        assignee=s.assignee or owner or "",
+    )
 
 
-def _insert(conn: Connection, complaint_id: int, *, round_: int, attempt: int, due: datetime,
-            end: datetime, verified: bool, assignee: str) -> int:
-    return int(conn.execute(_INSERT, dict(
-        complaint_id=complaint_id, round=round_, attempt=attempt, status="scheduled",
-        due_at=to_db(due), window_end_at=to_db(end), assignee=assignee,
-        calendar_verified=verified, created_at=to_db(utcnow()))).inserted_primary_key[0])  # type: ignore[index]
+def _insert(
+    conn: Connection,
+    complaint_id: int,
+    *,
+    round_: int,
+    attempt: int,
+    due: datetime,
+    end: datetime,
+    verified: bool,
+    assignee: str,
+) -> int:
+    return int(
+        conn.execute(
+            _INSERT,
+            dict(
+                complaint_id=complaint_id,
+                round=round_,
+                attempt=attempt,
+                status="scheduled",
+                due_at=to_db(due),
+                window_end_at=to_db(end),
+                assignee=assignee,
+                calendar_verified=verified,
+                created_at=to_db(utcnow()),
+            ),
+        ).inserted_primary_key[0]
+    )  # type: ignore[index]
 
 
 def _view(row: Any, number: str) -> dict[str, Any]:
@@ -108,14 +155,18 @@ def _view(row: Any, number: str) -> dict[str, Any]:
     return out
 
 
-def due(ctx: Context, *, at: datetime | None = None, assignee: str | None = None
-        ) -> list[dict[str, Any]]:
+def due(
+    ctx: Context, *, at: datetime | None = None, assignee: str | None = None
+) -> list[dict[str, Any]]:
     """Scheduled callbacks whose day has come (due time on or before the end of `at`'s day)."""
     at = at or utcnow()
     end_of_day = rules.local_midnight(at.astimezone(ctx.tz).date() + timedelta(days=1), ctx.tz)
-    stmt = (select(CB, C.c.number).select_from(CB.join(C, C.c.id == CB.c.complaint_id))
-            .where(CB.c.status == "scheduled", CB.c.due_at < to_db(end_of_day))
-            .order_by(CB.c.due_at))
+    stmt = (
+        select(CB, C.c.number)
+        .select_from(CB.join(C, C.c.id == CB.c.complaint_id))
+        .where(CB.c.status == "scheduled", CB.c.due_at < to_db(end_of_day))
+        .order_by(CB.c.due_at)
+    )
     if assignee:
         stmt = stmt.where(CB.c.assignee == assignee)
     with ctx.engine.connect() as conn:
@@ -125,8 +176,13 @@ def due(ctx: Context, *, at: datetime | None = None, assignee: str | None = None
 def for_complaint(ctx: Context, number: str) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
         case = records.load_case(conn, number)
-        rows = conn.execute(select(CB).where(CB.c.complaint_id == case["id"])
-                            .order_by(CB.c.round, CB.c.attempt)).mappings().all()
+        rows = (
+            conn.execute(
+                select(CB).where(CB.c.complaint_id == case["id"]).order_by(CB.c.round, CB.c.attempt)
+            )
+            .mappings()
+            .all()
+        )
     return [_view(r, number) for r in rows]
 
 
@@ -140,9 +196,17 @@ class Recorded:
     case_state: str | None = None
 
 
-def record(ctx: Context, callback_id: int, *, actor: str, reached: bool,
-           satisfaction: str | None = None, nps: int | None = None, note: str | None = None,
-           at: datetime | None = None) -> Recorded:
+def record(
+    ctx: Context,
+    callback_id: int,
+    *,
+    actor: str,
+    reached: bool,
+    satisfaction: str | None = None,
+    nps: int | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> Recorded:
     """Record one callback attempt; one transaction with whatever it leads to."""
     now = utcnow()
     at = at or now
@@ -161,8 +225,11 @@ def record(ctx: Context, callback_id: int, *, actor: str, reached: bool,
         if lc.Role(user["role"]) not in RECORDERS:
             raise Forbidden(f"角色「{lc.Role(user['role']).label}」无权记录回访")
         case = records.load_case_by_id(conn, row["complaint_id"])
-        values: dict[str, Any] = {"recorded_by": user["username"], "recorded_at": to_db(at),
-                                  "note": note}
+        values: dict[str, Any] = {
+            "recorded_by": user["username"],
+            "recorded_at": to_db(at),
+            "note": note,
+        }
         next_id = None
         outcome = None
         if not reached:
@@ -170,17 +237,27 @@ def record(ctx: Context, callback_id: int, *, actor: str, reached: bool,
             if row["attempt"] <= s.retries:
                 # Unreachable: try again on a later working day, inside working hours.
                 due_at, end, verified = rules.callback_slot(
-                    ctx.clock.calendar, ctx.tz, at, s.retry_after_working_days, s.start, s.end)
-                next_id = _insert(conn, row["complaint_id"], round_=row["round"],
-                                  attempt=row["attempt"] + 1, due=due_at, end=end,
-                                  verified=verified, assignee=row["assignee"])
+                    ctx.clock.calendar, ctx.tz, at, s.retry_after_working_days, s.start, s.end
+                )
+                next_id = _insert(
+                    conn,
+                    row["complaint_id"],
+                    round_=row["round"],
+                    attempt=row["attempt"] + 1,
+                    due=due_at,
+                    end=end,
+                    verified=verified,
+                    assignee=row["assignee"],
+                )
                 outcome = "retry"
             else:
                 outcome = "gave_up"
         else:
             if satisfaction not in rules.SATISFACTION:
-                raise InvalidInput("satisfaction", "满意度取值: " + ", ".join(
-                    f"{k}({v})" for k, v in rules.SATISFACTION.items()))
+                raise InvalidInput(
+                    "satisfaction",
+                    "满意度取值: " + ", ".join(f"{k}({v})" for k, v in rules.SATISFACTION.items()),
+                )
             problem = rules.validate_nps(nps)
             if problem:
                 raise InvalidInput("nps", problem)
@@ -188,17 +265,31 @@ def record(ctx: Context, callback_id: int, *, actor: str, reached: bool,
             if satisfaction == "dissatisfied":
                 outcome = _dissatisfied(conn, ctx, s, case, actor=user["username"], note=note)
         values["outcome"] = outcome
-        done = conn.execute(update(CB).where(CB.c.id == callback_id, CB.c.status == "scheduled")
-                            .values(**values))
+        done = conn.execute(
+            update(CB).where(CB.c.id == callback_id, CB.c.status == "scheduled").values(**values)
+        )
         if done.rowcount != 1:
             raise Conflict(f"回访 #{callback_id} 已被他人记录")
         state = records.load_case_by_id(conn, row["complaint_id"])["state"]
-    return Recorded(callback_id=callback_id, number=case["number"], status=values["status"],
-                    outcome=outcome, next_callback_id=next_id, case_state=state)
+    return Recorded(
+        callback_id=callback_id,
+        number=case["number"],
+        status=values["status"],
+        outcome=outcome,
+        next_callback_id=next_id,
+        case_state=state,
+    )
 
 
-def _dissatisfied(conn: Connection, ctx: Context, s: Settings, case: dict[str, Any], *,
-                  actor: str, note: str | None) -> str:
+def _dissatisfied(
+    conn: Connection,
+    ctx: Context,
+    s: Settings,
+    case: dict[str, Any],
+    *,
+    actor: str,
+    note: str | None,
+) -> str:
     """Seeds 000/003: dissatisfied → reopen, review, mediation or the ledger, as configured."""
     from services import actions, ledger
 
@@ -207,22 +298,34 @@ def _dissatisfied(conn: Connection, ctx: Context, s: Settings, case: dict[str, A
     outcome = s.dissatisfied
     if outcome == "review":
         if state == lc.State.notified and case["decided_by_branch"]:
-            actions.perform(ctx, number, "request_review", actor=actor, conn=conn,
-                            fields={"request": reason})
+            actions.perform(
+                ctx, number, "request_review", actor=actor, conn=conn, fields={"request": reason}
+            )
             return "review"
         outcome = "reopen"  # Art. 20: review only of a branch's decision; otherwise reopen
     if outcome == "mediation":
         if state == lc.State.closed:
-            actions.perform(ctx, number, "reopen", actor="system", conn=conn,
-                            fields={"reason": reason})
-        actions.perform(ctx, number, "mediate", actor="system", conn=conn,
-                        fields={"channel": s.mediation_channel,
-                                "organisation": s.mediation_organisation, "reason": reason})
+            actions.perform(
+                ctx, number, "reopen", actor="system", conn=conn, fields={"reason": reason}
+            )
+        actions.perform(
+            ctx,
+            number,
+            "mediate",
+            actor="system",
+            conn=conn,
+            fields={
+                "channel": s.mediation_channel,
+                "organisation": s.mediation_organisation,
+                "reason": reason,
+            },
+        )
         return "mediation"
     if outcome == "reopen":
         if any(a.trigger == "reopen" for a in lc.allowed_actions(state)):
-            actions.perform(ctx, number, "reopen", actor="system", conn=conn,
-                            fields={"reason": reason})
+            actions.perform(
+                ctx, number, "reopen", actor="system", conn=conn, fields={"reason": reason}
+            )
             return "reopen"
         outcome = "ledger"  # already being handled again: keep it in view in the ledger
     ledger.add_for_complaint(conn, ctx, case["id"], kind="dissatisfied", why=reason)
@@ -235,32 +338,59 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> dict[str, int]:
     s = settings(ctx)
     alerted = escalated = 0
     with ctx.engine.begin() as conn:
-        rows = conn.execute(select(CB, C.c.number).select_from(
-            CB.join(C, C.c.id == CB.c.complaint_id))
-            .where(CB.c.status == "scheduled", CB.c.due_at <= to_db(now))).mappings().all()
+        rows = (
+            conn.execute(
+                select(CB, C.c.number)
+                .select_from(CB.join(C, C.c.id == CB.c.complaint_id))
+                .where(CB.c.status == "scheduled", CB.c.due_at <= to_db(now))
+            )
+            .mappings()
+            .all()
+        )
         for r in rows:
             due_at = from_db(r["due_at"])
             assert due_at is not None
             if r["alerted_at"] is None:
                 records.enqueue_alert(
-                    conn, dedupe_key=f"callback_due:{r['id']}", kind="callback_due",
-                    audience=r["assignee"] or "supervisors", complaint_id=r["complaint_id"],
-                    event_id=None, urgent=False, now=now,
-                    payload={"callback": r["id"], "number": r["number"],
-                             "due": due_at.isoformat(), "attempt": r["attempt"],
-                             "window_end": from_db(r["window_end_at"]).isoformat()})  # type: ignore[union-attr]
+                    conn,
+                    dedupe_key=f"callback_due:{r['id']}",
+                    kind="callback_due",
+                    audience=r["assignee"] or "supervisors",
+                    complaint_id=r["complaint_id"],
+                    event_id=None,
+                    urgent=False,
+                    now=now,
+                    payload={
+                        "callback": r["id"],
+                        "number": r["number"],
+                        "due": due_at.isoformat(),
+                        "attempt": r["attempt"],
+                        "window_end": from_db(r["window_end_at"]).isoformat(),
+                    },
+                )  # type: ignore[union-attr]
                 conn.execute(update(CB).where(CB.c.id == r["id"]).values(alerted_at=to_db(now)))
                 alerted += 1
-            limit = rules.overdue_at(ctx.clock.calendar, ctx.tz, due_at, s.overdue_working_days,
-                                     s.end)
+            limit = rules.overdue_at(
+                ctx.clock.calendar, ctx.tz, due_at, s.overdue_working_days, s.end
+            )
             if r["escalated_at"] is None and now >= limit:
                 records.enqueue_alert(
-                    conn, dedupe_key=f"callback_overdue:{r['id']}", kind="callback_overdue",
-                    audience="supervisors", complaint_id=r["complaint_id"], event_id=None,
-                    urgent=True, now=now,
-                    payload={"callback": r["id"], "number": r["number"],
-                             "due": due_at.isoformat(), "assignee": r["assignee"],
-                             "overdue_since": limit.isoformat()})
+                    conn,
+                    dedupe_key=f"callback_overdue:{r['id']}",
+                    kind="callback_overdue",
+                    audience="supervisors",
+                    complaint_id=r["complaint_id"],
+                    event_id=None,
+                    urgent=True,
+                    now=now,
+                    payload={
+                        "callback": r["id"],
+                        "number": r["number"],
+                        "due": due_at.isoformat(),
+                        "assignee": r["assignee"],
+                        "overdue_since": limit.isoformat(),
+                    },
+                )
                 conn.execute(update(CB).where(CB.c.id == r["id"]).values(escalated_at=to_db(now)))
                 escalated += 1
     return {"alerted": alerted, "escalated": escalated}

@@ -22,8 +22,9 @@ from states import lifecycle as lc
 from storage.timeutil import from_db
 
 # Case reviews (以案促改) read case content: handlers, supervisors and the committee.
-ANALYSIS_ROLES = frozenset({lc.Role.liaison, lc.Role.supervisor, lc.Role.committee,
-                            lc.Role.coordinator})
+ANALYSIS_ROLES = frozenset(
+    {lc.Role.liaison, lc.Role.supervisor, lc.Role.committee, lc.Role.coordinator}
+)
 DIMENSION_COLUMNS = ["投诉编号", *lc.FIVE_DIMENSIONS.values(), "溯源整改"]
 
 
@@ -36,12 +37,25 @@ def analyse(ctx: Context, number: str) -> dict[str, str]:
     tax = ctx.config.taxonomy
     with ctx.engine.connect() as conn:
         case = records.load_case(conn, number)
-        events = [dict(e) for e in conn.execute(
-            select(records.E).where(records.E.c.complaint_id == case["id"])
-            .order_by(records.E.c.seq)).mappings()]
-        earlier = conn.execute(select(func.count()).select_from(records.C).where(
-            records.C.c.complainant_hash == case["complainant_hash"],
-            records.C.c.received_at < case["received_at"])).scalar() or 0
+        events = [
+            dict(e)
+            for e in conn.execute(
+                select(records.E)
+                .where(records.E.c.complaint_id == case["id"])
+                .order_by(records.E.c.seq)
+            ).mappings()
+        ]
+        earlier = (
+            conn.execute(
+                select(func.count())
+                .select_from(records.C)
+                .where(
+                    records.C.c.complainant_hash == case["complainant_hash"],
+                    records.C.c.received_at < case["received_at"],
+                )
+            ).scalar()
+            or 0
+        )
     by_action: dict[str, dict[str, Any]] = {}
     for e in events:
         by_action[e["action"]] = e["details"] or {}
@@ -63,19 +77,33 @@ def analyse(ctx: Context, number: str) -> dict[str, str]:
         f"群体投诉 {case['group_size']} 人" if case["group_size"] > 1 else None,
         f"此前投诉 {earlier} 次" if earlier else "首次投诉",
         "监管转办" if case["regulator_forwarded"] else None,
-        closing.get("background"))
+        closing.get("background"),
+    )
     content = _text(
         f"{tax.categories.get(case['category'] or '', '未分类')}/"
         f"{tax.products.get(case['product'] or '', '未分类')}",
-        f"诉求: {case['claim']}", f"事实: {case['facts']}",
+        f"诉求: {case['claim']}",
+        f"事实: {case['facts']}",
         f"涉及金额 {case['amount']:,.2f} 元" if case["amount"] else None,
-        closing.get("content"))
+        closing.get("content"),
+    )
     process = _text(" → ".join(steps), closing.get("process"))
     rules = _text(decision.get("basis"), closing.get("rules"))
-    outcome = _text(f"当前状态: {lc.State(case['state']).label}", decision.get("reasons"),
-                    closing.get("agreement"), closing.get("outcome"))
-    values = [case["number"], background, content, process, rules, outcome,
-              closing.get("root_cause") or ""]
+    outcome = _text(
+        f"当前状态: {lc.State(case['state']).label}",
+        decision.get("reasons"),
+        closing.get("agreement"),
+        closing.get("outcome"),
+    )
+    values = [
+        case["number"],
+        background,
+        content,
+        process,
+        rules,
+        outcome,
+        closing.get("root_cause") or "",
+    ]
     return dict(zip(DIMENSION_COLUMNS, values, strict=True))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
@@ -58,8 +58,9 @@ class CycleResult:
     escalated: int = 0
 
 
-def share_point(cfg: Mapping[str, Any], name: str, started: datetime, due: datetime,
-                paused_seconds: int) -> datetime | None:
+def share_point(
+    cfg: Mapping[str, Any], name: str, started: datetime, due: datetime, paused_seconds: int
+) -> datetime | None:
     """When the configured share of the deadline's time has passed (pauses shift it)."""
     if not cfg["share"] or name != cfg["deadline"]:
         return None
@@ -68,8 +69,11 @@ def share_point(cfg: Mapping[str, Any], name: str, started: datetime, due: datet
 
 
 def convened_cycles(conn: Connection, cids: list[int]) -> set[tuple[int, str]]:
-    rows = conn.execute(select(K.c.complaint_id, K.c.dedupe_key).where(
-        K.c.complaint_id.in_(cids), K.c.reason_code == "deadline_share"))
+    rows = conn.execute(
+        select(K.c.complaint_id, K.c.dedupe_key).where(
+            K.c.complaint_id.in_(cids), K.c.reason_code == "deadline_share"
+        )
+    )
     return {(r.complaint_id, r.dedupe_key.split(":", 2)[2]) for r in rows}
 
 
@@ -77,32 +81,50 @@ def meeting_slot(ctx: Context, after: datetime, cfg: Mapping[str, Any]) -> datet
     """The first half-hour slot at least `lead_hours` ahead that fits inside working hours on a
     working day (calendar.workday_start/end, 调休 included via the work calendar)."""
     cal, tz = ctx.config.calendar, ctx.tz
-    t = (after + timedelta(hours=cfg["lead_hours"])).astimezone(tz).replace(second=0,
-                                                                           microsecond=0)
+    t = (after + timedelta(hours=cfg["lead_hours"])).astimezone(tz).replace(second=0, microsecond=0)
     if t.minute % 30:
         t += timedelta(minutes=30 - t.minute % 30)
     day = t.date()
     for _ in range(60):
         start = datetime.combine(day, cal.workday_start, tz)
-        last = datetime.combine(day, cal.workday_end, tz) - timedelta(minutes=cfg["meeting_minutes"])
+        last = datetime.combine(day, cal.workday_end, tz) - timedelta(
+            minutes=cfg["meeting_minutes"]
+        )
         if ctx.clock.calendar.is_workday(day)[0]:
             t = max(t, start)
             if t <= last:
-                return t.astimezone(timezone.utc)
+                return t.astimezone(UTC)
         day += timedelta(days=1)
         t = datetime.combine(day, cal.workday_start, tz)
     raise InvalidInput("calendar", "60 日内找不到工作日安排会商")
 
 
 def _open_for(conn: Connection, cid: int) -> dict[str, Any] | None:
-    row = conn.execute(select(K).where(K.c.complaint_id == cid, K.c.status == "convened")
-                       .order_by(K.c.id.desc())).mappings().first()
+    row = (
+        conn.execute(
+            select(K)
+            .where(K.c.complaint_id == cid, K.c.status == "convened")
+            .order_by(K.c.id.desc())
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
-def _convene(ctx: Context, conn: Connection, case: dict[str, Any], *, actor: str, key: str,
-             reason_code: str, reason: str, departments: list[str] | None,
-             meeting_at: datetime | None, now: datetime) -> dict[str, Any] | None:
+def _convene(
+    ctx: Context,
+    conn: Connection,
+    case: dict[str, Any],
+    *,
+    actor: str,
+    key: str,
+    reason_code: str,
+    reason: str,
+    departments: list[str] | None,
+    meeting_at: datetime | None,
+    now: datetime,
+) -> dict[str, Any] | None:
     """Record one consultation and move the case to 会商中; None if `key` was convened before."""
     found = conn.execute(select(K).where(K.c.dedupe_key == key)).mappings().first()
     if found:
@@ -113,45 +135,104 @@ def _convene(ctx: Context, conn: Connection, case: dict[str, Any], *, actor: str
     state = lc.State(case["state"])
     if state != lc.State.consulting:
         if state not in CONSULT_FROM:
-            raise Forbidden(f"当前状态「{state.label}」不能提请会商; 可执行操作: "
-                            f"{lc.describe_allowed(state)}")
+            raise Forbidden(
+                f"当前状态「{state.label}」不能提请会商; 可执行操作: {lc.describe_allowed(state)}"
+            )
         last = from_db(case["last_event_at"]) or now
-        perform(ctx, case["number"], "consult", actor=actor, at=max(now, last), conn=conn,
-                fields={"reason": reason, "departments": depts, "reason_code": reason_code,
-                        "meeting_at": meeting.isoformat()})
-    row = {"complaint_id": case["id"], "dedupe_key": key, "reason_code": reason_code,
-           "reason": reason, "departments": depts, "meeting_at": to_db(meeting),
-           "status": "convened", "convened_by": actor, "convened_at": to_db(now)}
+        perform(
+            ctx,
+            case["number"],
+            "consult",
+            actor=actor,
+            at=max(now, last),
+            conn=conn,
+            fields={
+                "reason": reason,
+                "departments": depts,
+                "reason_code": reason_code,
+                "meeting_at": meeting.isoformat(),
+            },
+        )
+    row = {
+        "complaint_id": case["id"],
+        "dedupe_key": key,
+        "reason_code": reason_code,
+        "reason": reason,
+        "departments": depts,
+        "meeting_at": to_db(meeting),
+        "status": "convened",
+        "convened_by": actor,
+        "convened_at": to_db(now),
+    }
     row["id"] = conn.execute(insert(K).values(row)).inserted_primary_key[0]  # type: ignore[index]
     fresh = records.load_case_by_id(conn, case["id"])
     local = meeting.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
     names = [cfg["labels"].get(d, d) for d in depts]
     for d in depts:
         records.enqueue_alert(
-            conn, dedupe_key=f"consult:{row['id']}:invite:{d}", kind="consultation_invite",
-            audience=f"dept:{d}", complaint_id=case["id"], event_id=None, urgent=False, now=now,
-            payload=_payload(ctx, fresh, meeting_at=meeting.isoformat(), meeting_local=local,
-                             departments=names, reason=reason,
-                             title=f"会商通知: {local} 会商投诉 {case['number']}({reason})"))
+            conn,
+            dedupe_key=f"consult:{row['id']}:invite:{d}",
+            kind="consultation_invite",
+            audience=f"dept:{d}",
+            complaint_id=case["id"],
+            event_id=None,
+            urgent=False,
+            now=now,
+            payload=_payload(
+                ctx,
+                fresh,
+                meeting_at=meeting.isoformat(),
+                meeting_local=local,
+                departments=names,
+                reason=reason,
+                title=f"会商通知: {local} 会商投诉 {case['number']}({reason})",
+            ),
+        )
     return row
 
 
-def convene_on_deadline(ctx: Context, conn: Connection, case: dict[str, Any], cycle: str,
-                        due: datetime, *, now: datetime) -> bool:
+def convene_on_deadline(
+    ctx: Context,
+    conn: Connection,
+    case: dict[str, Any],
+    cycle: str,
+    due: datetime,
+    *,
+    now: datetime,
+) -> bool:
     """Called by the sweep when a case passes the configured share of its decision deadline."""
     if lc.State(case["state"]) not in CONSULT_FROM or _open_for(conn, case["id"]):
         return False  # not in handling (decided, paused …) or already in consultation
     cfg = settings(ctx)
     local = due.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
     reason = f"已超过处理决定时限的 {cfg['share']:.0%} (到期 {local}), 自动提请会商"
-    return _convene(ctx, conn, case, actor=SYSTEM, key=f"deadline_share:{case['id']}:{cycle}",
-                    reason_code="deadline_share", reason=reason, departments=None,
-                    meeting_at=None, now=now) is not None
+    return (
+        _convene(
+            ctx,
+            conn,
+            case,
+            actor=SYSTEM,
+            key=f"deadline_share:{case['id']}:{cycle}",
+            reason_code="deadline_share",
+            reason=reason,
+            departments=None,
+            meeting_at=None,
+            now=now,
+        )
+        is not None
+    )
 
 
-def convene_for(ctx: Context, number: str, reason: str, *, reason_code: str = "ledger",
-                key: str | None = None, departments: list[str] | None = None,
-                conn: Connection | None = None) -> dict[str, Any]:
+def convene_for(
+    ctx: Context,
+    number: str,
+    reason: str,
+    *,
+    reason_code: str = "ledger",
+    key: str | None = None,
+    departments: list[str] | None = None,
+    conn: Connection | None = None,
+) -> dict[str, Any]:
     """Convene (or return the open) consultation for a complaint, as the system actor.
 
     For other services, e.g. the ledger: `convene_for(ctx, number, "重复投诉 3 次未化解",
@@ -160,15 +241,32 @@ def convene_for(ctx: Context, number: str, reason: str, *, reason_code: str = "l
     when the case is in a state that cannot be consulted (e.g. registered, decided)."""
     if conn is None:
         with ctx.engine.begin() as own:
-            return convene_for(ctx, number, reason, reason_code=reason_code, key=key,
-                               departments=departments, conn=own)
+            return convene_for(
+                ctx,
+                number,
+                reason,
+                reason_code=reason_code,
+                key=key,
+                departments=departments,
+                conn=own,
+            )
     case = records.load_case(conn, number)
     existing = _open_for(conn, case["id"])
     if existing:
         return existing
     dedupe = f"{reason_code}:{case['id']}:{key or case['event_count']}"
-    row = _convene(ctx, conn, case, actor=SYSTEM, key=dedupe, reason_code=reason_code,
-                   reason=reason, departments=departments, meeting_at=None, now=utcnow())
+    row = _convene(
+        ctx,
+        conn,
+        case,
+        actor=SYSTEM,
+        key=dedupe,
+        reason_code=reason_code,
+        reason=reason,
+        departments=departments,
+        meeting_at=None,
+        now=utcnow(),
+    )
     if row is None:
         found = conn.execute(select(K).where(K.c.dedupe_key == dedupe)).mappings().first()
         assert found is not None
@@ -176,9 +274,15 @@ def convene_for(ctx: Context, number: str, reason: str, *, reason_code: str = "l
     return row
 
 
-def convene(ctx: Context, number: str, *, actor: str, reason: str,
-            departments: list[str] | None = None,
-            meeting_at: datetime | None = None) -> dict[str, Any]:
+def convene(
+    ctx: Context,
+    number: str,
+    *,
+    actor: str,
+    reason: str,
+    departments: list[str] | None = None,
+    meeting_at: datetime | None = None,
+) -> dict[str, Any]:
     """Convene a consultation by hand (coordinator, liaison, supervisor, committee)."""
     now = utcnow()
     if meeting_at is not None and meeting_at <= now:
@@ -187,37 +291,62 @@ def convene(ctx: Context, number: str, *, actor: str, reason: str,
         case = records.load_case(conn, number)
         user = records.load_user(conn, actor)
         lc.authorize(lc.action("consult"), user["role"])
-        row = _convene(ctx, conn, case, actor=actor, key=f"manual:{case['id']}:{case['version']}",
-                       reason_code="manual", reason=reason, departments=departments,
-                       meeting_at=meeting_at, now=now)
+        row = _convene(
+            ctx,
+            conn,
+            case,
+            actor=actor,
+            key=f"manual:{case['id']}:{case['version']}",
+            reason_code="manual",
+            reason=reason,
+            departments=departments,
+            meeting_at=meeting_at,
+            now=now,
+        )
     assert row is not None
     return row
 
 
-def conclude(ctx: Context, number: str, *, actor: str, decision: str,
-             at: datetime | None = None) -> dict[str, Any]:
+def conclude(
+    ctx: Context, number: str, *, actor: str, decision: str, at: datetime | None = None
+) -> dict[str, Any]:
     """Record the consultation's decision and move the case on (会商结论 → 协商中)."""
     with ctx.engine.begin() as conn:
         case = records.load_case(conn, number)
         open_ = _open_for(conn, case["id"])
         if open_ is None:
             raise NotFound(f"投诉 {number} 没有进行中的会商")
-        result = perform(ctx, number, "conclude_consultation", actor=actor, at=at, conn=conn,
-                         fields={"resolution": decision, "consultation_id": open_["id"]})
+        result = perform(
+            ctx,
+            number,
+            "conclude_consultation",
+            actor=actor,
+            at=at,
+            conn=conn,
+            fields={"resolution": decision, "consultation_id": open_["id"]},
+        )
         when = at or utcnow()
-        conn.execute(update(K).where(K.c.id == open_["id"]).values(
-            status="concluded", decision=decision, decided_by=actor, decided_at=to_db(when)))
+        conn.execute(
+            update(K)
+            .where(K.c.id == open_["id"])
+            .values(status="concluded", decision=decision, decided_by=actor, decided_at=to_db(when))
+        )
     return {**open_, "status": "concluded", "decision": decision, "state": result.state}
 
 
 def consultations_of(ctx: Context, number: str) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
         case = records.load_case(conn, number)
-        return [dict(r) for r in conn.execute(select(K).where(K.c.complaint_id == case["id"])
-                                              .order_by(K.c.id)).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                select(K).where(K.c.complaint_id == case["id"]).order_by(K.c.id)
+            ).mappings()
+        ]
 
 
 # ---- The periodic part: 重大 cases, reminders, overdue consultations ------------------------
+
 
 def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
     now = now or utcnow()
@@ -226,24 +355,49 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
     C = records.C
     if cfg["convene_major"]:
         k = K.alias("k")
-        majors = select(C.c.number).select_from(C.outerjoin(k, and_(
-            k.c.complaint_id == C.c.id, k.c.reason_code == "major"))).where(
-            C.c.state.in_([s.value for s in CONSULT_FROM]), C.c.priority == "major",
-            k.c.id.is_(None))
+        majors = (
+            select(C.c.number)
+            .select_from(
+                C.outerjoin(k, and_(k.c.complaint_id == C.c.id, k.c.reason_code == "major"))
+            )
+            .where(
+                C.c.state.in_([s.value for s in CONSULT_FROM]),
+                C.c.priority == "major",
+                k.c.id.is_(None),
+            )
+        )
         with ctx.engine.connect() as conn:
             numbers = [r.number for r in conn.execute(majors)]
         for number in numbers:
             with ctx.engine.begin() as conn:
                 case = records.load_case(conn, number)
                 if _open_for(conn, case["id"]) is None and lc.State(case["state"]) in CONSULT_FROM:
-                    if _convene(ctx, conn, case, actor=SYSTEM, key=f"major:{case['id']}",
-                                reason_code="major", reason="重大消费投诉, 自动提请会商(seed 002/004)",
-                                departments=None, meeting_at=None, now=now):
+                    if _convene(
+                        ctx,
+                        conn,
+                        case,
+                        actor=SYSTEM,
+                        key=f"major:{case['id']}",
+                        reason_code="major",
+                        reason="重大消费投诉, 自动提请会商(seed 002/004)",
+                        departments=None,
+                        meeting_at=None,
+                        now=now,
+                    ):
                         res.convened += 1
     soon = now + timedelta(hours=cfg["remind_before_hours"])
     with ctx.engine.begin() as conn:
-        due = conn.execute(select(K).where(K.c.status == "convened", K.c.reminded_at.is_(None),
-                                           K.c.meeting_at <= to_db(soon))).mappings().all()
+        due = (
+            conn.execute(
+                select(K).where(
+                    K.c.status == "convened",
+                    K.c.reminded_at.is_(None),
+                    K.c.meeting_at <= to_db(soon),
+                )
+            )
+            .mappings()
+            .all()
+        )
         for k_row in due:
             case = records.load_case_by_id(conn, k_row["complaint_id"])
             meeting = from_db(k_row["meeting_at"])
@@ -253,38 +407,81 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                 if d is None:
                     continue
                 records.enqueue_alert(
-                    conn, dedupe_key=f"consult:{k_row['id']}:remind:{d}",
-                    kind="consultation_reminder", audience=d if ":" in d else f"dept:{d}",
-                    complaint_id=case["id"], event_id=None, urgent=False, now=now,
-                    payload=_payload(ctx, case, meeting_at=meeting.isoformat(),
-                                     meeting_local=local,
-                                     title=f"会商提醒: 投诉 {case['number']} 将于 {local} 会商"))
+                    conn,
+                    dedupe_key=f"consult:{k_row['id']}:remind:{d}",
+                    kind="consultation_reminder",
+                    audience=d if ":" in d else f"dept:{d}",
+                    complaint_id=case["id"],
+                    event_id=None,
+                    urgent=False,
+                    now=now,
+                    payload=_payload(
+                        ctx,
+                        case,
+                        meeting_at=meeting.isoformat(),
+                        meeting_local=local,
+                        title=f"会商提醒: 投诉 {case['number']} 将于 {local} 会商",
+                    ),
+                )
             conn.execute(update(K).where(K.c.id == k_row["id"]).values(reminded_at=to_db(now)))
             res.reminded += 1
     late = now - timedelta(hours=cfg["conclude_within_hours"])
     with ctx.engine.begin() as conn:
-        overdue = conn.execute(select(K).where(K.c.status == "convened",
-                                               K.c.escalated_at.is_(None),
-                                               K.c.meeting_at <= to_db(late))).mappings().all()
+        overdue = (
+            conn.execute(
+                select(K).where(
+                    K.c.status == "convened",
+                    K.c.escalated_at.is_(None),
+                    K.c.meeting_at <= to_db(late),
+                )
+            )
+            .mappings()
+            .all()
+        )
         for k_row in overdue:
             case = records.load_case_by_id(conn, k_row["complaint_id"])
             conn.execute(update(K).where(K.c.id == k_row["id"]).values(escalated_at=to_db(now)))
             if lc.State(case["state"]) != lc.State.consulting:
                 continue  # concluded through the plain action: nothing overdue
             title = f"会商逾期未形成结论(会议 {from_db(k_row['meeting_at']).astimezone(ctx.tz):%m-%d %H:%M})"  # type: ignore[union-attr]
-            xid = conn.execute(insert(X).values(
-                complaint_id=case["id"], deadline_name="consultation", level="overdue",
-                cycle=str(k_row["id"]), rank=cfg["overdue_level"],
-                audience=f"role:{cfg['overdue_to']}", due_at=None, fired_at=to_db(now),
-                outcome="acted")).inserted_primary_key[0]  # type: ignore[index]
+            xid = conn.execute(
+                insert(X).values(
+                    complaint_id=case["id"],
+                    deadline_name="consultation",
+                    level="overdue",
+                    cycle=str(k_row["id"]),
+                    rank=cfg["overdue_level"],
+                    audience=f"role:{cfg['overdue_to']}",
+                    due_at=None,
+                    fired_at=to_db(now),
+                    outcome="acted",
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
             last = from_db(case["last_event_at"]) or now
-            eid = _append_escalation(ctx, conn, case, at=max(now, last), now=now,
-                                     rank=cfg["overdue_level"], reason=title,
-                                     details={"consultation_id": k_row["id"]})
+            eid = _append_escalation(
+                ctx,
+                conn,
+                case,
+                at=max(now, last),
+                now=now,
+                rank=cfg["overdue_level"],
+                reason=title,
+                details={"consultation_id": k_row["id"]},
+            )
             conn.execute(update(X).where(X.c.id == xid).values(event_id=eid))
-            _alert(ctx, conn, case, key=f"consult:{k_row['id']}:overdue", kind="escalation",
-                   audiences=[cfg["overdue_to"]], event_id=eid, urgent=True, now=now,
-                   payload=_payload(ctx, case, title=title, level=cfg["overdue_level"],
-                                    consultation_id=k_row["id"]))
+            _alert(
+                ctx,
+                conn,
+                case,
+                key=f"consult:{k_row['id']}:overdue",
+                kind="escalation",
+                audiences=[cfg["overdue_to"]],
+                event_id=eid,
+                urgent=True,
+                now=now,
+                payload=_payload(
+                    ctx, case, title=title, level=cfg["overdue_level"], consultation_id=k_row["id"]
+                ),
+            )
             res.escalated += 1
     return res

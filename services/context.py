@@ -44,8 +44,9 @@ def make_clock(config: Config) -> Clock:
     )
 
 
-def open_context(config: Config | None = None, *, url: str | None = None,
-                 migrate: bool = False) -> Context:
+def open_context(
+    config: Config | None = None, *, url: str | None = None, migrate: bool = False
+) -> Context:
     """Build the context; `migrate=True` applies pending migrations first."""
     config = config or load_config()
     if url:
@@ -54,5 +55,9 @@ def open_context(config: Config | None = None, *, url: str | None = None,
         from storage.migrate import upgrade
 
         upgrade(config.database_url)
-    return Context(config=config, engine=make_engine(config.database_url),
-                   clock=make_clock(config), tz=ZoneInfo(config.timezone))
+    return Context(
+        config=config,
+        engine=make_engine(config.database_url),
+        clock=make_clock(config),
+        tz=ZoneInfo(config.timezone),
+    )

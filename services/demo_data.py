@@ -15,32 +15,104 @@ import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from services.registration import Person, Registration
 
-CHANNELS = {"hotline": 45, "online": 22, "counter": 8, "letter": 2, "email": 3,
-            "regulator": 10, "media": 3, "other": 7}
-CATEGORIES = {"claims": 38, "sales": 22, "surrender": 12, "policy_service": 7, "renewal": 5,
-              "service_quality": 7, "telemarketing": 4, "underwriting": 2,
-              "information_security": 1, "other": 2}
-PRODUCTS = {"motor": 30, "medical": 18, "life": 10, "critical_illness": 10,
-            "investment_linked": 12, "accident": 6, "property": 6, "guarantee": 4, "other": 4}
-BRANCHES = {"head_office": 5, "beijing": 20, "shanghai": 18, "guangdong": 27, "sichuan": 13,
-            "zhejiang": 17}
+CHANNELS = {
+    "hotline": 45,
+    "online": 22,
+    "counter": 8,
+    "letter": 2,
+    "email": 3,
+    "regulator": 10,
+    "media": 3,
+    "other": 7,
+}
+CATEGORIES = {
+    "claims": 38,
+    "sales": 22,
+    "surrender": 12,
+    "policy_service": 7,
+    "renewal": 5,
+    "service_quality": 7,
+    "telemarketing": 4,
+    "underwriting": 2,
+    "information_security": 1,
+    "other": 2,
+}
+PRODUCTS = {
+    "motor": 30,
+    "medical": 18,
+    "life": 10,
+    "critical_illness": 10,
+    "investment_linked": 12,
+    "accident": 6,
+    "property": 6,
+    "guarantee": 4,
+    "other": 4,
+}
+BRANCHES = {
+    "head_office": 5,
+    "beijing": 20,
+    "shanghai": 18,
+    "guangdong": 27,
+    "sichuan": 13,
+    "zhejiang": 17,
+}
 # Resident-ID area codes (GB/T 2260) per branch, so that an ID fits the branch's province.
-AREAS = {"beijing": ("110105", "110108", "110102"), "shanghai": ("310104", "310115", "310110"),
-         "guangdong": ("440106", "440304", "440604"), "sichuan": ("510104", "510107", "510603"),
-         "zhejiang": ("330106", "330102", "330205"), "head_office": ("110101", "110105")}
-POLICY_PREFIX = {"motor": "PDAA", "property": "PQAA", "guarantee": "PGAA", "life": "PL",
-                 "critical_illness": "PJ", "medical": "PM", "accident": "PE",
-                 "investment_linked": "PU", "other": "PO"}
-MOBILE_PREFIXES = ("130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152",
-                   "155", "156", "158", "159", "166", "177", "180", "182", "186", "187", "188",
-                   "189", "198", "199")
+AREAS = {
+    "beijing": ("110105", "110108", "110102"),
+    "shanghai": ("310104", "310115", "310110"),
+    "guangdong": ("440106", "440304", "440604"),
+    "sichuan": ("510104", "510107", "510603"),
+    "zhejiang": ("330106", "330102", "330205"),
+    "head_office": ("110101", "110105"),
+}
+POLICY_PREFIX = {
+    "motor": "PDAA",
+    "property": "PQAA",
+    "guarantee": "PGAA",
+    "life": "PL",
+    "critical_illness": "PJ",
+    "medical": "PM",
+    "accident": "PE",
+    "investment_linked": "PU",
+    "other": "PO",
+}
+MOBILE_PREFIXES = (
+    "130",
+    "131",
+    "132",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "156",
+    "158",
+    "159",
+    "166",
+    "177",
+    "180",
+    "182",
+    "186",
+    "187",
+    "188",
+    "189",
+    "198",
+    "199",
+)
 CLAIMS = {
-    "claims": ("要求按合同赔付住院医疗费用", "住院出院后提交理赔材料, 逾 30 日未获赔付, 多次催办无果"),
+    "claims": (
+        "要求按合同赔付住院医疗费用",
+        "住院出院后提交理赔材料, 逾 30 日未获赔付, 多次催办无果",
+    ),
     "sales": ("要求全额退还保费", "业务员销售时承诺保本高收益, 未说明犹豫期和退保损失"),
     "surrender": ("要求按现金价值足额退保", "申请退保时被告知扣除手续费, 对退保金额有异议"),
     "policy_service": ("要求尽快办理保全变更", "申请变更受益人, 两周未办理完毕"),
@@ -100,9 +172,17 @@ class DemoCase:
 class Generator:
     """Deterministic for a seed. `cases(n)` yields DemoCase in receipt order."""
 
-    def __init__(self, taxonomy: Any, *, now: datetime, seed: int = 7, months: int = 13,
-                 regulator_share: float = 0.10, repeat_share: float = 0.08,
-                 name_pool: int = 2000) -> None:
+    def __init__(
+        self,
+        taxonomy: Any,
+        *,
+        now: datetime,
+        seed: int = 7,
+        months: int = 13,
+        regulator_share: float = 0.10,
+        repeat_share: float = 0.08,
+        name_pool: int = 2000,
+    ) -> None:
         from faker import Faker  # imported lazily: ~0.3 s and only generators need it
 
         self.tax, self.now, self.months = taxonomy, now, months
@@ -119,17 +199,21 @@ class Generator:
         day = self.now - timedelta(days=self.rng.random() * span)
         hour = self.rng.choice((9, 10, 10, 11, 11, 14, 14, 15, 15, 16, 17, 20))
         local = day.astimezone(timezone(timedelta(hours=8))).replace(
-            hour=hour, minute=self.rng.randint(0, 59), second=self.rng.randint(0, 59),
-            microsecond=0)
-        return min(local.astimezone(timezone.utc), self.now - timedelta(minutes=5))
+            hour=hour, minute=self.rng.randint(0, 59), second=self.rng.randint(0, 59), microsecond=0
+        )
+        return min(local.astimezone(UTC), self.now - timedelta(minutes=5))
 
     def _person(self, branch: str) -> tuple[Person, int]:
         rng = self.rng
         age = max(18, min(90, int(rng.gauss(46, 14))))
         born = date(self.now.year - age, rng.randint(1, 12), rng.randint(1, 28))
         area = rng.choice(AREAS.get(branch, AREAS["head_office"]))
-        return Person(name=rng.choice(self.names), id_number=resident_id(rng, area, born),
-                      phone=mobile(rng), address=rng.choice(self.addresses)), age
+        return Person(
+            name=rng.choice(self.names),
+            id_number=resident_id(rng, area, born),
+            phone=mobile(rng),
+            address=rng.choice(self.addresses),
+        ), age
 
     def _timeline(self, received: datetime) -> Timeline:
         rng, now = self.rng, self.now
@@ -138,8 +222,9 @@ class Generator:
         def until(moment: datetime) -> bool:
             return moment < now - timedelta(minutes=1)
 
-        accept = received + timedelta(hours=rng.expovariate(1 / 6) if rng.random() < 0.93
-                                      else 24 + rng.random() * 48)
+        accept = received + timedelta(
+            hours=rng.expovariate(1 / 6) if rng.random() < 0.93 else 24 + rng.random() * 48
+        )
         if rng.random() < 0.03 and until(received + timedelta(days=2)):
             t.stage, t.withdrawn = "withdrawn", received + timedelta(days=1 + rng.random())
             return t
@@ -183,9 +268,11 @@ class Generator:
         for i, received in enumerate(times):
             repeat_of = None
             first = rng.choice(earlier[-400:]) if earlier else None
-            if (first is not None and rng.random() < self.repeat_share
-                    and received - (first.registration.received_at or received)
-                    < timedelta(days=150)):
+            if (
+                first is not None
+                and rng.random() < self.repeat_share
+                and received - (first.registration.received_at or received) < timedelta(days=150)
+            ):
                 repeat_of = first.index
                 reg0 = first.registration
                 person, age = reg0.complainant, first.age
@@ -196,26 +283,51 @@ class Generator:
                 person, age = self._person(branch)
                 category = weighted(rng, CATEGORIES, tax.categories)
                 product = weighted(rng, PRODUCTS, tax.products)
-                policy = (POLICY_PREFIX.get(product, "P") + f"{received.year - rng.randint(0, 6)}"
-                          + f"{rng.randint(0, 10**10 - 1):010d}")
-                amount = (round(rng.lognormvariate(math.log(8000), 1.2), 2)
-                          if rng.random() < 0.85 else None)
+                policy = (
+                    POLICY_PREFIX.get(product, "P")
+                    + f"{received.year - rng.randint(0, 6)}"
+                    + f"{rng.randint(0, 10**10 - 1):010d}"
+                )
+                amount = (
+                    round(rng.lognormvariate(math.log(8000), 1.2), 2)
+                    if rng.random() < 0.85
+                    else None
+                )
             forwarded = rng.random() < self.regulator_share
-            channel = "regulator" if forwarded else weighted(
-                rng, {k: v for k, v in CHANNELS.items() if k != "regulator"}, tax.channels)
+            channel = (
+                "regulator"
+                if forwarded
+                else weighted(
+                    rng, {k: v for k, v in CHANNELS.items() if k != "regulator"}, tax.channels
+                )
+            )
             claim, facts = CLAIMS.get(category or "other", CLAIMS["other"])
             reg = Registration(
-                complainant=person, claim=claim, facts=facts, channel=channel,
-                received_at=received, branch=branch, category=category, product=product,
-                policy_no=policy, amount=amount,
+                complainant=person,
+                claim=claim,
+                facts=facts,
+                channel=channel,
+                received_at=received,
+                branch=branch,
+                category=category,
+                product=product,
+                policy_no=policy,
+                amount=amount,
                 regulator_ref=f"12378-{received:%Y%m%d}-{i:06d}" if forwarded else None,
-                regulator_forwarded_on=(received - timedelta(days=rng.randint(1, 7))
-                                        if forwarded else None),
+                regulator_forwarded_on=(
+                    received - timedelta(days=rng.randint(1, 7)) if forwarded else None
+                ),
                 vulnerable=age >= 70 and rng.random() < 0.5,
                 media_involved=rng.random() < 0.01,
-                group_size=1 if rng.random() < 0.995 else rng.randint(5, 25))
-            case = DemoCase(index=i, registration=reg, age=age,
-                            timeline=self._timeline(received), repeat_of=repeat_of)
+                group_size=1 if rng.random() < 0.995 else rng.randint(5, 25),
+            )
+            case = DemoCase(
+                index=i,
+                registration=reg,
+                age=age,
+                timeline=self._timeline(received),
+                repeat_of=repeat_of,
+            )
             earlier.append(case)
             if len(earlier) > 2000:
                 del earlier[:1000]
@@ -223,9 +335,25 @@ class Generator:
 
 
 # The columns of a legacy complaint spreadsheet as insurers keep them (sample for import).
-SHEET_HEADERS = ["工单号", "投诉人姓名", "证件号码", "联系电话", "联系地址", "投诉请求", "事实与理由",
-                 "投诉渠道", "收到时间", "机构", "投诉类别", "产品", "保单号", "涉及金额",
-                 "监管转办编号", "监管转办日期", "特殊群体"]
+SHEET_HEADERS = [
+    "工单号",
+    "投诉人姓名",
+    "证件号码",
+    "联系电话",
+    "联系地址",
+    "投诉请求",
+    "事实与理由",
+    "投诉渠道",
+    "收到时间",
+    "机构",
+    "投诉类别",
+    "产品",
+    "保单号",
+    "涉及金额",
+    "监管转办编号",
+    "监管转办日期",
+    "特殊群体",
+]
 
 
 def sheet_row(case: DemoCase, taxonomy: Any, tz: Any) -> list[Any]:
@@ -234,9 +362,22 @@ def sheet_row(case: DemoCase, taxonomy: Any, tz: Any) -> list[Any]:
     received = reg.received_at.astimezone(tz) if reg.received_at else None
     forwarded = reg.regulator_forwarded_on.astimezone(tz) if reg.regulator_forwarded_on else None
     channel = "12378转办" if reg.channel == "regulator" else taxonomy.channels[reg.channel]
-    return [f"LG{case.index + 1:08d}", p.name, p.id_number, p.phone, p.address, reg.claim,
-            reg.facts, channel, f"{received:%Y-%m-%d %H:%M:%S}" if received else "",
-            taxonomy.branches[reg.branch], taxonomy.categories.get(reg.category or "", ""),
-            taxonomy.products.get(reg.product or "", ""), reg.policy_no,
-            "" if reg.amount is None else f"{reg.amount:.2f}", reg.regulator_ref or "",
-            f"{forwarded:%Y-%m-%d}" if forwarded else "", "是" if reg.vulnerable else ""]
+    return [
+        f"LG{case.index + 1:08d}",
+        p.name,
+        p.id_number,
+        p.phone,
+        p.address,
+        reg.claim,
+        reg.facts,
+        channel,
+        f"{received:%Y-%m-%d %H:%M:%S}" if received else "",
+        taxonomy.branches[reg.branch],
+        taxonomy.categories.get(reg.category or "", ""),
+        taxonomy.products.get(reg.product or "", ""),
+        reg.policy_no,
+        "" if reg.amount is None else f"{reg.amount:.2f}",
+        reg.regulator_ref or "",
+        f"{forwarded:%Y-%m-%d}" if forwarded else "",
+        "是" if reg.vulnerable else "",
+    ]

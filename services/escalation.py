@@ -39,8 +39,11 @@ SYSTEM = "system"
 IMMEDIATE = "immediate"
 ESCALATE = lc.action("escalate")
 
-_SET_NEXT = update(records.D).where(records.D.c.id == bindparam("_id")).values(
-    next_check_at=bindparam("nca"))
+_SET_NEXT = (
+    update(records.D)
+    .where(records.D.c.id == bindparam("_id"))
+    .values(next_check_at=bindparam("nca"))
+)
 _SET_EVENT = update(X).where(X.c.id == bindparam("_id")).values(event_id=bindparam("eid"))
 
 
@@ -63,8 +66,10 @@ class SweepResult:
 
 def settings(ctx: Context) -> dict[str, Any]:
     raw = ctx.config.section("flows")
-    return {"sweep_batch": int(raw.get("sweep_batch", 500)),
-            "major_also_to": str(raw.get("major_also_to", "committee"))}
+    return {
+        "sweep_batch": int(raw.get("sweep_batch", 500)),
+        "major_also_to": str(raw.get("major_also_to", "committee")),
+    }
 
 
 def _insert_once(conn: Connection) -> Any:
@@ -79,19 +84,38 @@ def cycle_of(started_at: datetime, allowance: int) -> str:
 
 def _payload(ctx: Context, case: Mapping[str, Any], **more: Any) -> dict[str, Any]:
     state = lc.State(case["state"])
-    return {"number": case["number"], "state": state.value, "state_label": state.label,
-            "priority": case["priority"], "priority_label": lc.PRIORITIES[case["priority"]],
-            "owner": case["owner"], "branch": case["branch"], **more}
+    return {
+        "number": case["number"],
+        "state": state.value,
+        "state_label": state.label,
+        "priority": case["priority"],
+        "priority_label": lc.PRIORITIES[case["priority"]],
+        "owner": case["owner"],
+        "branch": case["branch"],
+        **more,
+    }
 
 
-def _append_escalation(ctx: Context, conn: Connection, case: dict[str, Any], *, at: datetime,
-                       now: datetime, rank: int, reason: str, details: dict[str, Any],
-                       bump_version: bool = True) -> int:
+def _append_escalation(
+    ctx: Context,
+    conn: Connection,
+    case: dict[str, Any],
+    *,
+    at: datetime,
+    now: datetime,
+    rank: int,
+    reason: str,
+    details: dict[str, Any],
+    bump_version: bool = True,
+) -> int:
     """The `escalate` event by the system actor; updates `case` in place. Returns event id."""
     lc.check(ESCALATE, case, {"reason": reason})
     seq = case["event_count"] + 1
-    values = {"event_count": seq, "last_event_at": to_db(at),
-              "escalation_level": max(case["escalation_level"], rank)}
+    values = {
+        "event_count": seq,
+        "last_event_at": to_db(at),
+        "escalation_level": max(case["escalation_level"], rank),
+    }
     if bump_version:
         case["version"] = records.update_case(conn, case, values)
     else:
@@ -100,20 +124,47 @@ def _append_escalation(ctx: Context, conn: Connection, case: dict[str, Any], *, 
         conn.execute(update(records.C).where(records.C.c.id == case["id"]).values(**values))
     case.update(values)
     return records.append_event(
-        conn, complaint_id=case["id"], seq=seq, action="escalate", from_state=case["state"],
-        to_state=case["state"], actor=SYSTEM, role=lc.Role.system.value, at=at,
-        recorded_at=now, reason=reason, details={"automatic": True, "level": rank, **details})
+        conn,
+        complaint_id=case["id"],
+        seq=seq,
+        action="escalate",
+        from_state=case["state"],
+        to_state=case["state"],
+        actor=SYSTEM,
+        role=lc.Role.system.value,
+        at=at,
+        recorded_at=now,
+        reason=reason,
+        details={"automatic": True, "level": rank, **details},
+    )
 
 
-def _alert(ctx: Context, conn: Connection, case: Mapping[str, Any], *, key: str, kind: str,
-           audiences: Iterable[str], event_id: int, payload: dict[str, Any], urgent: bool,
-           now: datetime) -> int:
+def _alert(
+    ctx: Context,
+    conn: Connection,
+    case: Mapping[str, Any],
+    *,
+    key: str,
+    kind: str,
+    audiences: Iterable[str],
+    event_id: int,
+    payload: dict[str, Any],
+    urgent: bool,
+    now: datetime,
+) -> int:
     sent = 0
     for to in dict.fromkeys(audiences):
-        if records.enqueue_alert(conn, dedupe_key=f"{key}:{to}", kind=kind, audience=f"role:{to}",
-                                 complaint_id=case["id"], event_id=event_id,
-                                 payload={**payload, "audience_role": to}, urgent=urgent,
-                                 now=now):
+        if records.enqueue_alert(
+            conn,
+            dedupe_key=f"{key}:{to}",
+            kind=kind,
+            audience=f"role:{to}",
+            complaint_id=case["id"],
+            event_id=event_id,
+            payload={**payload, "audience_role": to},
+            urgent=urgent,
+            now=now,
+        ):
             sent += 1
             # Until the notification sender lands, the alert is also a log line.
             log.info("[%s → %s] %s %s", kind, to, case["number"], payload.get("title", ""))
@@ -122,8 +173,14 @@ def _alert(ctx: Context, conn: Connection, case: Mapping[str, Any], *, key: str,
 
 # ---- The sweep -------------------------------------------------------------------------------
 
-def sweep(ctx: Context, *, now: datetime | None = None, batch: int | None = None,
-          max_batches: int | None = None) -> SweepResult:
+
+def sweep(
+    ctx: Context,
+    *,
+    now: datetime | None = None,
+    batch: int | None = None,
+    max_batches: int | None = None,
+) -> SweepResult:
     """Act on every deadline warning or breach due by `now`, one transaction per batch."""
     now = now or utcnow()
     size = batch or settings(ctx)["sweep_batch"]
@@ -138,8 +195,9 @@ def sweep(ctx: Context, *, now: datetime | None = None, batch: int | None = None
     return total
 
 
-def sweep_batch(ctx: Context, conn: Connection, *, now: datetime, size: int,
-                exclude: set[int]) -> SweepResult:
+def sweep_batch(
+    ctx: Context, conn: Connection, *, now: datetime, size: int, exclude: set[int]
+) -> SweepResult:
     """Claim up to `size` due deadline rows and act on them in the caller's transaction.
 
     `exclude` collects rows whose complaint was locked elsewhere, so one run never spins."""
@@ -148,9 +206,22 @@ def sweep_batch(ctx: Context, conn: Connection, *, now: datetime, size: int,
     res = SweepResult(batches=1)
     pg = conn.dialect.name == "postgresql"
     D, C = records.D, records.C
-    q = (select(D.c.id, D.c.complaint_id, D.c.name, D.c.status, D.c.started_at,
-                D.c.allowance, D.c.due_at, D.c.paused_seconds, D.c.warnings)
-         .where(D.c.next_check_at <= to_db(now)).order_by(D.c.next_check_at).limit(size))
+    q = (
+        select(
+            D.c.id,
+            D.c.complaint_id,
+            D.c.name,
+            D.c.status,
+            D.c.started_at,
+            D.c.allowance,
+            D.c.due_at,
+            D.c.paused_seconds,
+            D.c.warnings,
+        )
+        .where(D.c.next_check_at <= to_db(now))
+        .order_by(D.c.next_check_at)
+        .limit(size)
+    )
     if exclude:
         q = q.where(D.c.id.not_in(exclude))
     if pg:
@@ -165,9 +236,14 @@ def sweep_batch(ctx: Context, conn: Connection, *, now: datetime, size: int,
     if pg:
         cq = cq.with_for_update(skip_locked=True)
     cases = {c["id"]: dict(c) for c in conn.execute(cq).mappings()}
-    fired = {(f.complaint_id, f.deadline_name, f.level, f.cycle) for f in conn.execute(
-        select(X.c.complaint_id, X.c.deadline_name, X.c.level, X.c.cycle)
-        .where(X.c.complaint_id.in_(cids)))}
+    fired = {
+        (f.complaint_id, f.deadline_name, f.level, f.cycle)
+        for f in conn.execute(
+            select(X.c.complaint_id, X.c.deadline_name, X.c.level, X.c.cycle).where(
+                X.c.complaint_id.in_(cids)
+            )
+        )
+    }
     ladder = {lv.code: lv for lv in ctx.config.escalation}
     labels = {name: rule.label for name, rule in ctx.config.deadlines.items()}
     major_to = settings(ctx)["major_also_to"]
@@ -189,46 +265,100 @@ def sweep_batch(ctx: Context, conn: Connection, *, now: datetime, size: int,
         started, due = from_db(r["started_at"]), from_db(r["due_at"])
         assert started is not None and due is not None
         cycle = cycle_of(started, r["allowance"])
-        pending = [(w["level"], datetime.fromisoformat(w["at"])) for w in r["warnings"] or []
-                   if (case["id"], r["name"], w["level"], cycle) not in fired
-                   and w["level"] in ladder]
-        due_now = sorted((code for code, at in pending if at <= now),
-                         key=lambda code: (ladder[code].level, ladder[code].at_fraction,
-                                           ladder[code].after_due_days))
+        pending = [
+            (w["level"], datetime.fromisoformat(w["at"]))
+            for w in r["warnings"] or []
+            if (case["id"], r["name"], w["level"], cycle) not in fired and w["level"] in ladder
+        ]
+        due_now = sorted(
+            (code for code, at in pending if at <= now),
+            key=lambda code: (
+                ladder[code].level,
+                ladder[code].at_fraction,
+                ladder[code].after_due_days,
+            ),
+        )
         upcoming = [at for _, at in pending if at > now]
         if due_now:
             top = due_now[-1]
             for code in due_now[:-1]:  # a late first visit tells only the highest level due
-                conn.execute(insert_once, {
-                    "complaint_id": case["id"], "deadline_name": r["name"], "level": code,
-                    "cycle": cycle, "rank": ladder[code].level, "audience": "",
-                    "due_at": to_db(due), "fired_at": to_db(now), "outcome": "superseded"})
+                conn.execute(
+                    insert_once,
+                    {
+                        "complaint_id": case["id"],
+                        "deadline_name": r["name"],
+                        "level": code,
+                        "cycle": cycle,
+                        "rank": ladder[code].level,
+                        "audience": "",
+                        "due_at": to_db(due),
+                        "fired_at": to_db(now),
+                        "outcome": "superseded",
+                    },
+                )
                 res.superseded += 1
             lv = ladder[top]
-            xid = conn.execute(insert_once, {
-                "complaint_id": case["id"], "deadline_name": r["name"], "level": top,
-                "cycle": cycle, "rank": lv.level, "audience": f"role:{lv.to}",
-                "due_at": to_db(due), "fired_at": to_db(now), "outcome": "acted"}).scalar()
+            xid = conn.execute(
+                insert_once,
+                {
+                    "complaint_id": case["id"],
+                    "deadline_name": r["name"],
+                    "level": top,
+                    "cycle": cycle,
+                    "rank": lv.level,
+                    "audience": f"role:{lv.to}",
+                    "due_at": to_db(due),
+                    "fired_at": to_db(now),
+                    "outcome": "acted",
+                },
+            ).scalar()
             if xid is not None:
                 label = labels.get(r["name"], r["name"])
                 title = f"{label}{lv.label}(第 {lv.level} 级)"
                 last = from_db(case["last_event_at"]) or now
-                eid = _append_escalation(ctx, conn, case, at=max(now, last), now=now,
-                                         rank=lv.level, reason=title, details={
-                                             "deadline": r["name"], "ladder": top,
-                                             "due_at": due.isoformat(), "cycle": cycle})
+                eid = _append_escalation(
+                    ctx,
+                    conn,
+                    case,
+                    at=max(now, last),
+                    now=now,
+                    rank=lv.level,
+                    reason=title,
+                    details={
+                        "deadline": r["name"],
+                        "ladder": top,
+                        "due_at": due.isoformat(),
+                        "cycle": cycle,
+                    },
+                )
                 event_links.append({"_id": xid, "eid": eid})
-                audiences = [lv.to] + ([major_to] if case["priority"] == "major" and major_to
-                                       else [])
+                audiences = [lv.to] + (
+                    [major_to] if case["priority"] == "major" and major_to else []
+                )
                 # A level at or past the due time is a breach: it goes out at once.
-                _alert(ctx, conn, case, key=f"esc:{case['id']}:{r['name']}:{top}:{cycle}",
-                       kind="escalation", audiences=audiences, event_id=eid,
-                       urgent=lv.at_fraction >= 1,
-                       now=now, payload=_payload(
-                           ctx, case, deadline=r["name"], deadline_label=label,
-                           due=due.isoformat(),
-                           due_local=due.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M"),
-                           level=lv.level, level_code=top, level_label=lv.label, title=title))
+                _alert(
+                    ctx,
+                    conn,
+                    case,
+                    key=f"esc:{case['id']}:{r['name']}:{top}:{cycle}",
+                    kind="escalation",
+                    audiences=audiences,
+                    event_id=eid,
+                    urgent=lv.at_fraction >= 1,
+                    now=now,
+                    payload=_payload(
+                        ctx,
+                        case,
+                        deadline=r["name"],
+                        deadline_label=label,
+                        due=due.isoformat(),
+                        due_local=due.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M"),
+                        level=lv.level,
+                        level_code=top,
+                        level_label=lv.label,
+                        title=title,
+                    ),
+                )
                 res.escalated += 1
                 res.by_level[top] += 1
         point = consultation.share_point(consult, r["name"], started, due, r["paused_seconds"])
@@ -249,15 +379,19 @@ def sweep_batch(ctx: Context, conn: Connection, *, now: datetime, size: int,
 
 # ---- Immediate escalation (no waiting for the sweep) ------------------------------------------
 
+
 def immediate_rules(ctx: Context) -> dict[str, dict[str, Any]]:
     """`[escalation_immediate.<trigger>]`: enabled, to (audiences), level, label, rule."""
     out = {}
     for name, raw in ctx.config.section("escalation_immediate").items():
         if isinstance(raw, dict) and raw.get("enabled", True):
             to = raw.get("to", [])
-            out[name] = {"to": [to] if isinstance(to, str) else list(to),
-                         "level": int(raw.get("level", 1)), "label": str(raw.get("label", name)),
-                         "rule": str(raw.get("rule", ""))}
+            out[name] = {
+                "to": [to] if isinstance(to, str) else list(to),
+                "level": int(raw.get("level", 1)),
+                "label": str(raw.get("label", name)),
+                "rule": str(raw.get("rule", "")),
+            }
     return out
 
 
@@ -273,8 +407,9 @@ def _triggers(ctx: Context, case: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def escalate_on_arrival(ctx: Context, conn: Connection, complaint_id: int,
-                        row: Mapping[str, Any] | None = None) -> int:
+def escalate_on_arrival(
+    ctx: Context, conn: Connection, complaint_id: int, row: Mapping[str, Any] | None = None
+) -> int:
     """Called by registration (and by acceptance when the priority becomes 重大) inside their
     transaction: 舆情, 重大 (Art. 29) and, as configured, regulator-forwarded complaints
     escalate at once. Returns the number of escalations; each fires once per complaint.
@@ -286,8 +421,14 @@ def escalate_on_arrival(ctx: Context, conn: Connection, complaint_id: int,
     wanted = [t for t in _triggers(ctx, case) if t in rules]
     if not wanted:
         return 0
-    done = {row.level for row in conn.execute(select(X.c.level).where(
-        X.c.complaint_id == complaint_id, X.c.deadline_name == IMMEDIATE))}
+    done = {
+        row.level
+        for row in conn.execute(
+            select(X.c.level).where(
+                X.c.complaint_id == complaint_id, X.c.deadline_name == IMMEDIATE
+            )
+        )
+    }
     now = utcnow()
     at = from_db(case["last_event_at"]) or now  # the instant of the action that revealed it
     insert_once = _insert_once(conn)
@@ -296,20 +437,53 @@ def escalate_on_arrival(ctx: Context, conn: Connection, complaint_id: int,
         if trigger in done:
             continue
         rule = rules[trigger]
-        xid = conn.execute(insert_once, {
-            "complaint_id": complaint_id, "deadline_name": IMMEDIATE, "level": trigger,
-            "cycle": "arrival", "rank": rule["level"], "audience": ",".join(rule["to"]),
-            "due_at": None, "fired_at": to_db(now), "outcome": "acted"}).scalar()
+        xid = conn.execute(
+            insert_once,
+            {
+                "complaint_id": complaint_id,
+                "deadline_name": IMMEDIATE,
+                "level": trigger,
+                "cycle": "arrival",
+                "rank": rule["level"],
+                "audience": ",".join(rule["to"]),
+                "due_at": None,
+                "fired_at": to_db(now),
+                "outcome": "acted",
+            },
+        ).scalar()
         if xid is None:
             continue
-        eid = _append_escalation(ctx, conn, case, at=at, now=now, rank=rule["level"],
-                                 reason=rule["label"], bump_version=False,
-                                 details={"trigger": trigger, "rule": rule["rule"]})
+        eid = _append_escalation(
+            ctx,
+            conn,
+            case,
+            at=at,
+            now=now,
+            rank=rule["level"],
+            reason=rule["label"],
+            bump_version=False,
+            details={"trigger": trigger, "rule": rule["rule"]},
+        )
         conn.execute(_SET_EVENT, {"_id": xid, "eid": eid})
-        _alert(ctx, conn, case, key=f"imm:{complaint_id}:{trigger}", kind="immediate_escalation",
-               audiences=rule["to"], event_id=eid, urgent=True, now=now,
-               payload=_payload(ctx, case, trigger=trigger, level=rule["level"],
-                                title=rule["label"], rule=rule["rule"]))
+        _alert(
+            ctx,
+            conn,
+            case,
+            key=f"imm:{complaint_id}:{trigger}",
+            kind="immediate_escalation",
+            audiences=rule["to"],
+            event_id=eid,
+            urgent=True,
+            now=now,
+            payload=_payload(
+                ctx,
+                case,
+                trigger=trigger,
+                level=rule["level"],
+                title=rule["label"],
+                rule=rule["rule"],
+            ),
+        )
         count += 1
     return count
 
@@ -319,6 +493,11 @@ def due_count(ctx: Context, *, now: datetime | None = None) -> int:
     from sqlalchemy import func
 
     with ctx.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(records.D).where(
-            records.D.c.next_check_at <= to_db(now or utcnow()))).scalar() or 0)
-
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(records.D)
+                .where(records.D.c.next_check_at <= to_db(now or utcnow()))
+            ).scalar()
+            or 0
+        )

@@ -36,8 +36,10 @@ def _read(path: Path) -> dict[str, Exposure]:
         for line, row in enumerate(csv.DictReader(fh), start=2):
             try:
                 out[row["branch"].strip()] = Exposure(
-                    float(row.get("premium_100m") or 0), float(row.get("policies") or 0),
-                    float(row.get("insured_persons") or 0))
+                    float(row.get("premium_100m") or 0),
+                    float(row.get("policies") or 0),
+                    float(row.get("insured_persons") or 0),
+                )
             except (KeyError, ValueError) as exc:
                 raise InvalidInput("exposure", f"{path} 第 {line} 行无效: {exc}") from None
     return out
@@ -45,6 +47,7 @@ def _read(path: Path) -> dict[str, Exposure]:
 
 def load(pattern: str, root: Path, period: Period) -> dict[str, Exposure] | None:
     """Exposure per branch for the period, or None when no file covers it."""
+
     def path_for(label: str) -> Path:
         p = Path(pattern.format(period=label))
         return p if p.is_absolute() else root / p

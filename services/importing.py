@@ -38,10 +38,27 @@ PERSON_FIELDS = {"name", "kind", "id_number", "phone", "address", "credit_code",
 AGENT_FIELDS = {"agent_name": "name", "agent_phone": "phone", "agent_id_number": "id_number"}
 BOOL_FIELDS = {"media_involved", "vulnerable", "major_designated"}
 TIME_FIELDS = {"received_at", "regulator_forwarded_on"}
-REG_FIELDS = {"claim", "facts", "channel", "received_at", "capacity", "power_of_attorney",
-              "basis", "institution", "branch", "employee_name", "employee_no", "policy_no",
-              "amount", "category", "product", "regulator_ref", "regulator_forwarded_on",
-              "group_size", *BOOL_FIELDS}
+REG_FIELDS = {
+    "claim",
+    "facts",
+    "channel",
+    "received_at",
+    "capacity",
+    "power_of_attorney",
+    "basis",
+    "institution",
+    "branch",
+    "employee_name",
+    "employee_no",
+    "policy_no",
+    "amount",
+    "category",
+    "product",
+    "regulator_ref",
+    "regulator_forwarded_on",
+    "group_size",
+    *BOOL_FIELDS,
+}
 TRUE = {"1", "true", "yes", "y", "是", "有", "√"}
 
 
@@ -67,12 +84,17 @@ def load_mapping(path: Path) -> Mapping:
     unknown = (set(columns) | set(raw.get("defaults", {}))) - known
     if unknown:
         raise InvalidInput("mapping", f"映射文件含未知字段: {', '.join(sorted(unknown))}")
-    return Mapping(source=str(src.get("name") or path.stem), columns=columns,
-                   id_column=src.get("id_column"), sheet=src.get("sheet"),
-                   timezone=src.get("timezone"),
-                   values={k: {str(a): str(b) for a, b in m.items()}
-                           for k, m in raw.get("values", {}).items()},
-                   defaults=dict(raw.get("defaults", {})))
+    return Mapping(
+        source=str(src.get("name") or path.stem),
+        columns=columns,
+        id_column=src.get("id_column"),
+        sheet=src.get("sheet"),
+        timezone=src.get("timezone"),
+        values={
+            k: {str(a): str(b) for a, b in m.items()} for k, m in raw.get("values", {}).items()
+        },
+        defaults=dict(raw.get("defaults", {})),
+    )
 
 
 def read_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -118,8 +140,11 @@ def _time(value: Any, tz: ZoneInfo, name: str) -> datetime | None:
         moment = datetime(value.year, value.month, value.day)
     else:
         text = str(value).strip().replace("/", "-")
-        moment = (datetime.combine(v.iso_date(text, name), datetime.min.time())
-                  if len(text) == 10 else v.iso_datetime(text.replace(" ", "T", 1), name))
+        moment = (
+            datetime.combine(v.iso_date(text, name), datetime.min.time())
+            if len(text) == 10
+            else v.iso_datetime(text.replace(" ", "T", 1), name)
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
@@ -149,9 +174,14 @@ def to_registration(m: Mapping, row: dict[str, Any], tz: ZoneInfo) -> Registrati
             raise InvalidInput("group_size", f"「{got['group_size']}」不是有效人数") from None
     if "received_at" not in got:
         raise InvalidInput("received_at", "缺少收到时间(历史数据须注明收到时间)")
-    reg = Registration(complainant=person, agent=Person(**agent) if agent.get("name") else None,
-                       claim=got.pop("claim", "") or "", facts=got.pop("facts", "") or "",
-                       channel=got.pop("channel", "") or "", **got)
+    reg = Registration(
+        complainant=person,
+        agent=Person(**agent) if agent.get("name") else None,
+        claim=got.pop("claim", "") or "",
+        facts=got.pop("facts", "") or "",
+        channel=got.pop("channel", "") or "",
+        **got,
+    )
     return reg
 
 
@@ -179,9 +209,17 @@ class ImportResult:
     rejects_file: Path | None = None
 
 
-def run(ctx: Context, path: Path, mapping: Mapping, *, actor: str, batch_size: int = 2000,
-        escalate: bool = True, rejects_dir: Path | None = None,
-        progress: Callable[[int], None] | None = None) -> ImportResult:
+def run(
+    ctx: Context,
+    path: Path,
+    mapping: Mapping,
+    *,
+    actor: str,
+    batch_size: int = 2000,
+    escalate: bool = True,
+    rejects_dir: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
     """Import every row; returns counts and where the rejected rows were written."""
     user = bulk.check_actor(ctx, actor)
     tz = ZoneInfo(mapping.timezone) if mapping.timezone else ctx.tz

@@ -42,10 +42,26 @@ def _parse_ref(ref: str | int) -> int:
     return int(text)
 
 
-def _log(conn: Connection, matter_id: int, *, actor: str, kind: str, note: str | None = None,
-         details: dict[str, Any] | None = None, at: datetime | None = None) -> None:
-    conn.execute(insert(LA).values(matter_id=matter_id, at=to_db(at or utcnow()), actor=actor,
-                                   kind=kind, note=note, details=details or {}))
+def _log(
+    conn: Connection,
+    matter_id: int,
+    *,
+    actor: str,
+    kind: str,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    conn.execute(
+        insert(LA).values(
+            matter_id=matter_id,
+            at=to_db(at or utcnow()),
+            actor=actor,
+            kind=kind,
+            note=note,
+            details=details or {},
+        )
+    )
 
 
 def _section(ctx: Context) -> dict[str, Any]:
@@ -54,49 +70,106 @@ def _section(ctx: Context) -> dict[str, Any]:
     unknown = set(consult) - rules.MATTER_KINDS.keys()
     if unknown:
         raise InvalidInput("ledger.consult", f"未知台账类型 {sorted(unknown)}")
-    return {"consult": list(consult), "default_owner": raw.get("default_owner", "") or None,
-            "weekly_audience": raw.get("weekly_audience", "supervisors"),
-            "export_dir": raw.get("export_dir", "data/reports")}
+    return {
+        "consult": list(consult),
+        "default_owner": raw.get("default_owner", "") or None,
+        "weekly_audience": raw.get("weekly_audience", "supervisors"),
+        "export_dir": raw.get("export_dir", "data/reports"),
+    }
 
 
-def attach(conn: Connection, ctx: Context, *, master: dict[str, Any], member_id: int | None,
-           relation: str, kind: str = "repeat", actor: str = "system") -> int:
+def attach(
+    conn: Connection,
+    ctx: Context,
+    *,
+    master: dict[str, Any],
+    member_id: int | None,
+    relation: str,
+    kind: str = "repeat",
+    actor: str = "system",
+) -> int:
     """Put `member_id` (or only the master) in the master's matter, creating it if needed."""
     now = utcnow()
     row = conn.execute(select(M).where(M.c.master_complaint_id == master["id"])).mappings().first()
     if row is None:
         received = from_db(master["received_at"])
-        matter_id = int(conn.execute(insert(M).values(
-            master_complaint_id=master["id"], complainant_hash=master["complainant_hash"],
-            kind=kind, owner=master.get("owner") or _section(ctx)["default_owner"],
-            status="open", complaint_count=1, case_count=1,
-            regulator_count=int(bool(master["regulator_forwarded"])),
-            first_received_at=to_db(received), last_received_at=to_db(received),
-            opened_at=to_db(now), updated_at=to_db(now), version=1))
-            .inserted_primary_key[0])  # type: ignore[index]
-        conn.execute(insert(MB).values(matter_id=matter_id, complaint_id=master["id"],
-                                       relation="master", added_at=to_db(now)))
-        _log(conn, matter_id, actor=actor, kind="opened",
-             note=f"纳入台账: {rules.MATTER_KINDS[kind]}", details={"master": master["number"]})
+        matter_id = int(
+            conn.execute(
+                insert(M).values(
+                    master_complaint_id=master["id"],
+                    complainant_hash=master["complainant_hash"],
+                    kind=kind,
+                    owner=master.get("owner") or _section(ctx)["default_owner"],
+                    status="open",
+                    complaint_count=1,
+                    case_count=1,
+                    regulator_count=int(bool(master["regulator_forwarded"])),
+                    first_received_at=to_db(received),
+                    last_received_at=to_db(received),
+                    opened_at=to_db(now),
+                    updated_at=to_db(now),
+                    version=1,
+                )
+            ).inserted_primary_key[0]
+        )  # type: ignore[index]
+        conn.execute(
+            insert(MB).values(
+                matter_id=matter_id,
+                complaint_id=master["id"],
+                relation="master",
+                added_at=to_db(now),
+            )
+        )
+        _log(
+            conn,
+            matter_id,
+            actor=actor,
+            kind="opened",
+            note=f"纳入台账: {rules.MATTER_KINDS[kind]}",
+            details={"master": master["number"]},
+        )
     else:
         matter_id = int(row["id"])
-        known = member_id is None or member_id == master["id"] or conn.execute(
-            select(MB.c.id).where(MB.c.complaint_id == member_id)).first() is not None
+        known = (
+            member_id is None
+            or member_id == master["id"]
+            or conn.execute(select(MB.c.id).where(MB.c.complaint_id == member_id)).first()
+            is not None
+        )
         if row["status"] == "resolved" and not known:
             # The complainant came back: the matter is not resolved any more.
-            conn.execute(update(M).where(M.c.id == matter_id)
-                         .values(status="open", stopped_on=None, version=M.c.version + 1))
-            _log(conn, matter_id, actor=actor, kind="returned",
-                 note="投诉人再次投诉, 台账事项恢复为化解中")
+            conn.execute(
+                update(M)
+                .where(M.c.id == matter_id)
+                .values(status="open", stopped_on=None, version=M.c.version + 1)
+            )
+            _log(
+                conn,
+                matter_id,
+                actor=actor,
+                kind="returned",
+                note="投诉人再次投诉, 台账事项恢复为化解中",
+            )
     if member_id is not None and member_id != master["id"]:
         exists = conn.execute(select(MB.c.id).where(MB.c.complaint_id == member_id)).first()
         if exists is None:
-            conn.execute(insert(MB).values(matter_id=matter_id, complaint_id=member_id,
-                                           relation=relation, added_at=to_db(now)))
+            conn.execute(
+                insert(MB).values(
+                    matter_id=matter_id,
+                    complaint_id=member_id,
+                    relation=relation,
+                    added_at=to_db(now),
+                )
+            )
             number = conn.execute(select(C.c.number).where(C.c.id == member_id)).scalar()
-            _log(conn, matter_id, actor=actor, kind="member_added",
-                 note=f"{rules.RELATIONS[relation]}: {number}",
-                 details={"complaint": number, "relation": relation})
+            _log(
+                conn,
+                matter_id,
+                actor=actor,
+                kind="member_added",
+                note=f"{rules.RELATIONS[relation]}: {number}",
+                details={"complaint": number, "relation": relation},
+            )
     recount(conn, matter_id)
     return matter_id
 
@@ -104,14 +177,24 @@ def attach(conn: Connection, ctx: Context, *, master: dict[str, Any], member_id:
 def recount(conn: Connection, matter_id: int) -> dict[str, Any]:
     """Counts and dates from the members: merged repeats count as received, not as cases."""
     stats = conn.execute(
-        select(func.count(), func.sum(sql_case((MB.c.relation != "merged", 1), else_=0)),
-               func.sum(sql_case((C.c.regulator_forwarded.is_(True), 1), else_=0)),
-               func.min(C.c.received_at), func.max(C.c.received_at))
+        select(
+            func.count(),
+            func.sum(sql_case((MB.c.relation != "merged", 1), else_=0)),
+            func.sum(sql_case((C.c.regulator_forwarded.is_(True), 1), else_=0)),
+            func.min(C.c.received_at),
+            func.max(C.c.received_at),
+        )
         .select_from(MB.join(C, C.c.id == MB.c.complaint_id))
-        .where(MB.c.matter_id == matter_id)).one()
-    values = {"complaint_count": int(stats[0]), "case_count": int(stats[1] or 0),
-              "regulator_count": int(stats[2] or 0), "first_received_at": to_db(from_db(stats[3])),
-              "last_received_at": to_db(from_db(stats[4])), "updated_at": to_db(utcnow())}
+        .where(MB.c.matter_id == matter_id)
+    ).one()
+    values = {
+        "complaint_count": int(stats[0]),
+        "case_count": int(stats[1] or 0),
+        "regulator_count": int(stats[2] or 0),
+        "first_received_at": to_db(from_db(stats[3])),
+        "last_received_at": to_db(from_db(stats[4])),
+        "updated_at": to_db(utcnow()),
+    }
     conn.execute(update(M).where(M.c.id == matter_id).values(**values))
     return values
 
@@ -130,24 +213,39 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
     cutoff_day = now.astimezone(ctx.tz).date() - timedelta(days=rep.backlog_open_days)
     cutoff = rules.local_midnight(cutoff_day, ctx.tz)  # received before it: open > N days
     with ctx.engine.begin() as conn:
-        old_open = conn.execute(select(C).where(C.c.state.in_(_open_states()),
-                                                C.c.received_at < to_db(cutoff))).mappings().all()
+        old_open = (
+            conn.execute(
+                select(C).where(C.c.state.in_(_open_states()), C.c.received_at < to_db(cutoff))
+            )
+            .mappings()
+            .all()
+        )
         for row in old_open:
             master = repeats.master_of(conn, dict(row))
-            before = conn.execute(select(M.c.id, M.c.kind).where(
-                M.c.master_complaint_id == master["id"])).first()
-            mid = attach(conn, ctx, master=master, member_id=row["id"],
-                         relation="linked" if row["id"] != master["id"] else "master",
-                         kind="backlog")
+            before = conn.execute(
+                select(M.c.id, M.c.kind).where(M.c.master_complaint_id == master["id"])
+            ).first()
+            mid = attach(
+                conn,
+                ctx,
+                master=master,
+                member_id=row["id"],
+                relation="linked" if row["id"] != master["id"] else "master",
+                kind="backlog",
+            )
             if before is None or before.kind != "backlog":
                 _set_kind(conn, mid, "backlog", f"在办超过 {rep.backlog_open_days} 日")
                 summary["backlog_new"] += 1
         for matter in conn.execute(select(M).where(M.c.status == "open")).mappings().all():
             summary["matters"] += 1
             counts = recount(conn, matter["id"])
-            if matter["kind"] != "backlog" and counts["complaint_count"] >= rep.backlog_repeat_count:
-                _set_kind(conn, matter["id"], "backlog",
-                          f"重复投诉 {counts['complaint_count']} 次未化解")
+            if (
+                matter["kind"] != "backlog"
+                and counts["complaint_count"] >= rep.backlog_repeat_count
+            ):
+                _set_kind(
+                    conn, matter["id"], "backlog", f"重复投诉 {counts['complaint_count']} 次未化解"
+                )
                 summary["backlog_new"] += 1
             if not matter["owner"]:
                 _fill_owner(ctx, conn, matter["id"])
@@ -157,19 +255,37 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
 
 def _set_kind(conn: Connection, matter_id: int, kind: str, why: str) -> None:
     conn.execute(update(M).where(M.c.id == matter_id).values(kind=kind, version=M.c.version + 1))
-    _log(conn, matter_id, actor="system", kind="kind_changed",
-         note=f"认定为{rules.MATTER_KINDS[kind]}: {why}", details={"kind": kind})
+    _log(
+        conn,
+        matter_id,
+        actor="system",
+        kind="kind_changed",
+        note=f"认定为{rules.MATTER_KINDS[kind]}: {why}",
+        details={"kind": kind},
+    )
 
 
 def _fill_owner(ctx: Context, conn: Connection, matter_id: int) -> None:
-    owner = conn.execute(
-        select(C.c.owner).select_from(MB.join(C, C.c.id == MB.c.complaint_id))
-        .where(MB.c.matter_id == matter_id, C.c.owner.is_not(None))
-        .order_by(C.c.received_at.desc()).limit(1)).scalar() or _section(ctx)["default_owner"]
+    owner = (
+        conn.execute(
+            select(C.c.owner)
+            .select_from(MB.join(C, C.c.id == MB.c.complaint_id))
+            .where(MB.c.matter_id == matter_id, C.c.owner.is_not(None))
+            .order_by(C.c.received_at.desc())
+            .limit(1)
+        ).scalar()
+        or _section(ctx)["default_owner"]
+    )
     if owner:
         conn.execute(update(M).where(M.c.id == matter_id).values(owner=owner))
-        _log(conn, matter_id, actor="system", kind="owner_changed", note=f"责任人: {owner}",
-             details={"owner": owner})
+        _log(
+            conn,
+            matter_id,
+            actor="system",
+            kind="owner_changed",
+            note=f"责任人: {owner}",
+            details={"owner": owner},
+        )
 
 
 def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[str], int]:
@@ -179,28 +295,56 @@ def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[st
     kinds = _section(ctx)["consult"]
     sources = {s.value for s in lc.action("consult").sources}
     done, pending = [], 0
-    due = conn.execute(select(M).where(M.c.status == "open", M.c.kind.in_(kinds),
-                                       M.c.consulted_at.is_(None))).mappings().all()
+    due = (
+        conn.execute(
+            select(M).where(M.c.status == "open", M.c.kind.in_(kinds), M.c.consulted_at.is_(None))
+        )
+        .mappings()
+        .all()
+    )
     for matter in due:
         case = conn.execute(
-            select(C.c.id, C.c.number, C.c.state).select_from(MB.join(C, C.c.id == MB.c.complaint_id))
+            select(C.c.id, C.c.number, C.c.state)
+            .select_from(MB.join(C, C.c.id == MB.c.complaint_id))
             .where(MB.c.matter_id == matter["id"], C.c.state.in_(sorted(sources)))
-            .order_by(C.c.received_at.desc()).limit(1)).first()
+            .order_by(C.c.received_at.desc())
+            .limit(1)
+        ).first()
         if case is None:
             pending += 1  # no member case can be consulted yet (e.g. not accepted)
             continue
-        reason = (f"台账事项 {matter_code(matter['id'])}({rules.MATTER_KINDS[matter['kind']]}"
-                  f", 共 {matter['complaint_count']} 次投诉)提请会商")
+        reason = (
+            f"台账事项 {matter_code(matter['id'])}({rules.MATTER_KINDS[matter['kind']]}"
+            f", 共 {matter['complaint_count']} 次投诉)提请会商"
+        )
         convene = _convene_service()
         if convene is not None:
-            convene(ctx, case.number, reason, reason_code=matter["kind"],
-                    key=matter_code(matter["id"]), conn=conn)
+            convene(
+                ctx,
+                case.number,
+                reason,
+                reason_code=matter["kind"],
+                key=matter_code(matter["id"]),
+                conn=conn,
+            )
         else:
-            actions.perform(ctx, case.number, "consult", actor="system", conn=conn,
-                            fields={"reason": reason, "ledger": matter_code(matter["id"])})
+            actions.perform(
+                ctx,
+                case.number,
+                "consult",
+                actor="system",
+                conn=conn,
+                fields={"reason": reason, "ledger": matter_code(matter["id"])},
+            )
         conn.execute(update(M).where(M.c.id == matter["id"]).values(consulted_at=to_db(now)))
-        _log(conn, matter["id"], actor="system", kind="consultation",
-             note=f"{case.number} 提请会商", details={"complaint": case.number})
+        _log(
+            conn,
+            matter["id"],
+            actor="system",
+            kind="consultation",
+            note=f"{case.number} 提请会商",
+            details={"complaint": case.number},
+        )
         done.append(case.number)
     return done, pending
 
@@ -225,33 +369,51 @@ def weekly_summary(ctx: Context, *, now: datetime | None = None) -> dict[str, An
             "open": len(open_rows),
             "by_kind": {k: sum(1 for r in open_rows if r["kind"] == k) for k in rules.MATTER_KINDS},
             "new_this_week": sum(1 for r in rows if from_db(r["opened_at"]) >= week_ago),  # type: ignore[operator]
-            "resolved_this_week": sum(1 for r in rows if r["status"] == "resolved"
-                                      and from_db(r["updated_at"]) >= week_ago),  # type: ignore[operator]
+            "resolved_this_week": sum(
+                1
+                for r in rows
+                if r["status"] == "resolved" and from_db(r["updated_at"]) >= week_ago
+            ),  # type: ignore[operator]
             "unowned": sum(1 for r in open_rows if not r["owner"]),
             "regulator_items": sum(r["regulator_count"] for r in open_rows),
-            "top": [{"matter": matter_code(r["id"]), "owner": r["owner"],
-                     "complaints": r["complaint_count"], "kind": r["kind"]}
-                    for r in sorted(open_rows, key=lambda r: -r["complaint_count"])[:10]],
+            "top": [
+                {
+                    "matter": matter_code(r["id"]),
+                    "owner": r["owner"],
+                    "complaints": r["complaint_count"],
+                    "kind": r["kind"],
+                }
+                for r in sorted(open_rows, key=lambda r: -r["complaint_count"])[:10]
+            ],
         }
         year, week, _ = now.astimezone(ctx.tz).isocalendar()
         payload["week"] = f"{year}-W{week:02d}"
         queued = records.enqueue_alert(
-            conn, dedupe_key=f"ledger_weekly:{payload['week']}", kind="ledger_weekly",
-            audience=_section(ctx)["weekly_audience"], complaint_id=None, event_id=None,
-            payload=payload, urgent=False, now=now)
+            conn,
+            dedupe_key=f"ledger_weekly:{payload['week']}",
+            kind="ledger_weekly",
+            audience=_section(ctx)["weekly_audience"],
+            complaint_id=None,
+            event_id=None,
+            payload=payload,
+            urgent=False,
+            now=now,
+        )
     return {**payload, "queued": queued}
 
 
 def _matter_row(conn: Connection, row: Any) -> dict[str, Any]:
     out = dict(row)
     out["code"] = matter_code(row["id"])
-    out["master"] = conn.execute(select(C.c.number).where(
-        C.c.id == row["master_complaint_id"])).scalar()
+    out["master"] = conn.execute(
+        select(C.c.number).where(C.c.id == row["master_complaint_id"])
+    ).scalar()
     return out
 
 
-def list_matters(ctx: Context, *, status: str | None = None, kind: str | None = None,
-                 owner: str | None = None) -> list[dict[str, Any]]:
+def list_matters(
+    ctx: Context, *, status: str | None = None, kind: str | None = None, owner: str | None = None
+) -> list[dict[str, Any]]:
     stmt = select(M).order_by(M.c.last_received_at.desc())
     if status:
         stmt = stmt.where(M.c.status == status)
@@ -270,21 +432,48 @@ def show(ctx: Context, ref: str | int) -> dict[str, Any]:
         row = conn.execute(select(M).where(M.c.id == mid)).mappings().first()
         if row is None:
             raise NotFound(f"台账事项 {ref} 不存在")
-        members = conn.execute(
-            select(MB.c.relation, C.c.number, C.c.state, C.c.received_at, C.c.channel,
-                   C.c.regulator_forwarded, C.c.regulator_ref, C.c.owner)
-            .select_from(MB.join(C, C.c.id == MB.c.complaint_id))
-            .where(MB.c.matter_id == mid).order_by(C.c.received_at)).mappings().all()
-        acts = conn.execute(select(LA).where(LA.c.matter_id == mid).order_by(LA.c.id)) \
-            .mappings().all()
-        return {"matter": _matter_row(conn, row), "members": [dict(m) for m in members],
-                "actions": [dict(a) for a in acts]}
+        members = (
+            conn.execute(
+                select(
+                    MB.c.relation,
+                    C.c.number,
+                    C.c.state,
+                    C.c.received_at,
+                    C.c.channel,
+                    C.c.regulator_forwarded,
+                    C.c.regulator_ref,
+                    C.c.owner,
+                )
+                .select_from(MB.join(C, C.c.id == MB.c.complaint_id))
+                .where(MB.c.matter_id == mid)
+                .order_by(C.c.received_at)
+            )
+            .mappings()
+            .all()
+        )
+        acts = (
+            conn.execute(select(LA).where(LA.c.matter_id == mid).order_by(LA.c.id)).mappings().all()
+        )
+        return {
+            "matter": _matter_row(conn, row),
+            "members": [dict(m) for m in members],
+            "actions": [dict(a) for a in acts],
+        }
 
 
-def update_matter(ctx: Context, ref: str | int, *, actor: str, owner: str | None = None,
-                  resolution_class: str | None = None, status: str | None = None,
-                  stopped_on: date | None = None, measure: str | None = None,
-                  note: str | None = None, expected_version: int | None = None) -> dict[str, Any]:
+def update_matter(
+    ctx: Context,
+    ref: str | int,
+    *,
+    actor: str,
+    owner: str | None = None,
+    resolution_class: str | None = None,
+    status: str | None = None,
+    stopped_on: date | None = None,
+    measure: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
     """Change a matter; supervisors, committee members and the matter's owner may."""
     mid = _parse_ref(ref)
     now = utcnow()
@@ -301,39 +490,60 @@ def update_matter(ctx: Context, ref: str | int, *, actor: str, owner: str | None
         changes: list[tuple[str, str, dict[str, Any]]] = []
         if owner is not None and owner != row["owner"]:
             target = records.load_user(conn, owner)
-            if lc.Role(target["role"]) not in (lc.Role.liaison, lc.Role.supervisor,
-                                               lc.Role.coordinator):
+            if lc.Role(target["role"]) not in (
+                lc.Role.liaison,
+                lc.Role.supervisor,
+                lc.Role.coordinator,
+            ):
                 raise InvalidInput("owner", f"{owner} 的角色不能担任台账责任人")
             values["owner"] = owner
-            changes.append(("owner_changed", f"责任人: {row['owner'] or '未指定'} → {owner}",
-                            {"owner": owner}))
+            changes.append(
+                ("owner_changed", f"责任人: {row['owner'] or '未指定'} → {owner}", {"owner": owner})
+            )
         if resolution_class is not None:
             if resolution_class not in rules.RESOLUTION_CLASSES:
-                raise InvalidInput("class", "化解分类取值: " + ", ".join(
-                    f"{k}({v})" for k, v in rules.RESOLUTION_CLASSES.items()))
+                raise InvalidInput(
+                    "class",
+                    "化解分类取值: "
+                    + ", ".join(f"{k}({v})" for k, v in rules.RESOLUTION_CLASSES.items()),
+                )
             values["resolution_class"] = resolution_class
-            changes.append(("class_changed", f"化解分类: "
-                            f"{rules.RESOLUTION_CLASSES[resolution_class]}",
-                            {"class": resolution_class}))
+            changes.append(
+                (
+                    "class_changed",
+                    f"化解分类: {rules.RESOLUTION_CLASSES[resolution_class]}",
+                    {"class": resolution_class},
+                )
+            )
         if stopped_on is not None:
             if stopped_on > now.astimezone(ctx.tz).date():
                 raise InvalidInput("stopped_on", "停访息诉日期不能晚于今天")
             values["stopped_on"] = stopped_on
-            changes.append(("stopped", f"停访息诉: {stopped_on.isoformat()}",
-                            {"stopped_on": stopped_on.isoformat()}))
+            changes.append(
+                (
+                    "stopped",
+                    f"停访息诉: {stopped_on.isoformat()}",
+                    {"stopped_on": stopped_on.isoformat()},
+                )
+            )
         if status is not None:
             if status not in rules.MATTER_STATUSES:
-                raise InvalidInput("status", "状态取值: " + ", ".join(
-                    f"{k}({v})" for k, v in rules.MATTER_STATUSES.items()))
+                raise InvalidInput(
+                    "status",
+                    "状态取值: " + ", ".join(f"{k}({v})" for k, v in rules.MATTER_STATUSES.items()),
+                )
             if status == "resolved" and not (resolution_class or row["resolution_class"]):
                 raise InvalidInput("class", "标记已化解前须先确定化解分类")
             values["status"] = status
-            changes.append(("status_changed", f"状态: {rules.MATTER_STATUSES[status]}",
-                            {"status": status}))
+            changes.append(
+                ("status_changed", f"状态: {rules.MATTER_STATUSES[status]}", {"status": status})
+            )
         if measure is not None:
             if measure not in rules.MEASURES:
-                raise InvalidInput("measure", "化解措施取值: " + ", ".join(
-                    f"{k}({v})" for k, v in rules.MEASURES.items()))
+                raise InvalidInput(
+                    "measure",
+                    "化解措施取值: " + ", ".join(f"{k}({v})" for k, v in rules.MEASURES.items()),
+                )
             if not note:
                 raise InvalidInput("note", "记录化解措施须填写说明")
             changes.append(("measure", f"{rules.MEASURES[measure]}: {note}", {"measure": measure}))
@@ -343,8 +553,9 @@ def update_matter(ctx: Context, ref: str | int, *, actor: str, owner: str | None
             raise InvalidInput("update", "没有要更新的内容")
         if values:
             values.update(version=row["version"] + 1, updated_at=to_db(now))
-            done = conn.execute(update(M).where(M.c.id == mid, M.c.version == row["version"])
-                                .values(**values))
+            done = conn.execute(
+                update(M).where(M.c.id == mid, M.c.version == row["version"]).values(**values)
+            )
             if done.rowcount != 1:
                 raise Conflict(f"台账事项 {matter_code(mid)} 已被他人修改, 请刷新后重试")
         for kind, text, details in changes:
@@ -352,14 +563,19 @@ def update_matter(ctx: Context, ref: str | int, *, actor: str, owner: str | None
     return show(ctx, mid)
 
 
-def add_for_complaint(conn: Connection, ctx: Context, cid: int, *, kind: str,
-                      why: str) -> int:
+def add_for_complaint(conn: Connection, ctx: Context, cid: int, *, kind: str, why: str) -> int:
     """Put a complaint's matter in the ledger (e.g. a dissatisfied callback)."""
     from services import repeats
 
     case = records.load_case_by_id(conn, cid)
     master = repeats.master_of(conn, case)
-    mid = attach(conn, ctx, master=master, member_id=cid,
-                 relation="master" if master["id"] == cid else "linked", kind=kind)
+    mid = attach(
+        conn,
+        ctx,
+        master=master,
+        member_id=cid,
+        relation="master" if master["id"] == cid else "linked",
+        kind=kind,
+    )
     _log(conn, mid, actor="system", kind="note", note=why, details={"complaint": case["number"]})
     return mid

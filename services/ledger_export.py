@@ -18,9 +18,26 @@ from services.context import Context
 from states import ledger as rules
 from storage.timeutil import local, utcnow
 
-HEADERS = ("序号", "台账编号", "投诉人", "主投诉编号", "全部投诉编号", "投诉次数", "单独计数件数",
-           "监管转办件数", "首次投诉日期", "最近投诉日期", "类型", "责任人", "化解分类",
-           "化解措施", "状态", "停访息诉日期", "会商日期", "最近更新")
+HEADERS = (
+    "序号",
+    "台账编号",
+    "投诉人",
+    "主投诉编号",
+    "全部投诉编号",
+    "投诉次数",
+    "单独计数件数",
+    "监管转办件数",
+    "首次投诉日期",
+    "最近投诉日期",
+    "类型",
+    "责任人",
+    "化解分类",
+    "化解措施",
+    "状态",
+    "停访息诉日期",
+    "会商日期",
+    "最近更新",
+)
 WIDTHS = (6, 12, 10, 22, 44, 9, 12, 12, 13, 13, 10, 10, 12, 50, 9, 13, 13, 17)
 
 
@@ -42,23 +59,43 @@ def rows(ctx: Context, *, status: str | None = None) -> list[list[Any]]:
     out: list[list[Any]] = []
     for i, matter in enumerate(ledger.list_matters(ctx, status=status), start=1):
         full = ledger.show(ctx, matter["id"])
-        measures = [f"{_day(a['at'], ctx)} {a['note']}" for a in full["actions"]
-                    if a["kind"] in ("measure", "consultation")]
+        measures = [
+            f"{_day(a['at'], ctx)} {a['note']}"
+            for a in full["actions"]
+            if a["kind"] in ("measure", "consultation")
+        ]
         with ctx.engine.connect() as conn:
-            party = conn.execute(select(ledger.C.c.complainant_id).where(
-                ledger.C.c.id == matter["master_complaint_id"])).scalar()
+            party = conn.execute(
+                select(ledger.C.c.complainant_id).where(
+                    ledger.C.c.id == matter["master_complaint_id"]
+                )
+            ).scalar()
         name = queries.decrypt_party(ctx, party).get("name") if party else None
-        out.append([
-            i, matter["code"], _mask(name), matter["master"],
-            "、".join(m["number"] + ("(合并)" if m["relation"] == "merged" else "")
-                     for m in full["members"]),
-            matter["complaint_count"], matter["case_count"], matter["regulator_count"],
-            _day(matter["first_received_at"], ctx), _day(matter["last_received_at"], ctx),
-            rules.MATTER_KINDS.get(matter["kind"], matter["kind"]), matter["owner"] or "未指定",
-            rules.RESOLUTION_CLASSES.get(matter["resolution_class"] or "", "待定"),
-            "\n".join(measures), rules.MATTER_STATUSES.get(matter["status"], matter["status"]),
-            _day(matter["stopped_on"], ctx), _day(matter["consulted_at"], ctx),
-            f"{local(matter['updated_at'], ctx.tz):%Y-%m-%d %H:%M}"])
+        out.append(
+            [
+                i,
+                matter["code"],
+                _mask(name),
+                matter["master"],
+                "、".join(
+                    m["number"] + ("(合并)" if m["relation"] == "merged" else "")
+                    for m in full["members"]
+                ),
+                matter["complaint_count"],
+                matter["case_count"],
+                matter["regulator_count"],
+                _day(matter["first_received_at"], ctx),
+                _day(matter["last_received_at"], ctx),
+                rules.MATTER_KINDS.get(matter["kind"], matter["kind"]),
+                matter["owner"] or "未指定",
+                rules.RESOLUTION_CLASSES.get(matter["resolution_class"] or "", "待定"),
+                "\n".join(measures),
+                rules.MATTER_STATUSES.get(matter["status"], matter["status"]),
+                _day(matter["stopped_on"], ctx),
+                _day(matter["consulted_at"], ctx),
+                f"{local(matter['updated_at'], ctx.tz):%Y-%m-%d %H:%M}",
+            ]
+        )
     return out
 
 

@@ -42,10 +42,12 @@ class CycleResult:
 
 def settings(ctx: Context) -> dict[str, Any]:
     raw = ctx.config.section("mediation")
-    return {"follow_up_days": int(raw.get("follow_up_days", 30)),
-            "repeat_days": int(raw.get("follow_up_repeat_days", 7)),
-            "contact": str(raw.get("default_contact", "role:mediation_contact")),
-            "organisations": list(raw.get("organisations", []))}
+    return {
+        "follow_up_days": int(raw.get("follow_up_days", 30)),
+        "repeat_days": int(raw.get("follow_up_repeat_days", 7)),
+        "contact": str(raw.get("default_contact", "role:mediation_contact")),
+        "organisations": list(raw.get("organisations", [])),
+    }
 
 
 def choose_organisation(ctx: Context, channel: str, branch: str) -> dict[str, Any]:
@@ -58,18 +60,27 @@ def choose_organisation(ctx: Context, channel: str, branch: str) -> dict[str, An
     anywhere = [o for o in found if "*" in o.get("branches", [])]
     pick = (exact or anywhere or [None])[0]
     if pick is None:
-        raise InvalidInput("channel", f"配置 [mediation] 未为「{lc.MEDIATION_CHANNELS[channel]}」"
-                                      f"和机构 {branch} 指定调解组织")
-    return {"name": pick["name"], "contact": pick.get("contact", cfg["contact"]),
-            "follow_up_days": int(pick.get("follow_up_days", cfg["follow_up_days"]))}
+        raise InvalidInput(
+            "channel",
+            f"配置 [mediation] 未为「{lc.MEDIATION_CHANNELS[channel]}」"
+            f"和机构 {branch} 指定调解组织",
+        )
+    return {
+        "name": pick["name"],
+        "contact": pick.get("contact", cfg["contact"]),
+        "follow_up_days": int(pick.get("follow_up_days", cfg["follow_up_days"])),
+    }
 
 
 def _organisation_named(ctx: Context, name: str, channel: str, branch: str) -> dict[str, Any]:
     cfg = settings(ctx)
     for o in cfg["organisations"]:
         if o.get("name") == name:
-            return {"name": name, "contact": o.get("contact", cfg["contact"]),
-                    "follow_up_days": int(o.get("follow_up_days", cfg["follow_up_days"]))}
+            return {
+                "name": name,
+                "contact": o.get("contact", cfg["contact"]),
+                "follow_up_days": int(o.get("follow_up_days", cfg["follow_up_days"])),
+            }
     try:
         return {**choose_organisation(ctx, channel, branch), "name": name}
     except InvalidInput:
@@ -78,9 +89,12 @@ def _organisation_named(ctx: Context, name: str, channel: str, branch: str) -> d
 
 def _latest_decision(conn: Connection, complaint_id: int) -> dict[str, Any]:
     """The fields of the case's latest 处理决定, from its event log."""
-    found = conn.execute(select(E.c.details).where(E.c.complaint_id == complaint_id,
-                                                   E.c.action == "decide")
-                         .order_by(E.c.seq.desc()).limit(1)).scalar()
+    found = conn.execute(
+        select(E.c.details)
+        .where(E.c.complaint_id == complaint_id, E.c.action == "decide")
+        .order_by(E.c.seq.desc())
+        .limit(1)
+    ).scalar()
     return dict(found or {})
 
 
@@ -99,43 +113,87 @@ def summary_of(ctx: Context, conn: Connection, case: dict[str, Any]) -> dict[str
         "category": tax.categories.get(case["category"] or "", case["category"]),
         "product": tax.products.get(case["product"] or "", case["product"]),
         "policy_tail": policy[-4:] if policy else None,
-        "amount": case["amount"], "claim": case["claim"], "facts": case["facts"],
+        "amount": case["amount"],
+        "claim": case["claim"],
+        "facts": case["facts"],
         "decision": {k: decided.get(k) for k in ("facts", "basis", "reasons") if decided.get(k)},
         "complainant": "由调解组织在双方申请后直接联系(本摘要不含个人信息)",
     }
 
 
-def _prepare(ctx: Context, conn: Connection, case: dict[str, Any], *, seq: int, channel: str,
-             organisation: dict[str, Any], now: datetime, referred_at: datetime) -> dict[str, Any]:
-    row = {"complaint_id": case["id"], "event_seq": seq, "channel": channel,
-           "organisation": organisation["name"], "contact": organisation["contact"],
-           "summary": summary_of(ctx, conn, case), "status": "referred",
-           "referred_at": to_db(referred_at), "followed_up": 0,
-           "follow_up_at": to_db(referred_at + timedelta(days=organisation["follow_up_days"]))}
+def _prepare(
+    ctx: Context,
+    conn: Connection,
+    case: dict[str, Any],
+    *,
+    seq: int,
+    channel: str,
+    organisation: dict[str, Any],
+    now: datetime,
+    referred_at: datetime,
+) -> dict[str, Any]:
+    row = {
+        "complaint_id": case["id"],
+        "event_seq": seq,
+        "channel": channel,
+        "organisation": organisation["name"],
+        "contact": organisation["contact"],
+        "summary": summary_of(ctx, conn, case),
+        "status": "referred",
+        "referred_at": to_db(referred_at),
+        "followed_up": 0,
+        "follow_up_at": to_db(referred_at + timedelta(days=organisation["follow_up_days"])),
+    }
     row["id"] = conn.execute(insert(M).values(row)).inserted_primary_key[0]  # type: ignore[index]
     label = lc.MEDIATION_CHANNELS[channel]
     records.enqueue_alert(
-        conn, dedupe_key=f"mediation:{row['id']}:referral", kind="mediation_referral",
-        audience=organisation["contact"], complaint_id=case["id"], event_id=None, urgent=False,
-        now=now, payload=_payload(ctx, case, organisation=organisation["name"], channel=label,
-                                  summary=row["summary"],
-                                  title=f"调解转介({label}): 投诉 {case['number']} 转"
-                                        f"{organisation['name']}"))
+        conn,
+        dedupe_key=f"mediation:{row['id']}:referral",
+        kind="mediation_referral",
+        audience=organisation["contact"],
+        complaint_id=case["id"],
+        event_id=None,
+        urgent=False,
+        now=now,
+        payload=_payload(
+            ctx,
+            case,
+            organisation=organisation["name"],
+            channel=label,
+            summary=row["summary"],
+            title=f"调解转介({label}): 投诉 {case['number']} 转{organisation['name']}",
+        ),
+    )
     return row
 
 
-def refer(ctx: Context, number: str, *, actor: str, channel: str,
-          at: datetime | None = None) -> dict[str, Any]:
+def refer(
+    ctx: Context, number: str, *, actor: str, channel: str, at: datetime | None = None
+) -> dict[str, Any]:
     """Refer a case to mediation: the organisation from configuration, the clock paused."""
     with ctx.engine.begin() as conn:
         case = records.load_case(conn, number)
         org = choose_organisation(ctx, channel, case["branch"])
-        perform(ctx, number, "mediate", actor=actor, at=at, conn=conn,
-                fields={"channel": channel, "organisation": org["name"]})
+        perform(
+            ctx,
+            number,
+            "mediate",
+            actor=actor,
+            at=at,
+            conn=conn,
+            fields={"channel": channel, "organisation": org["name"]},
+        )
         case = records.load_case(conn, number)
-        return _prepare(ctx, conn, case, seq=case["event_count"], channel=channel,
-                        organisation=org, now=utcnow(),
-                        referred_at=from_db(case["last_event_at"]) or utcnow())
+        return _prepare(
+            ctx,
+            conn,
+            case,
+            seq=case["event_count"],
+            channel=channel,
+            organisation=org,
+            now=utcnow(),
+            referred_at=from_db(case["last_event_at"]) or utcnow(),
+        )
 
 
 def prepare_pending(ctx: Context, *, now: datetime | None = None) -> int:
@@ -144,25 +202,49 @@ def prepare_pending(ctx: Context, *, now: datetime | None = None) -> int:
     C = records.C
     open_ref = and_(M.c.complaint_id == C.c.id, M.c.status == "referred")
     with ctx.engine.connect() as conn:
-        numbers = [r.number for r in conn.execute(
-            select(C.c.number).select_from(C.outerjoin(M, open_ref))
-            .where(C.c.state == lc.State.mediating.value, M.c.id.is_(None)))]
+        numbers = [
+            r.number
+            for r in conn.execute(
+                select(C.c.number)
+                .select_from(C.outerjoin(M, open_ref))
+                .where(C.c.state == lc.State.mediating.value, M.c.id.is_(None))
+            )
+        ]
     done = 0
     for number in numbers:
         with ctx.engine.begin() as conn:
             case = records.load_case(conn, number)
-            ev = conn.execute(select(records.E).where(
-                records.E.c.complaint_id == case["id"], records.E.c.action == "mediate")
-                .order_by(records.E.c.seq.desc())).mappings().first()
-            if ev is None or conn.execute(select(M.c.id).where(
-                    M.c.complaint_id == case["id"], M.c.event_seq == ev["seq"])).first():
+            ev = (
+                conn.execute(
+                    select(records.E)
+                    .where(records.E.c.complaint_id == case["id"], records.E.c.action == "mediate")
+                    .order_by(records.E.c.seq.desc())
+                )
+                .mappings()
+                .first()
+            )
+            if (
+                ev is None
+                or conn.execute(
+                    select(M.c.id).where(M.c.complaint_id == case["id"], M.c.event_seq == ev["seq"])
+                ).first()
+            ):
                 continue
             details = ev["details"] or {}
             channel = details.get("channel", "industry")
-            org = _organisation_named(ctx, details.get("organisation") or "", channel,
-                                      case["branch"])
-            _prepare(ctx, conn, case, seq=ev["seq"], channel=channel, organisation=org, now=now,
-                     referred_at=from_db(ev["at"]) or now)
+            org = _organisation_named(
+                ctx, details.get("organisation") or "", channel, case["branch"]
+            )
+            _prepare(
+                ctx,
+                conn,
+                case,
+                seq=ev["seq"],
+                channel=channel,
+                organisation=org,
+                now=now,
+                referred_at=from_db(ev["at"]) or now,
+            )
             done += 1
     return done
 
@@ -173,15 +255,23 @@ def follow_up(ctx: Context, *, now: datetime | None = None) -> int:
     cfg = settings(ctx)
     count = 0
     with ctx.engine.begin() as conn:
-        rows = conn.execute(select(M).where(M.c.status == "referred",
-                                            M.c.follow_up_at <= to_db(now))).mappings().all()
+        rows = (
+            conn.execute(select(M).where(M.c.status == "referred", M.c.follow_up_at <= to_db(now)))
+            .mappings()
+            .all()
+        )
         for ref in rows:
             case = records.load_case_by_id(conn, ref["complaint_id"])
             if lc.State(case["state"]) != lc.State.mediating:
                 # Ended through the plain actions: the referral follows the case.
                 status = "agreed" if case["state"] == lc.State.closed.value else "failed"
-                conn.execute(update(M).where(M.c.id == ref["id"]).values(
-                    status=status, result_at=to_db(now), result="案件已通过生命周期操作结束调解"))
+                conn.execute(
+                    update(M)
+                    .where(M.c.id == ref["id"])
+                    .values(
+                        status=status, result_at=to_db(now), result="案件已通过生命周期操作结束调解"
+                    )
+                )
                 continue
             referred = from_db(ref["referred_at"]) or now
             days = (now - referred).days
@@ -190,21 +280,40 @@ def follow_up(ctx: Context, *, now: datetime | None = None) -> int:
             for audience in (ref["contact"], f"user:{case['owner']}" if case["owner"] else None):
                 if audience:
                     records.enqueue_alert(
-                        conn, dedupe_key=f"mediation:{ref['id']}:follow:{n}:{audience}",
-                        kind="mediation_follow_up", audience=audience, complaint_id=case["id"],
-                        event_id=None, urgent=False, now=now,
-                        payload=_payload(ctx, case, organisation=ref["organisation"],
-                                         days=days, title=title))
-            conn.execute(update(M).where(M.c.id == ref["id"]).values(
-                followed_up=n, follow_up_at=to_db(now + timedelta(days=cfg["repeat_days"]))))
+                        conn,
+                        dedupe_key=f"mediation:{ref['id']}:follow:{n}:{audience}",
+                        kind="mediation_follow_up",
+                        audience=audience,
+                        complaint_id=case["id"],
+                        event_id=None,
+                        urgent=False,
+                        now=now,
+                        payload=_payload(
+                            ctx, case, organisation=ref["organisation"], days=days, title=title
+                        ),
+                    )
+            conn.execute(
+                update(M)
+                .where(M.c.id == ref["id"])
+                .values(followed_up=n, follow_up_at=to_db(now + timedelta(days=cfg["repeat_days"])))
+            )
             count += 1
     return count
 
 
-def record_result(ctx: Context, number: str, *, actor: str, outcome: str, result: str,
-                  agreement: str | None = None, analysis: dict[str, str] | None = None,
-                  root_cause: str | None = None, advice: str | None = None,
-                  at: datetime | None = None) -> dict[str, Any]:
+def record_result(
+    ctx: Context,
+    number: str,
+    *,
+    actor: str,
+    outcome: str,
+    result: str,
+    agreement: str | None = None,
+    analysis: dict[str, str] | None = None,
+    root_cause: str | None = None,
+    advice: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
     """Record the mediation result and move the case on from it.
 
     outcome "agreement": 调解成功办结 (settle; the five-dimension analysis and root cause are
@@ -217,32 +326,77 @@ def record_result(ctx: Context, number: str, *, actor: str, outcome: str, result
         raise InvalidInput("advice", f"建议途径取值: {', '.join(ADVICE)}")
     with ctx.engine.begin() as conn:
         case = records.load_case(conn, number)
-        ref = conn.execute(select(M).where(M.c.complaint_id == case["id"],
-                                           M.c.status == "referred")
-                           .order_by(M.c.id.desc())).mappings().first()
+        ref = (
+            conn.execute(
+                select(M)
+                .where(M.c.complaint_id == case["id"], M.c.status == "referred")
+                .order_by(M.c.id.desc())
+            )
+            .mappings()
+            .first()
+        )
         if ref is None:
             raise NotFound(f"投诉 {number} 没有进行中的调解转介")
         if outcome == "agreement":
-            res = perform(ctx, number, "settle", actor=actor, at=at, conn=conn,
-                          fields={"agreement": agreement, **(analysis or {}),
-                                  "root_cause": root_cause, "mediation_result": result})
+            res = perform(
+                ctx,
+                number,
+                "settle",
+                actor=actor,
+                at=at,
+                conn=conn,
+                fields={
+                    "agreement": agreement,
+                    **(analysis or {}),
+                    "root_cause": root_cause,
+                    "mediation_result": result,
+                },
+            )
         else:
-            res = perform(ctx, number, "end_mediation", actor=actor, at=at, conn=conn,
-                          fields={"result": result, "advice": advice})
+            res = perform(
+                ctx,
+                number,
+                "end_mediation",
+                actor=actor,
+                at=at,
+                conn=conn,
+                fields={"result": result, "advice": advice},
+            )
         now = utcnow()
-        conn.execute(update(M).where(M.c.id == ref["id"]).values(
-            status="agreed" if outcome == "agreement" else "failed", result=result,
-            advice=advice, result_at=to_db(at or now)))
+        conn.execute(
+            update(M)
+            .where(M.c.id == ref["id"])
+            .values(
+                status="agreed" if outcome == "agreement" else "failed",
+                result=result,
+                advice=advice,
+                result_at=to_db(at or now),
+            )
+        )
         if advice:
             fresh = records.load_case(conn, number)
             records.enqueue_alert(
-                conn, dedupe_key=f"mediation:{ref['id']}:advice", kind="mediation_advice",
+                conn,
+                dedupe_key=f"mediation:{ref['id']}:advice",
+                kind="mediation_advice",
                 audience=f"user:{fresh['owner']}" if fresh["owner"] else "role:handler",
-                complaint_id=case["id"], event_id=res.event_id, urgent=False, now=now,
-                payload=_payload(ctx, fresh, advice=advice, title=(
-                    f"调解未成: 投诉 {number} 请告知投诉人可通过{ADVICE[advice]}途径解决")))
-    return {**dict(ref), "status": "agreed" if outcome == "agreement" else "failed",
-            "state": res.state, "advice": advice}
+                complaint_id=case["id"],
+                event_id=res.event_id,
+                urgent=False,
+                now=now,
+                payload=_payload(
+                    ctx,
+                    fresh,
+                    advice=advice,
+                    title=(f"调解未成: 投诉 {number} 请告知投诉人可通过{ADVICE[advice]}途径解决"),
+                ),
+            )
+    return {
+        **dict(ref),
+        "status": "agreed" if outcome == "agreement" else "failed",
+        "state": res.state,
+        "advice": advice,
+    }
 
 
 def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
@@ -253,5 +407,9 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
 def referrals_of(ctx: Context, number: str) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
         case = records.load_case(conn, number)
-        return [dict(r) for r in conn.execute(select(M).where(M.c.complaint_id == case["id"])
-                                              .order_by(M.c.id)).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                select(M).where(M.c.complaint_id == case["id"]).order_by(M.c.id)
+            ).mappings()
+        ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from states.errors import InvalidInput
@@ -44,8 +44,10 @@ class Period:
         return f"{self.start.isoformat()} 至 {(self.end - timedelta(days=1)).isoformat()}"
 
     def bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
-        return (datetime.combine(self.start, time(0), tz).astimezone(timezone.utc),
-                datetime.combine(self.end, time(0), tz).astimezone(timezone.utc))
+        return (
+            datetime.combine(self.start, time(0), tz).astimezone(UTC),
+            datetime.combine(self.end, time(0), tz).astimezone(UTC),
+        )
 
     def previous(self) -> Period:
         """The period just before (环比): the previous month or quarter, or an equal span."""
@@ -60,8 +62,11 @@ class Period:
         if self.kind in ("month", "quarter"):
             return Period(self.kind, _add_months(self.start, -12), _add_months(self.end, -12))
         try:
-            return Period("range", self.start.replace(year=self.start.year - 1),
-                          self.end.replace(year=self.end.year - 1))
+            return Period(
+                "range",
+                self.start.replace(year=self.start.year - 1),
+                self.end.replace(year=self.end.year - 1),
+            )
         except ValueError:  # 29 February
             return Period("range", self.start - timedelta(days=365), self.end - timedelta(days=365))
 

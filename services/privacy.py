@@ -53,8 +53,11 @@ def mask_party(party: dict[str, Any]) -> dict[str, Any]:
     if party.get("kind") != "organisation":
         out["name"] = mask_name(party.get("name"))
         out["address"] = mask_address(party.get("address"))
-    out["id_number"] = (party.get("id_number") if party.get("kind") == "organisation"
-                        else mask_id(party.get("id_number")))
+    out["id_number"] = (
+        party.get("id_number")
+        if party.get("kind") == "organisation"
+        else mask_id(party.get("id_number"))
+    )
     out["phone"] = mask_phone(party.get("phone"))
     out["legal_rep"] = mask_name(party.get("legal_rep"))
     return out

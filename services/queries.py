@@ -19,11 +19,20 @@ from services.context import Context
 from storage.db import read_only
 from storage.timeutil import from_db
 
+
 def deadline_view(row: Any) -> dict[str, Any]:
-    return {"name": row["name"], "status": row["status"], "due": from_db(row["due_at"]),
-            "started": from_db(row["started_at"]), "verified": bool(row["verified"]),
-            "rule": row["rule"], "warnings": row["warnings"], "met": from_db(row["met_at"]),
-            "allowance": row["allowance"], "paused_seconds": row["paused_seconds"]}
+    return {
+        "name": row["name"],
+        "status": row["status"],
+        "due": from_db(row["due_at"]),
+        "started": from_db(row["started_at"]),
+        "verified": bool(row["verified"]),
+        "rule": row["rule"],
+        "warnings": row["warnings"],
+        "met": from_db(row["met_at"]),
+        "allowance": row["allowance"],
+        "paused_seconds": row["paused_seconds"],
+    }
 
 
 def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
@@ -32,12 +41,29 @@ def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
 
     with read_only(ctx.engine) as conn:
         case = records.load_case(conn, number)
-        deadlines = conn.execute(select(records.D).where(records.D.c.complaint_id == case["id"])
-                                 .order_by(records.D.c.due_at)).mappings().all()
-        events = conn.execute(select(records.E).where(records.E.c.complaint_id == case["id"])
-                              .order_by(records.E.c.seq)).mappings().all()
-    return {"case": case, "deadlines": [deadline_view(d) for d in deadlines],
-            "events": [dict(e) for e in events]}
+        deadlines = (
+            conn.execute(
+                select(records.D)
+                .where(records.D.c.complaint_id == case["id"])
+                .order_by(records.D.c.due_at)
+            )
+            .mappings()
+            .all()
+        )
+        events = (
+            conn.execute(
+                select(records.E)
+                .where(records.E.c.complaint_id == case["id"])
+                .order_by(records.E.c.seq)
+            )
+            .mappings()
+            .all()
+        )
+    return {
+        "case": case,
+        "deadlines": [deadline_view(d) for d in deadlines],
+        "events": [dict(e) for e in events],
+    }
 
 
 def decrypt_party(ctx: Context, party_id: int) -> dict[str, Any]:
@@ -53,17 +79,28 @@ def _decrypt(ctx: Context, row: Any) -> dict[str, Any]:
     if row is None:
         return {}
     v = ctx.vault
-    return {"kind": row["kind"], "name": v.decrypt(row["name_enc"]),
-            "id_number": v.decrypt(row["id_number_enc"]), "phone": v.decrypt(row["phone_enc"]),
-            "address": v.decrypt(row["address_enc"]), "credit_code": row["credit_code"],
-            "legal_rep": v.decrypt(row["legal_rep_enc"])}
+    return {
+        "kind": row["kind"],
+        "name": v.decrypt(row["name_enc"]),
+        "id_number": v.decrypt(row["id_number_enc"]),
+        "phone": v.decrypt(row["phone_enc"]),
+        "address": v.decrypt(row["address_enc"]),
+        "credit_code": row["credit_code"],
+        "legal_rep": v.decrypt(row["legal_rep_enc"]),
+    }
 
 
 # ---- Views for the command line (cli/cases.py): the light path -----------------------------
 
 _JSON_COLUMNS = ("priority_reasons", "details", "warnings")
-_BOOL_COLUMNS = ("regulator_forwarded", "media_involved", "vulnerable", "decided_by_branch",
-                 "verified", "active")
+_BOOL_COLUMNS = (
+    "regulator_forwarded",
+    "media_involved",
+    "vulnerable",
+    "decided_by_branch",
+    "verified",
+    "active",
+)
 
 
 def _typed(row: Any) -> dict[str, Any]:
@@ -114,21 +151,44 @@ def complaint_light(ctx: Context, number: str) -> dict[str, Any]:
     """What `get_complaint` returns, read without the SQLModel tables."""
     with read_only(ctx.engine) as conn:
         case = _case_light(conn, number)
-        deadlines = conn.execute(_all("deadline").where(column("complaint_id") == case["id"])
-                                 .order_by(column("due_at"))).mappings().all()
-        events = conn.execute(_all("event").where(column("complaint_id") == case["id"])
-                              .order_by(column("seq"))).mappings().all()
-        parties = {key: _one(conn, "party", "id", case[f"{key}_id"])
-                   for key in ("complainant", "agent") if case[f"{key}_id"]}
-        institution = (_one(conn, "institution", "id", case["institution_id"])
-                       if case["institution_id"] else None)
-    return {"case": case, "deadlines": [deadline_view(_typed(d)) for d in deadlines],
-            "events": [_typed(e) for e in events], "_parties": parties,
-            "institution": institution["name"] if institution else None}
+        deadlines = (
+            conn.execute(
+                _all("deadline")
+                .where(column("complaint_id") == case["id"])
+                .order_by(column("due_at"))
+            )
+            .mappings()
+            .all()
+        )
+        events = (
+            conn.execute(
+                _all("event").where(column("complaint_id") == case["id"]).order_by(column("seq"))
+            )
+            .mappings()
+            .all()
+        )
+        parties = {
+            key: _one(conn, "party", "id", case[f"{key}_id"])
+            for key in ("complainant", "agent")
+            if case[f"{key}_id"]
+        }
+        institution = (
+            _one(conn, "institution", "id", case["institution_id"])
+            if case["institution_id"]
+            else None
+        )
+    return {
+        "case": case,
+        "deadlines": [deadline_view(_typed(d)) for d in deadlines],
+        "events": [_typed(e) for e in events],
+        "_parties": parties,
+        "institution": institution["name"] if institution else None,
+    }
 
 
-def complaint_view(ctx: Context, number: str, *, actor: dict[str, Any],
-                   reveal: bool = False) -> dict[str, Any]:
+def complaint_view(
+    ctx: Context, number: str, *, actor: dict[str, Any], reveal: bool = False
+) -> dict[str, Any]:
     """One complaint as a handler sees it: parties masked unless `reveal` is asked for by a
     role in PII_ROLES, in which case the view is recorded in the event log first."""
     from services import privacy
@@ -145,8 +205,14 @@ def complaint_view(ctx: Context, number: str, *, actor: dict[str, Any],
         with read_only(ctx.engine) as conn:
             case = _case_light(conn, number)
         parts = ["complainant"] + (["agent"] if case["agent_id"] else [])
-        audit.record(ctx, number, actor=actor["username"], action=audit.VIEW_PII,
-                     reason="查看完整个人信息", details={"parties": parts})
+        audit.record(
+            ctx,
+            number,
+            actor=actor["username"],
+            action=audit.VIEW_PII,
+            reason="查看完整个人信息",
+            details={"parties": parts},
+        )
     view = complaint_light(ctx, number)
     parties = {}
     for key, row in view.pop("_parties").items():
@@ -154,8 +220,7 @@ def complaint_view(ctx: Context, number: str, *, actor: dict[str, Any],
         parties[key] = party if reveal else privacy.mask_party(party)
     view["parties"] = parties
     view["masked"] = not reveal
-    view["allowed_actions"] = [a.trigger for a in lc.allowed_actions(view["case"]["state"],
-                                                                     role)]
+    view["allowed_actions"] = [a.trigger for a in lc.allowed_actions(view["case"]["state"], role)]
     return view
 
 
@@ -165,8 +230,15 @@ def deadlines_of(ctx: Context, number: str) -> list[dict[str, Any]]:
 
     with read_only(ctx.engine) as conn:
         case = records.load_case(conn, number)
-        rows = conn.execute(select(records.D).where(records.D.c.complaint_id == case["id"])
-                            .order_by(records.D.c.due_at)).mappings().all()
+        rows = (
+            conn.execute(
+                select(records.D)
+                .where(records.D.c.complaint_id == case["id"])
+                .order_by(records.D.c.due_at)
+            )
+            .mappings()
+            .all()
+        )
     return [deadline_view(d) for d in rows]
 
 
@@ -174,10 +246,19 @@ SUPERVISING = ("supervisor", "committee")
 SCOPES = {"mine": "我的投诉", "team": "本组", "branch": "本机构", "all": "全部"}
 
 
-def queue(ctx: Context, *, actor: dict[str, Any], scope: str = "mine", team: str | None = None,
-          branch: str | None = None, handler: str | None = None,
-          states: list[str] | None = None, priority: str | None = None,
-          category: str | None = None, limit: int = 50) -> dict[str, Any]:
+def queue(
+    ctx: Context,
+    *,
+    actor: dict[str, Any],
+    scope: str = "mine",
+    team: str | None = None,
+    branch: str | None = None,
+    handler: str | None = None,
+    states: list[str] | None = None,
+    priority: str | None = None,
+    category: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
     """Open complaints in a work queue, nearest running deadline first.
 
     The filters ride on the indexes (owner, state) / (branch, state) / (state); the nearest
@@ -190,18 +271,38 @@ def queue(ctx: Context, *, actor: dict[str, Any], scope: str = "mine", team: str
     from states.validation import choice
 
     tax = ctx.config.taxonomy
-    C = table("complaint", *(column(c) for c in (
-        "id", "number", "state", "priority", "category", "product", "branch", "owner",
-        "received_at", "escalation_level")))
-    D = table("deadline", *(column(c) for c in ("complaint_id", "name", "status", "due_at",
-                                                "verified")))
+    C = table(
+        "complaint",
+        *(
+            column(c)
+            for c in (
+                "id",
+                "number",
+                "state",
+                "priority",
+                "category",
+                "product",
+                "branch",
+                "owner",
+                "received_at",
+                "escalation_level",
+            )
+        ),
+    )
+    D = table(
+        "deadline", *(column(c) for c in ("complaint_id", "name", "status", "due_at", "verified"))
+    )
     role = actor["role"]
     if scope not in SCOPES:
-        raise InvalidInput("scope", f"范围取值: {', '.join(f'{k}({v})' for k, v in SCOPES.items())}")
+        raise InvalidInput(
+            "scope", f"范围取值: {', '.join(f'{k}({v})' for k, v in SCOPES.items())}"
+        )
     wants_others = scope != "mine" or (handler not in (None, actor["username"]))
     if wants_others and role not in SUPERVISING:
-        raise Forbidden(f"角色「{lc.Role(role).label}」只能查看自己的投诉; 本组、本机构或他人的"
-                        "队列仅限主管和消委会委员")
+        raise Forbidden(
+            f"角色「{lc.Role(role).label}」只能查看自己的投诉; 本组、本机构或他人的"
+            "队列仅限主管和消委会委员"
+        )
     try:
         wanted = [lc.State(s).value for s in states] if states else [s.value for s in lc.OPEN]
     except ValueError:
@@ -215,12 +316,26 @@ def queue(ctx: Context, *, actor: dict[str, Any], scope: str = "mine", team: str
     if limit < 1:
         raise InvalidInput("limit", "条数至少为 1")
 
-    nearest = (select(func.min(D.c.due_at)).where(D.c.complaint_id == C.c.id,
-                                                   D.c.status == "running")
-               .correlate(C).scalar_subquery().label("nearest_due"))
-    query = select(C.c.id, C.c.number, C.c.state, C.c.priority, C.c.category, C.c.product,
-                   C.c.branch, C.c.owner, C.c.received_at, C.c.escalation_level,
-                   nearest).where(C.c.state.in_(wanted))
+    nearest = (
+        select(func.min(D.c.due_at))
+        .where(D.c.complaint_id == C.c.id, D.c.status == "running")
+        .correlate(C)
+        .scalar_subquery()
+        .label("nearest_due")
+    )
+    query = select(
+        C.c.id,
+        C.c.number,
+        C.c.state,
+        C.c.priority,
+        C.c.category,
+        C.c.product,
+        C.c.branch,
+        C.c.owner,
+        C.c.received_at,
+        C.c.escalation_level,
+        nearest,
+    ).where(C.c.state.in_(wanted))
     if scope == "mine" and handler in (None, actor["username"]):
         mine = C.c.owner == actor["username"]
         if role == "intake_clerk":
@@ -248,15 +363,22 @@ def queue(ctx: Context, *, actor: dict[str, Any], scope: str = "mine", team: str
         ids = [r["id"] for r in rows]
         named: dict[int, dict[str, Any]] = {}
         if ids:
-            for d in conn.execute(select(D.c.complaint_id, D.c.name, D.c.due_at, D.c.verified)
-                                  .where(D.c.complaint_id.in_(ids), D.c.status == "running")
-                                  .order_by(D.c.due_at)).mappings():
+            for d in conn.execute(
+                select(D.c.complaint_id, D.c.name, D.c.due_at, D.c.verified)
+                .where(D.c.complaint_id.in_(ids), D.c.status == "running")
+                .order_by(D.c.due_at)
+            ).mappings():
                 named.setdefault(d["complaint_id"], dict(d))
     items = []
     for r in rows:
         d = named.get(r["id"])
-        items.append({**r, "received_at": from_db(r["received_at"]),
-                      "nearest_due": from_db(d["due_at"]) if d else None,
-                      "nearest_deadline": d["name"] if d else None,
-                      "verified": bool(d["verified"]) if d else None})
+        items.append(
+            {
+                **r,
+                "received_at": from_db(r["received_at"]),
+                "nearest_due": from_db(d["due_at"]) if d else None,
+                "nearest_deadline": d["name"] if d else None,
+                "verified": bool(d["verified"]) if d else None,
+            }
+        )
     return {"scope": scope, "items": items, "limit": limit}

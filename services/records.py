@@ -34,28 +34,55 @@ _INS_EVENT = insert(E)
 _SEL_ALERT = select(O.c.id).where(O.c.dedupe_key == bindparam("key"))
 _INS_ALERT = insert(O)
 _INS_DEADLINE = insert(D)
-_UPD_DEADLINE = (update(D).where(D.c.id == bindparam("_id"))
-                 .values({c: bindparam(c) for c in (
-                     "status", "started_at", "allowance", "paused_at", "paused_seconds",
-                     "due_at", "warnings", "verified", "rule", "met_at", "next_check_at")}))
+_UPD_DEADLINE = (
+    update(D)
+    .where(D.c.id == bindparam("_id"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in (
+                "status",
+                "started_at",
+                "allowance",
+                "paused_at",
+                "paused_seconds",
+                "due_at",
+                "warnings",
+                "verified",
+                "rule",
+                "met_at",
+                "next_check_at",
+            )
+        }
+    )
+)
 
 
 _SEL_CASE_AND_ACTOR = (
-    select(C, U.c.username.label("actor_username"), U.c.role.label("actor_role"),
-           U.c.active.label("actor_active"))
+    select(
+        C,
+        U.c.username.label("actor_username"),
+        U.c.role.label("actor_role"),
+        U.c.active.label("actor_active"),
+    )
     .select_from(C.outerjoin(U, U.c.username == bindparam("actor")))
-    .where(C.c.number == bindparam("number")))
+    .where(C.c.number == bindparam("number"))
+)
 
 
-def load_case_and_actor(conn: Connection, number: str,
-                        actor: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_case_and_actor(
+    conn: Connection, number: str, actor: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The complaint and the acting user in one round trip (every action needs both)."""
     row = conn.execute(_SEL_CASE_AND_ACTOR, {"number": number, "actor": actor}).mappings().first()
     if row is None:
         raise NotFound(f"投诉 {number} 不存在")
     case = dict(row)
-    user = {"username": case.pop("actor_username"), "role": case.pop("actor_role"),
-            "active": case.pop("actor_active")}
+    user = {
+        "username": case.pop("actor_username"),
+        "role": case.pop("actor_role"),
+        "active": case.pop("actor_active"),
+    }
     if user["username"] is None:
         raise InvalidInput("user", f"用户 {actor} 不存在")
     if not user["active"]:
@@ -90,21 +117,38 @@ def load_deadlines(conn: Connection, cid: int) -> dict[str, ClockDeadline]:
     out: dict[str, ClockDeadline] = {}
     for r in conn.execute(_SEL_DEADLINES, {"cid": cid}).mappings():
         dl = ClockDeadline(
-            name=r["name"], started_at=from_db(r["started_at"]),  # type: ignore[arg-type]
-            allowance=r["allowance"], status=r["status"], paused_at=from_db(r["paused_at"]),
-            paused_seconds=r["paused_seconds"], met_at=from_db(r["met_at"]),
-            due_at=from_db(r["due_at"]), warnings=list(r["warnings"] or []),
-            verified=r["verified"], rule=r["rule"], changed=False, row_id=r["id"])
+            name=r["name"],
+            started_at=from_db(r["started_at"]),  # type: ignore[arg-type]
+            allowance=r["allowance"],
+            status=r["status"],
+            paused_at=from_db(r["paused_at"]),
+            paused_seconds=r["paused_seconds"],
+            met_at=from_db(r["met_at"]),
+            due_at=from_db(r["due_at"]),
+            warnings=list(r["warnings"] or []),
+            verified=r["verified"],
+            rule=r["rule"],
+            changed=False,
+            row_id=r["id"],
+        )
         out[dl.name] = dl
     return out
 
 
 def _deadline_values(dl: ClockDeadline) -> dict[str, Any]:
-    return {"status": dl.status, "started_at": to_db(dl.started_at),
-            "allowance": dl.allowance, "paused_at": to_db(dl.paused_at),
-            "paused_seconds": dl.paused_seconds, "due_at": to_db(dl.due_at),
-            "warnings": dl.warnings, "verified": dl.verified, "rule": dl.rule,
-            "met_at": to_db(dl.met_at), "next_check_at": to_db(dl.next_check_at)}
+    return {
+        "status": dl.status,
+        "started_at": to_db(dl.started_at),
+        "allowance": dl.allowance,
+        "paused_at": to_db(dl.paused_at),
+        "paused_seconds": dl.paused_seconds,
+        "due_at": to_db(dl.due_at),
+        "warnings": dl.warnings,
+        "verified": dl.verified,
+        "rule": dl.rule,
+        "met_at": to_db(dl.met_at),
+        "next_check_at": to_db(dl.next_check_at),
+    }
 
 
 def save_deadlines(conn: Connection, cid: int, deadlines: Mapping[str, ClockDeadline]) -> None:
@@ -158,8 +202,11 @@ def _case_update(columns: frozenset[str]) -> Any:
     """One prepared UPDATE per set of columns (each action sets a fixed set)."""
     stmt = _UPDATE_BY_COLUMNS.get(columns)
     if stmt is None:
-        stmt = (update(C).where(C.c.id == bindparam("_id"), C.c.version == bindparam("_v"))
-                .values({c: bindparam(c) for c in sorted(columns)}))
+        stmt = (
+            update(C)
+            .where(C.c.id == bindparam("_id"), C.c.version == bindparam("_v"))
+            .values({c: bindparam(c) for c in sorted(columns)})
+        )
         _UPDATE_BY_COLUMNS[columns] = stmt
     return stmt
 
@@ -168,34 +215,78 @@ def update_case(conn: Connection, case: Mapping[str, Any], values: dict[str, Any
     """Compare-and-swap on `version`; raises Conflict if someone else moved the case first."""
     new_version = case["version"] + 1
     params = {**values, "version": new_version}
-    result = conn.execute(_case_update(frozenset(params)),
-                          {**params, "_id": case["id"], "_v": case["version"]})
+    result = conn.execute(
+        _case_update(frozenset(params)), {**params, "_id": case["id"], "_v": case["version"]}
+    )
     if result.rowcount != 1:
         raise Conflict(f"投诉 {case['number']} 已被他人修改(版本 {case['version']}), 请刷新后重试")
     return new_version
 
 
-def append_event(conn: Connection, *, complaint_id: int, seq: int, action: str,
-                 from_state: str | None, to_state: str | None, actor: str, role: str,
-                 at: datetime, recorded_at: datetime, reason: str | None = None,
-                 details: dict[str, Any] | None = None) -> int:
-    result = conn.execute(_INS_EVENT, {
-        "complaint_id": complaint_id, "seq": seq, "action": action,
-        "from_state": from_state, "to_state": to_state, "actor": actor, "role": role,
-        "at": to_db(at), "recorded_at": to_db(recorded_at), "reason": reason,
-        "details": details or {}})
+def append_event(
+    conn: Connection,
+    *,
+    complaint_id: int,
+    seq: int,
+    action: str,
+    from_state: str | None,
+    to_state: str | None,
+    actor: str,
+    role: str,
+    at: datetime,
+    recorded_at: datetime,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    result = conn.execute(
+        _INS_EVENT,
+        {
+            "complaint_id": complaint_id,
+            "seq": seq,
+            "action": action,
+            "from_state": from_state,
+            "to_state": to_state,
+            "actor": actor,
+            "role": role,
+            "at": to_db(at),
+            "recorded_at": to_db(recorded_at),
+            "reason": reason,
+            "details": details or {},
+        },
+    )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-def enqueue_alert(conn: Connection, *, dedupe_key: str, kind: str, audience: str,
-                  complaint_id: int | None, event_id: int | None, payload: dict[str, Any],
-                  urgent: bool, now: datetime) -> bool:
+def enqueue_alert(
+    conn: Connection,
+    *,
+    dedupe_key: str,
+    kind: str,
+    audience: str,
+    complaint_id: int | None,
+    event_id: int | None,
+    payload: dict[str, Any],
+    urgent: bool,
+    now: datetime,
+) -> bool:
     """Write one alert to the outbox in the caller's transaction; False if already queued."""
     exists = conn.execute(_SEL_ALERT, {"key": dedupe_key}).first()
     if exists:
         return False
-    conn.execute(_INS_ALERT, dict(
-        dedupe_key=dedupe_key, kind=kind, audience=audience, complaint_id=complaint_id,
-        event_id=event_id, payload=payload, urgent=urgent, status="pending",
-        attempts=0, next_attempt_at=to_db(now), created_at=to_db(now)))
+    conn.execute(
+        _INS_ALERT,
+        dict(
+            dedupe_key=dedupe_key,
+            kind=kind,
+            audience=audience,
+            complaint_id=complaint_id,
+            event_id=event_id,
+            payload=payload,
+            urgent=urgent,
+            status="pending",
+            attempts=0,
+            next_attempt_at=to_db(now),
+            created_at=to_db(now),
+        ),
+    )
     return True

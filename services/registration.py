@@ -26,15 +26,31 @@ I = Institution.__table__  # type: ignore[attr-defined]
 # Prepared once: building `.values(...)` per call costs more than the insert itself.
 _INS_PARTY = insert(P)
 _INS_CASE = insert(records.C)
-_SET_NUMBER = (update(records.C).where(records.C.c.id == bindparam("_id"))
-               .values(number=bindparam("number")))
+_SET_NUMBER = (
+    update(records.C).where(records.C.c.id == bindparam("_id")).values(number=bindparam("number"))
+)
 
 # What the registration event records of the complaint (no personal data: that is in `party`).
-PUBLIC_FIELDS = ("channel", "branch", "category", "product", "policy_no", "amount",
-                 "regulator_ref", "group_size", "media_involved", "vulnerable")
+PUBLIC_FIELDS = (
+    "channel",
+    "branch",
+    "category",
+    "product",
+    "policy_no",
+    "amount",
+    "regulator_ref",
+    "group_size",
+    "media_involved",
+    "vulnerable",
+)
 
-CAPACITIES = {"consumer": "消费者本人", "legal_rep": "法定代理人", "agent": "受托代理人",
-              "heir": "继承人", "other": "其他"}
+CAPACITIES = {
+    "consumer": "消费者本人",
+    "legal_rep": "法定代理人",
+    "agent": "受托代理人",
+    "heir": "继承人",
+    "other": "其他",
+}
 
 
 @dataclass
@@ -141,14 +157,19 @@ def party_row(ctx: Context, p: Person, now: datetime) -> dict[str, Any]:
     vault = ctx.vault
     identifier = p.credit_code if p.kind == "organisation" else p.id_number
     return {
-        "kind": p.kind, "name_enc": vault.encrypt(p.name),
+        "kind": p.kind,
+        "name_enc": vault.encrypt(p.name),
         "name_hash": vault.match_hash("name", p.name),
         "id_type": "credit_code" if p.kind == "organisation" else "resident_id",
         "id_number_enc": vault.encrypt(identifier),
         "id_number_hash": vault.match_hash("id", identifier),
-        "phone_enc": vault.encrypt(p.phone), "phone_hash": vault.match_hash("phone", p.phone),
-        "address_enc": vault.encrypt(p.address), "credit_code": p.credit_code,
-        "legal_rep_enc": vault.encrypt(p.legal_rep), "created_at": to_db(now)}
+        "phone_enc": vault.encrypt(p.phone),
+        "phone_hash": vault.match_hash("phone", p.phone),
+        "address_enc": vault.encrypt(p.address),
+        "credit_code": p.credit_code,
+        "legal_rep_enc": vault.encrypt(p.legal_rep),
+        "created_at": to_db(now),
+    }
 
 
 def complainant_key(ctx: Context, p: Person) -> str:
@@ -169,8 +190,11 @@ def _institution_id(conn: Connection, name: str | None, branch: str) -> int | No
     if found is not None:
         return int(found)
     level = "head_office" if branch == "head_office" else "branch"
-    return int(conn.execute(insert(I).values(code=code, name=name, branch=branch, level=level))
-               .inserted_primary_key[0])  # type: ignore[index]
+    return int(
+        conn.execute(
+            insert(I).values(code=code, name=name, branch=branch, level=level)
+        ).inserted_primary_key[0]
+    )  # type: ignore[index]
 
 
 def check_registrar(user: dict[str, Any]) -> None:
@@ -178,30 +202,56 @@ def check_registrar(user: dict[str, Any]) -> None:
         raise Forbidden(f"角色「{lc.Role(user['role']).label}」无权登记投诉")
 
 
-def case_row(ctx: Context, reg: Registration, *, user: dict[str, Any], now: datetime,
-             complainant_id: int, agent_id: int | None, institution_id: int | None
-             ) -> dict[str, Any]:
+def case_row(
+    ctx: Context,
+    reg: Registration,
+    *,
+    user: dict[str, Any],
+    now: datetime,
+    complainant_id: int,
+    agent_id: int | None,
+    institution_id: int | None,
+) -> dict[str, Any]:
     """The `complaint` row of a validated registration (without id and number)."""
     received = reg.received_at or now
     details: dict[str, Any] = {"extra": reg.extra} if reg.extra else {}
     if reg.major_designated:
         details["major_designated"] = True
     return {
-        "state": lc.State.registered.value, "version": 1, "event_count": 1,
-        "priority": "normal", "priority_reasons": [], "category": reg.category,
-        "product": reg.product, "channel": reg.channel, "branch": reg.branch,
-        "registered_by": user["username"], "received_at": to_db(received),
-        "registered_at": to_db(now), "last_event_at": to_db(received),
-        "complainant_id": complainant_id, "complainant_capacity": reg.capacity,
-        "complainant_hash": complainant_key(ctx, reg.complainant), "agent_id": agent_id,
-        "power_of_attorney": reg.power_of_attorney, "institution_id": institution_id,
-        "employee_name": reg.employee_name, "employee_no": reg.employee_no,
-        "claim": reg.claim, "facts": reg.facts, "basis": reg.basis, "policy_no": reg.policy_no,
-        "amount": reg.amount, "regulator_forwarded": reg.channel == "regulator",
+        "state": lc.State.registered.value,
+        "version": 1,
+        "event_count": 1,
+        "priority": "normal",
+        "priority_reasons": [],
+        "category": reg.category,
+        "product": reg.product,
+        "channel": reg.channel,
+        "branch": reg.branch,
+        "registered_by": user["username"],
+        "received_at": to_db(received),
+        "registered_at": to_db(now),
+        "last_event_at": to_db(received),
+        "complainant_id": complainant_id,
+        "complainant_capacity": reg.capacity,
+        "complainant_hash": complainant_key(ctx, reg.complainant),
+        "agent_id": agent_id,
+        "power_of_attorney": reg.power_of_attorney,
+        "institution_id": institution_id,
+        "employee_name": reg.employee_name,
+        "employee_no": reg.employee_no,
+        "claim": reg.claim,
+        "facts": reg.facts,
+        "basis": reg.basis,
+        "policy_no": reg.policy_no,
+        "amount": reg.amount,
+        "regulator_forwarded": reg.channel == "regulator",
         "regulator_ref": reg.regulator_ref,
         "regulator_forwarded_on": to_db(reg.regulator_forwarded_on),
-        "group_size": reg.group_size, "media_involved": reg.media_involved,
-        "vulnerable": reg.vulnerable, "external_ref": reg.external_ref, "details": details,
+        "group_size": reg.group_size,
+        "media_involved": reg.media_involved,
+        "vulnerable": reg.vulnerable,
+        "external_ref": reg.external_ref,
+        "details": details,
     }
 
 
@@ -215,8 +265,14 @@ def public_details(reg: Registration) -> dict[str, Any]:
     return {k: getattr(reg, k) for k in PUBLIC_FIELDS}
 
 
-def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | None = None,
-             number: str | None = None) -> Registered:
+def register(
+    ctx: Context,
+    reg: Registration,
+    *,
+    actor: str,
+    conn: Connection | None = None,
+    number: str | None = None,
+) -> Registered:
     """Register one complaint; returns its number and state. Nothing is written on error."""
     if conn is None:
         with ctx.engine.begin() as own:
@@ -226,15 +282,21 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
     check_registrar(user)
     validate(ctx, reg, now)
     received = reg.received_at or now
-    complainant_id = conn.execute(_INS_PARTY, party_row(ctx, reg.complainant, now)) \
-        .inserted_primary_key[0]  # type: ignore[index]
+    complainant_id = conn.execute(
+        _INS_PARTY, party_row(ctx, reg.complainant, now)
+    ).inserted_primary_key[0]  # type: ignore[index]
     agent_id = None
     if reg.agent is not None:
-        agent_id = conn.execute(_INS_PARTY, party_row(ctx, reg.agent, now)) \
-            .inserted_primary_key[0]  # type: ignore[index]
-    row = case_row(ctx, reg, user=user, now=now, complainant_id=complainant_id,
-                   agent_id=agent_id,
-                   institution_id=_institution_id(conn, reg.institution, reg.branch))
+        agent_id = conn.execute(_INS_PARTY, party_row(ctx, reg.agent, now)).inserted_primary_key[0]  # type: ignore[index]
+    row = case_row(
+        ctx,
+        reg,
+        user=user,
+        now=now,
+        complainant_id=complainant_id,
+        agent_id=agent_id,
+        institution_id=_institution_id(conn, reg.institution, reg.branch),
+    )
     cid = int(conn.execute(_INS_CASE, row).inserted_primary_key[0])  # type: ignore[index]
     number = number or number_for(ctx, received, cid)
     conn.execute(_SET_NUMBER, {"_id": cid, "number": number})
@@ -242,14 +304,23 @@ def register(ctx: Context, reg: Registration, *, actor: str, conn: Connection | 
     apply_clock(ctx.clock, "registered", deadlines, received, case=row, fields={})
     records.save_deadlines(conn, cid, deadlines)
     event_id = records.append_event(
-        conn, complaint_id=cid, seq=1, action="register", from_state=None,
-        to_state=lc.State.registered.value, actor=user["username"], role=user["role"],
-        at=received, recorded_at=now, reason=None, details=public_details(reg))
+        conn,
+        complaint_id=cid,
+        seq=1,
+        action="register",
+        from_state=None,
+        to_state=lc.State.registered.value,
+        actor=user["username"],
+        role=user["role"],
+        at=received,
+        recorded_at=now,
+        reason=None,
+        details=public_details(reg),
+    )
     escalation.escalate_on_arrival(ctx, conn, cid, row)  # 舆情 / 重大 / 监管转办: at once (issue 4)
     # Repeat detection (RULES.md §4): merge into an open case or link to the matter's master.
     repeat = repeats.on_registered(conn, ctx, cid, actor=user["username"], row=row)
-    return Registered(number=number, id=cid, state=repeat.state, event_id=event_id,
-                      repeat=repeat)
+    return Registered(number=number, id=cid, state=repeat.state, event_id=event_id, repeat=repeat)
 
 
 @dataclass(frozen=True)

@@ -35,17 +35,40 @@ from states import lifecycle as lc
 from storage.timeutil import from_db, to_db, utcnow
 
 C = records.C
-_COLS = (C.c.id, C.c.number, C.c.state, C.c.policy_no, C.c.category, C.c.received_at,
-         C.c.merged_into_id, C.c.linked_to_id, C.c.facts, C.c.regulator_forwarded)
-_BY_COMPLAINANT = (select(*_COLS)
-                   .where(C.c.complainant_hash == bindparam("key"),
-                          C.c.received_at >= bindparam("start"),
-                          C.c.received_at <= bindparam("end"), C.c.id != bindparam("cid"))
-                   .order_by(C.c.received_at.desc()).limit(bindparam("limit")))
-_BY_POLICY = (select(*_COLS)
-              .where(C.c.policy_no == bindparam("key"), C.c.received_at >= bindparam("start"),
-                     C.c.received_at <= bindparam("end"), C.c.id != bindparam("cid"))
-              .order_by(C.c.received_at.desc()).limit(bindparam("limit")))
+_COLS = (
+    C.c.id,
+    C.c.number,
+    C.c.state,
+    C.c.policy_no,
+    C.c.category,
+    C.c.received_at,
+    C.c.merged_into_id,
+    C.c.linked_to_id,
+    C.c.facts,
+    C.c.regulator_forwarded,
+)
+_BY_COMPLAINANT = (
+    select(*_COLS)
+    .where(
+        C.c.complainant_hash == bindparam("key"),
+        C.c.received_at >= bindparam("start"),
+        C.c.received_at <= bindparam("end"),
+        C.c.id != bindparam("cid"),
+    )
+    .order_by(C.c.received_at.desc())
+    .limit(bindparam("limit"))
+)
+_BY_POLICY = (
+    select(*_COLS)
+    .where(
+        C.c.policy_no == bindparam("key"),
+        C.c.received_at >= bindparam("start"),
+        C.c.received_at <= bindparam("end"),
+        C.c.id != bindparam("cid"),
+    )
+    .order_by(C.c.received_at.desc())
+    .limit(bindparam("limit"))
+)
 # Enough earlier complaints of one complainant to find a match; a complainant with more than
 # this inside the window is already a ledger matter.
 _SCAN_LIMIT = 200
@@ -67,8 +90,9 @@ def window_start(ctx: Context, received: datetime) -> datetime:
     return datetime.combine(day, time(0), ctx.tz)
 
 
-def matches(ctx: Context, conn: Connection, case: dict[str, Any]) -> list[tuple[dict[str, Any],
-                                                                             tuple[str, ...]]]:
+def matches(
+    ctx: Context, conn: Connection, case: dict[str, Any]
+) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
     """Earlier complaints this one repeats, newest first, each with the keys that matched."""
     keys = ctx.config.repeat.match
     received = from_db(case["received_at"])
@@ -79,9 +103,20 @@ def matches(ctx: Context, conn: Connection, case: dict[str, Any]) -> list[tuple[
         stmt, key = _BY_POLICY, case["policy_no"]
     else:
         return []
-    rows = conn.execute(stmt, {"key": key, "start": to_db(window_start(ctx, received)),
-                               "end": to_db(received), "cid": case["id"],
-                               "limit": _SCAN_LIMIT}).mappings().all()
+    rows = (
+        conn.execute(
+            stmt,
+            {
+                "key": key,
+                "start": to_db(window_start(ctx, received)),
+                "end": to_db(received),
+                "cid": case["id"],
+                "limit": _SCAN_LIMIT,
+            },
+        )
+        .mappings()
+        .all()
+    )
     others = [k for k in keys if k != "complainant" and not (k == "policy" and stmt is _BY_POLICY)]
     out = []
     for row in rows:
@@ -100,8 +135,9 @@ def _same(key: str, case: dict[str, Any], row: Any) -> bool:
     return bool(case[column]) and case[column] == row[column]
 
 
-def on_registered(conn: Connection, ctx: Context, cid: int, *, actor: str,
-                  row: dict[str, Any] | None = None) -> RepeatOutcome:
+def on_registered(
+    conn: Connection, ctx: Context, cid: int, *, actor: str, row: dict[str, Any] | None = None
+) -> RepeatOutcome:
     """Called by services.registration.register after the insert, in its transaction.
 
     `row` (the values just inserted) spares re-reading the complaint when it repeats nothing,
@@ -115,8 +151,13 @@ def on_registered(conn: Connection, ctx: Context, cid: int, *, actor: str,
     latest, matched_on = found[0]
     rules = ctx.config.repeat
     # A complaint merged earlier stands for the open case it was merged into.
-    resolved = [(records.load_case_by_id(conn, row["merged_into_id"]) if row["merged_into_id"]
-                 else row, keys) for row, keys in found]
+    resolved = [
+        (
+            records.load_case_by_id(conn, row["merged_into_id"]) if row["merged_into_id"] else row,
+            keys,
+        )
+        for row, keys in found
+    ]
     mergeable = [(row, keys) for row, keys in resolved if row["state"] in rules.merge_states]
     if mergeable and not case["regulator_forwarded"]:
         target, matched_on = mergeable[0]
@@ -142,8 +183,15 @@ def _has_new_facts(ctx: Context, case: dict[str, Any], target: dict[str, Any]) -
     return (case["facts"] or "").strip() != (target["facts"] or "").strip()
 
 
-def _merge(conn: Connection, ctx: Context, case: dict[str, Any], target: dict[str, Any],
-           matched_on: tuple[str, ...], *, actor: str) -> RepeatOutcome:
+def _merge(
+    conn: Connection,
+    ctx: Context,
+    case: dict[str, Any],
+    target: dict[str, Any],
+    matched_on: tuple[str, ...],
+    *,
+    actor: str,
+) -> RepeatOutcome:
     from services import actions
 
     full_target = records.load_case_by_id(conn, target["id"])
@@ -153,33 +201,71 @@ def _merge(conn: Connection, ctx: Context, case: dict[str, Any], target: dict[st
     at = max(from_db(case["received_at"]), from_db(full_target["last_event_at"]))  # type: ignore[type-var]
     at = min(at, utcnow())  # type: ignore[type-var]
     result = actions.perform(
-        ctx, case["number"], "merge", actor=lc.Role.system.value, at=at, conn=conn,
-        fields={"into": target["number"], "new_facts": new_facts, "matched_on": list(matched_on),
-                "reason": f"重复投诉, 处理期限内合并至 {target['number']}(第十八条第三款)",
-                "registered_by": actor})
+        ctx,
+        case["number"],
+        "merge",
+        actor=lc.Role.system.value,
+        at=at,
+        conn=conn,
+        fields={
+            "into": target["number"],
+            "new_facts": new_facts,
+            "matched_on": list(matched_on),
+            "reason": f"重复投诉, 处理期限内合并至 {target['number']}(第十八条第三款)",
+            "registered_by": actor,
+        },
+    )
     master = master_of(conn, full_target)
     ledger.attach(conn, ctx, master=master, member_id=case["id"], relation="merged")
-    return RepeatOutcome(kind="merged", state=result.state, master=master["number"],
-                         target=target["number"], matched_on=matched_on, new_facts=new_facts)
+    return RepeatOutcome(
+        kind="merged",
+        state=result.state,
+        master=master["number"],
+        target=target["number"],
+        matched_on=matched_on,
+        new_facts=new_facts,
+    )
 
 
-def _link(conn: Connection, ctx: Context, case: dict[str, Any], latest: dict[str, Any],
-          matched_on: tuple[str, ...]) -> RepeatOutcome:
+def _link(
+    conn: Connection,
+    ctx: Context,
+    case: dict[str, Any],
+    latest: dict[str, Any],
+    matched_on: tuple[str, ...],
+) -> RepeatOutcome:
     master = master_of(conn, latest)
     now = utcnow()
-    why = ("监管转办件单独计数, 关联至主投诉" if case["regulator_forwarded"]
-           else "原投诉已作出处理决定或已终结, 另立新案并关联")
+    why = (
+        "监管转办件单独计数, 关联至主投诉"
+        if case["regulator_forwarded"]
+        else "原投诉已作出处理决定或已终结, 另立新案并关联"
+    )
     details = dict(case["details"] or {})
-    details["repeat"] = {"master": master["number"], "previous": latest["number"],
-                         "matched_on": list(matched_on)}
+    details["repeat"] = {
+        "master": master["number"],
+        "previous": latest["number"],
+        "matched_on": list(matched_on),
+    }
     seq = case["event_count"] + 1
-    records.update_case(conn, case, {"linked_to_id": master["id"], "event_count": seq,
-                                     "details": details})
+    records.update_case(
+        conn, case, {"linked_to_id": master["id"], "event_count": seq, "details": details}
+    )
     records.append_event(
-        conn, complaint_id=case["id"], seq=seq, action="link",
-        from_state=case["state"], to_state=case["state"], actor=lc.Role.system.value,
-        role=lc.Role.system.value, at=from_db(case["last_event_at"]) or now, recorded_at=now,
-        reason=f"重复投诉: {why}", details=details["repeat"])
+        conn,
+        complaint_id=case["id"],
+        seq=seq,
+        action="link",
+        from_state=case["state"],
+        to_state=case["state"],
+        actor=lc.Role.system.value,
+        role=lc.Role.system.value,
+        at=from_db(case["last_event_at"]) or now,
+        recorded_at=now,
+        reason=f"重复投诉: {why}",
+        details=details["repeat"],
+    )
     ledger.attach(conn, ctx, master=master, member_id=case["id"], relation="linked")
-    return RepeatOutcome(kind="linked", state=case["state"], master=master["number"],
-                         matched_on=matched_on)
+    return RepeatOutcome(
+        kind="linked", state=case["state"], master=master["number"], matched_on=matched_on
+    )

@@ -21,8 +21,9 @@ from states.errors import Forbidden
 from storage.timeutil import utcnow
 
 # Who may produce period reports: aggregate figures, no personal data (deny by default).
-REPORT_ROLES = frozenset({lc.Role.supervisor, lc.Role.committee, lc.Role.coordinator,
-                          lc.Role.admin, lc.Role.system})
+REPORT_ROLES = frozenset(
+    {lc.Role.supervisor, lc.Role.committee, lc.Role.coordinator, lc.Role.admin, lc.Role.system}
+)
 
 
 def authorize(ctx: Context, actor: str, roles: frozenset[lc.Role], what: str) -> None:
@@ -42,9 +43,15 @@ class Produced:
     notified: bool
 
 
-def produce(ctx: Context, period: Period, *, actor: str = "system",
-            as_of: datetime | None = None, notify: bool = True,
-            out_dir: Path | None = None) -> Produced:
+def produce(
+    ctx: Context,
+    period: Period,
+    *,
+    actor: str = "system",
+    as_of: datetime | None = None,
+    notify: bool = True,
+    out_dir: Path | None = None,
+) -> Produced:
     authorize(ctx, actor, REPORT_ROLES, "生成统计报告")
     as_of = as_of or utcnow()
     rep = reports.build(ctx, period, as_of=as_of)
@@ -57,9 +64,20 @@ def produce(ctx: Context, period: Period, *, actor: str = "system",
     if notify:
         with ctx.engine.begin() as conn:
             sent = records.enqueue_alert(
-                conn, dedupe_key=f"report_ready:{period.label}:{as_of:%Y%m%dT%H%M%S}",
-                kind="report_ready", audience="role:supervisor", complaint_id=None,
-                event_id=None, urgent=False, now=utcnow(),
-                payload={"title": f"投诉统计报告 {period.title} 已生成", "period": period.label,
-                         "excel": str(excel), "html": str(html), "volume": volume})
+                conn,
+                dedupe_key=f"report_ready:{period.label}:{as_of:%Y%m%dT%H%M%S}",
+                kind="report_ready",
+                audience="role:supervisor",
+                complaint_id=None,
+                event_id=None,
+                urgent=False,
+                now=utcnow(),
+                payload={
+                    "title": f"投诉统计报告 {period.title} 已生成",
+                    "period": period.label,
+                    "excel": str(excel),
+                    "html": str(html),
+                    "volume": volume,
+                },
+            )
     return Produced(period=period.label, excel=excel, html=html, volume=volume, notified=sent)

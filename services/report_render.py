@@ -37,19 +37,29 @@ def fmt_change(value: float | None) -> str:
     return DASH if value is None else f"{value * 100:+.1f}%"
 
 
-def _summary_rows(rep: Report) -> list[tuple[str, str, float | None, float | None,
-                                             float | None, float | None, float | None]]:
+def _summary_rows(
+    rep: Report,
+) -> list[tuple[str, str, float | None, float | None, float | None, float | None, float | None]]:
     rows = []
     for key, label, _ in METRICS:
-        now, prev, yoy = (rep.summary[key], rep.summary_previous[key],
-                          rep.summary_year_ago[key])
+        now, prev, yoy = (rep.summary[key], rep.summary_previous[key], rep.summary_year_ago[key])
         comparable = key in CHANGE_METRICS
-        rows.append((key, label, now, prev, change(now, prev) if comparable else None, yoy,
-                     change(now, yoy) if comparable else None))
+        rows.append(
+            (
+                key,
+                label,
+                now,
+                prev,
+                change(now, prev) if comparable else None,
+                yoy,
+                change(now, yoy) if comparable else None,
+            )
+        )
     return rows
 
 
 # ---- Excel -----------------------------------------------------------------------------------
+
 
 def _cell(ws: Any, row: int, col: int, key: str, value: float | None) -> None:
     cell = ws.cell(row=row, column=col)
@@ -57,8 +67,13 @@ def _cell(ws: Any, row: int, col: int, key: str, value: float | None) -> None:
         cell.value = DASH
         return
     cell.value = value
-    cell.number_format = {"count": "#,##0", "share": "0.0%", "ratio": "0.00",
-                          "days": "0.0", "score": "0.0"}[KINDS.get(key, "count")]
+    cell.number_format = {
+        "count": "#,##0",
+        "share": "0.0%",
+        "ratio": "0.00",
+        "days": "0.0",
+        "score": "0.0",
+    }[KINDS.get(key, "count")]
 
 
 def _change_cell(ws: Any, row: int, col: int, value: float | None) -> None:
@@ -77,8 +92,12 @@ def write_excel(rep: Report, path: Path) -> Path:
     ws.title = "汇总"
     ws.append([f"投诉统计报告 {rep.period.title}"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"统计区间 {rep.period.label}; 上期 {rep.previous.label}; 去年同期 "
-               f"{rep.year_ago.label}; 数据截至 {rep.as_of:%Y-%m-%d %H:%M} UTC"])
+    ws.append(
+        [
+            f"统计区间 {rep.period.label}; 上期 {rep.previous.label}; 去年同期 "
+            f"{rep.year_ago.label}; 数据截至 {rep.as_of:%Y-%m-%d %H:%M} UTC"
+        ]
+    )
     ws.append([])
     header = ["指标", "本期", "上期", "环比", "去年同期", "同比"]
     ws.append(header)
@@ -105,8 +124,14 @@ def write_excel(rep: Report, path: Path) -> Path:
         ws.column_dimensions[col].width = 14
     for dim, title in DIMENSIONS.items():
         sheet = wb.create_sheet(f"按{title}")
-        cols = [title, *(label for _, label, _ in METRICS), "上期投诉量", "环比", "去年同期投诉量",
-                "同比"]
+        cols = [
+            title,
+            *(label for _, label, _ in METRICS),
+            "上期投诉量",
+            "环比",
+            "去年同期投诉量",
+            "同比",
+        ]
         sheet.append(cols)
         for c in range(1, len(cols) + 1):
             cell = sheet.cell(row=1, column=c)
@@ -158,31 +183,41 @@ def _change_html(value: float | None) -> str:
 
 def _breakdown_table(dim: str, rows: list[Row]) -> str:
     head = "".join(f"<th>{escape(label)}</th>" for _, label, _ in METRICS)
-    out = [f"<div class='scroll'><table><tr><th>{escape(DIMENSIONS[dim])}</th>{head}"
-           "<th>环比</th><th>同比</th></tr>"]
+    out = [
+        f"<div class='scroll'><table><tr><th>{escape(DIMENSIONS[dim])}</th>{head}"
+        "<th>环比</th><th>同比</th></tr>"
+    ]
     for row in rows:
         cells = "".join(f"<td>{fmt(key, row.metrics[key])}</td>" for key, _, _ in METRICS)
         vol = row.metrics["volume"]
-        out.append(f"<tr><td>{escape(row.label)}</td>{cells}"
-                   f"<td>{_change_html(change(vol, row.previous_volume))}</td>"
-                   f"<td>{_change_html(change(vol, row.year_ago_volume))}</td></tr>")
+        out.append(
+            f"<tr><td>{escape(row.label)}</td>{cells}"
+            f"<td>{_change_html(change(vol, row.previous_volume))}</td>"
+            f"<td>{_change_html(change(vol, row.year_ago_volume))}</td></tr>"
+        )
     out.append("</table></div>")
     return "".join(out)
 
 
 def write_html(rep: Report, path: Path) -> Path:
     s = rep.summary
-    parts = [f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
-             f"<title>投诉统计报告 {escape(rep.period.title)}</title><style>{CSS}</style>"
-             f"</head><body><h1>投诉统计报告 {escape(rep.period.title)}</h1>"
-             f"<p class='note'>统计区间 {escape(rep.period.label)}; 上期 {escape(rep.previous.label)};"
-             f" 去年同期 {escape(rep.year_ago.label)}; 数据截至 {rep.as_of:%Y-%m-%d %H:%M} UTC</p>"]
-    parts.append("<h2>一、汇总</h2><table><tr><th>指标</th><th>本期</th><th>上期</th><th>环比</th>"
-                 "<th>去年同期</th><th>同比</th></tr>")
+    parts = [
+        f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<title>投诉统计报告 {escape(rep.period.title)}</title><style>{CSS}</style>"
+        f"</head><body><h1>投诉统计报告 {escape(rep.period.title)}</h1>"
+        f"<p class='note'>统计区间 {escape(rep.period.label)}; 上期 {escape(rep.previous.label)};"
+        f" 去年同期 {escape(rep.year_ago.label)}; 数据截至 {rep.as_of:%Y-%m-%d %H:%M} UTC</p>"
+    ]
+    parts.append(
+        "<h2>一、汇总</h2><table><tr><th>指标</th><th>本期</th><th>上期</th><th>环比</th>"
+        "<th>去年同期</th><th>同比</th></tr>"
+    )
     for key, label, now, prev, mom, yoy, yoy_change in _summary_rows(rep):
-        parts.append(f"<tr><td>{escape(label)}</td><td>{fmt(key, now)}</td>"
-                     f"<td>{fmt(key, prev)}</td><td>{_change_html(mom)}</td>"
-                     f"<td>{fmt(key, yoy)}</td><td>{_change_html(yoy_change)}</td></tr>")
+        parts.append(
+            f"<tr><td>{escape(label)}</td><td>{fmt(key, now)}</td>"
+            f"<td>{fmt(key, prev)}</td><td>{_change_html(mom)}</td>"
+            f"<td>{fmt(key, yoy)}</td><td>{_change_html(yoy_change)}</td></tr>"
+        )
     parts.append("</table>")
     if rep.escalation_levels:
         levels = ", ".join(f"第 {k} 级 {v} 次" for k, v in sorted(rep.escalation_levels.items()))
@@ -192,17 +227,25 @@ def write_html(rep: Report, path: Path) -> Path:
     parts.append(charts.trend(rep.trend, title="近 13 个月投诉量与监管转办量"))
     parts.append("<h2>三、时效</h2><div class='charts'>")
     timeliness = [(LABELS[k], s[k] or 0.0) for k in ("accepted_24h", "decided_7", "decided_15")]
-    parts.append(charts.hbars(timeliness, fmt=lambda v: f"{v * 100:.1f}%", limit=1.0,
-                              title="受理与决定时效"))
-    by_branch = [(r.label, r.metrics["avg_decision_days"] or 0.0)
-                 for r in rep.breakdowns["branch"] if r.metrics["volume"]]
+    parts.append(
+        charts.hbars(timeliness, fmt=lambda v: f"{v * 100:.1f}%", limit=1.0, title="受理与决定时效")
+    )
+    by_branch = [
+        (r.label, r.metrics["avg_decision_days"] or 0.0)
+        for r in rep.breakdowns["branch"]
+        if r.metrics["volume"]
+    ]
     parts.append(charts.hbars(by_branch, fmt=lambda v: f"{v:.1f} 天", title="各机构平均决定天数"))
     parts.append("</div><h2>四、分布</h2><div class='charts'>")
     for dim in ("category", "product", "channel", "branch"):
-        items = [(r.label, r.metrics["volume"] or 0.0) for r in rep.breakdowns[dim]
-                 if r.metrics["volume"]][:12]
-        parts.append(charts.hbars(items, fmt=lambda v: f"{v:,.0f}",
-                                  title=f"按{DIMENSIONS[dim]}投诉量"))
+        items = [
+            (r.label, r.metrics["volume"] or 0.0)
+            for r in rep.breakdowns[dim]
+            if r.metrics["volume"]
+        ][:12]
+        parts.append(
+            charts.hbars(items, fmt=lambda v: f"{v:,.0f}", title=f"按{DIMENSIONS[dim]}投诉量")
+        )
     parts.append("</div>")
     for n, (dim, title) in enumerate(DIMENSIONS.items(), 5):
         parts.append(f"<h2>{'五六七八九'[n - 5]}、按{escape(title)}</h2>")

@@ -53,8 +53,13 @@ CB = Callback.__table__  # type: ignore[attr-defined]
 SATISFIED = tuple(k for k in SATISFACTION if k != "dissatisfied")  # 满意 + 基本满意
 U = User.__table__  # type: ignore[attr-defined]
 
-DIMENSIONS: dict[str, str] = {"category": "投诉类别", "product": "产品", "channel": "渠道",
-                              "branch": "机构", "handler": "处理人"}
+DIMENSIONS: dict[str, str] = {
+    "category": "投诉类别",
+    "product": "产品",
+    "channel": "渠道",
+    "branch": "机构",
+    "handler": "处理人",
+}
 # (key, Chinese label, kind): kind says how renderers format the value.
 METRICS: list[tuple[str, str, str]] = [
     ("volume", "投诉量", "count"),
@@ -81,8 +86,10 @@ METRICS: list[tuple[str, str, str]] = [
 ]
 CHANGE_METRICS = [m for m, _, kind in METRICS if kind in ("count", "ratio", "days", "share")]
 DEFAULTS: dict[str, Any] = {
-    "dir": "data/reports", "exposure_pattern": "config/exposure/{period}.csv",
-    "trend_months": 13, "escalation_actions": ["escalate"],
+    "dir": "data/reports",
+    "exposure_pattern": "config/exposure/{period}.csv",
+    "trend_months": 13,
+    "escalation_actions": ["escalate"],
     # The institution's own deadlines; the complainant's review window is not ours to miss.
     "deviation_deadlines": ["acceptance", "investigation", "decision", "review_decision"],
 }
@@ -140,8 +147,9 @@ def _seconds(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
     return func.extract("epoch", later - earlier)
 
 
-def _days_after(conn: Connection, ctx: Context, received: Any, days: int,
-                as_of: datetime) -> ColumnElement[Any]:
+def _days_after(
+    conn: Connection, ctx: Context, received: Any, days: int, as_of: datetime
+) -> ColumnElement[Any]:
     """The end of the N-th calendar day after receipt (Art. 43: the day of receipt is not
     counted and the last day ends at 24:00 local time), the instant `states.deadlines.Clock`
     gives a calendar-day deadline before pauses and extensions."""
@@ -149,11 +157,15 @@ def _days_after(conn: Connection, ctx: Context, received: Any, days: int,
         # SQLite knows no zones: the configured zone's offset (exact for Asia/Shanghai, which
         # keeps no daylight saving time).
         offset = int((ctx.tz.utcoffset(as_of.replace(tzinfo=None)) or timedelta()).total_seconds())
-        return func.julianday(received, f"{offset:+d} seconds", "start of day",
-                              f"+{days + 1} days", f"{-offset:+d} seconds")
+        return func.julianday(
+            received,
+            f"{offset:+d} seconds",
+            "start of day",
+            f"+{days + 1} days",
+            f"{-offset:+d} seconds",
+        )
     local_day = func.date_trunc("day", func.timezone(ctx.config.timezone, received))
-    return func.timezone(ctx.config.timezone,
-                         local_day + func.make_interval(0, 0, 0, days + 1))
+    return func.timezone(ctx.config.timezone, local_day + func.make_interval(0, 0, 0, days + 1))
 
 
 def _before(conn: Connection, moment: Any, cutoff: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -167,8 +179,15 @@ def _group(dim: str | None) -> ColumnElement[Any]:
     return func.coalesce(column, "")
 
 
-def _cohort_sums(conn: Connection, ctx: Context, dim: str | None, start: datetime,
-                 end: datetime, as_of: datetime, opts: dict[str, Any]) -> dict[str, dict[str, float]]:
+def _cohort_sums(
+    conn: Connection,
+    ctx: Context,
+    dim: str | None,
+    start: datetime,
+    end: datetime,
+    as_of: datetime,
+    opts: dict[str, Any],
+) -> dict[str, dict[str, float]]:
     rules = ctx.config.deadlines
     day = 86400.0
     asof = literal(as_of, C.c.received_at.type)
@@ -183,47 +202,74 @@ def _cohort_sums(conn: Connection, ctx: Context, dim: str | None, start: datetim
             return _before(conn, moment, _days_after(conn, ctx, C.c.received_at, days, as_of))
         return _seconds(conn, moment, C.c.received_at) <= days * day
 
-    accept_limit = rules["acceptance"].amount * (3600.0 if rules["acceptance"].unit == "hours"
-                                                 else day)
+    accept_limit = rules["acceptance"].amount * (
+        3600.0 if rules["acceptance"].unit == "hours" else day
+    )
     ceilings = (rules["decision"].extensions + [30, 60])[:2]
     missed = exists().where(
-        D.c.complaint_id == C.c.id, D.c.name.in_(opts["deviation_deadlines"]),
-        or_(D.c.met_at > D.c.due_at,
-            and_(D.c.status == "running", D.c.due_at < literal(as_of, D.c.due_at.type))))
+        D.c.complaint_id == C.c.id,
+        D.c.name.in_(opts["deviation_deadlines"]),
+        or_(
+            D.c.met_at > D.c.due_at,
+            and_(D.c.status == "running", D.c.due_at < literal(as_of, D.c.due_at.type)),
+        ),
+    )
     settled = exists().where(E.c.complaint_id == C.c.id, E.c.action == "settle")
-    skipped = or_(and_(C.c.decided_at.is_not(None), C.c.accepted_at.is_(None)),
-                  and_(C.c.state == "closed", C.c.decided_at.is_(None), ~settled))
+    skipped = or_(
+        and_(C.c.decided_at.is_not(None), C.c.accepted_at.is_(None)),
+        and_(C.c.state == "closed", C.c.decided_at.is_(None), ~settled),
+    )
 
     def n(cond: Any) -> Any:
         return func.sum(case((cond, 1), else_=0))
 
     g = _group(dim).label("g")
-    stmt = select(
-        g, func.count().label("volume"),
-        n(C.c.regulator_forwarded.is_(True)).label("forwarded"),
-        n(and_(C.c.accepted_at.is_not(None), accept_s <= accept_limit)).label("acc_ok"),
-        n(or_(C.c.accepted_at.is_not(None),
-              and_(C.c.closed_at.is_(None),
-                   _seconds(conn, asof, C.c.received_at) > accept_limit))).label("acc_due"),
-        n(C.c.decided_at.is_not(None)).label("decided"),
-        func.sum(case((C.c.decided_at.is_not(None), decide_s), else_=0.0)).label("decide_s"),
-        n(and_(C.c.decided_at.is_not(None), within(C.c.decided_at, "internal_target",
-                                                    rules["internal_target"].amount))
-          ).label("decided_7"),
-        n(and_(C.c.decided_at.is_not(None), within(C.c.decided_at, "decision",
-                                                    rules["decision"].amount))
-          ).label("decided_15"),
-        n(~within(ended, "decision", ceilings[0])).label("beyond_30"),
-        n(~within(ended, "decision", ceilings[1])).label("beyond_60"),
-        n(or_(C.c.linked_to_id.is_not(None), C.c.merged_into_id.is_not(None))).label("repeats"),
-        n(or_(missed, skipped)).label("deviations"),
-    ).where(C.c.received_at >= start, C.c.received_at < end).group_by(g)
-    return {r.g: {k: float(v or 0) for k, v in r._mapping.items() if k != "g"}
-            for r in conn.execute(stmt)}
+    stmt = (
+        select(
+            g,
+            func.count().label("volume"),
+            n(C.c.regulator_forwarded.is_(True)).label("forwarded"),
+            n(and_(C.c.accepted_at.is_not(None), accept_s <= accept_limit)).label("acc_ok"),
+            n(
+                or_(
+                    C.c.accepted_at.is_not(None),
+                    and_(
+                        C.c.closed_at.is_(None),
+                        _seconds(conn, asof, C.c.received_at) > accept_limit,
+                    ),
+                )
+            ).label("acc_due"),
+            n(C.c.decided_at.is_not(None)).label("decided"),
+            func.sum(case((C.c.decided_at.is_not(None), decide_s), else_=0.0)).label("decide_s"),
+            n(
+                and_(
+                    C.c.decided_at.is_not(None),
+                    within(C.c.decided_at, "internal_target", rules["internal_target"].amount),
+                )
+            ).label("decided_7"),
+            n(
+                and_(
+                    C.c.decided_at.is_not(None),
+                    within(C.c.decided_at, "decision", rules["decision"].amount),
+                )
+            ).label("decided_15"),
+            n(~within(ended, "decision", ceilings[0])).label("beyond_30"),
+            n(~within(ended, "decision", ceilings[1])).label("beyond_60"),
+            n(or_(C.c.linked_to_id.is_not(None), C.c.merged_into_id.is_not(None))).label("repeats"),
+            n(or_(missed, skipped)).label("deviations"),
+        )
+        .where(C.c.received_at >= start, C.c.received_at < end)
+        .group_by(g)
+    )
+    return {
+        r.g: {k: float(v or 0) for k, v in r._mapping.items() if k != "g"}
+        for r in conn.execute(stmt)
+    }
 
 
-def _event_sums(conn: Connection, dim: str | None, start: datetime, end: datetime,
-                opts: dict[str, Any]) -> dict[str, dict[str, float]]:
+def _event_sums(
+    conn: Connection, dim: str | None, start: datetime, end: datetime, opts: dict[str, Any]
+) -> dict[str, dict[str, float]]:
     escalate = opts["escalation_actions"]
     actions = [*escalate, "consult", "mediate", "end_mediation", "settle"]
 
@@ -231,28 +277,39 @@ def _event_sums(conn: Connection, dim: str | None, start: datetime, end: datetim
         return func.sum(case((cond, 1), else_=0))
 
     g = _group(dim).label("g")
-    stmt = (select(g, n(E.c.action.in_(escalate)).label("escalations"),
-                   n(E.c.action == "consult").label("consultations"),
-                   n(E.c.action == "mediate").label("mediations"),
-                   n(E.c.action == "settle").label("settled"),
-                   n(E.c.action == "end_mediation").label("mediation_failed"))
-            .select_from(E.join(C, C.c.id == E.c.complaint_id))
-            .where(E.c.at >= start, E.c.at < end, E.c.action.in_(actions)).group_by(g))
-    return {r.g: {k: float(v or 0) for k, v in r._mapping.items() if k != "g"}
-            for r in conn.execute(stmt)}
+    stmt = (
+        select(
+            g,
+            n(E.c.action.in_(escalate)).label("escalations"),
+            n(E.c.action == "consult").label("consultations"),
+            n(E.c.action == "mediate").label("mediations"),
+            n(E.c.action == "settle").label("settled"),
+            n(E.c.action == "end_mediation").label("mediation_failed"),
+        )
+        .select_from(E.join(C, C.c.id == E.c.complaint_id))
+        .where(E.c.at >= start, E.c.at < end, E.c.action.in_(actions))
+        .group_by(g)
+    )
+    return {
+        r.g: {k: float(v or 0) for k, v in r._mapping.items() if k != "g"}
+        for r in conn.execute(stmt)
+    }
 
 
 def _backlog(conn: Connection, ctx: Context, dim: str | None, cutoff: datetime) -> dict[str, float]:
     older = cutoff - timedelta(days=ctx.config.repeat.backlog_open_days)
     g = _group(dim).label("g")
-    stmt = (select(g, func.count()).where(
-        C.c.received_at < older, or_(C.c.closed_at.is_(None), C.c.closed_at >= cutoff))
-        .group_by(g))
+    stmt = (
+        select(g, func.count())
+        .where(C.c.received_at < older, or_(C.c.closed_at.is_(None), C.c.closed_at >= cutoff))
+        .group_by(g)
+    )
     return {r[0]: float(r[1]) for r in conn.execute(stmt)}
 
 
-def _callbacks(conn: Connection, dim: str | None, start: datetime,
-               end: datetime) -> dict[str, dict[str, float]] | None:
+def _callbacks(
+    conn: Connection, dim: str | None, start: datetime, end: datetime
+) -> dict[str, dict[str, float]] | None:
     """The callback attempts recorded in the period (one row per attempt).
 
     Reach rate = reached ÷ (reached + unreachable) attempts recorded in the period;
@@ -264,28 +321,42 @@ def _callbacks(conn: Connection, dim: str | None, start: datetime,
         return func.sum(case((cond, 1), else_=0))
 
     g = _group(dim).label("g")
-    stmt = (select(g, n(cb.c.status.in_(("reached", "unreachable"))).label("calls"),
-                   n(cb.c.status == "reached").label("reached"),
-                   n(cb.c.satisfaction.in_(SATISFIED))
-                   .label("satisfied"),
-                   n(cb.c.satisfaction.is_not(None)).label("rated"),
-                   n(cb.c.nps >= 9).label("promoters"), n(cb.c.nps <= 6).label("detractors"),
-                   n(cb.c.nps.is_not(None)).label("scored"))
-            .select_from(cb.join(C, C.c.id == cb.c.complaint_id))
-            .where(cb.c.recorded_at >= start, cb.c.recorded_at < end).group_by(g))
-    return {r.g: {k: float(v or 0) for k, v in r._mapping.items() if k != "g"}
-            for r in conn.execute(stmt)}
+    stmt = (
+        select(
+            g,
+            n(cb.c.status.in_(("reached", "unreachable"))).label("calls"),
+            n(cb.c.status == "reached").label("reached"),
+            n(cb.c.satisfaction.in_(SATISFIED)).label("satisfied"),
+            n(cb.c.satisfaction.is_not(None)).label("rated"),
+            n(cb.c.nps >= 9).label("promoters"),
+            n(cb.c.nps <= 6).label("detractors"),
+            n(cb.c.nps.is_not(None)).label("scored"),
+        )
+        .select_from(cb.join(C, C.c.id == cb.c.complaint_id))
+        .where(cb.c.recorded_at >= start, cb.c.recorded_at < end)
+        .group_by(g)
+    )
+    return {
+        r.g: {k: float(v or 0) for k, v in r._mapping.items() if k != "g"}
+        for r in conn.execute(stmt)
+    }
 
 
 def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
 
-def _finish(s: dict[str, float], ev: dict[str, float], backlog: float,
-            cb: dict[str, float] | None, expo: exp.Exposure | None) -> dict[str, float | None]:
+def _finish(
+    s: dict[str, float],
+    ev: dict[str, float],
+    backlog: float,
+    cb: dict[str, float] | None,
+    expo: exp.Exposure | None,
+) -> dict[str, float | None]:
     vol = s.get("volume", 0.0)
     out: dict[str, float | None] = {
-        "volume": vol, "forwarded": s.get("forwarded", 0.0),
+        "volume": vol,
+        "forwarded": s.get("forwarded", 0.0),
         "per_premium": _ratio(vol, expo.premium_100m) if expo else None,
         "per_policies": _ratio(vol, expo.policies / 10_000) if expo else None,
         "per_insured": _ratio(vol, expo.insured_persons / 10_000) if expo else None,
@@ -293,15 +364,19 @@ def _finish(s: dict[str, float], ev: dict[str, float], backlog: float,
         "avg_decision_days": (_ratio(s.get("decide_s", 0), s.get("decided", 0) * 86400.0)),
         "decided_7": _ratio(s.get("decided_7", 0), s.get("decided", 0)),
         "decided_15": _ratio(s.get("decided_15", 0), s.get("decided", 0)),
-        "beyond_30": s.get("beyond_30", 0.0), "beyond_60": s.get("beyond_60", 0.0),
+        "beyond_30": s.get("beyond_30", 0.0),
+        "beyond_60": s.get("beyond_60", 0.0),
         "repeat_rate": _ratio(s.get("repeats", 0), vol),
         "backlog": backlog,
         "escalations": ev.get("escalations", 0.0),
         "consultations": ev.get("consultations", 0.0),
         "mediations": ev.get("mediations", 0.0),
-        "mediation_success": _ratio(ev.get("settled", 0),
-                                    ev.get("settled", 0) + ev.get("mediation_failed", 0)),
-        "callback_reach": None, "satisfaction": None, "nps": None,
+        "mediation_success": _ratio(
+            ev.get("settled", 0), ev.get("settled", 0) + ev.get("mediation_failed", 0)
+        ),
+        "callback_reach": None,
+        "satisfaction": None,
+        "nps": None,
         "deviation_rate": _ratio(s.get("deviations", 0), vol),
     }
     if cb is not None:
@@ -312,9 +387,15 @@ def _finish(s: dict[str, float], ev: dict[str, float], backlog: float,
     return out
 
 
-def _metrics(conn: Connection, ctx: Context, period: Period, dim: str | None, as_of: datetime,
-             opts: dict[str, Any], exposure: dict[str, exp.Exposure] | None,
-             ) -> dict[str, dict[str, float | None]]:
+def _metrics(
+    conn: Connection,
+    ctx: Context,
+    period: Period,
+    dim: str | None,
+    as_of: datetime,
+    opts: dict[str, Any],
+    exposure: dict[str, exp.Exposure] | None,
+) -> dict[str, dict[str, float | None]]:
     start, end = period.bounds(ctx.tz)
     cutoff = min(end, as_of)
     sums = _cohort_sums(conn, ctx, dim, start, end, as_of, opts)
@@ -329,36 +410,52 @@ def _metrics(conn: Connection, ctx: Context, period: Period, dim: str | None, as
     out = {}
     for key in sorted(set(sums) | set(events) | set(backlog)):
         expo = total if dim is None else (exposure or {}).get(key) if dim == "branch" else None
-        out[key] = _finish(sums.get(key, {}), events.get(key, {}), backlog.get(key, 0.0),
-                           (callbacks or {}).get(key, {}) if callbacks is not None else None,
-                           expo)
+        out[key] = _finish(
+            sums.get(key, {}),
+            events.get(key, {}),
+            backlog.get(key, 0.0),
+            (callbacks or {}).get(key, {}) if callbacks is not None else None,
+            expo,
+        )
     return out
 
 
 def _volumes(conn: Connection, ctx: Context, period: Period, dim: str | None) -> dict[str, int]:
     start, end = period.bounds(ctx.tz)
     g = _group(dim).label("g")
-    stmt = select(g, func.count()).where(C.c.received_at >= start,
-                                         C.c.received_at < end).group_by(g)
+    stmt = (
+        select(g, func.count()).where(C.c.received_at >= start, C.c.received_at < end).group_by(g)
+    )
     return {r[0]: int(r[1]) for r in conn.execute(stmt)}
 
 
-def _escalation_levels(conn: Connection, start: datetime, end: datetime,
-                       opts: dict[str, Any]) -> dict[str, int]:
+def _escalation_levels(
+    conn: Connection, start: datetime, end: datetime, opts: dict[str, Any]
+) -> dict[str, int]:
     level = E.c.details["level"].as_string()
-    stmt = (select(level, func.count()).where(
-        E.c.at >= start, E.c.at < end, E.c.action.in_(opts["escalation_actions"]))
-        .group_by(level))
-    return {str(r[0]) if r[0] not in (None, "", "null") else "未注明": int(r[1])
-            for r in conn.execute(stmt)}
+    stmt = (
+        select(level, func.count())
+        .where(E.c.at >= start, E.c.at < end, E.c.action.in_(opts["escalation_actions"]))
+        .group_by(level)
+    )
+    return {
+        str(r[0]) if r[0] not in (None, "", "null") else "未注明": int(r[1])
+        for r in conn.execute(stmt)
+    }
 
 
 def _labels(conn: Connection, ctx: Context, dim: str) -> dict[str, str]:
     tax = ctx.config.taxonomy
     if dim == "handler":
         return {r.username: r.name for r in conn.execute(select(U.c.username, U.c.name))}
-    return dict({"category": tax.categories, "product": tax.products,
-                 "channel": tax.channels, "branch": tax.branches}[dim])
+    return dict(
+        {
+            "category": tax.categories,
+            "product": tax.products,
+            "channel": tax.channels,
+            "branch": tax.branches,
+        }[dim]
+    )
 
 
 def build(ctx: Context, period: Period, *, as_of: datetime | None = None) -> Report:
@@ -367,21 +464,33 @@ def build(ctx: Context, period: Period, *, as_of: datetime | None = None) -> Rep
     opts = settings(ctx)
     root = base_dir(ctx)
     previous, year_ago = period.previous(), period.year_ago()
-    exposures = {p: exp.load(opts["exposure_pattern"], root, p)
-                 for p in (period, previous, year_ago)}
+    exposures = {
+        p: exp.load(opts["exposure_pattern"], root, p) for p in (period, previous, year_ago)
+    }
     notes = []
     if exposures[period] is None:
         notes.append(f"未找到 {period.label} 的保费/保单/承保人次数据, 相关比率显示为 —")
     with ctx.engine.connect() as conn:
-        summaries = {p: _metrics(conn, ctx, p, None, as_of, opts, exposures[p]).get("all")
-                     or _finish({}, {}, 0.0, None, None) for p in (period, previous, year_ago)}
+        summaries = {
+            p: _metrics(conn, ctx, p, None, as_of, opts, exposures[p]).get("all")
+            or _finish({}, {}, 0.0, None, None)
+            for p in (period, previous, year_ago)
+        }
         breakdowns: dict[str, list[Row]] = {}
         for dim in DIMENSIONS:
             labels = _labels(conn, ctx, dim)
             current = _metrics(conn, ctx, period, dim, as_of, opts, exposures[period])
             prev, yoy = _volumes(conn, ctx, previous, dim), _volumes(conn, ctx, year_ago, dim)
-            rows = [Row(key, labels.get(key, key or ("未分派" if dim == "handler" else "未分类")), m, prev.get(key, 0),
-                        yoy.get(key, 0)) for key, m in current.items()]
+            rows = [
+                Row(
+                    key,
+                    labels.get(key, key or ("未分派" if dim == "handler" else "未分类")),
+                    m,
+                    prev.get(key, 0),
+                    yoy.get(key, 0),
+                )
+                for key, m in current.items()
+            ]
             rows.sort(key=lambda r: -(r.metrics["volume"] or 0))
             breakdowns[dim] = rows
         start, end = period.bounds(ctx.tz)
@@ -392,12 +501,23 @@ def build(ctx: Context, period: Period, *, as_of: datetime | None = None) -> Rep
             months.append(months[-1].previous())
         for m in reversed(months):
             s, e = m.bounds(ctx.tz)
-            vol, fwd = conn.execute(select(
-                func.count(), func.sum(case((C.c.regulator_forwarded.is_(True), 1), else_=0)))
-                .where(C.c.received_at >= s, C.c.received_at < e)).one()
+            vol, fwd = conn.execute(
+                select(
+                    func.count(), func.sum(case((C.c.regulator_forwarded.is_(True), 1), else_=0))
+                ).where(C.c.received_at >= s, C.c.received_at < e)
+            ).one()
             trend.append((m.label, int(vol or 0), int(fwd or 0)))
-    return Report(period=period, previous=previous, year_ago=year_ago, as_of=as_of,
-                  summary=summaries[period], summary_previous=summaries[previous],
-                  summary_year_ago=summaries[year_ago], breakdowns=breakdowns,
-                  escalation_levels=levels, trend=trend,
-                  exposure_found=exposures[period] is not None, notes=notes)
+    return Report(
+        period=period,
+        previous=previous,
+        year_ago=year_ago,
+        as_of=as_of,
+        summary=summaries[period],
+        summary_previous=summaries[previous],
+        summary_year_ago=summaries[year_ago],
+        breakdowns=breakdowns,
+        escalation_levels=levels,
+        trend=trend,
+        exposure_found=exposures[period] is not None,
+        notes=notes,
+    )

@@ -32,10 +32,24 @@ SA = SpecialAttention.__table__  # type: ignore[attr-defined]
 AU = SpecialAttentionAudit.__table__  # type: ignore[attr-defined]
 
 
-def _audit(conn: Connection, *, action: str, user: dict[str, Any], entry_id: int | None = None,
-           details: dict[str, Any] | None = None) -> None:
-    conn.execute(insert(AU).values(entry_id=entry_id, action=action, actor=user["username"],
-                                   role=user["role"], at=to_db(utcnow()), details=details or {}))
+def _audit(
+    conn: Connection,
+    *,
+    action: str,
+    user: dict[str, Any],
+    entry_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        insert(AU).values(
+            entry_id=entry_id,
+            action=action,
+            actor=user["username"],
+            role=user["role"],
+            at=to_db(utcnow()),
+            details=details or {},
+        )
+    )
 
 
 def _supervisor(ctx: Context, actor: str, action: str, details: dict[str, Any]) -> None:
@@ -61,28 +75,49 @@ def add(ctx: Context, *, actor: str, number: str, reason: str, evidence: str) ->
         key = case["complainant_hash"]
         if not key:
             raise InvalidInput("number", "该投诉的投诉人无可识别身份, 不能列入名单")
-        active = conn.execute(select(SA.c.id).where(SA.c.complainant_hash == key,
-                                                    SA.c.active.is_(True))).scalar()
+        active = conn.execute(
+            select(SA.c.id).where(SA.c.complainant_hash == key, SA.c.active.is_(True))
+        ).scalar()
         if active is not None:
             raise InvalidInput("number", f"该投诉人已在名单中(条目 #{active})")
-        entry_id = int(conn.execute(insert(SA).values(
-            complainant_hash=key, complaint_id=case["id"], reason=reason.strip(),
-            evidence=evidence.strip(), added_by=user["username"], added_at=to_db(utcnow()),
-            active=True)).inserted_primary_key[0])  # type: ignore[index]
-        _audit(conn, action="add", user=user, entry_id=entry_id,
-               details={"complaint": number, "reason": reason.strip()})
+        entry_id = int(
+            conn.execute(
+                insert(SA).values(
+                    complainant_hash=key,
+                    complaint_id=case["id"],
+                    reason=reason.strip(),
+                    evidence=evidence.strip(),
+                    added_by=user["username"],
+                    added_at=to_db(utcnow()),
+                    active=True,
+                )
+            ).inserted_primary_key[0]
+        )  # type: ignore[index]
+        _audit(
+            conn,
+            action="add",
+            user=user,
+            entry_id=entry_id,
+            details={"complaint": number, "reason": reason.strip()},
+        )
     return entry_id
 
 
 def _view(conn: Connection, row: Any) -> dict[str, Any]:
     out = dict(row)
-    out["complaint"] = (conn.execute(select(records.C.c.number).where(
-        records.C.c.id == row["complaint_id"])).scalar() if row["complaint_id"] else None)
+    out["complaint"] = (
+        conn.execute(
+            select(records.C.c.number).where(records.C.c.id == row["complaint_id"])
+        ).scalar()
+        if row["complaint_id"]
+        else None
+    )
     return out
 
 
-def list_entries(ctx: Context, *, actor: str, include_removed: bool = False
-                 ) -> list[dict[str, Any]]:
+def list_entries(
+    ctx: Context, *, actor: str, include_removed: bool = False
+) -> list[dict[str, Any]]:
     _supervisor(ctx, actor, "list", {})
     with ctx.engine.begin() as conn:
         user = records.load_user(conn, actor)
@@ -90,8 +125,12 @@ def list_entries(ctx: Context, *, actor: str, include_removed: bool = False
         if not include_removed:
             stmt = stmt.where(SA.c.active.is_(True))
         out = [_view(conn, r) for r in conn.execute(stmt).mappings().all()]
-        _audit(conn, action="list", user=user, details={"count": len(out),
-                                                         "include_removed": include_removed})
+        _audit(
+            conn,
+            action="list",
+            user=user,
+            details={"count": len(out), "include_removed": include_removed},
+        )
     return out
 
 
@@ -104,8 +143,12 @@ def show(ctx: Context, entry_id: int, *, actor: str) -> dict[str, Any]:
             raise NotFound(f"名单条目 #{entry_id} 不存在")
         _audit(conn, action="view", user=user, entry_id=entry_id)
         entry = _view(conn, row)
-        entry["audit"] = [dict(a) for a in conn.execute(
-            select(AU).where(AU.c.entry_id == entry_id).order_by(AU.c.id)).mappings()]
+        entry["audit"] = [
+            dict(a)
+            for a in conn.execute(
+                select(AU).where(AU.c.entry_id == entry_id).order_by(AU.c.id)
+            ).mappings()
+        ]
     return entry
 
 
@@ -115,10 +158,22 @@ def flag_for(ctx: Context, number: str, *, actor: str) -> dict[str, Any] | None:
     with ctx.engine.begin() as conn:
         user = records.load_user(conn, actor)
         case = records.load_case(conn, number)
-        row = conn.execute(select(SA).where(SA.c.complainant_hash == case["complainant_hash"],
-                                            SA.c.active.is_(True))).mappings().first()
-        _audit(conn, action="view", user=user, entry_id=row["id"] if row else None,
-               details={"complaint": number, "listed": row is not None})
+        row = (
+            conn.execute(
+                select(SA).where(
+                    SA.c.complainant_hash == case["complainant_hash"], SA.c.active.is_(True)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        _audit(
+            conn,
+            action="view",
+            user=user,
+            entry_id=row["id"] if row else None,
+            details={"complaint": number, "listed": row is not None},
+        )
         return _view(conn, row) if row else None
 
 
@@ -129,13 +184,21 @@ def remove(ctx: Context, entry_id: int, *, actor: str, reason: str) -> None:
         raise InvalidInput("reason", "须填写移出原因")
     with ctx.engine.begin() as conn:
         user = records.load_user(conn, actor)
-        done = conn.execute(update(SA).where(SA.c.id == entry_id, SA.c.active.is_(True)).values(
-            active=False, removed_by=user["username"], removed_at=to_db(utcnow()),
-            removal_reason=reason.strip()))
+        done = conn.execute(
+            update(SA)
+            .where(SA.c.id == entry_id, SA.c.active.is_(True))
+            .values(
+                active=False,
+                removed_by=user["username"],
+                removed_at=to_db(utcnow()),
+                removal_reason=reason.strip(),
+            )
+        )
         if done.rowcount != 1:
             raise NotFound(f"名单条目 #{entry_id} 不存在或已移出")
-        _audit(conn, action="remove", user=user, entry_id=entry_id,
-               details={"reason": reason.strip()})
+        _audit(
+            conn, action="remove", user=user, entry_id=entry_id, details={"reason": reason.strip()}
+        )
 
 
 def audit_log(ctx: Context, *, actor: str) -> list[dict[str, Any]]:

@@ -27,8 +27,17 @@ def _require_admin(ctx: Context, actor: str | None) -> None:
         raise Forbidden("只有系统管理员可以管理用户")
 
 
-def add_user(ctx: Context, username: str, *, name: str, role: str, team: str = "",
-             branch: str = "head_office", email: str = "", actor: str | None = None) -> None:
+def add_user(
+    ctx: Context,
+    username: str,
+    *,
+    name: str,
+    role: str,
+    team: str = "",
+    branch: str = "head_office",
+    email: str = "",
+    actor: str | None = None,
+) -> None:
     _require_admin(ctx, actor)
     if not username or not username.replace("_", "").replace(".", "").isalnum():
         raise InvalidInput("username", "用户名只能包含字母、数字、点和下划线")
@@ -41,17 +50,35 @@ def add_user(ctx: Context, username: str, *, name: str, role: str, team: str = "
     with ctx.engine.begin() as conn:
         if conn.execute(select(U.c.id).where(U.c.username == username)).first():
             raise InvalidInput("username", f"用户 {username} 已存在")
-        conn.execute(insert(U).values(username=username, name=name, role=role, team=team,
-                                      branch=branch, email=email, active=True,
-                                      created_at=to_db(utcnow())))
+        conn.execute(
+            insert(U).values(
+                username=username,
+                name=name,
+                role=role,
+                team=team,
+                branch=branch,
+                email=email,
+                active=True,
+                created_at=to_db(utcnow()),
+            )
+        )
 
 
 def ensure_system_user(ctx: Context) -> None:
     with ctx.engine.begin() as conn:
         if not conn.execute(select(U.c.id).where(U.c.username == SYSTEM_USER)).first():
-            conn.execute(insert(U).values(username=SYSTEM_USER, name="系统", role=Role.system,
-                                          team="", branch="head_office", email="", active=True,
-                                          created_at=to_db(utcnow())))
+            conn.execute(
+                insert(U).values(
+                    username=SYSTEM_USER,
+                    name="系统",
+                    role=Role.system,
+                    team="",
+                    branch="head_office",
+                    email="",
+                    active=True,
+                    created_at=to_db(utcnow()),
+                )
+            )
 
 
 def set_active(ctx: Context, username: str, active: bool, *, actor: str | None = None) -> None:

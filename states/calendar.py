@@ -17,9 +17,12 @@ import chinese_calendar
 
 
 class WorkCalendar:
-    def __init__(self, extra_holidays: Iterable[str | date] = (),
-                 extra_workdays: Iterable[str | date] = (),
-                 verified_years: Iterable[int] = ()) -> None:
+    def __init__(
+        self,
+        extra_holidays: Iterable[str | date] = (),
+        extra_workdays: Iterable[str | date] = (),
+        verified_years: Iterable[int] = (),
+    ) -> None:
         self.extra_holidays = frozenset(_as_date(d) for d in extra_holidays)
         self.extra_workdays = frozenset(_as_date(d) for d in extra_workdays)
         self.verified_years = frozenset(verified_years)

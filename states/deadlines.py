@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -74,7 +74,7 @@ class Clock:
     roll_forward: bool = False
 
     def _end_of_local_day(self, day: Any) -> datetime:
-        return datetime.combine(day + timedelta(days=1), time(0), self.tz).astimezone(timezone.utc)
+        return datetime.combine(day + timedelta(days=1), time(0), self.tz).astimezone(UTC)
 
     def due(self, rule: Rule, started_at: datetime, allowance: int) -> tuple[datetime, bool]:
         """(due time in UTC, calendar verified) before any pause."""
@@ -97,11 +97,12 @@ class Clock:
         shift = timedelta(seconds=dl.paused_seconds)
         span = base_due - dl.started_at
         warnings = []
-        for level in (self.ladder if rule.escalate else ()):
+        for level in self.ladder if rule.escalate else ():
             at = dl.started_at + span * level.at_fraction + timedelta(days=level.after_due_days)
-            warnings.append({"level": level.code,
-                             "at": (at + shift).astimezone(timezone.utc).isoformat()})
-        dl.due_at = (base_due + shift).astimezone(timezone.utc)
+            warnings.append(
+                {"level": level.code, "at": (at + shift).astimezone(UTC).isoformat()}
+            )
+        dl.due_at = (base_due + shift).astimezone(UTC)
         dl.warnings = warnings
         dl.verified = verified
         dl.rule = rule.rule
@@ -167,8 +168,15 @@ def needs_rows(effect: str, case: Mapping[str, Any]) -> bool:
     return effect in COMPUTING or bool(begins(effect, case))
 
 
-def apply_clock(clock: Clock, effect: str, deadlines: dict[str, Deadline], at: datetime,
-                *, case: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+def apply_clock(
+    clock: Clock,
+    effect: str,
+    deadlines: dict[str, Deadline],
+    at: datetime,
+    *,
+    case: Mapping[str, Any],
+    fields: Mapping[str, Any],
+) -> None:
     """Apply one lifecycle clock effect (the `clock` column of states.lifecycle.ACTIONS).
 
     Endings (met, stopped) are idempotent, so applying an effect to rows whose ending storage

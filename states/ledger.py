@@ -8,37 +8,59 @@ No database and no I/O here; the services apply these to rows.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from states.calendar import WorkCalendar
 
 # Seed 004 (分类化解): how a matter is resolved depends on what kind of claim it is.
 RESOLUTION_CLASSES: dict[str, str] = {
-    "reasonable": "合理诉求",      # resolve promptly
+    "reasonable": "合理诉求",  # resolve promptly
     "unreasonable": "不合理诉求",  # listen, explain the policy patiently
-    "hardship": "困难帮扶",        # assistance so the complainant can stop
-    "malicious": "恶意投诉",       # education; unlawful acts go the judicial route
+    "hardship": "困难帮扶",  # assistance so the complainant can stop
+    "malicious": "恶意投诉",  # education; unlawful acts go the judicial route
 }
-MATTER_KINDS: dict[str, str] = {"repeat": "重复投诉", "backlog": "积案",
-                                "dissatisfied": "回访不满意"}
+MATTER_KINDS: dict[str, str] = {
+    "repeat": "重复投诉",
+    "backlog": "积案",
+    "dissatisfied": "回访不满意",
+}
 MATTER_STATUSES: dict[str, str] = {"open": "化解中", "resolved": "已化解"}
 # Seed 004 (多元共治): measures a ledger records.
 MEASURES: dict[str, str] = {
-    "resolve": "解决合理诉求", "explain": "政策解释与疏导", "assist": "困难帮扶",
-    "educate": "教育疏导", "legal": "依法处置(司法途径)", "industry_mediation": "行业调解",
-    "people_mediation": "人民调解", "judicial_mediation": "司法调解", "lawyer": "律师参与",
-    "psychologist": "心理咨询师参与", "consultation": "会商", "visit": "走访/约见",
+    "resolve": "解决合理诉求",
+    "explain": "政策解释与疏导",
+    "assist": "困难帮扶",
+    "educate": "教育疏导",
+    "legal": "依法处置(司法途径)",
+    "industry_mediation": "行业调解",
+    "people_mediation": "人民调解",
+    "judicial_mediation": "司法调解",
+    "lawyer": "律师参与",
+    "psychologist": "心理咨询师参与",
+    "consultation": "会商",
+    "visit": "走访/约见",
     "other": "其他",
 }
 RELATIONS: dict[str, str] = {"master": "主投诉", "merged": "合并", "linked": "关联(单独计数)"}
 
-SATISFACTION: dict[str, str] = {"satisfied": "满意", "basically_satisfied": "基本满意",
-                                "dissatisfied": "不满意"}
-DISSATISFIED_OUTCOMES: dict[str, str] = {"reopen": "重新处理", "review": "转核查",
-                                         "mediation": "转调解", "ledger": "纳入台账"}
-CALLBACK_STATUSES: dict[str, str] = {"scheduled": "待回访", "reached": "已回访",
-                                     "unreachable": "未接通", "cancelled": "已取消"}
+SATISFACTION: dict[str, str] = {
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+}
+DISSATISFIED_OUTCOMES: dict[str, str] = {
+    "reopen": "重新处理",
+    "review": "转核查",
+    "mediation": "转调解",
+    "ledger": "纳入台账",
+}
+CALLBACK_STATUSES: dict[str, str] = {
+    "scheduled": "待回访",
+    "reached": "已回访",
+    "unreachable": "未接通",
+    "cancelled": "已取消",
+}
 
 
 def local_days_between(earlier: datetime, later: datetime, tz: ZoneInfo) -> int:
@@ -57,23 +79,25 @@ def is_backlog_by_age(received: datetime, now: datetime, tz: ZoneInfo, open_days
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tz).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
 
 
-def callback_slot(calendar: WorkCalendar, tz: ZoneInfo, after: datetime, working_days: int,
-                  start: time, end: time) -> tuple[datetime, datetime, bool]:
+def callback_slot(
+    calendar: WorkCalendar, tz: ZoneInfo, after: datetime, working_days: int, start: time, end: time
+) -> tuple[datetime, datetime, bool]:
     """(due, end of window, calendar verified): `working_days` working days after the local
     day of `after` (that day not counted), from the start to the end of working hours."""
     day, verified = calendar.add_working_days(after.astimezone(tz).date(), working_days)
-    due = datetime.combine(day, start, tz).astimezone(timezone.utc)
-    return due, datetime.combine(day, end, tz).astimezone(timezone.utc), verified
+    due = datetime.combine(day, start, tz).astimezone(UTC)
+    return due, datetime.combine(day, end, tz).astimezone(UTC), verified
 
 
-def overdue_at(calendar: WorkCalendar, tz: ZoneInfo, due: datetime, working_days: int,
-               end: time) -> datetime:
+def overdue_at(
+    calendar: WorkCalendar, tz: ZoneInfo, due: datetime, working_days: int, end: time
+) -> datetime:
     """When an unrecorded callback is overdue: end of working hours, N working days later."""
     day, _ = calendar.add_working_days(due.astimezone(tz).date(), working_days)
-    return datetime.combine(day, end, tz).astimezone(timezone.utc)
+    return datetime.combine(day, end, tz).astimezone(UTC)
 
 
 def validate_nps(value: int | None) -> str | None:

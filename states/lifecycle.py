@@ -99,19 +99,34 @@ ROLE_LABELS: dict[Role, str] = {
 PII_ROLES: frozenset[Role] = frozenset({Role.intake_clerk, Role.liaison, Role.supervisor})
 
 PRIORITIES: dict[str, str] = {"normal": "一般", "key": "重点", "major": "重大"}
-REMEDIES: dict[str, str] = {"review": "核查", "mediation": "调解", "arbitration": "仲裁",
-                            "litigation": "诉讼"}
-MEDIATION_CHANNELS: dict[str, str] = {"industry": "行业调解", "people": "人民调解",
-                                      "judicial": "司法调解"}
+REMEDIES: dict[str, str] = {
+    "review": "核查",
+    "mediation": "调解",
+    "arbitration": "仲裁",
+    "litigation": "诉讼",
+}
+MEDIATION_CHANNELS: dict[str, str] = {
+    "industry": "行业调解",
+    "people": "人民调解",
+    "judicial": "司法调解",
+}
 # Art. 21: proof of notice; written when posted, SMS/email when sent, phone when the call is placed.
-NOTICE_CHANNELS: dict[str, str] = {"letter": "书面", "sms": "短信", "email": "电子邮件",
-                                   "phone": "电话", "in_person": "当面"}
+NOTICE_CHANNELS: dict[str, str] = {
+    "letter": "书面",
+    "sms": "短信",
+    "email": "电子邮件",
+    "phone": "电话",
+    "in_person": "当面",
+}
 # Art. 14/18 ¶4: the only ground to decline is a complainant who may not complain.
 DECLINE_GROUNDS: dict[str, str] = {"not_entitled": "投诉人非消费者本人、法定代理人、受托人或继承人"}
 # Seed 000: five-dimension case analysis (五维度).
 FIVE_DIMENSIONS: dict[str, str] = {
-    "background": "消费者背景", "content": "投诉内容", "process": "处理过程",
-    "rules": "相关法律法规", "outcome": "处理结果",
+    "background": "消费者背景",
+    "content": "投诉内容",
+    "process": "处理过程",
+    "rules": "相关法律法规",
+    "outcome": "处理结果",
 }
 
 Guard = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
@@ -164,11 +179,26 @@ def _priority_value(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | No
     return None
 
 
-OPEN: tuple[State, ...] = (State.registered, State.accepted, State.investigating,
-                           State.negotiating, State.appraisal, State.consulting, State.decided,
-                           State.notified, State.reviewing, State.mediating, State.reopened)
-HANDLING: tuple[State, ...] = (State.accepted, State.investigating, State.negotiating,
-                               State.consulting, State.reopened)
+OPEN: tuple[State, ...] = (
+    State.registered,
+    State.accepted,
+    State.investigating,
+    State.negotiating,
+    State.appraisal,
+    State.consulting,
+    State.decided,
+    State.notified,
+    State.reviewing,
+    State.mediating,
+    State.reopened,
+)
+HANDLING: tuple[State, ...] = (
+    State.accepted,
+    State.investigating,
+    State.negotiating,
+    State.consulting,
+    State.reopened,
+)
 HANDLERS = (Role.liaison, Role.supervisor)
 STAFF = (Role.intake_clerk, Role.investigator, Role.coordinator, Role.liaison, Role.supervisor)
 
@@ -190,79 +220,241 @@ class Action:
 
 
 # Registration (登记) creates the case, so it has no source state; who may do it:
-REGISTER_ROLES: frozenset[Role] = frozenset({Role.intake_clerk, Role.liaison, Role.supervisor,
-                                             Role.system})
+REGISTER_ROLES: frozenset[Role] = frozenset(
+    {Role.intake_clerk, Role.liaison, Role.supervisor, Role.system}
+)
 
 ACTIONS: tuple[Action, ...] = (
-    Action("accept", "受理", (State.registered,), State.accepted,
-           (Role.intake_clerk, Role.liaison, Role.supervisor),
-           requires=("category", "product", "owner"), guards=(_priority_value,),
-           clock="accepted", note="首问负责: owner 为负责到底的投诉对接人"),
-    Action("assign", "转派/交接", OPEN, None, (Role.supervisor, Role.liaison),
-           requires=("owner", "reason"), note="首问负责: 只能显式交接"),
-    Action("investigate", "开始调查", (State.accepted, State.reopened), State.investigating,
-           (Role.investigator, *HANDLERS)),
-    Action("negotiate", "进入协商", (State.investigating, State.consulting), State.negotiating,
-           (Role.investigator, Role.coordinator, *HANDLERS), requires=("findings",),
-           clock="investigated"),
-    Action("start_appraisal", "外部鉴定/检测/评估", (State.investigating, State.negotiating),
-           State.appraisal, (Role.investigator, *HANDLERS),
-           requires=("body", "complainant_told"), clock="pause",
-           note="第十八条第二款: 鉴定期间不计入, 须告知投诉人"),
-    Action("end_appraisal", "鉴定结束", (State.appraisal,), State.investigating,
-           (Role.investigator, *HANDLERS), requires=("result",), clock="resume"),
-    Action("consult", "提请会商", (State.accepted, State.investigating, State.negotiating,
-                                   State.reopened, State.reviewing), State.consulting,
-           (Role.coordinator, *HANDLERS, Role.committee, Role.system),
-           requires=("reason",), note="疑难、重复投诉会商(seed 002)"),
-    Action("conclude_consultation", "会商结论", (State.consulting,), State.negotiating,
-           (Role.coordinator, *HANDLERS, Role.committee), requires=("resolution",)),
-    Action("new_facts", "补充新事实/理由", OPEN, None,
-           (Role.intake_clerk, *HANDLERS, Role.system), requires=("summary",),
-           clock="restart", note="第十八条第三款: 自收到新材料之日起重新计算"),
-    Action("extend", "延长处理期限", HANDLING + (State.appraisal, State.decided), None,
-           HANDLERS, requires=("reason",), guards=(_extension_allowed,), clock="extend",
-           note="第十八条: 延至 30 日须说明理由; 延至 60 日须审批并告知投诉人"),
-    Action("decide", "作出处理决定", (State.investigating, State.negotiating, State.reopened),
-           State.decided, HANDLERS,
-           requires=("facts", "basis", "reasons", "remedies"), guards=(_remedies_listed,),
-           clock="decided", note="第十九条: 核实情况、依据和理由、救济途径"),
-    Action("notify", "告知处理决定", (State.decided,), State.notified, HANDLERS,
-           requires=("channel", "proof"), guards=(_notice_channel,), clock="notified"),
-    Action("request_review", "受理核查申请", (State.notified,), State.reviewing,
-           (Role.intake_clerk, *HANDLERS), requires=("request",), guards=(_decision_by_branch,),
-           clock="review_requested"),
-    Action("conclude_review", "核查决定(维持)", (State.reviewing,), State.notified,
-           (Role.supervisor,), requires=("conclusion",), clock="reviewed"),
-    Action("mediate", "转调解", (State.investigating, State.negotiating, State.decided,
-                                 State.notified, State.reopened), State.mediating,
-           (*HANDLERS, Role.system), requires=("channel", "organisation"),
-           guards=(_mediation_channel,), clock="pause", note="第二十三条: 调解期间不计入"),
-    Action("end_mediation", "调解未成", (State.mediating,), State.negotiating,
-           (*HANDLERS, Role.system), requires=("result",), clock="resume"),
-    Action("settle", "调解成功办结", (State.mediating,), State.closed, HANDLERS,
-           requires=("agreement", *FIVE_DIMENSIONS, "root_cause"), clock="closed"),
-    Action("close", "办结", (State.notified,), State.closed, HANDLERS,
-           requires=(*FIVE_DIMENSIONS, "root_cause"), clock="closed",
-           note="五维度分析与溯源整改(seed 000)"),
-    Action("withdraw", "撤诉", OPEN, State.withdrawn,
-           (Role.intake_clerk, *HANDLERS), requires=("reason",), clock="ended",
-           note="第十五条: 自收到撤诉之日起终止"),
-    Action("decline", "不予办理", (State.registered, State.accepted), State.declined,
-           HANDLERS, requires=("ground", "explanation"), guards=(_decline_ground,),
-           clock="ended"),
-    Action("merge", "合并至在办投诉", (State.registered, State.accepted, State.investigating),
-           State.merged, (Role.intake_clerk, *HANDLERS, Role.system), requires=("into",),
-           clock="ended", note="第十八条第三款"),
-    Action("link", "关联重复投诉", (State.registered,), None, (Role.system,),
-           requires=("master",),
-           note="RULES.md §4: 原投诉已决定或终结、或为监管转办件时另立新案并关联, 单独计数"),
-    Action("reopen", "重新处理", (State.notified, State.reviewing, State.closed), State.reopened,
-           (Role.supervisor, Role.system), requires=("reason",), clock="reopened",
-           note="回访不满意或核查改变原决定"),
-    Action("escalate", "升级", OPEN, None,
-           (Role.coordinator, *HANDLERS, Role.committee, Role.system), requires=("reason",),
-           note="人工升级或时限巡检自动升级(系统)"),
+    Action(
+        "accept",
+        "受理",
+        (State.registered,),
+        State.accepted,
+        (Role.intake_clerk, Role.liaison, Role.supervisor),
+        requires=("category", "product", "owner"),
+        guards=(_priority_value,),
+        clock="accepted",
+        note="首问负责: owner 为负责到底的投诉对接人",
+    ),
+    Action(
+        "assign",
+        "转派/交接",
+        OPEN,
+        None,
+        (Role.supervisor, Role.liaison),
+        requires=("owner", "reason"),
+        note="首问负责: 只能显式交接",
+    ),
+    Action(
+        "investigate",
+        "开始调查",
+        (State.accepted, State.reopened),
+        State.investigating,
+        (Role.investigator, *HANDLERS),
+    ),
+    Action(
+        "negotiate",
+        "进入协商",
+        (State.investigating, State.consulting),
+        State.negotiating,
+        (Role.investigator, Role.coordinator, *HANDLERS),
+        requires=("findings",),
+        clock="investigated",
+    ),
+    Action(
+        "start_appraisal",
+        "外部鉴定/检测/评估",
+        (State.investigating, State.negotiating),
+        State.appraisal,
+        (Role.investigator, *HANDLERS),
+        requires=("body", "complainant_told"),
+        clock="pause",
+        note="第十八条第二款: 鉴定期间不计入, 须告知投诉人",
+    ),
+    Action(
+        "end_appraisal",
+        "鉴定结束",
+        (State.appraisal,),
+        State.investigating,
+        (Role.investigator, *HANDLERS),
+        requires=("result",),
+        clock="resume",
+    ),
+    Action(
+        "consult",
+        "提请会商",
+        (State.accepted, State.investigating, State.negotiating, State.reopened, State.reviewing),
+        State.consulting,
+        (Role.coordinator, *HANDLERS, Role.committee, Role.system),
+        requires=("reason",),
+        note="疑难、重复投诉会商(seed 002)",
+    ),
+    Action(
+        "conclude_consultation",
+        "会商结论",
+        (State.consulting,),
+        State.negotiating,
+        (Role.coordinator, *HANDLERS, Role.committee),
+        requires=("resolution",),
+    ),
+    Action(
+        "new_facts",
+        "补充新事实/理由",
+        OPEN,
+        None,
+        (Role.intake_clerk, *HANDLERS, Role.system),
+        requires=("summary",),
+        clock="restart",
+        note="第十八条第三款: 自收到新材料之日起重新计算",
+    ),
+    Action(
+        "extend",
+        "延长处理期限",
+        HANDLING + (State.appraisal, State.decided),
+        None,
+        HANDLERS,
+        requires=("reason",),
+        guards=(_extension_allowed,),
+        clock="extend",
+        note="第十八条: 延至 30 日须说明理由; 延至 60 日须审批并告知投诉人",
+    ),
+    Action(
+        "decide",
+        "作出处理决定",
+        (State.investigating, State.negotiating, State.reopened),
+        State.decided,
+        HANDLERS,
+        requires=("facts", "basis", "reasons", "remedies"),
+        guards=(_remedies_listed,),
+        clock="decided",
+        note="第十九条: 核实情况、依据和理由、救济途径",
+    ),
+    Action(
+        "notify",
+        "告知处理决定",
+        (State.decided,),
+        State.notified,
+        HANDLERS,
+        requires=("channel", "proof"),
+        guards=(_notice_channel,),
+        clock="notified",
+    ),
+    Action(
+        "request_review",
+        "受理核查申请",
+        (State.notified,),
+        State.reviewing,
+        (Role.intake_clerk, *HANDLERS),
+        requires=("request",),
+        guards=(_decision_by_branch,),
+        clock="review_requested",
+    ),
+    Action(
+        "conclude_review",
+        "核查决定(维持)",
+        (State.reviewing,),
+        State.notified,
+        (Role.supervisor,),
+        requires=("conclusion",),
+        clock="reviewed",
+    ),
+    Action(
+        "mediate",
+        "转调解",
+        (State.investigating, State.negotiating, State.decided, State.notified, State.reopened),
+        State.mediating,
+        (*HANDLERS, Role.system),
+        requires=("channel", "organisation"),
+        guards=(_mediation_channel,),
+        clock="pause",
+        note="第二十三条: 调解期间不计入",
+    ),
+    Action(
+        "end_mediation",
+        "调解未成",
+        (State.mediating,),
+        State.negotiating,
+        (*HANDLERS, Role.system),
+        requires=("result",),
+        clock="resume",
+    ),
+    Action(
+        "settle",
+        "调解成功办结",
+        (State.mediating,),
+        State.closed,
+        HANDLERS,
+        requires=("agreement", *FIVE_DIMENSIONS, "root_cause"),
+        clock="closed",
+    ),
+    Action(
+        "close",
+        "办结",
+        (State.notified,),
+        State.closed,
+        HANDLERS,
+        requires=(*FIVE_DIMENSIONS, "root_cause"),
+        clock="closed",
+        note="五维度分析与溯源整改(seed 000)",
+    ),
+    Action(
+        "withdraw",
+        "撤诉",
+        OPEN,
+        State.withdrawn,
+        (Role.intake_clerk, *HANDLERS),
+        requires=("reason",),
+        clock="ended",
+        note="第十五条: 自收到撤诉之日起终止",
+    ),
+    Action(
+        "decline",
+        "不予办理",
+        (State.registered, State.accepted),
+        State.declined,
+        HANDLERS,
+        requires=("ground", "explanation"),
+        guards=(_decline_ground,),
+        clock="ended",
+    ),
+    Action(
+        "merge",
+        "合并至在办投诉",
+        (State.registered, State.accepted, State.investigating),
+        State.merged,
+        (Role.intake_clerk, *HANDLERS, Role.system),
+        requires=("into",),
+        clock="ended",
+        note="第十八条第三款",
+    ),
+    Action(
+        "link",
+        "关联重复投诉",
+        (State.registered,),
+        None,
+        (Role.system,),
+        requires=("master",),
+        note="RULES.md §4: 原投诉已决定或终结、或为监管转办件时另立新案并关联, 单独计数",
+    ),
+    Action(
+        "reopen",
+        "重新处理",
+        (State.notified, State.reviewing, State.closed),
+        State.reopened,
+        (Role.supervisor, Role.system),
+        requires=("reason",),
+        clock="reopened",
+        note="回访不满意或核查改变原决定",
+    ),
+    Action(
+        "escalate",
+        "升级",
+        OPEN,
+        None,
+        (Role.coordinator, *HANDLERS, Role.committee, Role.system),
+        requires=("reason",),
+        note="人工升级或时限巡检自动升级(系统)",
+    ),
 )
 
 ACTIONS_BY_TRIGGER: dict[str, Action] = {a.trigger: a for a in ACTIONS}
@@ -273,14 +465,21 @@ def _build_machine() -> Machine:
     transitions_spec: list[dict[str, Any]] = []
     for action in ACTIONS:
         for source in action.sources:
-            transitions_spec.append({
-                "trigger": action.trigger,
-                "source": source.value,
-                "dest": action.dest.value if action.dest else None,
-            })
-    return Machine(model=None, states=[s.value for s in State], transitions=transitions_spec,
-                   initial=State.registered.value, auto_transitions=False,
-                   ignore_invalid_triggers=False)
+            transitions_spec.append(
+                {
+                    "trigger": action.trigger,
+                    "source": source.value,
+                    "dest": action.dest.value if action.dest else None,
+                }
+            )
+    return Machine(
+        model=None,
+        states=[s.value for s in State],
+        transitions=transitions_spec,
+        initial=State.registered.value,
+        auto_transitions=False,
+        ignore_invalid_triggers=False,
+    )
 
 
 MACHINE = _build_machine()
@@ -322,8 +521,10 @@ def check(act: Action, case: Mapping[str, Any], fields: Mapping[str, Any]) -> No
     """Required fields and guards; raises a named error, never returns False."""
     state = State(case["state"])
     if state not in act.sources:
-        raise Forbidden(f"当前状态「{state.label}」({state.value})不能执行「{act.label}」"
-                        f"({act.trigger}); 可执行操作: {describe_allowed(state)}")
+        raise Forbidden(
+            f"当前状态「{state.label}」({state.value})不能执行「{act.label}」"
+            f"({act.trigger}); 可执行操作: {describe_allowed(state)}"
+        )
     for name in act.requires:
         value = fields.get(name)
         if value is None or value == "" or value == [] or value == ():
@@ -346,7 +547,7 @@ def mermaid() -> str:
     """docs/lifecycle.md body, generated from the table."""
     lines = ["stateDiagram-v2", "    [*] --> registered: register 登记"]
     for s in State:
-        lines.append(f"    state \"{s.value}<br/>{s.label}\" as {s.value}")
+        lines.append(f'    state "{s.value}<br/>{s.label}" as {s.value}')
     for a in ACTIONS:
         if a.dest is None:
             continue

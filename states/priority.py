@@ -34,8 +34,12 @@ def assess(case: Mapping[str, Any], rules: Thresholds) -> tuple[str, list[str]]:
         found.append(("key", f"群体投诉 {group} 人"))
     if case.get("major_designated"):
         found.append(("major", "监管认定或重大灾害事故引发(第二十九条)"))
-    for flag, label in (("regulator_forwarded", "监管转办"), ("media_involved", "涉及舆情"),
-                        ("vulnerable", "特殊群体消费者"), ("repeat", "重复投诉")):
+    for flag, label in (
+        ("regulator_forwarded", "监管转办"),
+        ("media_involved", "涉及舆情"),
+        ("vulnerable", "特殊群体消费者"),
+        ("repeat", "重复投诉"),
+    ):
         if case.get(flag):
             found.append((getattr(rules, flag), label))
     top = max(ORDER[level] for level, _ in found)

@@ -68,7 +68,9 @@ def iso_datetime(value: str, field: str) -> datetime:
     try:
         return datetime.fromisoformat(value.strip())
     except (ValueError, AttributeError):
-        raise InvalidInput(field, f"「{value}」不是有效时间(格式 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM)") from None
+        raise InvalidInput(
+            field, f"「{value}」不是有效时间(格式 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM)"
+        ) from None
 
 
 def choice(value: str | None, options: dict[str, str], field: str) -> str:

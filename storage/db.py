@@ -32,8 +32,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # Every unit of work ends in an explicit commit or rollback, so the pool need not
         # roll back again on check-in (a measurable cost at thousands of actions a second).
         kwargs.setdefault("pool_reset_on_return", None)
-        engine = create_engine(url, connect_args={"check_same_thread": False,
-                                                  "timeout": 30}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _: Any) -> None:

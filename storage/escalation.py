@@ -18,8 +18,11 @@ from sqlmodel import Field, SQLModel
 
 
 class Escalation(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("complaint_id", "deadline_name", "level", "cycle",
-                                       name="uq_escalation_once"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "complaint_id", "deadline_name", "level", "cycle", name="uq_escalation_once"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id", index=True)

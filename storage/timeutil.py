@@ -4,12 +4,12 @@ sqlmodel's UTCDateTime columns take and return aware datetimes; naive values are
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_db(value: datetime | None) -> datetime | None:
@@ -18,7 +18,7 @@ def to_db(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime given where an aware one is required")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def from_db(value: datetime | str | None) -> datetime | None:
@@ -28,8 +28,8 @@ def from_db(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def local(value: datetime | None, tz: str | ZoneInfo) -> datetime | None:

@@ -76,14 +76,17 @@ def pg_database() -> Iterator[str]:
     from sqlalchemy import create_engine, text
 
     try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT",
-                              connect_args={"connect_timeout": 3})
+        admin = create_engine(
+            PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         with admin.connect() as conn:
             name = f"tousu_test_{uuid.uuid4().hex[:10]}"
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server means skip
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__}): "
-                    "PostgreSQL part skipped")
+        pytest.skip(
+            f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__}): "
+            "PostgreSQL part skipped"
+        )
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     yield url
@@ -98,8 +101,12 @@ def pg_ctx(tmp_path: Path, pg_database: str) -> Iterator[Context]:
 
     context = open_context(make_config(tmp_path, pg_database))
     with context.engine.begin() as conn:
-        conn.execute(text("TRUNCATE outbox, event, deadline, complaint, party, institution, "
-                          "\"user\" RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                "TRUNCATE outbox, event, deadline, complaint, party, institution, "
+                '"user" RESTART IDENTITY CASCADE'
+            )
+        )
     seed_users(context)
     yield context
     context.close()

@@ -100,8 +100,14 @@ def test_appraisal_pause_shifts_running_deadlines_by_the_paused_time(ctx) -> Non
     received = cst(2026, 3, 2, 9)
     number = accepted(ctx, received)
     a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=5))
-    a.start_appraisal(ctx, number, actor="liaison", body="司法鉴定所",
-                      complainant_told="电话告知", at=cst(2026, 3, 4, 12))
+    a.start_appraisal(
+        ctx,
+        number,
+        actor="liaison",
+        body="司法鉴定所",
+        complainant_told="电话告知",
+        at=cst(2026, 3, 4, 12),
+    )
     paused = _deadlines(ctx, number)
     assert paused["decision"]["status"] == "paused"
     assert paused["acceptance"]["status"] == "met"
@@ -115,8 +121,14 @@ def test_appraisal_pause_shifts_running_deadlines_by_the_paused_time(ctx) -> Non
 def test_mediation_pauses_the_clock_until_it_ends(ctx) -> None:
     number = accepted(ctx, cst(2026, 3, 2, 9))
     a.investigate(ctx, number, actor="liaison", at=cst(2026, 3, 2, 12))
-    a.mediate(ctx, number, actor="liaison", channel="industry", organisation="北京保险行业协会调解委员会",
-              at=cst(2026, 3, 3, 12))
+    a.mediate(
+        ctx,
+        number,
+        actor="liaison",
+        channel="industry",
+        organisation="北京保险行业协会调解委员会",
+        at=cst(2026, 3, 3, 12),
+    )
     assert _deadlines(ctx, number)["decision"]["status"] == "paused"
     a.end_mediation(ctx, number, actor="liaison", result="调解未达成", at=cst(2026, 3, 13, 12))
     assert _deadlines(ctx, number)["decision"]["due"] == cst(2026, 3, 28)
@@ -135,12 +147,26 @@ def test_second_extension_needs_an_approver_and_the_complainant_told(ctx) -> Non
     a.extend(ctx, number, actor="liaison", reason="案情复杂", at=cst(2026, 3, 5))
     with pytest.raises(Forbidden, match="审批"):
         a.extend(ctx, number, actor="liaison", reason="特别复杂", at=cst(2026, 3, 20))
-    a.extend(ctx, number, actor="supervisor", reason="特别复杂", approver="总公司副总经理 刘某",
-             complainant_told="2026-03-20 短信告知", at=cst(2026, 3, 20))
+    a.extend(
+        ctx,
+        number,
+        actor="supervisor",
+        reason="特别复杂",
+        approver="总公司副总经理 刘某",
+        complainant_told="2026-03-20 短信告知",
+        at=cst(2026, 3, 20),
+    )
     assert _deadlines(ctx, number)["decision"]["due"] == cst(2026, 5, 2)
     with pytest.raises(Forbidden, match="60"):
-        a.extend(ctx, number, actor="supervisor", reason="再延", approver="x",
-                 complainant_told="y", at=cst(2026, 3, 21))
+        a.extend(
+            ctx,
+            number,
+            actor="supervisor",
+            reason="再延",
+            approver="x",
+            complainant_told="y",
+            at=cst(2026, 3, 21),
+        )
 
 
 def test_new_facts_restart_the_decision_clock_from_their_receipt(ctx) -> None:
@@ -153,8 +179,9 @@ def test_new_facts_restart_the_decision_clock_from_their_receipt(ctx) -> None:
 def test_review_window_opens_only_for_a_branch_decision_and_review_has_thirty_days(ctx) -> None:
     head_office = notified(ctx, cst(2026, 3, 2, 9), by_branch=False)
     with pytest.raises(Forbidden, match="分支机构"):
-        a.request_review(ctx, head_office, actor="liaison", request="书面核查申请",
-                         at=cst(2026, 3, 6))
+        a.request_review(
+            ctx, head_office, actor="liaison", request="书面核查申请", at=cst(2026, 3, 6)
+        )
     branch = notified(ctx, cst(2026, 3, 2, 9), by_branch=True)
     window = _deadlines(ctx, branch)["review_request"]
     assert window["due"] == cst(2026, 4, 4) and window["warnings"] == []
@@ -176,14 +203,19 @@ def test_withdrawal_ends_every_running_deadline_on_the_day_received(ctx) -> None
 
 ENDING_CASES = [
     # (clock effect, how to reach a case with active deadlines)
-    ("investigated", "accepted"), ("decided", "accepted"), ("notified", "accepted"),
-    ("closed", "accepted"), ("ended", "registered"), ("closed", "paused"),
+    ("investigated", "accepted"),
+    ("decided", "accepted"),
+    ("notified", "accepted"),
+    ("closed", "accepted"),
+    ("ended", "registered"),
+    ("closed", "paused"),
 ]
 
 
 @pytest.mark.parametrize(("effect", "start"), ENDING_CASES)
 def test_an_ending_written_in_sql_leaves_the_rows_the_clock_arithmetic_gives(
-        any_ctx, effect, start) -> None:  # type: ignore[no-untyped-def]
+    any_ctx, effect, start
+) -> None:  # type: ignore[no-untyped-def]
     # services.actions applies met/stopped with one UPDATE; the stored rows must be exactly
     # what states.deadlines.apply_clock gives on the loaded rows.
     ctx = any_ctx
@@ -191,8 +223,14 @@ def test_an_ending_written_in_sql_leaves_the_rows_the_clock_arithmetic_gives(
     number = registered(ctx, received) if start == "registered" else accepted(ctx, received)
     if start == "paused":
         a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
-        a.start_appraisal(ctx, number, actor="liaison", body="司法鉴定所",
-                          complainant_told="电话告知", at=received + timedelta(hours=4))
+        a.start_appraisal(
+            ctx,
+            number,
+            actor="liaison",
+            body="司法鉴定所",
+            complainant_told="电话告知",
+            at=received + timedelta(hours=4),
+        )
     at = received + timedelta(days=1)
     with ctx.engine.begin() as conn:
         cid = records.load_case(conn, number)["id"]
@@ -204,12 +242,22 @@ def test_an_ending_written_in_sql_leaves_the_rows_the_clock_arithmetic_gives(
     for name, dl in expected.items():
         got = stored[name]
         assert (got.status, got.met_at, got.paused_at, got.due_at) == (
-            dl.status, dl.met_at, dl.paused_at, dl.due_at), name
+            dl.status,
+            dl.met_at,
+            dl.paused_at,
+            dl.due_at,
+        ), name
     with ctx.engine.connect() as conn:
-        checks = dict(conn.execute(select(records.D.c.name, records.D.c.next_check_at)
-                                   .where(records.D.c.complaint_id == cid)).all())
+        checks = dict(
+            conn.execute(
+                select(records.D.c.name, records.D.c.next_check_at).where(
+                    records.D.c.complaint_id == cid
+                )
+            ).all()
+        )
     assert {n: checks[n] is None for n in checks} == {
-        n: dl.next_check_at is None for n, dl in expected.items()}
+        n: dl.next_check_at is None for n, dl in expected.items()
+    }
 
 
 def test_every_clock_effect_in_the_lifecycle_table_is_known_to_the_arithmetic() -> None:
@@ -220,20 +268,32 @@ def test_every_clock_effect_in_the_lifecycle_table_is_known_to_the_arithmetic() 
 
 
 def test_a_second_branch_notice_after_reopening_restarts_the_review_window_in_place(
-        any_ctx) -> None:  # type: ignore[no-untyped-def]
+    any_ctx,
+) -> None:  # type: ignore[no-untyped-def]
     # Starting a clock by name replaces the earlier row of that name (one row per name), not
     # duplicated or left stale.
     ctx = any_ctx
     number = notified(ctx, cst(2026, 3, 2, 9), by_branch=True)
     first = _deadlines(ctx, number)["review_request"]
     a.reopen(ctx, number, actor="supervisor", reason="回访不满意", at=cst(2026, 3, 10, 9))
-    a.decide(ctx, number, actor="liaison", facts="复查属实", basis="保险合同第五条",
-             reasons="补足赔款", remedies=["review"], by_branch=True, at=cst(2026, 3, 12, 9))
-    a.notify(ctx, number, actor="liaison", channel="sms", proof="短信回执",
-             at=cst(2026, 3, 12, 10))
+    a.decide(
+        ctx,
+        number,
+        actor="liaison",
+        facts="复查属实",
+        basis="保险合同第五条",
+        reasons="补足赔款",
+        remedies=["review"],
+        by_branch=True,
+        at=cst(2026, 3, 12, 9),
+    )
+    a.notify(ctx, number, actor="liaison", channel="sms", proof="短信回执", at=cst(2026, 3, 12, 10))
     rows = queries.get_complaint(ctx, number)["deadlines"]
     assert [d["name"] for d in rows].count("review_request") == 1
     second = _deadlines(ctx, number)["review_request"]
     assert first["due"] == cst(2026, 4, 4)
     assert (second["status"], second["started"], second["due"]) == (
-        "running", cst(2026, 3, 12, 10), cst(2026, 4, 12))
+        "running",
+        cst(2026, 3, 12, 10),
+        cst(2026, 4, 12),
+    )

@@ -47,12 +47,18 @@ def test_the_machine_has_exactly_the_tables_moves() -> None:
 
 @pytest.mark.parametrize("act", lc.ACTIONS, ids=lambda a: a.trigger)
 @pytest.mark.parametrize("state", list(lc.State), ids=str)
-def test_an_action_is_allowed_exactly_from_its_source_states(act: lc.Action,
-                                                              state: lc.State) -> None:
+def test_an_action_is_allowed_exactly_from_its_source_states(
+    act: lc.Action, state: lc.State
+) -> None:
     case = {"state": state.value, "decided_by_branch": True, "extension_level": 0}
-    fields = {name: "x" for name in act.requires}
-    fields.update({"remedies": ["review"], "channel": "sms" if act.trigger == "notify"
-                   else "industry", "ground": "not_entitled"})
+    fields = dict.fromkeys(act.requires, "x")
+    fields.update(
+        {
+            "remedies": ["review"],
+            "channel": "sms" if act.trigger == "notify" else "industry",
+            "ground": "not_entitled",
+        }
+    )
     if state in act.sources:
         lc.check(act, case, fields)
         expected = act.dest or state

@@ -36,8 +36,10 @@ def test_downgrading_to_base_leaves_nothing_behind_on_sqlite(tmp_path) -> None: 
     upgrade(f"sqlite:///{path}")
     _downgrade_to_base(f"sqlite:///{path}")
     with sqlite3.connect(path) as db:
-        left = db.execute("SELECT type, name FROM sqlite_master WHERE type IN "
-                          "('table', 'trigger', 'index') AND name NOT LIKE 'sqlite_%'").fetchall()
+        left = db.execute(
+            "SELECT type, name FROM sqlite_master WHERE type IN "
+            "('table', 'trigger', 'index') AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
     assert left == [("table", "alembic_version")]
 
 
@@ -50,25 +52,38 @@ def test_downgrading_to_base_leaves_nothing_behind_on_postgresql() -> None:
     from tests.conftest import PG_ADMIN_URL
 
     try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT",
-                              connect_args={"connect_timeout": 3})
+        admin = create_engine(
+            PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         name = f"tousu_down_{uuid.uuid4().hex[:10]}"
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server means skip
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__}): "
-                    "PostgreSQL part skipped")
+        pytest.skip(
+            f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__}): "
+            "PostgreSQL part skipped"
+        )
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
         upgrade(url)
         _downgrade_to_base(url)
         engine = create_engine(url)
         with engine.connect() as conn:
-            tables = conn.execute(text("SELECT tablename FROM pg_tables "
-                                       "WHERE schemaname = 'public'")).scalars().all()
-            functions = conn.execute(text("SELECT proname FROM pg_proc p JOIN pg_namespace n "
-                                          "ON n.oid = p.pronamespace WHERE nspname = 'public'")
-                                     ).scalars().all()
+            tables = (
+                conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+                .scalars()
+                .all()
+            )
+            functions = (
+                conn.execute(
+                    text(
+                        "SELECT proname FROM pg_proc p JOIN pg_namespace n "
+                        "ON n.oid = p.pronamespace WHERE nspname = 'public'"
+                    )
+                )
+                .scalars()
+                .all()
+            )
         engine.dispose()
         assert (tables, functions) == (["alembic_version"], [])
     finally:

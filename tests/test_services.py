@@ -39,12 +39,25 @@ def replay(events):  # type: ignore[no-untyped-def]
 def test_a_complaint_goes_from_registration_to_closure_with_one_event_per_action(any_ctx) -> None:
     ctx = any_ctx
     number = notified(ctx, cst(2026, 6, 1, 9))
-    a.close(ctx, number, actor="liaison", analysis=ANALYSIS, root_cause="理赔时效管控不足",
-            at=cst(2026, 6, 5, 9))
+    a.close(
+        ctx,
+        number,
+        actor="liaison",
+        analysis=ANALYSIS,
+        root_cause="理赔时效管控不足",
+        at=cst(2026, 6, 5, 9),
+    )
     data = queries.get_complaint(ctx, number)
     assert data["case"]["state"] == "closed"
     assert [e["action"] for e in data["events"]] == [
-        "register", "accept", "investigate", "negotiate", "decide", "notify", "close"]
+        "register",
+        "accept",
+        "investigate",
+        "negotiate",
+        "decide",
+        "notify",
+        "close",
+    ]
     assert [e["seq"] for e in data["events"]] == list(range(1, 8))
     assert data["events"][-1]["details"]["root_cause"] == "理赔时效管控不足"
     assert replay(data["events"]).value == data["case"]["state"]
@@ -70,8 +83,7 @@ def test_a_handler_cannot_close_an_undecided_complaint_and_nothing_changes(ctx) 
     number = accepted(ctx, cst(2026, 6, 1, 9))
     before = snapshot(ctx, number)
     with pytest.raises(Forbidden, match="已受理.*investigate"):
-        a.close(ctx, number, actor="liaison", analysis=ANALYSIS, root_cause="x",
-                at=cst(2026, 6, 2))
+        a.close(ctx, number, actor="liaison", analysis=ANALYSIS, root_cause="x", at=cst(2026, 6, 2))
     assert snapshot(ctx, number) == before
 
 
@@ -80,8 +92,16 @@ def test_an_intake_clerk_may_not_decide(ctx) -> None:
     a.investigate(ctx, number, actor="liaison", at=cst(2026, 6, 1, 12))
     before = snapshot(ctx, number)
     with pytest.raises(Forbidden, match="受理员"):
-        a.decide(ctx, number, actor="clerk", facts="f", basis="b", reasons="r",
-                 remedies=["review"], at=cst(2026, 6, 2))
+        a.decide(
+            ctx,
+            number,
+            actor="clerk",
+            facts="f",
+            basis="b",
+            reasons="r",
+            remedies=["review"],
+            at=cst(2026, 6, 2),
+        )
     assert snapshot(ctx, number) == before
 
 
@@ -132,18 +152,18 @@ def test_personal_data_is_encrypted_at_rest_and_matched_by_keyed_hash(ctx) -> No
     table = Party.__table__
     key = ctx.vault.match_hash("phone", "138 0013 8000")
     with ctx.engine.connect() as conn:
-        assert conn.execute(select(table.c.id).where(table.c.phone_hash == key)).scalar() \
+        assert (
+            conn.execute(select(table.c.id).where(table.c.phone_hash == key)).scalar()
             == case["complainant_id"]
+        )
 
 
 def test_the_event_log_is_append_only(any_ctx) -> None:
     number = registered(any_ctx, cst(2026, 6, 1, 9))
-    with pytest.raises(Exception, match="append-only"):
-        with any_ctx.engine.begin() as conn:
-            conn.execute(text("update event set actor = 'x'"))
-    with pytest.raises(Exception, match="append-only"):
-        with any_ctx.engine.begin() as conn:
-            conn.execute(text("delete from event"))
+    with pytest.raises(Exception, match="append-only"), any_ctx.engine.begin() as conn:
+        conn.execute(text("update event set actor = 'x'"))
+    with pytest.raises(Exception, match="append-only"), any_ctx.engine.begin() as conn:
+        conn.execute(text("delete from event"))
     assert len(queries.get_complaint(any_ctx, number)["events"]) == 1
 
 
@@ -151,8 +171,14 @@ def test_decline_only_on_the_ground_of_article_fourteen(ctx) -> None:
     number = registered(ctx, cst(2026, 6, 1, 9))
     with pytest.raises(Forbidden):
         a.decline(ctx, number, actor="liaison", ground="frivolous", explanation="x")
-    a.decline(ctx, number, actor="liaison", ground="not_entitled",
-              explanation="来电人与保单无关, 亦无授权委托", at=cst(2026, 6, 1, 12))
+    a.decline(
+        ctx,
+        number,
+        actor="liaison",
+        ground="not_entitled",
+        explanation="来电人与保单无关, 亦无授权委托",
+        at=cst(2026, 6, 1, 12),
+    )
     assert queries.get_complaint(ctx, number)["case"]["state"] == "declined"
 
 
@@ -187,8 +213,9 @@ def test_two_handlers_at_once_one_succeeds_and_the_other_gets_a_conflict(any_ctx
     def act(owner: str) -> None:
         barrier.wait()
         try:
-            a.assign(ctx, number, actor="supervisor", owner=owner, reason="交接",
-                     expected_version=seen)
+            a.assign(
+                ctx, number, actor="supervisor", owner=owner, reason="交接", expected_version=seen
+            )
             outcomes.append("ok")
         except Conflict as exc:
             assert "已被他人修改" in str(exc)

@@ -46,7 +46,8 @@ def test_a_unit_of_work_holds_the_write_lock_from_its_first_read(db: Path) -> No
 
 
 def test_a_read_only_connection_leaves_the_write_lock_free_and_is_not_marked_afterwards(
-        db: Path) -> None:
+    db: Path,
+) -> None:
     engine = make_engine(f"sqlite:///{db}", pool_size=1)
     try:
         with read_only(engine) as conn:

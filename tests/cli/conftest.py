@@ -20,9 +20,14 @@ Tousu = Callable[..., Result]
 @pytest.fixture
 def cli_env(ctx: Context, tmp_path: Path) -> dict[str, str]:
     # The CLI under test reads the same personal-data key as the services' context.
-    return {"TOUSU_DATABASE_URL": ctx.config.database_url, "TOUSU_KEY": ctx.config.key,
-            "TOUSU_ROOT": str(tmp_path), "TOUSU_USER": "", "TOUSU_CONFIG": "",
-            "COLUMNS": "200"}
+    return {
+        "TOUSU_DATABASE_URL": ctx.config.database_url,
+        "TOUSU_KEY": ctx.config.key,
+        "TOUSU_ROOT": str(tmp_path),
+        "TOUSU_USER": "",
+        "TOUSU_CONFIG": "",
+        "COLUMNS": "200",
+    }
 
 
 @pytest.fixture
@@ -30,8 +35,12 @@ def tousu(cli_env: dict[str, str]) -> Tousu:
     """tousu("show", N, user="liaison") → the Result; user=None leaves --user out."""
     runner = CliRunner()
 
-    def invoke(*args: str, user: str | None = "clerk", input: str | None = None,
-               env: dict[str, str] | None = None) -> Result:
+    def invoke(
+        *args: str,
+        user: str | None = "clerk",
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Result:
         argv = [*args, *(["--user", user] if user else [])]
         result = runner.invoke(app, argv, env={**cli_env, **(env or {})}, input=input)
         assert "Traceback" not in result.output, result.output
@@ -46,8 +55,27 @@ def as_json(result: Result) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-REGISTER = ["register", "--name", "赵六", "--phone", "13800138000",
-            "--id-number", "11010519491231002X", "--address", "北京市朝阳区建国路1号",
-            "--claim", "要求按合同赔付医疗费用", "--facts", "住院后申请理赔, 30 日未获答复",
-            "--channel", "hotline", "--policy-no", "P2026000123", "--amount", "8600",
-            "--branch", "beijing", "--no-prompt"]
+REGISTER = [
+    "register",
+    "--name",
+    "赵六",
+    "--phone",
+    "13800138000",
+    "--id-number",
+    "11010519491231002X",
+    "--address",
+    "北京市朝阳区建国路1号",
+    "--claim",
+    "要求按合同赔付医疗费用",
+    "--facts",
+    "住院后申请理赔, 30 日未获答复",
+    "--channel",
+    "hotline",
+    "--policy-no",
+    "P2026000123",
+    "--amount",
+    "8600",
+    "--branch",
+    "beijing",
+    "--no-prompt",
+]

@@ -10,7 +10,6 @@ from services.context import Context
 from tests.cli.conftest import REGISTER, Tousu, as_json
 
 
-
 def _credit_code() -> str:
     from states.validation import _USCC_CHARS, _USCC_WEIGHTS
 
@@ -39,23 +38,76 @@ def test_a_clerk_registers_a_complaint_and_gets_its_number_and_deadlines(tousu: 
 
 def test_every_registration_field_of_article_13_has_a_flag(tousu: Tousu, ctx: Context) -> None:
     result = tousu(
-        "register", "--kind", "organisation", "--name", "北京某某科技有限公司",
-        "--credit-code", _credit_code(), "--legal-rep", "钱七", "--address", "北京市海淀区",
-        "--phone", "010-62345678", "--capacity", "agent", "--on-behalf-of", "北京某某科技有限公司",
-        "--agent-name", "孙律师", "--agent-phone", "13900139000",
-        "--power-of-attorney", "委托书 WT-2026-01", "--institution", "北京分公司营业部",
-        "--branch", "beijing", "--employee-name", "周销售", "--employee-no", "E1001",
-        "--claim", "退还保费", "--facts", "销售误导", "--basis", "保险法第十七条",
-        "--policy-no", "P9", "--amount", "120000", "--category", "sales", "--product", "property",
-        "--channel", "regulator", "--regulator-ref", "12378-2026-000123",
-        "--forwarded-on", "2026-03-01", "--received-at", "2026-03-03T09:00",
-        "--group-size", "6", "--media", "--vulnerable", "--json", "--no-prompt")
+        "register",
+        "--kind",
+        "organisation",
+        "--name",
+        "北京某某科技有限公司",
+        "--credit-code",
+        _credit_code(),
+        "--legal-rep",
+        "钱七",
+        "--address",
+        "北京市海淀区",
+        "--phone",
+        "010-62345678",
+        "--capacity",
+        "agent",
+        "--on-behalf-of",
+        "北京某某科技有限公司",
+        "--agent-name",
+        "孙律师",
+        "--agent-phone",
+        "13900139000",
+        "--power-of-attorney",
+        "委托书 WT-2026-01",
+        "--institution",
+        "北京分公司营业部",
+        "--branch",
+        "beijing",
+        "--employee-name",
+        "周销售",
+        "--employee-no",
+        "E1001",
+        "--claim",
+        "退还保费",
+        "--facts",
+        "销售误导",
+        "--basis",
+        "保险法第十七条",
+        "--policy-no",
+        "P9",
+        "--amount",
+        "120000",
+        "--category",
+        "sales",
+        "--product",
+        "property",
+        "--channel",
+        "regulator",
+        "--regulator-ref",
+        "12378-2026-000123",
+        "--forwarded-on",
+        "2026-03-01",
+        "--received-at",
+        "2026-03-03T09:00",
+        "--group-size",
+        "6",
+        "--media",
+        "--vulnerable",
+        "--json",
+        "--no-prompt",
+    )
     assert result.exit_code == 0, result.output
     number = as_json(result)["number"]
     shown = as_json(tousu("show", number, "--json", user="supervisor"))
     c = shown["complaint"]
     assert (c["regulator_ref"], c["group_size"], c["media_involved"], c["vulnerable"]) == (
-        "12378-2026-000123", 6, True, True)
+        "12378-2026-000123",
+        6,
+        True,
+        True,
+    )
     assert c["regulator_forwarded_on"].startswith("2026-03-01")
     assert shown["institution"] == "北京分公司营业部"
     assert set(shown["parties"]) == {"complainant", "agent"}
@@ -84,13 +136,14 @@ BAD = [
 
 @pytest.mark.parametrize(("extra", "flag", "reason"), BAD, ids=[b[1] + ":" + b[0][1] for b in BAD])
 def test_a_bad_field_is_named_with_its_reason_and_nothing_is_written(
-        tousu: Tousu, ctx: Context, extra: list[str], flag: str, reason: str) -> None:
+    tousu: Tousu, ctx: Context, extra: list[str], flag: str, reason: str
+) -> None:
     args = list(REGISTER)
     for i in range(0, len(extra), 2):
         if extra[i] in args:
             args[args.index(extra[i]) + 1] = extra[i + 1]
         else:
-            args += extra[i:i + 2]
+            args += extra[i : i + 2]
     result = tousu(*args)
     assert result.exit_code == 2, result.output
     assert flag in result.stderr and reason in result.stderr
@@ -105,9 +158,26 @@ def test_a_registration_in_the_future_is_refused(tousu: Tousu, ctx: Context) -> 
 
 
 def test_an_organisation_needs_a_valid_credit_code(tousu: Tousu, ctx: Context) -> None:
-    base = ["register", "--kind", "organisation", "--name", "某公司", "--legal-rep", "钱七",
-            "--address", "北京", "--phone", "010-62345678", "--claim", "c", "--facts", "f",
-            "--channel", "letter", "--no-prompt"]
+    base = [
+        "register",
+        "--kind",
+        "organisation",
+        "--name",
+        "某公司",
+        "--legal-rep",
+        "钱七",
+        "--address",
+        "北京",
+        "--phone",
+        "010-62345678",
+        "--claim",
+        "c",
+        "--facts",
+        "f",
+        "--channel",
+        "letter",
+        "--no-prompt",
+    ]
     bad = _credit_code()[:-1] + ("0" if _credit_code()[-1] != "0" else "1")
     for code, reason in ((bad, "校验位"), ("91110108MA01ABCDI", "18 位")):
         result = tousu(*base, "--credit-code", code)
@@ -119,11 +189,19 @@ def test_an_organisation_needs_a_valid_credit_code(tousu: Tousu, ctx: Context) -
 
 
 def test_regulator_forwarded_complaints_need_the_reference_and_consistent_dates(
-        tousu: Tousu) -> None:
+    tousu: Tousu,
+) -> None:
     args = [a if a != "hotline" else "regulator" for a in REGISTER]
     assert "--regulator-ref" in tousu(*args).stderr
-    late = tousu(*args, "--regulator-ref", "12378-1", "--at", "2026-03-02T09:00",
-                 "--forwarded-on", "2026-03-05")
+    late = tousu(
+        *args,
+        "--regulator-ref",
+        "12378-1",
+        "--at",
+        "2026-03-02T09:00",
+        "--forwarded-on",
+        "2026-03-05",
+    )
     assert late.exit_code == 2 and "--regulator-forwarded-on" in late.stderr
     bad = tousu(*args, "--regulator-ref", "12378-1", "--forwarded-on", "2026-03-32")
     assert bad.exit_code == 2 and "--forwarded-on" in bad.stderr
@@ -135,8 +213,12 @@ def test_an_agent_without_power_of_attorney_is_refused(tousu: Tousu) -> None:
 
 
 def test_missing_fields_are_asked_for_when_prompting(tousu: Tousu) -> None:
-    result = tousu("register", "--prompt", "--json",
-                   input="钱八\n13700137000\n要求退保\n销售时未说明犹豫期\nhotline\n")
+    result = tousu(
+        "register",
+        "--prompt",
+        "--json",
+        input="钱八\n13700137000\n要求退保\n销售时未说明犹豫期\nhotline\n",
+    )
     assert result.exit_code == 0, result.output
     assert as_json(result)["state"] == "registered"
 

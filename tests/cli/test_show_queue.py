@@ -19,14 +19,22 @@ from tests.factories import accepted, cst, registered
 def _events(ctx: Context, number: str) -> list[dict[str, object]]:
     with ctx.engine.connect() as conn:
         case = records.load_case(conn, number)
-        rows = conn.execute(select(records.E).where(records.E.c.complaint_id == case["id"])
-                            .order_by(records.E.c.seq)).mappings().all()
+        rows = (
+            conn.execute(
+                select(records.E)
+                .where(records.E.c.complaint_id == case["id"])
+                .order_by(records.E.c.seq)
+            )
+            .mappings()
+            .all()
+        )
     return [dict(r) for r in rows]
 
 
 @pytest.mark.parametrize("username", [u for u in ROLE_USERS if u != "liaison2"])
 def test_show_masks_personal_data_for_every_role_by_default(
-        tousu: Tousu, ctx: Context, username: str) -> None:
+    tousu: Tousu, ctx: Context, username: str
+) -> None:
     number = registered(ctx, cst(2026, 3, 2, 9))
     result = tousu("show", number, user=username)
     assert result.exit_code == 0, result.output
@@ -36,7 +44,8 @@ def test_show_masks_personal_data_for_every_role_by_default(
 
 
 def test_an_unmasked_view_is_recorded_without_changing_the_state(
-        tousu: Tousu, ctx: Context) -> None:
+    tousu: Tousu, ctx: Context
+) -> None:
     number = accepted(ctx, cst(2026, 3, 2, 9))
     body = as_json(tousu("show", number, "--reveal", "--json", user="liaison"))
     assert body["masked"] is False
@@ -46,7 +55,11 @@ def test_an_unmasked_view_is_recorded_without_changing_the_state(
     assert [e["seq"] for e in events] == [1, 2, 3]
     view = events[-1]
     assert (view["action"], view["actor"], view["from_state"], view["to_state"]) == (
-        "view_pii", "liaison", "accepted", "accepted")
+        "view_pii",
+        "liaison",
+        "accepted",
+        "accepted",
+    )
     assert body["events"][-1]["action"] == "view_pii"
     assert body["complaint"]["state"] == "accepted"
     # The next action still numbers its event after the view, and may be back-dated.
@@ -56,7 +69,8 @@ def test_an_unmasked_view_is_recorded_without_changing_the_state(
 
 @pytest.mark.parametrize("username", ["investigator", "coordinator", "committee", "admin"])
 def test_roles_outside_the_pii_tier_may_not_unmask(
-        tousu: Tousu, ctx: Context, username: str) -> None:
+    tousu: Tousu, ctx: Context, username: str
+) -> None:
     assert lc.Role(ROLE_USERS[username][0]) not in lc.PII_ROLES
     number = registered(ctx, cst(2026, 3, 2, 9))
     result = tousu("show", number, "--reveal", user=username)
@@ -65,7 +79,8 @@ def test_roles_outside_the_pii_tier_may_not_unmask(
 
 
 def test_show_json_has_ids_state_codes_named_deadlines_and_events(
-        tousu: Tousu, ctx: Context) -> None:
+    tousu: Tousu, ctx: Context
+) -> None:
     number = accepted(ctx, cst(2026, 3, 2, 9))
     body = as_json(tousu("show", number, "--json", user="liaison"))
     assert body["ok"] and body["complaint"]["number"] == number
@@ -82,8 +97,15 @@ def test_show_json_has_ids_state_codes_named_deadlines_and_events(
 def test_show_human_output_is_chinese(tousu: Tousu, ctx: Context) -> None:
     number = accepted(ctx, cst(2026, 3, 2, 9))
     out = tousu("show", number, user="liaison").stdout
-    for word in ("状态: 已受理", "处理决定告知时限", "2026-03-17 24:00", "事件时间线", "受理",
-                 "升级级别", "当事人 (已脱敏)"):
+    for word in (
+        "状态: 已受理",
+        "处理决定告知时限",
+        "2026-03-17 24:00",
+        "事件时间线",
+        "受理",
+        "升级级别",
+        "当事人 (已脱敏)",
+    ):
         assert word in out, word
 
 
@@ -92,9 +114,10 @@ def _person(i: int) -> Person:
 
 
 def test_my_queue_is_sorted_by_nearest_deadline_and_marks_overdue_and_due_today(
-        tousu: Tousu, ctx: Context) -> None:
+    tousu: Tousu, ctx: Context
+) -> None:
     now = utcnow()
-    old = accepted(ctx, now - timedelta(days=20), complainant=_person(1))   # decision overdue
+    old = accepted(ctx, now - timedelta(days=20), complainant=_person(1))  # decision overdue
     new = accepted(ctx, now - timedelta(hours=3), complainant=_person(2))
     mid = accepted(ctx, now - timedelta(days=10), complainant=_person(3))
     body = as_json(tousu("queue", "--json", user="liaison"))
@@ -107,11 +130,13 @@ def test_my_queue_is_sorted_by_nearest_deadline_and_marks_overdue_and_due_today(
 
 
 def test_queue_filters_by_state_priority_category_branch_and_handler(
-        tousu: Tousu, ctx: Context) -> None:
+    tousu: Tousu, ctx: Context
+) -> None:
     now = utcnow()
     plain = accepted(ctx, now - timedelta(hours=5), complainant=_person(1))
-    big = accepted(ctx, now - timedelta(hours=4), complainant=_person(2), amount=2_000_000.0,
-                   branch="beijing")
+    big = accepted(
+        ctx, now - timedelta(hours=4), complainant=_person(2), amount=2_000_000.0, branch="beijing"
+    )
     a.investigate(ctx, big, actor="liaison")
 
     def numbers(*args: str, user: str = "supervisor") -> list[str]:
@@ -129,7 +154,8 @@ def test_queue_filters_by_state_priority_category_branch_and_handler(
 
 
 def test_a_clerk_queue_holds_the_branch_complaints_waiting_for_acceptance(
-        tousu: Tousu, ctx: Context) -> None:
+    tousu: Tousu, ctx: Context
+) -> None:
     number = registered(ctx, utcnow() - timedelta(hours=23))
     body = as_json(tousu("queue", "--json", user="clerk"))
     assert [i["number"] for i in body["items"]] == [number]
@@ -140,18 +166,27 @@ def test_a_clerk_queue_holds_the_branch_complaints_waiting_for_acceptance(
 
 @pytest.mark.parametrize("username", ["clerk", "investigator", "liaison"])
 def test_only_supervisors_see_other_peoples_queues(
-        tousu: Tousu, ctx: Context, username: str) -> None:
+    tousu: Tousu, ctx: Context, username: str
+) -> None:
     for args in (["--scope", "team"], ["--scope", "branch"], ["--handler", "liaison2"]):
         result = tousu("queue", *args, user=username)
         assert result.exit_code == 3, args
 
 
-@pytest.mark.parametrize(("args", "flag"), [
-    (["--state", "sleeping"], "--state"), (["--priority", "urgent"], "--priority"),
-    (["--category", "weather"], "--category"), (["--branch", "mars"], "--branch"),
-    (["--scope", "world"], "--scope"), (["--limit", "0"], "--limit")])
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--state", "sleeping"], "--state"),
+        (["--priority", "urgent"], "--priority"),
+        (["--category", "weather"], "--category"),
+        (["--branch", "mars"], "--branch"),
+        (["--scope", "world"], "--scope"),
+        (["--limit", "0"], "--limit"),
+    ],
+)
 def test_queue_filters_with_bad_values_are_bad_input(
-        tousu: Tousu, args: list[str], flag: str) -> None:
+    tousu: Tousu, args: list[str], flag: str
+) -> None:
     result = tousu("queue", *args, user="supervisor")
     assert result.exit_code == 2 and flag in result.stderr
 
@@ -160,37 +195,53 @@ def test_the_light_read_path_returns_what_the_tables_return(ctx: Context) -> Non
     from services import queries
     from services.registration import Person as P
 
-    number = accepted(ctx, cst(2026, 3, 2, 9), complainant=P(
-        name="赵六", phone="13800138000", id_number="11010519491231002X", address="北京"),
-        institution="北京分公司营业部", branch="beijing", media_involved=True)
+    number = accepted(
+        ctx,
+        cst(2026, 3, 2, 9),
+        complainant=P(
+            name="赵六", phone="13800138000", id_number="11010519491231002X", address="北京"
+        ),
+        institution="北京分公司营业部",
+        branch="beijing",
+        media_involved=True,
+    )
     heavy, light = queries.get_complaint(ctx, number), queries.complaint_light(ctx, number)
     assert light["case"] == heavy["case"]
     assert light["deadlines"] == heavy["deadlines"]
     assert light["events"] == heavy["events"]
     assert light["institution"] == "北京分公司营业部"
-    assert queries._decrypt(ctx, light["_parties"]["complainant"]) == \
-        queries.decrypt_party(ctx, heavy["case"]["complainant_id"])
+    assert queries._decrypt(ctx, light["_parties"]["complainant"]) == queries.decrypt_party(
+        ctx, heavy["case"]["complainant_id"]
+    )
     from services.users import get_user
 
     assert queries.actor(ctx, "liaison") == get_user(ctx, "liaison")
 
 
 def test_show_and_queue_import_neither_the_tables_nor_heavy_libraries(
-        ctx: Context, cli_env: dict[str, str]) -> None:
+    ctx: Context, cli_env: dict[str, str]
+) -> None:
     import os
     import subprocess
     import sys
 
     number = registered(ctx, cst(2026, 3, 2, 9))
-    probe = ("import sys\nfrom cli.main import app\n"
-             "for argv in (['show', %r, '--user', 'liaison'], ['queue', '--user', 'liaison']):\n"
-             "    try:\n        app(argv)\n    except SystemExit as exc:\n"
-             "        assert exc.code == 0, exc.code\n"
-             "heavy = ('prefect', 'apprise', 'openpyxl', 'faker', 'alembic', 'rich.table',\n"
-             "         'storage.models', 'services.records')\n"
-             "print('LOADED', [m for m in heavy if m in sys.modules])\n") % number
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          env={**os.environ, **cli_env}, timeout=60)
+    probe = (
+        "import sys\nfrom cli.main import app\n"
+        "for argv in (['show', %r, '--user', 'liaison'], ['queue', '--user', 'liaison']):\n"
+        "    try:\n        app(argv)\n    except SystemExit as exc:\n"
+        "        assert exc.code == 0, exc.code\n"
+        "heavy = ('prefect', 'apprise', 'openpyxl', 'faker', 'alembic', 'rich.table',\n"
+        "         'storage.models', 'services.records')\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
+    ) % number
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **cli_env},
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "LOADED []"
 

@@ -6,12 +6,26 @@ from tests.factories import cst, registered
 
 
 def test_an_administrator_adds_lists_and_disables_users(tousu: Tousu, ctx: Context) -> None:
-    added = tousu("users", "add", "qian.duijie", "--name", "钱对接", "--role", "liaison",
-                  "--team", "北京消保组", "--branch", "beijing", "--json", user="admin")
+    added = tousu(
+        "users",
+        "add",
+        "qian.duijie",
+        "--name",
+        "钱对接",
+        "--role",
+        "liaison",
+        "--team",
+        "北京消保组",
+        "--branch",
+        "beijing",
+        "--json",
+        user="admin",
+    )
     assert added.exit_code == 0, added.output
     listed = as_json(tousu("users", "list", "--json", user="admin"))["users"]
-    assert {"username": "qian.duijie", "role": "liaison", "active": True}.items() <= \
-        next(u for u in listed if u["username"] == "qian.duijie").items()
+    assert {"username": "qian.duijie", "role": "liaison", "active": True}.items() <= next(
+        u for u in listed if u["username"] == "qian.duijie"
+    ).items()
     assert tousu("users", "disable", "qian.duijie", user="admin").exit_code == 0
     number = registered(ctx, cst(2026, 3, 2, 9))
     refused = tousu("show", number, user="qian.duijie")
@@ -43,7 +57,8 @@ def test_user_management_rejects_bad_roles_duplicates_and_unknown_users(tousu: T
 
 
 def test_the_first_administrator_can_be_created_without_an_acting_user(
-        tousu: Tousu, tmp_path: object) -> None:
+    tousu: Tousu, tmp_path: object
+) -> None:
     fresh = f"sqlite:///{tmp_path}/fresh.db"
     env = {"TOUSU_DATABASE_URL": fresh}
     assert tousu("db", "upgrade", user=None, env=env).exit_code == 0
@@ -56,11 +71,11 @@ def test_the_first_administrator_can_be_created_without_an_acting_user(
     from sqlalchemy import create_engine, text
 
     with create_engine(fresh).connect() as conn:  # the clock-driven actor comes with the schema
-        assert conn.execute(text("select role from user where username = 'system'")).scalar() \
+        assert (
+            conn.execute(text("select role from user where username = 'system'")).scalar()
             == "system"
-    first = tousu("users", "add", "root", "--name", "管理员", "--role", "admin", user=None,
-                  env=env)
+        )
+    first = tousu("users", "add", "root", "--name", "管理员", "--role", "admin", user=None, env=env)
     assert first.exit_code == 0, first.output
-    second = tousu("users", "add", "x3", "--name", "某", "--role", "liaison", user=None,
-                   env=env)
+    second = tousu("users", "add", "x3", "--name", "某", "--role", "liaison", user=None, env=env)
     assert second.exit_code == 2  # an administrator exists now: who is acting must be said

@@ -10,9 +10,9 @@ import pytest
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    import flows.runtime  # noqa: F401  (Prefect's environment before Prefect is imported)
     from prefect.testing.utilities import prefect_test_harness
 
+    import flows.runtime  # noqa: F401  (Prefect's environment before Prefect is imported)
     from flows.runtime import quick_runs
 
     with prefect_test_harness(server_startup_timeout=120), quick_runs():

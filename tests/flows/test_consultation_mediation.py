@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,8 +18,10 @@ from tests import factories as f
 
 def _alerts(ctx: Context, kind: str) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(records.O).where(records.O.c.kind == kind))
-                .mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(select(records.O).where(records.O.c.kind == kind)).mappings()
+        ]
 
 
 def _state(ctx: Context, number: str) -> str:
@@ -29,13 +31,16 @@ def _state(ctx: Context, number: str) -> str:
 def _in_working_hours(ctx: Context, when: datetime) -> bool:
     local = when.astimezone(ctx.tz)
     cal = ctx.config.calendar
-    return (ctx.clock.calendar.is_workday(local.date())[0]
-            and cal.workday_start <= local.time()
-            and (local + timedelta(hours=1)).time() <= cal.workday_end)
+    return (
+        ctx.clock.calendar.is_workday(local.date())[0]
+        and cal.workday_start <= local.time()
+        and (local + timedelta(hours=1)).time() <= cal.workday_end
+    )
 
 
 def test_a_case_past_the_configured_share_of_its_decision_deadline_is_convened(
-        any_ctx: Context) -> None:
+    any_ctx: Context,
+) -> None:
     ctx = any_ctx
     received = utcnow() - timedelta(days=10)  # 60% of 15 days = 9 days
     number = f.accepted(ctx, received)
@@ -53,10 +58,16 @@ def test_a_case_past_the_configured_share_of_its_decision_deadline_is_convened(
 
 def test_the_consultation_decision_is_recorded_and_moves_the_case_on(ctx: Context) -> None:
     number = f.accepted(ctx, utcnow() - timedelta(days=1))
-    consultation.convene(ctx, number, actor="coordinator", reason="疑难: 免责条款理解分歧",
-                         departments=["claims", "legal"])
-    done = consultation.conclude(ctx, number, actor="coordinator",
-                                 decision="按合同通常理解赔付, 法律部出具意见")
+    consultation.convene(
+        ctx,
+        number,
+        actor="coordinator",
+        reason="疑难: 免责条款理解分歧",
+        departments=["claims", "legal"],
+    )
+    done = consultation.conclude(
+        ctx, number, actor="coordinator", decision="按合同通常理解赔付, 法律部出具意见"
+    )
     assert done["state"] == "negotiating" and _state(ctx, number) == "negotiating"
     [k] = consultation.consultations_of(ctx, number)
     assert (k["status"], k["decided_by"]) == ("concluded", "coordinator")
@@ -79,8 +90,16 @@ def test_a_consultation_is_reminded_before_and_escalated_when_overdue(ctx: Conte
 
 def test_major_cases_in_handling_are_convened_once(ctx: Context) -> None:
     number = f.registered(ctx, utcnow() - timedelta(hours=2))
-    a.accept(ctx, number, actor="clerk", category="claims", product="medical", owner="liaison",
-             priority="major", priority_reason="群体事件")
+    a.accept(
+        ctx,
+        number,
+        actor="clerk",
+        category="claims",
+        product="medical",
+        owner="liaison",
+        priority="major",
+        priority_reason="群体事件",
+    )
     assert consultation.cycle(ctx).convened == 1
     assert consultation.cycle(ctx).convened == 0
     assert consultation.consultations_of(ctx, number)[0]["reason_code"] == "major"
@@ -88,10 +107,12 @@ def test_major_cases_in_handling_are_convened_once(ctx: Context) -> None:
 
 def test_the_ledger_can_convene_a_consultation_once(ctx: Context) -> None:
     number = f.accepted(ctx, utcnow() - timedelta(days=2))
-    first = consultation.convene_for(ctx, number, "重复投诉 3 次未化解", reason_code="repeat",
-                                     key="matter-7")
-    second = consultation.convene_for(ctx, number, "重复投诉 3 次未化解", reason_code="repeat",
-                                      key="matter-7")
+    first = consultation.convene_for(
+        ctx, number, "重复投诉 3 次未化解", reason_code="repeat", key="matter-7"
+    )
+    second = consultation.convene_for(
+        ctx, number, "重复投诉 3 次未化解", reason_code="repeat", key="matter-7"
+    )
     assert first["id"] == second["id"] and _state(ctx, number) == "consulting"
 
 
@@ -102,14 +123,16 @@ def test_a_case_not_in_handling_cannot_be_convened(ctx: Context) -> None:
 
 
 def test_a_meeting_asked_for_on_friday_evening_falls_on_the_next_working_morning(
-        ctx: Context) -> None:
-    friday_evening = datetime(2026, 11, 20, 16, 0, tzinfo=ctx.tz).astimezone(timezone.utc)
+    ctx: Context,
+) -> None:
+    friday_evening = datetime(2026, 11, 20, 16, 0, tzinfo=ctx.tz).astimezone(UTC)
     slot = consultation.meeting_slot(ctx, friday_evening, consultation.settings(ctx))
     assert slot.astimezone(ctx.tz) == datetime(2026, 11, 23, 9, 0, tzinfo=ctx.tz)
 
 
 def test_a_referral_chooses_the_branch_organisation_and_keeps_personal_data_out(
-        any_ctx: Context) -> None:
+    any_ctx: Context,
+) -> None:
     ctx = any_ctx
     received = utcnow() - timedelta(days=3)
     number = f.accepted(ctx, received, branch="beijing")
@@ -146,23 +169,39 @@ def test_mediation_past_its_time_is_followed_up(ctx: Context) -> None:
     assert mediation.follow_up(ctx, now=utcnow() + timedelta(days=31)) == 1
     assert mediation.follow_up(ctx, now=utcnow() + timedelta(days=32)) == 0
     assert {r["audience"] for r in _alerts(ctx, "mediation_follow_up")} == {
-        "mediation:industry", "user:liaison"}
+        "mediation:industry",
+        "user:liaison",
+    }
 
 
-def test_an_agreement_closes_the_case_and_a_failure_returns_it_with_advice(
-        ctx: Context) -> None:
+def test_an_agreement_closes_the_case_and_a_failure_returns_it_with_advice(ctx: Context) -> None:
     received = utcnow() - timedelta(days=3)
-    agreed, failed = f.accepted(ctx, received), f.accepted(
-        ctx, received, policy_no="P2026999999", channel="online")
+    agreed, failed = (
+        f.accepted(ctx, received),
+        f.accepted(ctx, received, policy_no="P2026999999", channel="online"),
+    )
     for number in (agreed, failed):
         a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
         mediation.refer(ctx, number, actor="liaison", channel="industry")
 
-    mediation.record_result(ctx, agreed, actor="liaison", outcome="agreement",
-                            result="达成调解协议", agreement="补付 8,600 元",
-                            analysis=f.ANALYSIS, root_cause="理赔时效管控不足")
-    out = mediation.record_result(ctx, failed, actor="liaison", outcome="failure",
-                                  result="双方未达成一致", advice="litigation")
+    mediation.record_result(
+        ctx,
+        agreed,
+        actor="liaison",
+        outcome="agreement",
+        result="达成调解协议",
+        agreement="补付 8,600 元",
+        analysis=f.ANALYSIS,
+        root_cause="理赔时效管控不足",
+    )
+    out = mediation.record_result(
+        ctx,
+        failed,
+        actor="liaison",
+        outcome="failure",
+        result="双方未达成一致",
+        advice="litigation",
+    )
 
     assert _state(ctx, agreed) == "closed"
     assert out["state"] == "negotiating" and _state(ctx, failed) == "negotiating"
@@ -173,11 +212,15 @@ def test_an_agreement_closes_the_case_and_a_failure_returns_it_with_advice(
 
 
 def test_a_referral_after_the_decision_carries_the_decision_from_the_event_log(
-        any_ctx: Context) -> None:
+    any_ctx: Context,
+) -> None:
     ctx = any_ctx
     number = f.notified(ctx, utcnow() - timedelta(days=5))
 
     ref = mediation.refer(ctx, number, actor="liaison", channel="industry")
 
-    assert ref["summary"]["decision"] == {"facts": "住院属实", "basis": "保险合同第五条",
-                                          "reasons": "属于保险责任"}
+    assert ref["summary"]["decision"] == {
+        "facts": "住院属实",
+        "basis": "保险合同第五条",
+        "reasons": "属于保险责任",
+    }

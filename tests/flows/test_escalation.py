@@ -44,7 +44,10 @@ def test_a_breached_acceptance_escalates_once_to_the_department_head(any_ctx: Co
     assert fired == {"breach": "acted", "warn_50": "superseded", "warn_80": "superseded"}
     [event] = _escalate_events(ctx, number)
     assert (event["actor"], event["role"], event["details"]["deadline"]) == (
-        "system", "system", "acceptance")
+        "system",
+        "system",
+        "acceptance",
+    )
     [alert] = _rows(ctx, records.O, kind="escalation")
     assert alert["audience"] == "role:department_head" and alert["urgent"]
     assert alert["payload"]["number"] == number and alert["payload"]["level"] == 3
@@ -71,8 +74,14 @@ def test_levels_fire_in_turn_as_the_deadline_runs(ctx: Context) -> None:
 def test_closed_complaints_are_never_claimed(ctx: Context) -> None:
     received = utcnow() - timedelta(days=40)
     number = f.notified(ctx, received)
-    a.close(ctx, number, actor="liaison", analysis=f.ANALYSIS, root_cause="流程",
-            at=received + timedelta(days=3))
+    a.close(
+        ctx,
+        number,
+        actor="liaison",
+        analysis=f.ANALYSIS,
+        root_cause="流程",
+        at=received + timedelta(days=3),
+    )
 
     assert escalation.due_count(ctx) == 0
     assert escalation.sweep(ctx).claimed == 0
@@ -121,18 +130,26 @@ def test_a_media_complaint_escalates_at_registration(any_ctx: Context) -> None:
 
 
 def test_a_regulator_forwarded_complaint_escalates_at_registration(ctx: Context) -> None:
-    number = f.registered(ctx, utcnow() - timedelta(hours=1), channel="regulator",
-                          regulator_ref="12378-2026-001")
+    number = f.registered(
+        ctx, utcnow() - timedelta(hours=1), channel="regulator", regulator_ref="12378-2026-001"
+    )
     [event] = _escalate_events(ctx, number)
     assert event["details"]["trigger"] == "regulator"
 
 
-def test_acceptance_as_major_escalates_at_once_and_keeps_the_returned_version(
-        ctx: Context) -> None:
+def test_acceptance_as_major_escalates_at_once_and_keeps_the_returned_version(ctx: Context) -> None:
     received = utcnow() - timedelta(hours=3)
     number = f.registered(ctx, received)
-    result = a.accept(ctx, number, actor="clerk", category="claims", product="medical",
-                      owner="liaison", priority="major", priority_reason="群体事件")
+    result = a.accept(
+        ctx,
+        number,
+        actor="clerk",
+        category="claims",
+        product="medical",
+        owner="liaison",
+        priority="major",
+        priority_reason="群体事件",
+    )
 
     [event] = _escalate_events(ctx, number)
     assert event["details"]["trigger"] == "major"
@@ -141,7 +158,8 @@ def test_acceptance_as_major_escalates_at_once_and_keeps_the_returned_version(
 
 
 def test_a_major_complaint_escalates_once_although_seen_at_registration_and_acceptance(
-        ctx: Context) -> None:
+    ctx: Context,
+) -> None:
     received = utcnow() - timedelta(hours=3)
     number = f.accepted(ctx, received, group_size=25)
     assert [e["details"]["trigger"] for e in _escalate_events(ctx, number)] == ["major"]
@@ -150,9 +168,15 @@ def test_a_major_complaint_escalates_once_although_seen_at_registration_and_acce
 def _seed_due(ctx: Context, n: int) -> list[str]:
     """n unrelated complaints (distinct complainants and policies: no repeat merging)."""
     start = utcnow() - timedelta(hours=30)
-    return [f.registered(ctx, start + timedelta(seconds=i), policy_no=f"P2026{i:06d}",
-                         complainant=Person(name=f"投诉人{i}", phone=f"139{i:08d}"))
-            for i in range(n)]
+    return [
+        f.registered(
+            ctx,
+            start + timedelta(seconds=i),
+            policy_no=f"P2026{i:06d}",
+            complainant=Person(name=f"投诉人{i}", phone=f"139{i:08d}"),
+        )
+        for i in range(n)
+    ]
 
 
 def _two_sweeps_at_once(ctx: Context) -> None:
@@ -177,10 +201,12 @@ def _two_sweeps_at_once(ctx: Context) -> None:
     results.append(escalation.sweep(ctx))  # anything skipped because the other held it
 
     with ctx.engine.connect() as conn:
-        acted = conn.execute(select(X.c.complaint_id, X.c.deadline_name, X.c.level)
-                             .where(X.c.outcome == "acted")).all()
-        events = conn.execute(select(func.count()).select_from(records.E)
-                              .where(records.E.c.action == "escalate")).scalar()
+        acted = conn.execute(
+            select(X.c.complaint_id, X.c.deadline_name, X.c.level).where(X.c.outcome == "acted")
+        ).all()
+        events = conn.execute(
+            select(func.count()).select_from(records.E).where(records.E.c.action == "escalate")
+        ).scalar()
         alerts = conn.execute(select(func.count()).select_from(records.O)).scalar()
     assert len(acted) == len(set(acted)) == len(numbers)  # each acted on exactly once
     assert events == alerts == len(numbers)
@@ -191,8 +217,7 @@ def test_two_sweeps_at_once_never_act_on_an_item_twice(any_ctx: Context) -> None
     _two_sweeps_at_once(any_ctx)
 
 
-def test_a_complaint_designated_major_at_registration_is_accepted_as_major(
-        ctx: Context) -> None:
+def test_a_complaint_designated_major_at_registration_is_accepted_as_major(ctx: Context) -> None:
     # Art. 29: designated by the regulator or caused by a major disaster; the designation is
     # kept on the case and acceptance's priority assessment must see it.
     number = f.accepted(ctx, utcnow() - timedelta(hours=3), major_designated=True)

@@ -36,10 +36,17 @@ def test_the_consultation_and_mediation_flows_run_their_cycles(ctx: Context) -> 
     from flows.mediation import mediation_cycle
 
     number = f.registered(ctx, utcnow() - timedelta(hours=2))
-    a.accept(ctx, number, actor="clerk", category="claims", product="medical", owner="liaison",
-             priority="major", priority_reason="群体事件")
-    other = f.accepted(ctx, utcnow() - timedelta(days=2), policy_no="P2026777777",
-                       channel="online")
+    a.accept(
+        ctx,
+        number,
+        actor="clerk",
+        category="claims",
+        product="medical",
+        owner="liaison",
+        priority="major",
+        priority_reason="群体事件",
+    )
+    other = f.accepted(ctx, utcnow() - timedelta(days=2), policy_no="P2026777777", channel="online")
     a.investigate(ctx, other, actor="liaison")
     a.mediate(ctx, other, actor="liaison", channel="industry", organisation="调解中心")
 
@@ -65,19 +72,23 @@ def test_prefect_yaml_has_one_deployment_per_flow_with_its_schedule() -> None:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_the_dispatch_flow_sends_what_it_can_then_fails_naming_a_missing_secret(
-        ctx: Context, smtp, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context, smtp, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from flows.notify import notify_dispatch
     from notifications.routing import RoutingError
     from tests.notifications.conftest import alert
 
     path = tmp_path / "apprise.yaml"
-    path.write_text(f"""version: 1
+    path.write_text(
+        f"""version: 1
 urls:
   - wecombot://${{UNSET_ROBOT_KEY}}:
       - tag: 1:role-team_lead
   - {smtp.url()}:
       - tag: 2:role-team_lead, supervisors
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("TOUSU_APPRISE_FILE", str(path))
     monkeypatch.delenv("UNSET_ROBOT_KEY", raising=False)
     alert(ctx, "c1:flow-missing-secret", audience="supervisors", urgent=True)

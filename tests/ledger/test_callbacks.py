@@ -18,13 +18,27 @@ def notified_at(ctx, when: datetime, *, by_branch: bool = False, close: bool = F
     number = accepted(ctx, received)
     a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
     a.negotiate(ctx, number, actor="liaison", findings="属实", at=received + timedelta(days=1))
-    a.decide(ctx, number, actor="liaison", facts="属实", basis="合同", reasons="属责",
-             remedies=["review", "mediation"], by_branch=by_branch,
-             at=received + timedelta(days=2))
+    a.decide(
+        ctx,
+        number,
+        actor="liaison",
+        facts="属实",
+        basis="合同",
+        reasons="属责",
+        remedies=["review", "mediation"],
+        by_branch=by_branch,
+        at=received + timedelta(days=2),
+    )
     a.notify(ctx, number, actor="liaison", channel="phone", proof="通话记录", at=when)
     if close:
-        a.close(ctx, number, actor="liaison", analysis=ANALYSIS, root_cause="时效",
-                at=when + timedelta(hours=1))
+        a.close(
+            ctx,
+            number,
+            actor="liaison",
+            analysis=ANALYSIS,
+            root_cause="时效",
+            at=when + timedelta(hours=1),
+        )
     return number
 
 
@@ -49,13 +63,15 @@ def test_a_make_up_saturday_counts_as_a_working_day(ctx):
 
 def test_the_local_day_of_notice_decides_not_the_utc_day(ctx):
     late = notified_at(ctx, cst(2026, 9, 29, 23, 59))  # still 9/29 in Beijing
-    early = notified_at(ctx, cst(2026, 9, 30, 0, 1))   # 9/29 16:01 UTC, but 9/30 in Beijing
+    early = notified_at(ctx, cst(2026, 9, 30, 0, 1))  # 9/29 16:01 UTC, but 9/30 in Beijing
     assert callbacks.for_complaint(ctx, late)[0]["due_at"] == cst(2026, 10, 9, 9)
     assert callbacks.for_complaint(ctx, early)[0]["due_at"] == cst(2026, 10, 10, 9)
 
 
 def test_delay_and_assignee_come_from_configuration(ctx_with):
-    ctx = ctx_with(TOUSU__CALLBACK__DELAY_WORKING_DAYS="1", TOUSU__CALLBACK__ASSIGNEE='"coordinator"')
+    ctx = ctx_with(
+        TOUSU__CALLBACK__DELAY_WORKING_DAYS="1", TOUSU__CALLBACK__ASSIGNEE='"coordinator"'
+    )
     number = notified_at(ctx, cst(2026, 3, 6, 10))  # Friday → Monday
     [cb] = callbacks.for_complaint(ctx, number)
     assert cb["due_at"] == cst(2026, 3, 9, 9) and cb["assignee"] == "coordinator"
@@ -71,8 +87,15 @@ def test_due_lists_callbacks_whose_day_has_come(ctx):
 def test_a_satisfied_callback_is_recorded_with_its_nps(ctx):
     number = notified_at(ctx, cst(2026, 3, 2, 15))
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(ctx, cb["id"], actor="liaison", reached=True,
-                            satisfaction="satisfied", nps=9, at=cst(2026, 3, 5, 10))
+    done = callbacks.record(
+        ctx,
+        cb["id"],
+        actor="liaison",
+        reached=True,
+        satisfaction="satisfied",
+        nps=9,
+        at=cst(2026, 3, 5, 10),
+    )
     assert done.status == "reached" and done.outcome is None
     [cb] = callbacks.for_complaint(ctx, number)
     assert cb["satisfaction"] == "satisfied" and cb["nps"] == 9
@@ -85,8 +108,9 @@ def test_nps_outside_zero_to_ten_is_refused(ctx, nps):
     number = notified_at(ctx, cst(2026, 3, 2, 15))
     [cb] = callbacks.for_complaint(ctx, number)
     with pytest.raises(InvalidInput, match="NPS"):
-        callbacks.record(ctx, cb["id"], actor="liaison", reached=True,
-                         satisfaction="satisfied", nps=nps)
+        callbacks.record(
+            ctx, cb["id"], actor="liaison", reached=True, satisfaction="satisfied", nps=nps
+        )
 
 
 def test_a_reached_callback_needs_a_satisfaction_level(ctx):
@@ -107,17 +131,18 @@ def test_unreachable_retries_on_the_next_working_day_up_to_the_configured_count(
     number = notified_at(ctx, cst(2026, 9, 25, 10))  # Fri → due Wed 9/30
     [cb] = callbacks.for_complaint(ctx, number)
     assert cb["due_at"] == cst(2026, 9, 30, 9)
-    first = callbacks.record(ctx, cb["id"], actor="liaison", reached=False,
-                             at=cst(2026, 9, 30, 10))
+    first = callbacks.record(ctx, cb["id"], actor="liaison", reached=False, at=cst(2026, 9, 30, 10))
     assert first.outcome == "retry"
     second_cb = callbacks.for_complaint(ctx, number)[1]
     assert second_cb["attempt"] == 2 and second_cb["due_at"] == cst(2026, 10, 8, 9)  # after 国庆
-    second = callbacks.record(ctx, second_cb["id"], actor="liaison", reached=False,
-                              at=cst(2026, 10, 8, 11))
+    second = callbacks.record(
+        ctx, second_cb["id"], actor="liaison", reached=False, at=cst(2026, 10, 8, 11)
+    )
     third_cb = callbacks.for_complaint(ctx, number)[2]
     assert second.outcome == "retry" and third_cb["due_at"] == cst(2026, 10, 9, 9)
-    last = callbacks.record(ctx, third_cb["id"], actor="liaison", reached=False,
-                            at=cst(2026, 10, 9, 11))
+    last = callbacks.record(
+        ctx, third_cb["id"], actor="liaison", reached=False, at=cst(2026, 10, 9, 11)
+    )
     assert last.outcome == "gave_up" and last.next_callback_id is None
     assert len(callbacks.for_complaint(ctx, number)) == 3
 
@@ -125,9 +150,16 @@ def test_unreachable_retries_on_the_next_working_day_up_to_the_configured_count(
 def test_dissatisfied_reopens_the_case_by_default(ctx):
     number = notified_at(ctx, cst(2026, 3, 2, 15), close=True)
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(ctx, cb["id"], actor="liaison", reached=True,
-                            satisfaction="dissatisfied", nps=2, note="认为赔付偏低",
-                            at=cst(2026, 3, 5, 10))
+    done = callbacks.record(
+        ctx,
+        cb["id"],
+        actor="liaison",
+        reached=True,
+        satisfaction="dissatisfied",
+        nps=2,
+        note="认为赔付偏低",
+        at=cst(2026, 3, 5, 10),
+    )
     assert done.outcome == "reopen" and done.case_state == "reopened"
     events = queries.get_complaint(ctx, number)["events"]
     assert events[-1]["action"] == "reopen" and "回访不满意" in events[-1]["reason"]
@@ -137,8 +169,14 @@ def test_dissatisfied_goes_to_review_when_configured_and_the_branch_decided(ctx_
     ctx = ctx_with(TOUSU__CALLBACK__DISSATISFIED='"review"')
     number = notified_at(ctx, cst(2026, 3, 2, 15), by_branch=True)
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(ctx, cb["id"], actor="liaison", reached=True,
-                            satisfaction="dissatisfied", at=cst(2026, 3, 5, 10))
+    done = callbacks.record(
+        ctx,
+        cb["id"],
+        actor="liaison",
+        reached=True,
+        satisfaction="dissatisfied",
+        at=cst(2026, 3, 5, 10),
+    )
     assert done.outcome == "review" and done.case_state == "reviewing"
 
 
@@ -146,8 +184,14 @@ def test_review_of_a_head_office_decision_falls_back_to_reopening(ctx_with):
     ctx = ctx_with(TOUSU__CALLBACK__DISSATISFIED='"review"')
     number = notified_at(ctx, cst(2026, 3, 2, 15), by_branch=False)
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(ctx, cb["id"], actor="liaison", reached=True,
-                            satisfaction="dissatisfied", at=cst(2026, 3, 5, 10))
+    done = callbacks.record(
+        ctx,
+        cb["id"],
+        actor="liaison",
+        reached=True,
+        satisfaction="dissatisfied",
+        at=cst(2026, 3, 5, 10),
+    )
     assert done.outcome == "reopen" and done.case_state == "reopened"
 
 
@@ -155,8 +199,14 @@ def test_dissatisfied_goes_to_mediation_when_configured(ctx_with):
     ctx = ctx_with(TOUSU__CALLBACK__DISSATISFIED='"mediation"')
     number = notified_at(ctx, cst(2026, 3, 2, 15), close=True)
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(ctx, cb["id"], actor="liaison", reached=True,
-                            satisfaction="dissatisfied", at=cst(2026, 3, 5, 10))
+    done = callbacks.record(
+        ctx,
+        cb["id"],
+        actor="liaison",
+        reached=True,
+        satisfaction="dissatisfied",
+        at=cst(2026, 3, 5, 10),
+    )
     assert done.outcome == "mediation" and done.case_state == "mediating"
 
 
@@ -164,8 +214,14 @@ def test_dissatisfied_enters_the_ledger_when_configured(ctx_with):
     ctx = ctx_with(TOUSU__CALLBACK__DISSATISFIED='"ledger"')
     number = notified_at(ctx, cst(2026, 3, 2, 15))
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(ctx, cb["id"], actor="liaison", reached=True,
-                            satisfaction="dissatisfied", at=cst(2026, 3, 5, 10))
+    done = callbacks.record(
+        ctx,
+        cb["id"],
+        actor="liaison",
+        reached=True,
+        satisfaction="dissatisfied",
+        at=cst(2026, 3, 5, 10),
+    )
     assert done.outcome == "ledger" and done.case_state == "notified"
     [matter] = ledger.list_matters(ctx)
     assert matter["master"] == number and matter["kind"] == "dissatisfied"
@@ -174,8 +230,15 @@ def test_dissatisfied_enters_the_ledger_when_configured(ctx_with):
 def test_basically_satisfied_changes_nothing(ctx):
     number = notified_at(ctx, cst(2026, 3, 2, 15))
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(ctx, cb["id"], actor="liaison", reached=True,
-                            satisfaction="basically_satisfied", nps=7, at=cst(2026, 3, 5, 10))
+    done = callbacks.record(
+        ctx,
+        cb["id"],
+        actor="liaison",
+        reached=True,
+        satisfaction="basically_satisfied",
+        nps=7,
+        at=cst(2026, 3, 5, 10),
+    )
     assert done.outcome is None and done.case_state == "notified"
 
 
@@ -183,8 +246,16 @@ def test_notifying_again_replaces_the_pending_callback_with_a_new_round(ctx):
     number = notified_at(ctx, cst(2026, 3, 2, 15))
     a.reopen(ctx, number, actor="supervisor", reason="核查改变原决定", at=cst(2026, 3, 3, 10))
     a.investigate(ctx, number, actor="liaison", at=cst(2026, 3, 3, 11))
-    a.decide(ctx, number, actor="liaison", facts="复核", basis="合同", reasons="补付",
-             remedies=["review"], at=cst(2026, 3, 4, 10))
+    a.decide(
+        ctx,
+        number,
+        actor="liaison",
+        facts="复核",
+        basis="合同",
+        reasons="补付",
+        remedies=["review"],
+        at=cst(2026, 3, 4, 10),
+    )
     a.notify(ctx, number, actor="liaison", channel="sms", proof="回执", at=cst(2026, 3, 4, 11))
     first, second = callbacks.for_complaint(ctx, number)
     assert first["status"] == "cancelled" and second["round"] == 2
@@ -193,8 +264,10 @@ def test_notifying_again_replaces_the_pending_callback_with_a_new_round(ctx):
 
 def _outbox(ctx, kind):
     with ctx.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(records.O).where(records.O.c.kind == kind))
-                .mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(select(records.O).where(records.O.c.kind == kind)).mappings()
+        ]
 
 
 def test_the_sweep_alerts_the_assignee_once_when_a_callback_falls_due(ctx):

@@ -29,12 +29,18 @@ def test_three_unresolved_complaints_of_one_matter_make_it_backlog(ctx_with):
     ctx = ctx_with(TOUSU__LEDGER__CONSULT="[]")
     t = cst(2026, 6, 1, 10)
     accepted(ctx, t, channel="regulator", regulator_ref="R1")
-    register(ctx, registration(received_at=t + timedelta(days=1), channel="regulator",
-                               regulator_ref="R2"), actor="clerk")
+    register(
+        ctx,
+        registration(received_at=t + timedelta(days=1), channel="regulator", regulator_ref="R2"),
+        actor="clerk",
+    )
     ledger.refresh(ctx, now=NOW)
     assert ledger.list_matters(ctx)[0]["kind"] == "repeat"
-    register(ctx, registration(received_at=t + timedelta(days=2), channel="regulator",
-                               regulator_ref="R3"), actor="clerk")
+    register(
+        ctx,
+        registration(received_at=t + timedelta(days=2), channel="regulator", regulator_ref="R3"),
+        actor="clerk",
+    )
     summary = ledger.refresh(ctx, now=NOW)
     [matter] = ledger.list_matters(ctx)
     assert matter["kind"] == "backlog" and summary["backlog_new"] == 1
@@ -44,8 +50,11 @@ def test_three_unresolved_complaints_of_one_matter_make_it_backlog(ctx_with):
 def test_the_nightly_refresh_sends_repeat_matters_to_joint_consultation_once(ctx):
     t = cst(2026, 6, 1, 10)
     first = accepted(ctx, t)
-    register(ctx, registration(received_at=t + timedelta(days=1), channel="regulator",
-                               regulator_ref="R1"), actor="clerk")
+    register(
+        ctx,
+        registration(received_at=t + timedelta(days=1), channel="regulator", regulator_ref="R1"),
+        actor="clerk",
+    )
     summary = ledger.refresh(ctx, now=NOW)
     assert summary["consulted"] == [first]
     assert records_state(ctx, first) == "consulting"
@@ -59,8 +68,11 @@ def test_the_nightly_refresh_sends_repeat_matters_to_joint_consultation_once(ctx
 def test_consultation_waits_while_no_case_of_the_matter_can_be_consulted(ctx):
     t = cst(2026, 6, 1, 10)
     register(ctx, registration(received_at=t), actor="clerk")
-    register(ctx, registration(received_at=t + timedelta(days=1), channel="regulator",
-                               regulator_ref="R1"), actor="clerk")
+    register(
+        ctx,
+        registration(received_at=t + timedelta(days=1), channel="regulator", regulator_ref="R1"),
+        actor="clerk",
+    )
     summary = ledger.refresh(ctx, now=NOW)
     assert summary["consulted"] == [] and summary["consult_pending"] == 1
 
@@ -69,8 +81,11 @@ def test_which_kinds_go_to_consultation_is_configured(ctx_with):
     ctx = ctx_with(TOUSU__LEDGER__CONSULT='["backlog"]')
     t = cst(2026, 6, 1, 10)
     accepted(ctx, t)
-    register(ctx, registration(received_at=t + timedelta(days=1), channel="regulator",
-                               regulator_ref="R1"), actor="clerk")
+    register(
+        ctx,
+        registration(received_at=t + timedelta(days=1), channel="regulator", regulator_ref="R1"),
+        actor="clerk",
+    )
     assert ledger.refresh(ctx, now=NOW)["consulted"] == []
 
 
@@ -82,22 +97,27 @@ def records_state(ctx, number):
 def _matter(ctx):
     t = cst(2026, 6, 1, 10)
     accepted(ctx, t)
-    register(ctx, registration(received_at=t + timedelta(days=1), channel="regulator",
-                               regulator_ref="R1"), actor="clerk")
+    register(
+        ctx,
+        registration(received_at=t + timedelta(days=1), channel="regulator", regulator_ref="R1"),
+        actor="clerk",
+    )
     return ledger.list_matters(ctx)[0]["code"]
 
 
 def test_a_supervisor_sets_owner_class_measures_status_and_the_stop_date(ctx):
     code = _matter(ctx)
-    ledger.update_matter(ctx, code, actor="supervisor", owner="liaison2",
-                         resolution_class="hardship")
-    ledger.update_matter(ctx, code, actor="liaison2", measure="assist",
-                         note="协调困难补助 2,000 元")
-    shown = ledger.update_matter(ctx, code, actor="liaison2", status="resolved",
-                                 stopped_on=date(2026, 6, 20))
+    ledger.update_matter(
+        ctx, code, actor="supervisor", owner="liaison2", resolution_class="hardship"
+    )
+    ledger.update_matter(
+        ctx, code, actor="liaison2", measure="assist", note="协调困难补助 2,000 元"
+    )
+    shown = ledger.update_matter(
+        ctx, code, actor="liaison2", status="resolved", stopped_on=date(2026, 6, 20)
+    )
     m = shown["matter"]
-    assert (m["owner"], m["resolution_class"], m["status"]) == ("liaison2", "hardship",
-                                                                 "resolved")
+    assert (m["owner"], m["resolution_class"], m["status"]) == ("liaison2", "hardship", "resolved")
     assert m["stopped_on"] == date(2026, 6, 20)
     kinds = [a["kind"] for a in shown["actions"]]
     assert {"owner_changed", "class_changed", "measure", "status_changed", "stopped"} <= set(kinds)
@@ -126,19 +146,27 @@ def test_an_unknown_class_or_measure_is_refused_with_the_choices(ctx):
 
 def test_a_complainant_who_comes_back_reopens_a_resolved_matter(ctx):
     code = _matter(ctx)
-    ledger.update_matter(ctx, code, actor="supervisor", resolution_class="reasonable",
-                         status="resolved", stopped_on=date(2026, 6, 10))
-    register(ctx, registration(received_at=cst(2026, 6, 12, 10), channel="regulator",
-                               regulator_ref="R9"), actor="clerk")
+    ledger.update_matter(
+        ctx,
+        code,
+        actor="supervisor",
+        resolution_class="reasonable",
+        status="resolved",
+        stopped_on=date(2026, 6, 10),
+    )
+    register(
+        ctx,
+        registration(received_at=cst(2026, 6, 12, 10), channel="regulator", regulator_ref="R9"),
+        actor="clerk",
+    )
     m = ledger.show(ctx, code)["matter"]
     assert m["status"] == "open" and m["stopped_on"] is None and m["complaint_count"] == 3
 
 
 def test_the_ledger_history_is_append_only(ctx):
     _matter(ctx)
-    with pytest.raises(Exception, match="append-only"):
-        with ctx.engine.begin() as conn:
-            conn.execute(text("DELETE FROM ledger_action"))
+    with pytest.raises(Exception, match="append-only"), ctx.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_action"))
 
 
 def test_the_weekly_summary_goes_to_supervisors_once_a_week(ctx):

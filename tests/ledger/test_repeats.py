@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from services import actions as a
 from services import ledger, queries
 from services.registration import Person, register
@@ -14,20 +13,39 @@ T0 = cst(2026, 3, 2, 10, 0)
 
 
 def _case(ctx, number):
-    return queries.get_complaint(ctx, number)["case"] if hasattr(queries, "get_complaint") \
-        else None
+    return queries.get_complaint(ctx, number)["case"] if hasattr(queries, "get_complaint") else None
 
 
 def _closed(ctx, received):
     number = accepted(ctx, received)
     a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
     a.negotiate(ctx, number, actor="liaison", findings="核实属实", at=received + timedelta(days=1))
-    a.decide(ctx, number, actor="liaison", facts="住院属实", basis="合同第五条", reasons="属实",
-             remedies=["review", "mediation"], at=received + timedelta(days=2))
-    a.notify(ctx, number, actor="liaison", channel="sms", proof="回执",
-             at=received + timedelta(days=2, hours=1))
-    a.close(ctx, number, actor="liaison", analysis=ANALYSIS, root_cause="时效",
-            at=received + timedelta(days=3))
+    a.decide(
+        ctx,
+        number,
+        actor="liaison",
+        facts="住院属实",
+        basis="合同第五条",
+        reasons="属实",
+        remedies=["review", "mediation"],
+        at=received + timedelta(days=2),
+    )
+    a.notify(
+        ctx,
+        number,
+        actor="liaison",
+        channel="sms",
+        proof="回执",
+        at=received + timedelta(days=2, hours=1),
+    )
+    a.close(
+        ctx,
+        number,
+        actor="liaison",
+        analysis=ANALYSIS,
+        root_cause="时效",
+        at=received + timedelta(days=3),
+    )
     return number
 
 
@@ -39,8 +57,9 @@ def test_a_first_complaint_is_not_a_repeat(ctx):
 def test_a_repeat_of_an_open_case_is_merged_into_it_and_restarts_its_decision_clock(ctx):
     first = accepted(ctx, T0)
     later = T0 + timedelta(days=10)
-    reg = register(ctx, registration(received_at=later, facts="新情况: 医院补充了费用清单"),
-                   actor="clerk")
+    reg = register(
+        ctx, registration(received_at=later, facts="新情况: 医院补充了费用清单"), actor="clerk"
+    )
     assert reg.repeat.kind == "merged" and reg.repeat.target == first and reg.repeat.new_facts
     assert reg.state == "merged"
     master = queries.get_complaint(ctx, first)
@@ -55,8 +74,9 @@ def test_a_repeat_with_the_same_facts_is_merged_without_restarting_the_clock(ctx
     first = accepted(ctx, T0)
     reg = register(ctx, registration(received_at=T0 + timedelta(days=3)), actor="clerk")
     assert reg.repeat.kind == "merged" and not reg.repeat.new_facts
-    decision = next(d for d in queries.get_complaint(ctx, first)["deadlines"]
-                    if d["name"] == "decision")
+    decision = next(
+        d for d in queries.get_complaint(ctx, first)["deadlines"] if d["name"] == "decision"
+    )
     assert decision["started"] == T0
 
 
@@ -73,8 +93,9 @@ def test_a_repeat_of_a_closed_case_opens_a_new_case_linked_to_the_master(ctx):
 def test_a_third_complaint_links_to_the_first_not_to_the_second(ctx):
     first = _closed(ctx, T0)
     second = register(ctx, registration(received_at=T0 + timedelta(days=20)), actor="clerk")
-    third = register(ctx, registration(received_at=T0 + timedelta(days=40),
-                                       channel="online"), actor="clerk")
+    third = register(
+        ctx, registration(received_at=T0 + timedelta(days=40), channel="online"), actor="clerk"
+    )
     assert second.repeat.master == first
     # the second is open and being handled, so the third merges into it; the matter is one
     assert third.repeat.kind == "merged" and third.repeat.target == second.number
@@ -86,12 +107,22 @@ def test_a_third_complaint_links_to_the_first_not_to_the_second(ctx):
 
 def test_a_regulator_forwarded_repeat_is_linked_never_merged_and_stays_countable(ctx):
     first = accepted(ctx, T0)
-    reg = register(ctx, registration(received_at=T0 + timedelta(days=5), channel="regulator",
-                                     regulator_ref="12378-0001"), actor="clerk")
+    reg = register(
+        ctx,
+        registration(
+            received_at=T0 + timedelta(days=5), channel="regulator", regulator_ref="12378-0001"
+        ),
+        actor="clerk",
+    )
     assert reg.repeat.kind == "linked" and reg.repeat.master == first
     assert reg.state == "registered"
-    again = register(ctx, registration(received_at=T0 + timedelta(days=6), channel="regulator",
-                                       regulator_ref="12378-0002"), actor="clerk")
+    again = register(
+        ctx,
+        registration(
+            received_at=T0 + timedelta(days=6), channel="regulator", regulator_ref="12378-0002"
+        ),
+        actor="clerk",
+    )
     assert again.repeat.kind == "linked"
     [matter] = ledger.list_matters(ctx)
     assert matter["regulator_count"] == 2 and matter["case_count"] == 3
@@ -113,15 +144,19 @@ def test_day_181_is_outside_the_window(ctx):
 
 def test_the_same_complainant_on_another_policy_and_category_is_not_a_repeat(ctx):
     accepted(ctx, T0)
-    reg = register(ctx, registration(received_at=T0 + timedelta(days=1), policy_no="P999"),
-                   actor="clerk")
+    reg = register(
+        ctx, registration(received_at=T0 + timedelta(days=1), policy_no="P999"), actor="clerk"
+    )
     assert reg.repeat.kind == "none"
 
 
 def test_the_same_category_on_another_policy_is_a_repeat(ctx):
     first = accepted(ctx, T0)  # accepted as claims
-    reg = register(ctx, registration(received_at=T0 + timedelta(days=1), policy_no="P999",
-                                     category="claims"), actor="clerk")
+    reg = register(
+        ctx,
+        registration(received_at=T0 + timedelta(days=1), policy_no="P999", category="claims"),
+        actor="clerk",
+    )
     assert reg.repeat.kind == "merged" and reg.repeat.matched_on == ("complainant", "category")
     assert reg.repeat.target == first
 
@@ -129,8 +164,9 @@ def test_the_same_category_on_another_policy_is_a_repeat(ctx):
 def test_another_complainant_on_the_same_policy_is_not_a_repeat_by_default(ctx):
     accepted(ctx, T0)
     other = Person(name="钱七", phone="13900139000")
-    reg = register(ctx, registration(received_at=T0 + timedelta(days=1), complainant=other),
-                   actor="clerk")
+    reg = register(
+        ctx, registration(received_at=T0 + timedelta(days=1), complainant=other), actor="clerk"
+    )
     assert reg.repeat.kind == "none"
 
 
@@ -142,19 +178,31 @@ def test_the_matching_keys_come_from_configuration(tmp_path, sqlite_template):
 
     db = tmp_path / "t.db"
     shutil.copy(sqlite_template, db)
-    ctx = open_context(make_config(tmp_path, f"sqlite:///{db}",
-                                   TOUSU__REPEAT__MATCH='["policy"]',
-                                   TOUSU__REPEAT__WINDOW_DAYS="30"))
+    ctx = open_context(
+        make_config(
+            tmp_path,
+            f"sqlite:///{db}",
+            TOUSU__REPEAT__MATCH='["policy"]',
+            TOUSU__REPEAT__WINDOW_DAYS="30",
+        )
+    )
     seed_users(ctx)
     try:
         first = accepted(ctx, T0)
         other = Person(name="钱七", phone="13900139000")
-        reg = register(ctx, registration(received_at=T0 + timedelta(days=30), complainant=other),
-                       actor="clerk")
+        reg = register(
+            ctx, registration(received_at=T0 + timedelta(days=30), complainant=other), actor="clerk"
+        )
         assert reg.repeat.kind == "merged" and reg.repeat.target == first
-        late = register(ctx, registration(received_at=T0 + timedelta(days=31, hours=14),
-                                          policy_no="P2026000123", complainant=other),
-                        actor="clerk")
+        late = register(
+            ctx,
+            registration(
+                received_at=T0 + timedelta(days=31, hours=14),
+                policy_no="P2026000123",
+                complainant=other,
+            ),
+            actor="clerk",
+        )
         # day 31 of a 30-day window from the first; but within 30 days of the merged repeat
         assert late.repeat.kind == "merged"
     finally:
@@ -168,7 +216,9 @@ def test_a_repeat_enters_the_ledger_with_its_master(ctx):
     assert matter["master"] == first and matter["kind"] == "repeat"
     shown = ledger.show(ctx, matter["code"])
     assert [(m["number"], m["relation"]) for m in shown["members"]] == [
-        (first, "master"), (reg.number, "linked")]
+        (first, "master"),
+        (reg.number, "linked"),
+    ]
     assert matter["owner"] == "liaison"
 
 

@@ -26,8 +26,13 @@ def _audit(ctx):
 
 def test_a_supervisor_adds_lists_views_and_removes_with_every_step_audited(ctx):
     number = registered(ctx, T)
-    entry = sa.add(ctx, actor="supervisor", number=number, reason="多次恶意投诉、辱骂坐席",
-                   evidence="录音 REC-1、REC-2")
+    entry = sa.add(
+        ctx,
+        actor="supervisor",
+        number=number,
+        reason="多次恶意投诉、辱骂坐席",
+        evidence="录音 REC-1、REC-2",
+    )
     [listed] = sa.list_entries(ctx, actor="supervisor")
     assert listed["id"] == entry and listed["complaint"] == number
     shown = sa.show(ctx, entry, actor="supervisor")
@@ -37,8 +42,9 @@ def test_a_supervisor_adds_lists_views_and_removes_with_every_step_audited(ctx):
     assert [x for x, _ in _audit(ctx)] == ["add", "list", "view", "remove", "list"]
 
 
-@pytest.mark.parametrize("who", ["clerk", "liaison", "investigator", "coordinator",
-                                 "committee", "admin"])
+@pytest.mark.parametrize(
+    "who", ["clerk", "liaison", "investigator", "coordinator", "committee", "admin"]
+)
 def test_nobody_but_a_supervisor_sees_the_list_and_the_attempt_is_logged(ctx, who):
     number = registered(ctx, T)
     sa.add(ctx, actor="supervisor", number=number, reason="恶意", evidence="录音")
@@ -60,36 +66,52 @@ def test_an_entry_needs_a_reason_and_evidence(ctx):
 def test_a_listed_complainant_is_recognised_on_a_new_complaint_by_identity(ctx):
     number = registered(ctx, T)
     sa.add(ctx, actor="supervisor", number=number, reason="恶意", evidence="录音")
-    later = register(ctx, registration(received_at=cst(2026, 10, 1, 10), policy_no="P-9"),
-                     actor="clerk").number
+    later = register(
+        ctx, registration(received_at=cst(2026, 10, 1, 10), policy_no="P-9"), actor="clerk"
+    ).number
     assert sa.flag_for(ctx, later, actor="supervisor") is not None
 
 
 def test_a_listed_complainant_is_still_registered_accepted_and_handled(ctx):
     number = registered(ctx, T)
     sa.add(ctx, actor="supervisor", number=number, reason="恶意", evidence="录音")
-    again = register(ctx, registration(received_at=cst(2026, 10, 1, 10), policy_no="P-new"),
-                     actor="clerk")
+    again = register(
+        ctx, registration(received_at=cst(2026, 10, 1, 10), policy_no="P-new"), actor="clerk"
+    )
     assert again.state == "registered"
-    result = a.accept(ctx, again.number, actor="clerk", category="claims", product="medical",
-                      owner="liaison", at=cst(2026, 10, 1, 11))
+    result = a.accept(
+        ctx,
+        again.number,
+        actor="clerk",
+        category="claims",
+        product="medical",
+        owner="liaison",
+        at=cst(2026, 10, 1, 11),
+    )
     assert result.state == "accepted"
 
 
 def test_registration_acceptance_and_decline_never_consult_the_list() -> None:
     root = Path(__file__).resolve().parents[2]
-    for rel in ("services/registration.py", "services/actions.py", "services/repeats.py",
-                "states/lifecycle.py"):
+    for rel in (
+        "services/registration.py",
+        "services/actions.py",
+        "services/repeats.py",
+        "states/lifecycle.py",
+    ):
         tree = ast.parse((root / rel).read_text(encoding="utf-8"))
         names = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-        names |= {a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
-                  for a in n.names}
+        names |= {
+            a.name
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Import, ast.ImportFrom))
+            for a in n.names
+        }
         assert not any("special_attention" in n for n in names), rel
 
 
 def test_the_audit_trail_is_append_only(ctx):
     number = registered(ctx, T)
     sa.add(ctx, actor="supervisor", number=number, reason="恶意", evidence="录音")
-    with pytest.raises(Exception, match="append-only"):
-        with ctx.engine.begin() as conn:
-            conn.execute(text("UPDATE special_attention_audit SET actor = 'x'"))
+    with pytest.raises(Exception, match="append-only"), ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE special_attention_audit SET actor = 'x'"))

@@ -29,9 +29,11 @@ from tests.factories import cst
 
 # Every message sent during the session, for the masking scan.
 SENT: list[str] = []
-_PII = [re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])"),
-        re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])"),
-        re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")]
+_PII = [
+    re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])"),
+    re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])"),
+    re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])"),
+]
 WORKING = cst(2026, 11, 23, 10, 0)  # a Monday, inside working hours
 
 
@@ -81,8 +83,9 @@ class SMTP:
 
     def url(self, to: str = "lead@example.com", **extra: str) -> str:
         q = "&".join(f"{k}={v}" for k, v in extra.items())
-        return (f"mailto://127.0.0.1:{self.port}?mode=insecure&from=tousu@example.com"
-                f"&to={to}" + (f"&{q}" if q else ""))
+        return f"mailto://127.0.0.1:{self.port}?mode=insecure&from=tousu@example.com&to={to}" + (
+            f"&{q}" if q else ""
+        )
 
 
 def free_port() -> int:
@@ -111,8 +114,7 @@ class WeCom:
         body = json.loads(request.get_data())
         self.posts.append({"key": request.args.get("key"), **body})
         SENT.append(json.dumps(body, ensure_ascii=False))
-        return Response(json.dumps({"errcode": 0, "errmsg": "ok"}),
-                        content_type="application/json")
+        return Response(json.dumps({"errcode": 0, "errmsg": "ok"}), content_type="application/json")
 
 
 @pytest.fixture
@@ -160,9 +162,15 @@ def silent_server() -> Iterator[int]:
 
 def settings(**over: Any) -> NotifySettings:
     base: dict[str, Any] = dict(
-        apprise_file=Path("unused.yaml"), secrets_file=None, fallback_after=2,
-        backoff_base=60.0, backoff_max=600.0, workers=4, quiet_hours=True,
-        services={"default": ServiceLimits(rate=0, cto=1.0, rto=1.0)})
+        apprise_file=Path("unused.yaml"),
+        secrets_file=None,
+        fallback_after=2,
+        backoff_base=60.0,
+        backoff_max=600.0,
+        workers=4,
+        quiet_hours=True,
+        services={"default": ServiceLimits(rate=0, cto=1.0, rto=1.0)},
+    )
     base.update(over)
     return NotifySettings(**base)
 
@@ -171,14 +179,35 @@ def routing(yaml: str, s: NotifySettings | None = None, **env: str) -> Routing:
     return load_routing(s or settings(), environ=env, text=yaml)
 
 
-def alert(ctx: Context, key: str, *, kind: str = "deadline_warning",
-          audience: str = "role:team_lead", urgent: bool = False,
-          now: datetime = WORKING, **payload: Any) -> None:
-    body = {"number": f"TS20261123{abs(hash(key)) % 10**7:07d}", "state": "investigating",
-            "deadline": "decision", "due": "2026-11-30T16:00:00+00:00", **payload}
+def alert(
+    ctx: Context,
+    key: str,
+    *,
+    kind: str = "deadline_warning",
+    audience: str = "role:team_lead",
+    urgent: bool = False,
+    now: datetime = WORKING,
+    **payload: Any,
+) -> None:
+    body = {
+        "number": f"TS20261123{abs(hash(key)) % 10**7:07d}",
+        "state": "investigating",
+        "deadline": "decision",
+        "due": "2026-11-30T16:00:00+00:00",
+        **payload,
+    }
     with ctx.engine.begin() as conn:
-        enqueue_alert(conn, dedupe_key=key, kind=kind, audience=audience, complaint_id=None,
-                      event_id=None, payload=body, urgent=urgent, now=now)
+        enqueue_alert(
+            conn,
+            dedupe_key=key,
+            kind=kind,
+            audience=audience,
+            complaint_id=None,
+            event_id=None,
+            payload=body,
+            urgent=urgent,
+            now=now,
+        )
 
 
 @pytest.fixture(autouse=True)

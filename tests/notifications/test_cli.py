@@ -11,7 +11,8 @@ from tests.notifications.conftest import SMTP, WeCom, alert
 
 def _routing(tmp_path: Path, smtp: SMTP) -> dict[str, str]:
     path = tmp_path / "apprise.yaml"
-    path.write_text(f"""version: 1
+    path.write_text(
+        f"""version: 1
 urls:
   - wecombot://${{ROBOT_KEY}}:
       - tag: 1:role-team_lead
@@ -19,12 +20,15 @@ urls:
       - tag: 2:role-team_lead, supervisors
   - json://127.0.0.1:9/closed:
       - tag: role-team_lead
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return {"TOUSU_APPRISE_FILE": str(path), "ROBOT_KEY": "cli-robot-key-77"}
 
 
 def test_notify_test_reports_each_channel_of_a_tag(
-        tousu, tmp_path: Path, smtp: SMTP, wecom: WeCom) -> None:  # type: ignore[no-untyped-def]
+    tousu, tmp_path: Path, smtp: SMTP, wecom: WeCom
+) -> None:  # type: ignore[no-untyped-def]
     env = _routing(tmp_path, smtp)
     r = tousu("notifications", "test", "role:team_lead", user="admin", env=env)
     assert r.exit_code == 1  # the closed json:// port fails
@@ -37,12 +41,17 @@ def test_notify_test_reports_each_channel_of_a_tag(
 
 
 def test_dispatch_and_status_from_the_command_line(
-        tousu, ctx: Context, tmp_path: Path,  # type: ignore[no-untyped-def]
-        smtp: SMTP, wecom: WeCom) -> None:
+    tousu,
+    ctx: Context,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    smtp: SMTP,
+    wecom: WeCom,
+) -> None:
     env = _routing(tmp_path, smtp)
     alert(ctx, "c1:cli", audience="supervisors")
-    r = tousu("notifications", "dispatch", "--at", "2026-11-23T10:00", "--json", user="admin",
-              env=env)
+    r = tousu(
+        "notifications", "dispatch", "--at", "2026-11-23T10:00", "--json", user="admin", env=env
+    )
     assert r.exit_code == 0, r.output
     assert as_json(r)["sent"] == 1 and len(smtp.messages) == 1
     st = tousu("notifications", "status", "--json", user="admin", env=env)
@@ -51,7 +60,8 @@ def test_dispatch_and_status_from_the_command_line(
 
 
 def test_a_missing_secret_is_a_configuration_error_naming_it_while_the_rest_still_works(
-        tousu, ctx: Context, tmp_path: Path, smtp: SMTP) -> None:  # type: ignore[no-untyped-def]
+    tousu, ctx: Context, tmp_path: Path, smtp: SMTP
+) -> None:  # type: ignore[no-untyped-def]
     env = _routing(tmp_path, smtp)
     env.pop("ROBOT_KEY")
     r = tousu("notifications", "test", "role:team_lead", user="admin", env=env)
@@ -64,28 +74,37 @@ def test_a_missing_secret_is_a_configuration_error_naming_it_while_the_rest_stil
 
 
 def test_notify_with_an_outbox_command_is_the_outbox_and_with_a_number_the_lifecycle_action(
-        tousu, ctx: Context, tmp_path: Path,  # type: ignore[no-untyped-def]
-        smtp: SMTP, wecom: WeCom) -> None:
+    tousu,
+    ctx: Context,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    smtp: SMTP,
+    wecom: WeCom,
+) -> None:
     env = _routing(tmp_path, smtp)
     alert(ctx, "c1:notify-alias", audience="supervisors")
     r = tousu("notify", "dispatch", "--at", "2026-11-23T10:00", "--json", user="admin", env=env)
     assert r.exit_code == 0, r.output
     assert as_json(r)["sent"] == 1 and len(smtp.messages) == 1
-    assert as_json(tousu("notify", "status", "--json", user="admin", env=env))["alerts"] == \
-        {"sent": 1}
+    assert as_json(tousu("notify", "status", "--json", user="admin", env=env))["alerts"] == {
+        "sent": 1
+    }
     # A complaint number still means 告知处理决定: refused here because none is decided.
     r = tousu("notify", "TS000", "--channel", "sms", "--proof", "回执", user="liaison")
     assert r.exit_code == 4 and "TS000" in r.output
 
 
 def test_status_in_words_shows_a_failing_channel_in_its_table(
-        tousu, ctx: Context, tmp_path: Path, smtp: SMTP) -> None:  # type: ignore[no-untyped-def]
+    tousu, ctx: Context, tmp_path: Path, smtp: SMTP
+) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "apprise.yaml"
-    path.write_text("""version: 1
+    path.write_text(
+        """version: 1
 urls:
   - json://127.0.0.1:9/closed:
       - tag: supervisors
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     env = {"TOUSU_APPRISE_FILE": str(path)}
     alert(ctx, "c1:status-words", audience="supervisors")
     tousu("notifications", "dispatch", "--at", "2026-11-23T10:00", user="admin", env=env)

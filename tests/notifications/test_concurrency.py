@@ -10,11 +10,14 @@ from tests.notifications.conftest import SMTP, WORKING, alert, routing, settings
 
 
 def test_two_dispatchers_running_at_once_send_each_alert_exactly_once(
-        any_ctx: Context, smtp: SMTP) -> None:
+    any_ctx: Context, smtp: SMTP
+) -> None:
     for i in range(60):
         alert(any_ctx, f"c{i}:race", audience="supervisors")
-    r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: supervisors\n"
-                f"  - {smtp.url(to='b@example.com')}:\n      - tag: supervisors\n")
+    r = routing(
+        f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: supervisors\n"
+        f"  - {smtp.url(to='b@example.com')}:\n      - tag: supervisors\n"
+    )
     s = settings(batch=25)
     sent: list[int] = []
 

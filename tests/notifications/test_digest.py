@@ -10,13 +10,15 @@ from tests.notifications.conftest import SMTP, routing, settings
 
 
 def test_each_supervisor_gets_one_digest_a_day_listing_overdue_cases(
-        ctx: Context, smtp: SMTP) -> None:
+    ctx: Context, smtp: SMTP
+) -> None:
     number = accepted(ctx, cst(2026, 11, 2, 10, 0))
     morning = cst(2026, 11, 23, 8, 30)
     assert compose_digests(ctx, morning) == 1
     assert compose_digests(ctx, morning) == 0  # once a day
-    r = routing(f"version: 1\nurls:\n  - {smtp.url(to='wang@example.com')}:\n"
-                "      - tag: user-supervisor\n")
+    r = routing(
+        f"version: 1\nurls:\n  - {smtp.url(to='wang@example.com')}:\n      - tag: user-supervisor\n"
+    )
     # Composed at 08:30, sent when working hours begin.
     assert dispatch(ctx, now=morning, routing=r, settings=settings()).sent == 0
     assert dispatch(ctx, now=cst(2026, 11, 23, 9, 0), routing=r, settings=settings()).sent == 1

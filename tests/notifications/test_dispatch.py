@@ -36,7 +36,8 @@ def _rows(ctx: Context, table: Any) -> list[dict[str, Any]]:
 
 
 def test_an_alert_reaches_email_and_wecom_once_and_every_attempt_is_recorded(
-        ctx: Context, smtp: SMTP, wecom: WeCom) -> None:
+    ctx: Context, smtp: SMTP, wecom: WeCom
+) -> None:
     alert(ctx, "c1:e1:warn_80")
     r = routing(_yaml(smtp))
     report = dispatch(ctx, now=WORKING, routing=r, settings=settings())
@@ -57,7 +58,8 @@ def test_an_alert_reaches_email_and_wecom_once_and_every_attempt_is_recorded(
 
 
 def test_two_audiences_resolving_to_one_channel_send_it_once(
-        ctx: Context, smtp: SMTP, wecom: WeCom) -> None:
+    ctx: Context, smtp: SMTP, wecom: WeCom
+) -> None:
     alert(ctx, "c1:e2:esc", kind="escalation", audience="role:team_lead,level:2", level=2)
     report = dispatch(ctx, now=WORKING, routing=routing(_yaml(smtp)), settings=settings())
     assert report.sent == 2
@@ -65,7 +67,8 @@ def test_two_audiences_resolving_to_one_channel_send_it_once(
 
 
 def test_a_second_alert_of_one_event_for_the_same_channel_is_kept_as_a_duplicate(
-        ctx: Context, smtp: SMTP) -> None:
+    ctx: Context, smtp: SMTP
+) -> None:
     from services.records import enqueue_alert
     from storage.models import Event
     from tests.factories import accepted, cst
@@ -75,9 +78,17 @@ def test_a_second_alert_of_one_event_for_the_same_channel_is_kept_as_a_duplicate
     with ctx.engine.begin() as conn:  # one event, alerts to two audiences sharing a mailbox
         cid, eid = conn.execute(select(E.c.complaint_id, E.c.id).limit(1)).one()
         for key, audience in (("imm:lead", "role:team_lead"), ("imm:sup", "supervisors")):
-            enqueue_alert(conn, dedupe_key=key, kind="immediate_escalation", audience=audience,
-                          complaint_id=cid, event_id=eid, payload={"number": "TS1"},
-                          urgent=True, now=WORKING)
+            enqueue_alert(
+                conn,
+                dedupe_key=key,
+                kind="immediate_escalation",
+                audience=audience,
+                complaint_id=cid,
+                event_id=eid,
+                payload={"number": "TS1"},
+                urgent=True,
+                now=WORKING,
+            )
     r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: role-team_lead, supervisors\n")
     assert dispatch(ctx, now=WORKING, routing=r, settings=settings()).sent == 1
     assert len(smtp.messages) == 1
@@ -85,7 +96,8 @@ def test_a_second_alert_of_one_event_for_the_same_channel_is_kept_as_a_duplicate
 
 
 def test_a_channel_down_and_back_loses_nothing_and_sends_nothing_twice(
-        ctx: Context, smtp: SMTP, wecom: WeCom) -> None:
+    ctx: Context, smtp: SMTP, wecom: WeCom
+) -> None:
     for i in range(5):
         alert(ctx, f"c{i}:down", audience="supervisors")
     r = routing(_yaml(smtp))
@@ -106,20 +118,23 @@ def test_a_channel_down_and_back_loses_nothing_and_sends_nothing_twice(
 
 
 def test_a_wecom_robot_answering_503_holds_alerts_until_it_recovers(
-        ctx: Context, smtp: SMTP, wecom: WeCom) -> None:
+    ctx: Context, smtp: SMTP, wecom: WeCom
+) -> None:
     alert(ctx, "c1:e9:breach", kind="deadline_breach", audience="level:2")
     r = routing(_yaml(smtp))
     wecom.down = True
     assert dispatch(ctx, now=WORKING, routing=r, settings=settings(fallback_after=5)).failed == 1
     wecom.down = False
-    later = dispatch(ctx, now=WORKING + timedelta(hours=1), routing=r,
-                     settings=settings(fallback_after=5))
+    later = dispatch(
+        ctx, now=WORKING + timedelta(hours=1), routing=r, settings=settings(fallback_after=5)
+    )
     assert later.sent == 1 and len(wecom.posts) == 1
     assert "已超时" in wecom.posts[0]["markdown"]["content"]
 
 
 def test_after_n_failures_the_fallback_channel_is_used_and_status_shows_it(
-        ctx: Context, smtp: SMTP, wecom: WeCom) -> None:
+    ctx: Context, smtp: SMTP, wecom: WeCom
+) -> None:
     from notifications.status import status
 
     yaml = f"""
@@ -148,8 +163,7 @@ urls:
     assert "robotkey123" not in str(st)
 
 
-def test_a_server_that_never_answers_costs_bounded_time(
-        ctx: Context, silent_server: int) -> None:
+def test_a_server_that_never_answers_costs_bounded_time(ctx: Context, silent_server: int) -> None:
     yaml = f"""
 version: 1
 urls:
@@ -169,7 +183,8 @@ urls:
 
 
 def test_a_second_dispatcher_finds_claimed_deliveries_taken(
-        ctx: Context, smtp: SMTP, wecom: WeCom) -> None:
+    ctx: Context, smtp: SMTP, wecom: WeCom
+) -> None:
     from notifications.dispatch import DispatchReport, claim, fan_out
 
     alert(ctx, "c1:claim", audience="supervisors")
@@ -185,7 +200,8 @@ def test_a_second_dispatcher_finds_claimed_deliveries_taken(
 
 
 def test_an_alert_with_no_matching_channel_goes_to_the_fallback_tag_or_waits_visibly(
-        ctx: Context, smtp: SMTP) -> None:
+    ctx: Context, smtp: SMTP
+) -> None:
     from notifications.status import status
 
     alert(ctx, "c1:nobody", audience="user:nobody")
@@ -198,8 +214,7 @@ def test_an_alert_with_no_matching_channel_goes_to_the_fallback_tag_or_waits_vis
     assert later.sent == 1 and len(smtp.messages) == 1
 
 
-def test_json_webhook_and_dingtalk_get_plain_text_and_markdown(
-        ctx: Context, httpserver) -> None:  # type: ignore[no-untyped-def]
+def test_json_webhook_and_dingtalk_get_plain_text_and_markdown(ctx: Context, httpserver) -> None:  # type: ignore[no-untyped-def]
     import json
 
     from apprise.plugins.dingtalk import NotifyDingTalk
@@ -240,7 +255,8 @@ urls:
 
 
 def test_a_throttled_channel_stops_before_its_lease_runs_out_and_leaves_the_rest_due(
-        ctx: Context, smtp: SMTP) -> None:
+    ctx: Context, smtp: SMTP
+) -> None:
     from notifications.settings import ServiceLimits
 
     for i in range(4):

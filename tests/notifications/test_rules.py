@@ -48,12 +48,20 @@ def test_urgent_alerts_ignore_quiet_hours() -> None:
 
 
 def test_a_warning_written_at_night_waits_while_a_breach_goes_at_once(
-        ctx: Context, smtp: SMTP) -> None:
+    ctx: Context, smtp: SMTP
+) -> None:
     night = cst(2026, 11, 23, 22, 0)
     alert(ctx, "c1:warn", audience="supervisors", now=night)
     alert(ctx, "c2:breach", kind="deadline_breach", audience="supervisors", now=night)
-    alert(ctx, "c3:media", kind="escalation", audience="supervisors", now=night,
-          media_involved=True, level=3)
+    alert(
+        ctx,
+        "c3:media",
+        kind="escalation",
+        audience="supervisors",
+        now=night,
+        media_involved=True,
+        level=3,
+    )
     r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: supervisors\n")
     first = dispatch(ctx, now=night, routing=r, settings=settings())
     assert first.sent == 2 and first.deferred == 1
@@ -64,13 +72,25 @@ def test_a_warning_written_at_night_waits_while_a_breach_goes_at_once(
 
 @pytest.mark.parametrize("kind", sorted(SPECS))
 def test_every_alert_type_names_case_state_deadline_and_what_to_do(kind: str) -> None:
-    payload = {"number": "TS202611230000001", "state": "investigating", "deadline": "decision",
-               "due": "2026-11-30T16:00:00+00:00", "level": 3, "meeting_at":
-               "2026-11-25T02:00:00+00:00", "departments": ["理赔部", "法律合规部"],
-               "organisation": "保险行业协会调解委员会",
-               "items": [{"number": "TS202611230000001", "state": "investigating",
-                          "deadline": "decision", "due": "2026-11-30T16:00:00+00:00",
-                          "status": "已超时"}]}
+    payload = {
+        "number": "TS202611230000001",
+        "state": "investigating",
+        "deadline": "decision",
+        "due": "2026-11-30T16:00:00+00:00",
+        "level": 3,
+        "meeting_at": "2026-11-25T02:00:00+00:00",
+        "departments": ["理赔部", "法律合规部"],
+        "organisation": "保险行业协会调解委员会",
+        "items": [
+            {
+                "number": "TS202611230000001",
+                "state": "investigating",
+                "deadline": "decision",
+                "due": "2026-11-30T16:00:00+00:00",
+                "status": "已超时",
+            }
+        ],
+    }
     m = render(kind, payload, deadline_labels={"decision": "处理决定告知时限"}, tz=TZ)
     for text in (m.text, m.html, m.markdown):
         assert "TS202611230000001" in text and "调查中" in text
@@ -81,27 +101,47 @@ def test_every_alert_type_names_case_state_deadline_and_what_to_do(kind: str) ->
 
 
 def test_a_digest_of_many_cases_stays_within_wecom_size_limit() -> None:
-    items = [{"number": f"TS2026112300{i:05d}", "state": "investigating",
-              "deadline": "decision", "due": "2026-11-30T16:00:00+00:00", "status": "已超时"}
-             for i in range(300)]
-    m = render("daily_digest", {"items": items, "day": "2026-11-24"},
-               deadline_labels={"decision": "处理决定告知时限"}, tz=TZ)
+    items = [
+        {
+            "number": f"TS2026112300{i:05d}",
+            "state": "investigating",
+            "deadline": "decision",
+            "due": "2026-11-30T16:00:00+00:00",
+            "status": "已超时",
+        }
+        for i in range(300)
+    ]
+    m = render(
+        "daily_digest",
+        {"items": items, "day": "2026-11-24"},
+        deadline_labels={"decision": "处理决定告知时限"},
+        tz=TZ,
+    )
     assert len(m.markdown.encode("utf-8")) <= 4096
     assert "另有" in m.markdown and m.html.count("<tr>") == 301
 
 
 def test_phone_and_id_numbers_in_free_text_are_masked_but_case_numbers_stay() -> None:
-    text = scrub("客户 13812345678 / +86 13912345678, 身份证 11010519491231002X, 旧证 "
-                 "110105491231002, 座机 010-62345678, 案件 TS202611230000123")
+    text = scrub(
+        "客户 13812345678 / +86 13912345678, 身份证 11010519491231002X, 旧证 "
+        "110105491231002, 座机 010-62345678, 案件 TS202611230000123"
+    )
     assert not unmasked(text)
     assert "138****5678" in text and "110105********002X" in text
     assert "TS202611230000123" in text and "010****5678" in text
 
 
 def test_messages_carrying_personal_data_reach_recipients_masked(
-        ctx: Context, smtp: SMTP, wecom: WeCom) -> None:
-    alert(ctx, "c1:pii", kind="callback_due", audience="supervisors",
-          complainant="赵六", reason="投诉人电话 13800138000,证件 11010519491231002X")
+    ctx: Context, smtp: SMTP, wecom: WeCom
+) -> None:
+    alert(
+        ctx,
+        "c1:pii",
+        kind="callback_due",
+        audience="supervisors",
+        complainant="赵六",
+        reason="投诉人电话 13800138000,证件 11010519491231002X",
+    )
     r = routing(f"""version: 1
 urls:
   - {smtp.url()}:
@@ -115,7 +155,8 @@ urls:
 
 
 def test_secrets_come_from_the_environment_or_a_file_and_never_show(
-        ctx: Context, tmp_path, caplog, capsys) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context, tmp_path, caplog, capsys
+) -> None:  # type: ignore[no-untyped-def]
     yaml = """version: 1
 urls:
   - wecombot://${WECOM_KEY}:
@@ -126,7 +167,9 @@ urls:
     none = routing(yaml)  # nothing set: both entries are left out, and say why
     assert none.channels == []
     assert [(u.scheme, u.missing) for u in none.unavailable] == [
-        ("wecombot", ("WECOM_KEY",)), ("json", ("HOOK_TOKEN",))]
+        ("wecombot", ("WECOM_KEY",)),
+        ("json", ("HOOK_TOKEN",)),
+    ]
     secrets = tmp_path / "notify.env"
     secrets.write_text("HOOK_TOKEN=tok-9f8e7d6c5b\n")
     s = settings(secrets_file=secrets)
@@ -143,13 +186,12 @@ urls:
     assert "SuperSecretRobotKey" not in shown and "tok-9f8e7d6c5b" not in shown
 
 
-def test_a_branch_channel_takes_its_branch_and_others_go_to_the_general_one(
-        smtp: SMTP) -> None:
+def test_a_branch_channel_takes_its_branch_and_others_go_to_the_general_one(smtp: SMTP) -> None:
     r = routing(f"""version: 1
 urls:
-  - {smtp.url(to='bj@example.com')}:
+  - {smtp.url(to="bj@example.com")}:
       - tag: role-team_lead, branch-beijing
-  - {smtp.url(to='hq@example.com')}:
+  - {smtp.url(to="hq@example.com")}:
       - tag: role-team_lead
 """)
     bj = r.groups("role:team_lead", "beijing")[0][1]
@@ -181,15 +223,24 @@ def test_a_bare_username_audience_reaches_that_users_channel(ctx: Context, smtp:
 
 def test_a_media_escalation_goes_at_night(ctx: Context, smtp: SMTP) -> None:
     night = cst(2026, 11, 23, 23, 0)
-    alert(ctx, "imm:1:media", kind="immediate_escalation", audience="role:department_head",
-          now=night, trigger="media", level=3, title="舆情投诉: 立即报高管")
+    alert(
+        ctx,
+        "imm:1:media",
+        kind="immediate_escalation",
+        audience="role:department_head",
+        now=night,
+        trigger="media",
+        level=3,
+        title="舆情投诉: 立即报高管",
+    )
     r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: role-department_head\n")
     assert dispatch(ctx, now=night, routing=r, settings=settings()).sent == 1
     assert "舆情投诉" in str(smtp.messages[0]["Subject"])
 
 
 def test_a_channel_whose_secret_is_missing_is_left_out_and_the_others_still_deliver(
-        ctx: Context, smtp: SMTP, wecom: WeCom, caplog) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context, smtp: SMTP, wecom: WeCom, caplog
+) -> None:  # type: ignore[no-untyped-def]
     # One unset robot key must not silence every alert: the email channel sends, the alert
     # for the robot's tag falls back, and the gap is reported (never the other secrets).
     r = routing(f"""version: 1
@@ -202,7 +253,10 @@ urls:
     assert [c.schema for c in r.channels] == ["mailto"]
     [gone] = r.unavailable
     assert (gone.scheme, gone.missing, gone.tags) == (
-        "wecombot", ("MISSING_ROBOT",), ("1:role-team_lead",))
+        "wecombot",
+        ("MISSING_ROBOT",),
+        ("1:role-team_lead",),
+    )
     assert "MISSING_ROBOT" in caplog.text
     alert(ctx, "c1:lead", audience="role:team_lead")
     alert(ctx, "c2:sup", audience="supervisors")

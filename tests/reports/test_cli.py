@@ -10,8 +10,9 @@ from tests.reports import dataset
 from tests.reports.test_import import MAPPING, write_sample
 
 
-def test_import_reports_counts_and_the_rejects_file(ctx: Context, tmp_path: Path,
-                                                    tousu: Tousu) -> None:  # noqa: F811
+def test_import_reports_counts_and_the_rejects_file(
+    ctx: Context, tmp_path: Path, tousu: Tousu
+) -> None:  # noqa: F811
     write_sample(ctx, tmp_path / "legacy.csv", 30)
     result = tousu("import", str(tmp_path / "legacy.csv"), "--mapping", str(MAPPING))
     assert result.exit_code == 0, result.output
@@ -21,8 +22,9 @@ def test_import_reports_counts_and_the_rejects_file(ctx: Context, tmp_path: Path
     assert "新登记 0, 已导入过 26" in again.output
 
 
-def test_report_for_a_month_says_where_the_files_are(ctx: Context, tmp_path: Path,
-                                                     tousu: Tousu) -> None:  # noqa: F811
+def test_report_for_a_month_says_where_the_files_are(
+    ctx: Context, tmp_path: Path, tousu: Tousu
+) -> None:  # noqa: F811
     dataset.build(ctx)
     result = tousu("report", "--period", "2026-10", user="supervisor")
     assert result.exit_code == 0, result.output
@@ -32,11 +34,13 @@ def test_report_for_a_month_says_where_the_files_are(ctx: Context, tmp_path: Pat
     assert tousu("report", "--period", "2026-10", user="clerk").exit_code == 3
 
 
-def test_report_analysis_exports_the_five_dimensions(ctx: Context, tmp_path: Path,
-                                                     tousu: Tousu) -> None:  # noqa: F811
+def test_report_analysis_exports_the_five_dimensions(
+    ctx: Context, tmp_path: Path, tousu: Tousu
+) -> None:  # noqa: F811
     numbers = dataset.build(ctx)
-    result = tousu("report", "analysis", numbers["A"], "--out", str(tmp_path / "a.xlsx"),
-                   user="supervisor")
+    result = tousu(
+        "report", "analysis", numbers["A"], "--out", str(tmp_path / "a.xlsx"), user="supervisor"
+    )
     assert result.exit_code == 0, result.output
     assert "消费者背景" in result.output and "溯源整改" in result.output
     assert (tmp_path / "a.xlsx").exists()

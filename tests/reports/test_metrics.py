@@ -27,7 +27,8 @@ def test_october_volume_counts_complaints_received_in_the_month(report: reports.
 
 
 def test_month_on_month_and_year_on_year_compare_with_september_and_last_october(
-        report: reports.Report) -> None:
+    report: reports.Report,
+) -> None:
     assert report.summary_previous["volume"] == 1
     assert report.summary_year_ago["volume"] == 1
     assert reports.change(report.summary["volume"], report.summary_previous["volume"]) == 3.0
@@ -52,7 +53,8 @@ def test_repeat_backlog_and_deviation_rates(report: reports.Report) -> None:
 
 
 def test_events_in_the_period_give_escalations_consultations_and_mediation(
-        report: reports.Report) -> None:
+    report: reports.Report,
+) -> None:
     s = report.summary
     # B escalates on arrival (regulator-forwarded, level 2); G by hand (level 2).
     assert (s["escalations"], s["consultations"], s["mediations"]) == (2, 1, 1)
@@ -82,15 +84,36 @@ def test_callbacks_count_attempts_recorded_in_the_period(ctx: Context) -> None:
 
         cid = records.load_case(conn, numbers["A"])["id"]
         at = dataset.AS_OF.replace(month=10, day=12)
-        base = {"complaint_id": cid, "round": 1, "due_at": at, "window_end_at": at,
-                "assignee": "liaison", "recorded_at": at, "created_at": at}
-        conn.execute(insert(Callback.__table__), [  # type: ignore[attr-defined]
-            {**base, "attempt": 1, "status": "unreachable", "satisfaction": None, "nps": None},
-            {**base, "attempt": 2, "status": "reached", "satisfaction": "satisfied", "nps": 10},
-            {**base, "attempt": 3, "status": "reached", "satisfaction": "dissatisfied",
-             "nps": 3},
-            {**base, "attempt": 4, "status": "reached", "satisfaction": "basically_satisfied",
-             "nps": 8}])
+        base = {
+            "complaint_id": cid,
+            "round": 1,
+            "due_at": at,
+            "window_end_at": at,
+            "assignee": "liaison",
+            "recorded_at": at,
+            "created_at": at,
+        }
+        conn.execute(
+            insert(Callback.__table__),
+            [  # type: ignore[attr-defined]
+                {**base, "attempt": 1, "status": "unreachable", "satisfaction": None, "nps": None},
+                {**base, "attempt": 2, "status": "reached", "satisfaction": "satisfied", "nps": 10},
+                {
+                    **base,
+                    "attempt": 3,
+                    "status": "reached",
+                    "satisfaction": "dissatisfied",
+                    "nps": 3,
+                },
+                {
+                    **base,
+                    "attempt": 4,
+                    "status": "reached",
+                    "satisfaction": "basically_satisfied",
+                    "nps": 8,
+                },
+            ],
+        )
     s = reports.build(ctx, parse_month("2026-10"), as_of=dataset.AS_OF).summary
     assert s["callback_reach"] == pytest.approx(3 / 4)
     assert s["satisfaction"] == pytest.approx(2 / 3)
@@ -123,8 +146,12 @@ def test_a_quarter_without_its_own_exposure_file_has_no_ratios(ctx: Context) -> 
 
 
 def test_periods_parse_and_compare() -> None:
-    assert span(__import__("datetime").date(2026, 10, 1),
-                __import__("datetime").date(2026, 10, 31)).kind == "month"
+    assert (
+        span(
+            __import__("datetime").date(2026, 10, 1), __import__("datetime").date(2026, 10, 31)
+        ).kind
+        == "month"
+    )
     p = span(__import__("datetime").date(2026, 10, 1), __import__("datetime").date(2026, 10, 15))
     assert p.previous().label == "2026-09-16~2026-09-30"
     assert parse_quarter("2026Q1").previous().label == "2025Q4"
@@ -142,17 +169,38 @@ def test_decided_within_counts_calendar_days_as_the_deadlines_do(any_ctx: Contex
 
     ctx = any_ctx
     received = cst(2026, 3, 2, 17)
-    decided = [cst(2026, 3, 9, 23, 30),   # within 7 (and 15), though past 7 × 24 h
-               cst(2026, 3, 17, 20),      # within 15, though past 15 × 24 h
-               cst(2026, 3, 18, 0, 30)]   # the 16th day: late
+    decided = [
+        cst(2026, 3, 9, 23, 30),  # within 7 (and 15), though past 7 × 24 h
+        cst(2026, 3, 17, 20),  # within 15, though past 15 × 24 h
+        cst(2026, 3, 18, 0, 30),
+    ]  # the 16th day: late
     for i, when in enumerate(decided):
-        number = registered(ctx, received, policy_no=f"P-ART43-{i}",
-                            complainant=Person(name=f"投诉人{i}", phone=f"1370000000{i}"))
-        a.accept(ctx, number, actor="clerk", category="claims", product="medical",
-                 owner="liaison", at=received + timedelta(hours=1))
+        number = registered(
+            ctx,
+            received,
+            policy_no=f"P-ART43-{i}",
+            complainant=Person(name=f"投诉人{i}", phone=f"1370000000{i}"),
+        )
+        a.accept(
+            ctx,
+            number,
+            actor="clerk",
+            category="claims",
+            product="medical",
+            owner="liaison",
+            at=received + timedelta(hours=1),
+        )
         a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=2))
-        a.decide(ctx, number, actor="liaison", facts="属实", basis="合同", reasons="保险责任",
-                 remedies=["review"], at=when)
+        a.decide(
+            ctx,
+            number,
+            actor="liaison",
+            facts="属实",
+            basis="合同",
+            reasons="保险责任",
+            remedies=["review"],
+            at=when,
+        )
     r = reports.build(ctx, parse_month("2026-03"), as_of=cst(2026, 6, 1))
     assert r.summary["decided_7"] == pytest.approx(1 / 3)
     assert r.summary["decided_15"] == pytest.approx(2 / 3)

@@ -36,9 +36,18 @@ def test_the_workbook_has_a_summary_and_a_sheet_per_breakdown(produced) -> None:
 
     out, _ = produced
     wb = load_workbook(out.excel)
-    assert wb.sheetnames == ["汇总", "按投诉类别", "按产品", "按渠道", "按机构", "按处理人", "月度趋势"]
-    summary = {row[0]: row[1:] for row in wb["汇总"].iter_rows(min_row=5, values_only=True)
-               if row[0]}
+    assert wb.sheetnames == [
+        "汇总",
+        "按投诉类别",
+        "按产品",
+        "按渠道",
+        "按机构",
+        "按处理人",
+        "月度趋势",
+    ]
+    summary = {
+        row[0]: row[1:] for row in wb["汇总"].iter_rows(min_row=5, values_only=True) if row[0]
+    }
     assert summary["投诉量"][:4] == (4, 1, 3.0, 1)
     assert summary["24 小时受理率"][0] == pytest.approx(2 / 3)
     assert summary["亿元保费投诉量"][0] == pytest.approx(4 / 3)
@@ -47,12 +56,25 @@ def test_the_workbook_has_a_summary_and_a_sheet_per_breakdown(produced) -> None:
 def test_the_workbook_converts_cleanly_in_libreoffice(produced, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     office = shutil.which("libreoffice") or shutil.which("soffice")
     if office is None:
-        pytest.skip("LibreOffice not installed: headless conversion check skipped "
-                    "(openpyxl reload is checked above)")
+        pytest.skip(
+            "LibreOffice not installed: headless conversion check skipped "
+            "(openpyxl reload is checked above)"
+        )
     out, _ = produced
-    result = subprocess.run([office, "--headless", "--convert-to", "pdf", "--outdir",
-                             str(tmp_path / "pdf"), str(out.excel)],
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [
+            office,
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path / "pdf"),
+            str(out.excel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "pdf" / "tousu-report-2026-10.pdf").stat().st_size > 0
 
@@ -75,8 +97,11 @@ def test_supervisors_get_one_report_ready_notice(produced, ctx: Context) -> None
     assert rows[0].payload["excel"] == str(out.excel)
 
 
-def test_the_five_dimension_export_takes_the_closing_analysis(produced, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                              ctx: Context) -> None:
+def test_the_five_dimension_export_takes_the_closing_analysis(
+    produced,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    ctx: Context,
+) -> None:
     from openpyxl import load_workbook
 
     _, numbers = produced
@@ -85,14 +110,16 @@ def test_the_five_dimension_export_takes_the_closing_analysis(produced, tmp_path
     assert "受理" in row["处理过程"] and "办结" in row["处理过程"]
     assert "保险法第二十三条" in row["相关法律法规"] and "补足赔款" in row["处理结果"]
     assert row["溯源整改"] == "流程"
-    path = case_analysis.export(ctx, [numbers["A"], numbers["E"]], tmp_path / "a.xlsx",
-                                  actor="committee")
+    path = case_analysis.export(
+        ctx, [numbers["A"], numbers["E"]], tmp_path / "a.xlsx", actor="committee"
+    )
     ws = load_workbook(path).active
     assert ws.max_row == 3 and ws.cell(row=3, column=1).value == numbers["E"]
 
 
-def test_an_intake_clerk_may_not_produce_reports_or_case_reviews(ctx: Context,
-                                                                 tmp_path: Path) -> None:
+def test_an_intake_clerk_may_not_produce_reports_or_case_reviews(
+    ctx: Context, tmp_path: Path
+) -> None:
     from states.errors import Forbidden
 
     with pytest.raises(Forbidden):
