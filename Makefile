@@ -12,12 +12,12 @@ export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 DEMO_DB ?= sqlite:///$(CURDIR)/data/demo.db
 
-.PHONY: install demo test migrate serve bench diagram clean
+.PHONY: install demo test lint migrate serve bench diagram clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[test,lint]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,6 +32,12 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# ruff (rules in pyproject.toml), the formatter's check, and mypy (strict for states/storage/services).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 diagram: install
 	$(BIN)/python -m states.diagram > docs/lifecycle.md
