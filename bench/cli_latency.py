@@ -57,7 +57,8 @@ def _count(db: Path) -> int:
 
 def _defaults(conn: sqlite3.Connection, table: str) -> tuple[list[str], dict[str, object]]:
     """Column names and a filler for NOT NULL columns the bench does not set itself."""
-    cols, fill = [], {}
+    cols: list[str] = []
+    fill: dict[str, object] = {}
     for _, name, typ, notnull, default, pk in conn.execute(f"PRAGMA table_info({table})"):
         if pk:
             continue

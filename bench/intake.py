@@ -61,11 +61,17 @@ def build(root: Path, template: Path, size: int, seed: int) -> Context:
     hashes = [ctx.vault.match_hash("phone", phone(i)) for i in range(people)]
     t0 = time.perf_counter()
     with ctx.engine.begin() as conn:
-        party = conn.execute(
-            insert(Party.__table__).values(  # type: ignore[attr-defined]
-                kind="person", name_enc="x", name_hash="x", id_type="resident_id", created_at=NOW
+        party = records.inserted_id(
+            conn.execute(
+                insert(Party.__table__).values(  # type: ignore[attr-defined]
+                    kind="person",
+                    name_enc="x",
+                    name_hash="x",
+                    id_type="resident_id",
+                    created_at=NOW,
+                )
             )
-        ).inserted_primary_key[0]
+        )
         chunk: list[dict[str, object]] = []
         for i in range(size):
             who = rng.randrange(people)

@@ -50,9 +50,7 @@ STATE = {
 
 def ts(value: datetime | None) -> str | None:
     """SQLAlchemy's SQLite DATETIME text for an aware UTC time."""
-    return (
-        None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    )
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def env(db: Path) -> dict[str, str]:
@@ -147,8 +145,9 @@ def build(db: Path, n: int, now: datetime) -> None:
         key = first_key.get(case.repeat_of, f"h{cid}") if case.repeat_of is not None else f"h{cid}"
         first_key[case.index] = key
         received = reg.received_at
+        assert received is not None  # the generator dates every case it makes
         owner = HANDLERS[cid % len(HANDLERS)] if t.accepted else None
-        events = [("register", received, {})]
+        events: list[tuple[str, datetime, dict[str, object]]] = [("register", received, {})]
         if t.accepted:
             events.append(("accept", t.accepted, {}))
         if t.escalated:
@@ -214,7 +213,7 @@ def build(db: Path, n: int, now: datetime) -> None:
         )
         ended = "stopped" if t.withdrawn or t.stage == "settled" else "running"
         paused = "paused" if t.stage == "mediating" else ended
-        for name, start, allowance, due, met, open_status in (
+        clocks: tuple[tuple[str, datetime | None, int, datetime, datetime | None, str], ...] = (
             ("acceptance", received, 24, received + timedelta(hours=24), t.accepted, ended),
             ("internal_target", received, 7, received + timedelta(days=7), t.notified, paused),
             ("decision", received, 15, received + timedelta(days=15), t.notified, paused),
@@ -226,7 +225,8 @@ def build(db: Path, n: int, now: datetime) -> None:
                 t.decided or t.mediated,
                 paused,
             ),
-        ):
+        )
+        for name, start, allowance, due, met, open_status in clocks:
             if start is None:
                 continue
             ds.append(

@@ -157,7 +157,7 @@ def register(
                 "event_id": done.event_id,
                 "deadlines": deadlines,
             }
-            rep = getattr(done, "repeat", None)
+            rep = done.repeat
             if rep is not None and rep.kind != "none":
                 body["repeat"] = {
                     "kind": rep.kind,
@@ -171,7 +171,7 @@ def register(
         from states.lifecycle import State
 
         typer.echo(f"已登记投诉 {done.number} (状态: {State(done.state).label})")
-        rep = getattr(done, "repeat", None)
+        rep = done.repeat
         if rep is not None and rep.kind == "merged":
             typer.echo(f"  重复投诉: 已合并至在办投诉 {rep.target} (第十八条第三款)")
         elif rep is not None and rep.kind == "linked":

@@ -12,8 +12,8 @@ import json
 import sys
 from typing import Any
 
-import click
 import typer
+from typer import _click as click  # typer's own copy of Click, which TyperGroup is built on
 from typer.core import TyperGroup
 
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound, TousuError
@@ -95,7 +95,7 @@ class TousuGroup(TyperGroup):
         argv = [*getattr(ctx, "protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except Exception as exc:  # noqa: BLE001 - classified below; bugs are re-raised
             found = classify(exc)

@@ -28,7 +28,8 @@ def import_(
     ] = False,
     user: UserOpt = None,
 ) -> None:
-    """逐行校验 (与 tousu register 相同规则), 分批登记, 输出被拒行报告, 识别重复投诉; 可重复运行。"""
+    """逐行校验 (与 tousu register 相同规则), 分批登记,
+    输出被拒行报告, 识别重复投诉; 可重复运行。"""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

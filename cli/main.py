@@ -14,8 +14,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import click
 import typer
+
+# typer 0.29 carries its own copy of Click (typer._click), distinct from the click package;
+# TyperGroup's methods take and return that copy's Context and Command.
+from typer import _click as click
 
 from cli.errors import TousuGroup
 

@@ -71,7 +71,8 @@ def analysis(
     out: Annotated[Path | None, typer.Option("--out", help="输出文件 (.xlsx)")] = None,
     user: UserOpt = None,
 ) -> None:
-    """五维度案例分析导出 (消费者背景、投诉内容、处理过程、相关法律法规、处理结果), 用于以案促改。"""
+    """五维度案例分析导出 (消费者背景、投诉内容、处理过程、相关法律法规、处理结果),
+    用于以案促改。"""
     from cli import output
     from services import case_analysis, reports
 

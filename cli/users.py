@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.common import JsonOpt, UserOpt, open_ctx, resolve_user
+
+if TYPE_CHECKING:  # services are imported inside the commands (cli/main.py: start-up cost)
+    from services.context import Context
 
 app = typer.Typer(
     add_completion=False,
@@ -20,14 +23,17 @@ ROLE_HELP = (
 )
 
 
-def _actor(ctx: object, user: str | None) -> str | None:
+def _actor(ctx: Context, user: str | None) -> str | None:
     """The administrator acting; None only to bootstrap the very first administrator."""
     from services import users as svc
 
-    if not user and not ctx.config.default_user:  # type: ignore[attr-defined]
-        if not any(u["role"] == "admin" and u["active"] for u in svc.list_users(ctx)):  # type: ignore[arg-type]
-            return None
-    return str(resolve_user(ctx, user)["username"])  # type: ignore[arg-type]
+    if (
+        not user
+        and not ctx.config.default_user
+        and not any(u["role"] == "admin" and u["active"] for u in svc.list_users(ctx))
+    ):
+        return None
+    return str(resolve_user(ctx, user)["username"])
 
 
 @app.command(

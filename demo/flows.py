@@ -199,11 +199,12 @@ def run(ctx: Context, console: Console) -> None:
 
     konsult = _count(ctx, Consultation.__table__)  # type: ignore[attr-defined]
     refs = _count(ctx, MediationReferral.__table__)  # type: ignore[attr-defined]
-    alerts = Counter(r["kind"] for r in _count(ctx, records.O))
+    alerts = Counter(r["kind"] for r in _count(ctx, records.Outbox))
     reasons = Counter(k["reason_code"] for k in konsult)
     console.print(
         f"时限巡检: 处理 {out['sweep']['claimed']} 条时限, 升级 {out['sweep']['escalated']} 次, "
-        f"按时限比例召集会商 {out['sweep']['convened']} 件; 再次巡检升级 {again.escalated} 次(不重复)。"
+        f"按时限比例召集会商 {out['sweep']['convened']} 件; "
+        f"再次巡检升级 {again.escalated} 次(不重复)。"
     )
     why = {
         "deadline_share": "超过时限比例",

@@ -227,15 +227,15 @@ def run(ctx: Context, console: Console) -> None:
     for col in ("投诉编号", "轮次/次数", "应回访", "状态", "满意度", "NPS", "后续"):
         t.add_column(col)
     for number in (first, other, fresh):
-        for row in callbacks.for_complaint(ctx, number):
+        for cb in callbacks.for_complaint(ctx, number):
             t.add_row(
                 number,
-                f"{row['round']}/{row['attempt']}",
-                f"{local(row['due_at'], ctx.tz):%Y-%m-%d %H:%M}",
-                rules.CALLBACK_STATUSES[row["status"]],
-                rules.SATISFACTION.get(row["satisfaction"] or "", ""),
-                "" if row["nps"] is None else str(row["nps"]),
-                {"retry": "改日重试", "reopen": "重新处理"}.get(row["outcome"] or "", ""),
+                f"{cb['round']}/{cb['attempt']}",
+                f"{local(cb['due_at'], ctx.tz):%Y-%m-%d %H:%M}",
+                rules.CALLBACK_STATUSES[cb["status"]],
+                rules.SATISFACTION.get(cb["satisfaction"] or "", ""),
+                "" if cb["nps"] is None else str(cb["nps"]),
+                {"retry": "改日重试", "reopen": "重新处理"}.get(cb["outcome"] or "", ""),
             )
     console.print(t)
     console.print(

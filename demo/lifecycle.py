@@ -51,7 +51,7 @@ def run(ctx: Context, console: Console) -> None:
         ("孙丽", "021-62345678", None, "退保纠纷: 犹豫期内退保被扣费", "online", 3),
         ("李强", "15900001111", None, "电销扰民: 拒绝后仍每日来电", "hotline", 0),
     ]
-    numbers = []
+    numbers: list[str] = []
     for name, phone, idno, claim, channel, days_ago in cases:
         received = now - timedelta(days=days_ago, hours=2)
         reg = Registration(

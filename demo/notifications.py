@@ -82,10 +82,12 @@ def run(ctx: Context, console: Console) -> None:
     console.rule("[bold]提醒发送: 待发提醒 → 邮件与企业微信机器人 (本机演示服务器)")
     now = utcnow()
     compose_digests(ctx, now)
-    O = Outbox.__table__  # type: ignore[attr-defined]
+    outbox = Outbox.__table__  # type: ignore[attr-defined]
     with ctx.engine.connect() as conn:
-        audiences = {a for (a,) in conn.execute(select(O.c.audience).distinct())}
-        kinds = Counter(k for (k,) in conn.execute(select(O.c.kind).where(O.c.status == "pending")))
+        audiences = {a for (a,) in conn.execute(select(outbox.c.audience).distinct())}
+        kinds = Counter(
+            k for (k,) in conn.execute(select(outbox.c.kind).where(outbox.c.status == "pending"))
+        )
     tags = sorted({apprise_tag(p) for a in audiences for p in a.split(",") if p.strip()})
 
     mailbox, posts = _Mailbox(), []  # type: ignore[var-annotated]

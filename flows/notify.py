@@ -24,7 +24,8 @@ def notify_dispatch(database_url: str | None = None) -> dict[str, Any]:
         ctx.close()
     logger = get_run_logger()
     logger.info(
-        "提醒发送: 成功 %d, 失败 %d, 暂缓 %d, 免打扰顺延 %d, 无匹配渠道 %d, 转备用渠道 %d (%.1f 秒)",
+        "提醒发送: 成功 %d, 失败 %d, 暂缓 %d, 免打扰顺延 %d, 无匹配渠道 %d, "
+        "转备用渠道 %d (%.1f 秒)",
         report.sent,
         report.failed,
         report.held,

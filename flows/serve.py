@@ -105,9 +105,8 @@ def serve_all(port: int = 4200, *, log: Callable[[str], None] = print) -> None:
         ]
         log(f"Prefect UI: {api_url.removesuffix('/api')}")
         for d in DEPLOYMENTS:
-            log(
-                f"  {d.name:20} {d.cron:14} ({TIMEZONE})  并发上限 {d.concurrency or '不限'}  {d.description}"
-            )
+            limit = d.concurrency or "不限"
+            log(f"  {d.name:20} {d.cron:14} ({TIMEZONE})  并发上限 {limit}  {d.description}")
         log("按 Ctrl-C 停止。")
         serve(*runners, print_starting_message=False)
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""Satisfaction callbacks (回访, seeds 000/001/003; internal practice, RULES.md §4).
+"""Satisfaction callbacks (回访, internal practice, docs/rules.md §4).
 
 Owns: scheduling a callback when a decision is notified (a configured number of working days
 later, inside working hours, assigned), recording it (reached or unreachable, 满意 / 基本满意 /
@@ -129,22 +129,22 @@ def _insert(
     verified: bool,
     assignee: str,
 ) -> int:
-    return int(
+    return records.inserted_id(
         conn.execute(
             _INSERT,
-            dict(
-                complaint_id=complaint_id,
-                round=round_,
-                attempt=attempt,
-                status="scheduled",
-                due_at=to_db(due),
-                window_end_at=to_db(end),
-                assignee=assignee,
-                calendar_verified=verified,
-                created_at=to_db(utcnow()),
-            ),
-        ).inserted_primary_key[0]
-    )  # type: ignore[index]
+            {
+                "complaint_id": complaint_id,
+                "round": round_,
+                "attempt": attempt,
+                "status": "scheduled",
+                "due_at": to_db(due),
+                "window_end_at": to_db(end),
+                "assignee": assignee,
+                "calendar_verified": verified,
+                "created_at": to_db(utcnow()),
+            },
+        )
+    )
 
 
 def _view(row: Any, number: str) -> dict[str, Any]:
@@ -290,7 +290,7 @@ def _dissatisfied(
     actor: str,
     note: str | None,
 ) -> str:
-    """Seeds 000/003: dissatisfied → reopen, review, mediation or the ledger, as configured."""
+    """docs/rules.md §4: dissatisfied → reopen, review, mediation or the ledger, as configured."""
     from services import actions, ledger
 
     reason = f"回访不满意{': ' + note if note else ''}"
@@ -367,7 +367,7 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> dict[str, int]:
                         "attempt": r["attempt"],
                         "window_end": from_db(r["window_end_at"]).isoformat(),
                     },
-                )  # type: ignore[union-attr]
+                )
                 conn.execute(update(CB).where(CB.c.id == r["id"]).values(alerted_at=to_db(now)))
                 alerted += 1
             limit = rules.overdue_at(

@@ -1,4 +1,4 @@
-"""Five-dimension case analysis (五维度, seed 000) for case reviews (以案促改): consumer
+"""Five-dimension case analysis (五维度, docs/rules.md §4) for case reviews (以案促改): consumer
 background, complaint content, handling process, rules applied, outcome, plus the root cause
 (溯源整改) recorded when the case was closed or settled.
 

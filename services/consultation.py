@@ -1,6 +1,6 @@
-"""Joint consultation (会商, seed 002): convened automatically or by hand, held in working hours,
-reminded, decided, and escalated when overdue. Internal practice, not in the regulation, so
-every number comes from `[consultation]` in config/tousu.toml.
+"""Joint consultation (会商, docs/rules.md §4): convened automatically or by hand, held in
+working hours, reminded, decided, and escalated when overdue. Internal practice, not in the
+regulation, so every number comes from `[consultation]` in config/tousu.toml.
 
 Triggers: a case past a configured share of its decision deadline (checked by the deadline
 sweep through the same `next_check_at` index), 重大 cases (`cycle`), repeat and backlog matters
@@ -62,10 +62,11 @@ def share_point(
     cfg: Mapping[str, Any], name: str, started: datetime, due: datetime, paused_seconds: int
 ) -> datetime | None:
     """When the configured share of the deadline's time has passed (pauses shift it)."""
-    if not cfg["share"] or name != cfg["deadline"]:
+    share: float = cfg["share"]
+    if not share or name != cfg["deadline"]:
         return None
     span = (due - timedelta(seconds=paused_seconds)) - started
-    return due - span * (1 - cfg["share"])
+    return due - span * (1 - share)
 
 
 def convened_cycles(conn: Connection, cids: list[int]) -> set[tuple[int, str]]:
@@ -164,7 +165,7 @@ def _convene(
         "convened_by": actor,
         "convened_at": to_db(now),
     }
-    row["id"] = conn.execute(insert(K).values(row)).inserted_primary_key[0]  # type: ignore[index]
+    row["id"] = records.inserted_id(conn.execute(insert(K).values(row)))
     fresh = records.load_case_by_id(conn, case["id"])
     local = meeting.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
     names = [cfg["labels"].get(d, d) for d in depts]
@@ -371,8 +372,10 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
         for number in numbers:
             with ctx.engine.begin() as conn:
                 case = records.load_case(conn, number)
-                if _open_for(conn, case["id"]) is None and lc.State(case["state"]) in CONSULT_FROM:
-                    if _convene(
+                if (
+                    _open_for(conn, case["id"]) is None
+                    and lc.State(case["state"]) in CONSULT_FROM
+                    and _convene(
                         ctx,
                         conn,
                         case,
@@ -383,8 +386,9 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                         departments=None,
                         meeting_at=None,
                         now=now,
-                    ):
-                        res.convened += 1
+                    )
+                ):
+                    res.convened += 1
     soon = now + timedelta(hours=cfg["remind_before_hours"])
     with ctx.engine.begin() as conn:
         due = (
@@ -443,20 +447,23 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
             conn.execute(update(K).where(K.c.id == k_row["id"]).values(escalated_at=to_db(now)))
             if lc.State(case["state"]) != lc.State.consulting:
                 continue  # concluded through the plain action: nothing overdue
-            title = f"会商逾期未形成结论(会议 {from_db(k_row['meeting_at']).astimezone(ctx.tz):%m-%d %H:%M})"  # type: ignore[union-attr]
-            xid = conn.execute(
-                insert(X).values(
-                    complaint_id=case["id"],
-                    deadline_name="consultation",
-                    level="overdue",
-                    cycle=str(k_row["id"]),
-                    rank=cfg["overdue_level"],
-                    audience=f"role:{cfg['overdue_to']}",
-                    due_at=None,
-                    fired_at=to_db(now),
-                    outcome="acted",
+            meeting = from_db(k_row["meeting_at"]).astimezone(ctx.tz)
+            title = f"会商逾期未形成结论(会议 {meeting:%m-%d %H:%M})"
+            xid = records.inserted_id(
+                conn.execute(
+                    insert(X).values(
+                        complaint_id=case["id"],
+                        deadline_name="consultation",
+                        level="overdue",
+                        cycle=str(k_row["id"]),
+                        rank=cfg["overdue_level"],
+                        audience=f"role:{cfg['overdue_to']}",
+                        due_at=None,
+                        fired_at=to_db(now),
+                        outcome="acted",
+                    )
                 )
-            ).inserted_primary_key[0]  # type: ignore[index]
+            )
             last = from_db(case["last_event_at"]) or now
             eid = _append_escalation(
                 ctx,

@@ -136,7 +136,7 @@ def resident_id(rng: random.Random, area: str, born: date) -> str:
     """A GB 11643 resident ID with the correct check digit."""
     body = f"{area}{born:%Y%m%d}{rng.randint(0, 999):03d}"
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
 
 
 def mobile(rng: random.Random) -> str:

@@ -166,7 +166,8 @@ def _alert(
             now=now,
         ):
             sent += 1
-            # Until the notification sender lands, the alert is also a log line.
+            # Queued only: notifications/dispatch.py delivers the outbox row once this
+            # transaction commits. The log line is a trace of what was queued.
             log.info("[%s → %s] %s %s", kind, to, case["number"], payload.get("title", ""))
     return sent
 

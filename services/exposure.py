@@ -1,4 +1,4 @@
-"""Exposure inputs for the ratio metrics (RULES.md §6): premium (亿元), policies in force and
+"""Exposure inputs for the ratio metrics (docs/rules.md §6): premium (亿元), policies in force and
 insured persons per branch and period, read from small CSV files the finance side supplies.
 
 One file per period, named by the `[reports] exposure_pattern` setting (default

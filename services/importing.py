@@ -159,10 +159,20 @@ def to_registration(m: Mapping, row: dict[str, Any], tz: ZoneInfo) -> Registrati
             value = m.values[fld].get(value, value)
         if value not in (None, ""):
             got[fld] = value
-    person = Person(**{f: _text(got.pop(f)) for f in list(got) if f in PERSON_FIELDS})
-    if not person.kind:
-        person.kind = "person"
+    given = {f: _text(got.pop(f)) for f in list(got) if f in PERSON_FIELDS}
+    # A row without a name still becomes a Registration, which validate() rejects by field
+    # (Person(**given) raised TypeError there and stopped the whole import).
+    person = Person(
+        name=given.get("name") or "",
+        kind=given.get("kind") or "person",
+        id_number=given.get("id_number"),
+        phone=given.get("phone"),
+        address=given.get("address"),
+        credit_code=given.get("credit_code"),
+        legal_rep=given.get("legal_rep"),
+    )
     agent = {AGENT_FIELDS[f]: _text(got.pop(f)) for f in list(got) if f in AGENT_FIELDS}
+    agent_name = agent.get("name")
     for name in TIME_FIELDS & got.keys():
         got[name] = _time(got[name], tz, name)
     for name in BOOL_FIELDS & got.keys():
@@ -176,7 +186,11 @@ def to_registration(m: Mapping, row: dict[str, Any], tz: ZoneInfo) -> Registrati
         raise InvalidInput("received_at", "缺少收到时间(历史数据须注明收到时间)")
     reg = Registration(
         complainant=person,
-        agent=Person(**agent) if agent.get("name") else None,
+        agent=(
+            Person(name=agent_name, phone=agent.get("phone"), id_number=agent.get("id_number"))
+            if agent_name
+            else None
+        ),
         claim=got.pop("claim", "") or "",
         facts=got.pop("facts", "") or "",
         channel=got.pop("channel", "") or "",

@@ -1,4 +1,4 @@
-"""The repeat and backlog ledger (重复投诉与积案台账, seed 004; RULES.md §4).
+"""The repeat and backlog ledger (重复投诉与积案台账, docs/rules.md §4).
 
 Owns: one matter per complainant matter (a master complaint plus every repeat merged into it
 or linked to it), its named owner, resolution class, measures, status and 停访息诉 date; the
@@ -93,7 +93,7 @@ def attach(
     row = conn.execute(select(M).where(M.c.master_complaint_id == master["id"])).mappings().first()
     if row is None:
         received = from_db(master["received_at"])
-        matter_id = int(
+        matter_id = records.inserted_id(
             conn.execute(
                 insert(M).values(
                     master_complaint_id=master["id"],
@@ -110,8 +110,8 @@ def attach(
                     updated_at=to_db(now),
                     version=1,
                 )
-            ).inserted_primary_key[0]
-        )  # type: ignore[index]
+            )
+        )
         conn.execute(
             insert(MB).values(
                 matter_id=matter_id,
@@ -209,7 +209,7 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
 
     now = now or utcnow()
     rep = ctx.config.repeat
-    summary = {"backlog_new": 0, "matters": 0, "consulted": [], "consult_pending": 0}
+    backlog_new = matters = 0
     cutoff_day = now.astimezone(ctx.tz).date() - timedelta(days=rep.backlog_open_days)
     cutoff = rules.local_midnight(cutoff_day, ctx.tz)  # received before it: open > N days
     with ctx.engine.begin() as conn:
@@ -235,9 +235,9 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
             )
             if before is None or before.kind != "backlog":
                 _set_kind(conn, mid, "backlog", f"在办超过 {rep.backlog_open_days} 日")
-                summary["backlog_new"] += 1
+                backlog_new += 1
         for matter in conn.execute(select(M).where(M.c.status == "open")).mappings().all():
-            summary["matters"] += 1
+            matters += 1
             counts = recount(conn, matter["id"])
             if (
                 matter["kind"] != "backlog"
@@ -246,11 +246,16 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
                 _set_kind(
                     conn, matter["id"], "backlog", f"重复投诉 {counts['complaint_count']} 次未化解"
                 )
-                summary["backlog_new"] += 1
+                backlog_new += 1
             if not matter["owner"]:
                 _fill_owner(ctx, conn, matter["id"])
-        summary["consulted"], summary["consult_pending"] = _consult_due(ctx, conn, now)
-    return summary
+        consulted, consult_pending = _consult_due(ctx, conn, now)
+    return {
+        "backlog_new": backlog_new,
+        "matters": matters,
+        "consulted": consulted,
+        "consult_pending": consult_pending,
+    }
 
 
 def _set_kind(conn: Connection, matter_id: int, kind: str, why: str) -> None:
@@ -289,8 +294,8 @@ def _fill_owner(ctx: Context, conn: Connection, matter_id: int) -> None:
 
 
 def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[str], int]:
-    """Seed 002: difficult and repeat complaints go to joint consultation (会商)."""
-    from services import actions
+    """Difficult and repeat complaints go to joint consultation (会商, docs/rules.md §4)."""
+    from services import consultation
 
     kinds = _section(ctx)["consult"]
     sources = {s.value for s in lc.action("consult").sources}
@@ -317,25 +322,14 @@ def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[st
             f"台账事项 {matter_code(matter['id'])}({rules.MATTER_KINDS[matter['kind']]}"
             f", 共 {matter['complaint_count']} 次投诉)提请会商"
         )
-        convene = _convene_service()
-        if convene is not None:
-            convene(
-                ctx,
-                case.number,
-                reason,
-                reason_code=matter["kind"],
-                key=matter_code(matter["id"]),
-                conn=conn,
-            )
-        else:
-            actions.perform(
-                ctx,
-                case.number,
-                "consult",
-                actor="system",
-                conn=conn,
-                fields={"reason": reason, "ledger": matter_code(matter["id"])},
-            )
+        consultation.convene_for(
+            ctx,
+            case.number,
+            reason,
+            reason_code=matter["kind"],
+            key=matter_code(matter["id"]),
+            conn=conn,
+        )
         conn.execute(update(M).where(M.c.id == matter["id"]).values(consulted_at=to_db(now)))
         _log(
             conn,
@@ -349,15 +343,6 @@ def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[st
     return done, pending
 
 
-def _convene_service() -> Any:
-    """The flows feature's joint-consultation service, when it exists (issue 4)."""
-    try:
-        from services import consultation
-    except ImportError:
-        return None
-    return getattr(consultation, "convene_for", None)
-
-
 def weekly_summary(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
     """Queue the weekly ledger summary for supervisors (one per ISO week, deduplicated)."""
     now = now or utcnow()
@@ -368,12 +353,12 @@ def weekly_summary(ctx: Context, *, now: datetime | None = None) -> dict[str, An
         payload = {
             "open": len(open_rows),
             "by_kind": {k: sum(1 for r in open_rows if r["kind"] == k) for k in rules.MATTER_KINDS},
-            "new_this_week": sum(1 for r in rows if from_db(r["opened_at"]) >= week_ago),  # type: ignore[operator]
+            "new_this_week": sum(1 for r in rows if from_db(r["opened_at"]) >= week_ago),
             "resolved_this_week": sum(
                 1
                 for r in rows
                 if r["status"] == "resolved" and from_db(r["updated_at"]) >= week_ago
-            ),  # type: ignore[operator]
+            ),
             "unowned": sum(1 for r in open_rows if not r["owner"]),
             "regulator_items": sum(r["regulator_count"] for r in open_rows),
             "top": [

@@ -144,7 +144,7 @@ def _prepare(
         "followed_up": 0,
         "follow_up_at": to_db(referred_at + timedelta(days=organisation["follow_up_days"])),
     }
-    row["id"] = conn.execute(insert(M).values(row)).inserted_primary_key[0]  # type: ignore[index]
+    row["id"] = records.inserted_id(conn.execute(insert(M).values(row)))
     label = lc.MEDIATION_CHANNELS[channel]
     records.enqueue_alert(
         conn,
@@ -276,7 +276,10 @@ def follow_up(ctx: Context, *, now: datetime | None = None) -> int:
             referred = from_db(ref["referred_at"]) or now
             days = (now - referred).days
             n = ref["followed_up"] + 1
-            title = f"调解跟进: 投诉 {case['number']} 已在{ref['organisation']}调解 {days} 日, 请跟进结果"
+            title = (
+                f"调解跟进: 投诉 {case['number']} 已在{ref['organisation']}调解 {days} 日, "
+                "请跟进结果"
+            )
             for audience in (ref["contact"], f"user:{case['owner']}" if case["owner"] else None):
                 if audience:
                     records.enqueue_alert(

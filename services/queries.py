@@ -371,14 +371,14 @@ def queue(
                 named.setdefault(d["complaint_id"], dict(d))
     items = []
     for r in rows:
-        d = named.get(r["id"])
+        soonest = named.get(r["id"])
         items.append(
             {
                 **r,
                 "received_at": from_db(r["received_at"]),
-                "nearest_due": from_db(d["due_at"]) if d else None,
-                "nearest_deadline": d["name"] if d else None,
-                "verified": bool(d["verified"]) if d else None,
+                "nearest_due": from_db(soonest["due_at"]) if soonest else None,
+                "nearest_deadline": soonest["name"] if soonest else None,
+                "verified": bool(soonest["verified"]) if soonest else None,
             }
         )
     return {"scope": scope, "items": items, "limit": limit}

@@ -18,11 +18,12 @@ from states import lifecycle as lc
 from states import validation as v
 from states.deadlines import apply_clock
 from states.errors import Forbidden, InvalidInput
-from storage.models import Institution, Party
+from storage import models
+from storage.models import Party
 from storage.timeutil import to_db, utcnow
 
 P = Party.__table__  # type: ignore[attr-defined]
-I = Institution.__table__  # type: ignore[attr-defined]
+Institution = models.Institution.__table__  # type: ignore[attr-defined]
 # Prepared once: building `.values(...)` per call costs more than the insert itself.
 _INS_PARTY = insert(P)
 _INS_CASE = insert(records.C)
@@ -186,15 +187,13 @@ def _institution_id(conn: Connection, name: str | None, branch: str) -> int | No
     if not name:
         return None
     code = f"{branch}:{name}"
-    found = conn.execute(select(I.c.id).where(I.c.code == code)).scalar()
+    found = conn.execute(select(Institution.c.id).where(Institution.c.code == code)).scalar()
     if found is not None:
         return int(found)
     level = "head_office" if branch == "head_office" else "branch"
-    return int(
-        conn.execute(
-            insert(I).values(code=code, name=name, branch=branch, level=level)
-        ).inserted_primary_key[0]
-    )  # type: ignore[index]
+    return records.inserted_id(
+        conn.execute(insert(Institution).values(code=code, name=name, branch=branch, level=level))
+    )
 
 
 def check_registrar(user: dict[str, Any]) -> None:
@@ -282,12 +281,12 @@ def register(
     check_registrar(user)
     validate(ctx, reg, now)
     received = reg.received_at or now
-    complainant_id = conn.execute(
-        _INS_PARTY, party_row(ctx, reg.complainant, now)
-    ).inserted_primary_key[0]  # type: ignore[index]
+    complainant_id = records.inserted_id(
+        conn.execute(_INS_PARTY, party_row(ctx, reg.complainant, now))
+    )
     agent_id = None
     if reg.agent is not None:
-        agent_id = conn.execute(_INS_PARTY, party_row(ctx, reg.agent, now)).inserted_primary_key[0]  # type: ignore[index]
+        agent_id = records.inserted_id(conn.execute(_INS_PARTY, party_row(ctx, reg.agent, now)))
     row = case_row(
         ctx,
         reg,
@@ -297,7 +296,7 @@ def register(
         agent_id=agent_id,
         institution_id=_institution_id(conn, reg.institution, reg.branch),
     )
-    cid = int(conn.execute(_INS_CASE, row).inserted_primary_key[0])  # type: ignore[index]
+    cid = records.inserted_id(conn.execute(_INS_CASE, row))
     number = number or number_for(ctx, received, cid)
     conn.execute(_SET_NUMBER, {"_id": cid, "number": number})
     deadlines: dict[str, Any] = {}

@@ -1,4 +1,4 @@
-"""Repeat detection at registration (重复投诉, RULES.md §4; Art. 18 ¶3).
+"""Repeat detection at registration (重复投诉, docs/rules.md §4; Art. 18 ¶3).
 
 Owns: deciding, in the registering transaction, whether a new complaint repeats an earlier
 one and what follows. Must not import cli/, flows/ or notifications/.
@@ -198,8 +198,8 @@ def _merge(
     new_facts = _has_new_facts(ctx, case, full_target)
     # The merge and the restarted clock happen when the repeat was received, unless the open
     # case already has a later event (an append-only history never goes backwards).
-    at = max(from_db(case["received_at"]), from_db(full_target["last_event_at"]))  # type: ignore[type-var]
-    at = min(at, utcnow())  # type: ignore[type-var]
+    at = max(from_db(case["received_at"]), from_db(full_target["last_event_at"]))
+    at = min(at, utcnow())
     result = actions.perform(
         ctx,
         case["number"],

@@ -1,4 +1,4 @@
-"""Report metrics (RULES.md §6) computed in the database: every figure is a GROUP BY aggregate
+"""Report metrics (docs/rules.md §6) computed in the database: every figure is a GROUP BY aggregate
 over the complaints received in the period (a range on the indexed `received_at`) or the
 events recorded in it (a range on the indexed `event.at`), never a row-by-row load. Works on
 SQLite and PostgreSQL; the dialects differ only in how times are subtracted and days counted.
@@ -22,8 +22,8 @@ Definitions (also in docs/reports.md). Cohort = complaints received in the perio
 - Execution deviation (制度执行偏差率): cohort cases with a missed own deadline (met late, or
   running past due) or a skipped step (a decision without acceptance; closed without a
   decision other than by a mediated settlement).
-- Callbacks: from issue 6's `callback` table (attempts recorded in the period) when it
-  exists, else "—".
+- Callbacks: the attempts recorded in the period in the `callback` table
+  (storage/ledger.py, written by services/callbacks.py); "—" where none was recorded.
 This module must not import cli/, flows/ or any renderer.
 """
 
@@ -138,7 +138,7 @@ def change(now: float | None, before: float | None) -> float | None:
     """Relative change (0.12 = +12%); None when there is nothing to compare with."""
     if now is None or before in (None, 0):
         return None
-    return (now - before) / before  # type: ignore[operator]
+    return (now - before) / before
 
 
 def _seconds(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
@@ -309,7 +309,7 @@ def _backlog(conn: Connection, ctx: Context, dim: str | None, cutoff: datetime) 
 
 def _callbacks(
     conn: Connection, dim: str | None, start: datetime, end: datetime
-) -> dict[str, dict[str, float]] | None:
+) -> dict[str, dict[str, float]]:
     """The callback attempts recorded in the period (one row per attempt).
 
     Reach rate = reached ÷ (reached + unreachable) attempts recorded in the period;
@@ -414,7 +414,7 @@ def _metrics(
             sums.get(key, {}),
             events.get(key, {}),
             backlog.get(key, 0.0),
-            (callbacks or {}).get(key, {}) if callbacks is not None else None,
+            callbacks.get(key, {}),
             expo,
         )
     return out

@@ -1,4 +1,4 @@
-"""The special-attention list (特别关注客户, seed 002; RULES.md §4).
+"""The special-attention list (特别关注客户, docs/rules.md §4).
 
 Owns: supervisors adding, listing, viewing and removing complainants with repeated,
 fraudulent or malicious complaints, each entry with a reason and evidence.
@@ -80,7 +80,7 @@ def add(ctx: Context, *, actor: str, number: str, reason: str, evidence: str) ->
         ).scalar()
         if active is not None:
             raise InvalidInput("number", f"该投诉人已在名单中(条目 #{active})")
-        entry_id = int(
+        entry_id = records.inserted_id(
             conn.execute(
                 insert(SA).values(
                     complainant_hash=key,
@@ -91,8 +91,8 @@ def add(ctx: Context, *, actor: str, number: str, reason: str, evidence: str) ->
                     added_at=to_db(utcnow()),
                     active=True,
                 )
-            ).inserted_primary_key[0]
-        )  # type: ignore[index]
+            )
+        )
         _audit(
             conn,
             action="add",

@@ -2,7 +2,7 @@
 
 chinesecalendar knows 2004–2026 and raises NotImplementedError beyond; for such a year we
 fall back to Monday–Friday plus the dates an operator configured, and report the answer as
-unverified unless the year is listed in `calendar.verified_years` (RULES.md §1).
+unverified unless the year is listed in `calendar.verified_years` (docs/rules.md §1).
 `find_workday` of chinesecalendar is off by one when the start is not a working day, so
 working days are counted here.
 """

@@ -21,21 +21,34 @@ RUNNING, PAUSED, MET, STOPPED = "running", "paused", "met", "stopped"
 ACTIVE = (RUNNING, PAUSED)
 
 
+# Read-only protocol members, so that config's pydantic models (config.DeadlineRule,
+# config.EscalationLevel), whose fields are narrower (a Literal unit), satisfy them.
 class Rule(Protocol):
-    label: str
-    start: str
-    amount: int
-    unit: str
-    pausable: bool
-    extensions: list[int]
-    escalate: bool
-    rule: str
+    @property
+    def label(self) -> str: ...
+    @property
+    def start(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def pausable(self) -> bool: ...
+    @property
+    def extensions(self) -> Sequence[int]: ...
+    @property
+    def escalate(self) -> bool: ...
+    @property
+    def rule(self) -> str: ...
 
 
 class Level(Protocol):
-    code: str
-    at_fraction: float
-    after_due_days: int
+    @property
+    def code(self) -> str: ...
+    @property
+    def at_fraction(self) -> float: ...
+    @property
+    def after_due_days(self) -> int: ...
 
 
 @dataclass
@@ -99,9 +112,7 @@ class Clock:
         warnings = []
         for level in self.ladder if rule.escalate else ():
             at = dl.started_at + span * level.at_fraction + timedelta(days=level.after_due_days)
-            warnings.append(
-                {"level": level.code, "at": (at + shift).astimezone(UTC).isoformat()}
-            )
+            warnings.append({"level": level.code, "at": (at + shift).astimezone(UTC).isoformat()})
         dl.due_at = (base_due + shift).astimezone(UTC)
         dl.warnings = warnings
         dl.verified = verified

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from states.calendar import WorkCalendar
 
-# Seed 004 (分类化解): how a matter is resolved depends on what kind of claim it is.
+# docs/rules.md §4 (分类化解): how a matter is resolved depends on what kind of claim it is.
 RESOLUTION_CLASSES: dict[str, str] = {
     "reasonable": "合理诉求",  # resolve promptly
     "unreasonable": "不合理诉求",  # listen, explain the policy patiently
@@ -26,7 +26,7 @@ MATTER_KINDS: dict[str, str] = {
     "dissatisfied": "回访不满意",
 }
 MATTER_STATUSES: dict[str, str] = {"open": "化解中", "resolved": "已化解"}
-# Seed 004 (多元共治): measures a ledger records.
+# docs/rules.md §4 (多元共治): measures a ledger records.
 MEASURES: dict[str, str] = {
     "resolve": "解决合理诉求",
     "explain": "政策解释与疏导",
@@ -69,7 +69,7 @@ def local_days_between(earlier: datetime, later: datetime, tz: ZoneInfo) -> int:
 
 
 def in_repeat_window(earlier: datetime, later: datetime, tz: ZoneInfo, window_days: int) -> bool:
-    """'Within 180 days' includes day 180 (RULES.md §1: 以内 includes the number)."""
+    """'Within 180 days' includes day 180 (docs/rules.md §1: 以内 includes the number)."""
     return 0 <= local_days_between(earlier, later, tz) <= window_days
 
 

@@ -1,27 +1,39 @@
-"""Priority 一般/重点/重大 (seed 001) from configurable thresholds; Art. 29 for 重大."""
+"""Priority 一般/重点/重大 (docs/rules.md §4) from configurable thresholds; Art. 29 for 重大."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-ORDER = {"normal": 0, "key": 1, "major": 2}
+Level = Literal["normal", "key", "major"]
+ORDER: dict[Level, int] = {"normal": 0, "key": 1, "major": 2}
 
 
 class Thresholds(Protocol):
-    key_amount: float
-    major_amount: float
-    major_group_size: int
-    key_group_size: int
-    regulator_forwarded: str
-    media_involved: str
-    vulnerable: str
-    repeat: str
+    """What `assess` reads (config.Priority satisfies it). Read-only members, so that a
+    narrower field type in the configuration (a Literal, an int amount) still matches."""
+
+    @property
+    def key_amount(self) -> float: ...
+    @property
+    def major_amount(self) -> float: ...
+    @property
+    def major_group_size(self) -> int: ...
+    @property
+    def key_group_size(self) -> int: ...
+    @property
+    def regulator_forwarded(self) -> Level: ...
+    @property
+    def media_involved(self) -> Level: ...
+    @property
+    def vulnerable(self) -> Level: ...
+    @property
+    def repeat(self) -> Level: ...
 
 
 def assess(case: Mapping[str, Any], rules: Thresholds) -> tuple[str, list[str]]:
     """The highest priority any rule gives, with the reasons (zh-CN) that raised it."""
-    found: list[tuple[str, str]] = [("normal", "一般投诉")]
+    found: list[tuple[Level, str]] = [("normal", "一般投诉")]
     amount = float(case.get("amount") or 0)
     group = int(case.get("group_size") or 1)
     if amount >= rules.major_amount:

@@ -1,5 +1,5 @@
 """One engine per process. SQLite by default (WAL, busy timeout, BEGIN IMMEDIATE so that a
-read-modify-write cannot lose an update across processes, STACK_NOTES); PostgreSQL by URL."""
+read-modify-write cannot lose an update across processes); PostgreSQL by URL."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine, create_engine
 
 
 def normalize_url(url: str) -> str:
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
+    if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
 
@@ -50,7 +50,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # BEGIN IMMEDIATE through the dialect's own begin hook rather than an engine "begin"
         # listener: any engine-level listener sends every statement through the event
         # dispatch path, which cost about a quarter of a short transaction's overhead here.
-        engine.dialect.do_begin = _sqlite_begin  # type: ignore[method-assign]
+        # The hook is set on this dialect instance, so Python calls it unbound with the DBAPI
+        # connection alone; mypy checks it against the class method's `self` signature.
+        engine.dialect.do_begin = _sqlite_begin  # type: ignore[method-assign, assignment]
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
