@@ -42,7 +42,7 @@ from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
 ACTIONS_PER_CASE = 7
-ANALYSIS = {
+ANALYSIS: dict[str, Any] = {
     "background": "退休人员",
     "content": "理赔时效",
     "process": "调查协商",
@@ -88,9 +88,7 @@ def service_run(ctx, cases: range, start: datetime) -> float:  # type: ignore[no
             at=received + 4 * h,
         )
         a.notify(ctx, number, actor="liaison", channel="sms", proof="回执", at=received + 5 * h)
-        a.close(
-            ctx, number, actor="liaison", analysis=ANALYSIS, root_cause="时效", at=received + 6 * h
-        )
+        a.close(ctx, number, actor="liaison", **ANALYSIS, root_cause="时效", at=received + 6 * h)
     return time.perf_counter() - t0
 
 

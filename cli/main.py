@@ -20,6 +20,7 @@ import typer
 # TyperGroup's methods take and return that copy's Context and Command.
 from typer import _click as click
 
+from cli import actions
 from cli.errors import TousuGroup
 
 # Command name → where it lives, imported and built only when that command runs (or help lists
@@ -28,32 +29,8 @@ from cli.errors import TousuGroup
 #     "report": "cli.report:app",
 LAZY: dict[str, str] = {
     **dict.fromkeys(("register", "show", "queue"), "cli.cases"),
-    **dict.fromkeys(
-        (
-            "accept",
-            "assign",
-            "investigate",
-            "negotiate",
-            "appraisal",
-            "consult",
-            "consult-end",
-            "new-facts",
-            "extend",
-            "decide",
-            "notify",
-            "review",
-            "mediate",
-            "mediate-end",
-            "settle",
-            "close",
-            "withdraw",
-            "decline",
-            "merge",
-            "reopen",
-            "escalate",
-        ),
-        "cli.actions",
-    ),
+    # Every lifecycle action people take: one command per row of states/lifecycle.py ACTIONS.
+    **dict.fromkeys(actions.top_level(), "cli.actions"),
     "users": "cli.users",
     "db": "cli.db",
     # ---- Other features' sub-apps: one line each ("notify" is the lifecycle action 告知, so

@@ -26,7 +26,7 @@ from services.registration import Person, Registration, register
 from storage.escalation import Consultation, Escalation, MediationReferral
 from storage.timeutil import utcnow
 
-ANALYSIS = {
+ANALYSIS: dict[str, Any] = {
     "background": "个体工商户, 首次投诉",
     "content": "车险理赔金额争议",
     "process": "受理、调查、转行业调解",

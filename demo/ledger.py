@@ -4,6 +4,7 @@ and exported to Excel, satisfaction callbacks (回访) scheduled and recorded.""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -18,7 +19,7 @@ from states import ledger as rules
 from states.lifecycle import State
 from storage.timeutil import local, utcnow
 
-ANALYSIS = {
+ANALYSIS: dict[str, Any] = {
     "background": "退休人员, 女, 68 岁",
     "content": "重疾险理赔被拒",
     "process": "调取病历、核实既往症",
@@ -94,7 +95,7 @@ def run(ctx: Context, console: Console) -> None:
         ctx,
         first,
         actor=HANDLER,
-        analysis=ANALYSIS,
+        **ANALYSIS,
         root_cause="销售环节告知提示不足",
         at=t_a + timedelta(days=4),
     )

@@ -4,6 +4,7 @@ lifecycle by the service layer, and their named deadlines printed (Asia/Shanghai
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -17,7 +18,7 @@ from services.registration import Person, Registration, register
 from states.lifecycle import PRIORITIES, State
 from storage.timeutil import local, utcnow
 
-ANALYSIS = {
+ANALYSIS: dict[str, Any] = {
     "background": "65 岁退休人员, 首次投诉, 对理赔流程不熟悉",
     "content": "住院医疗费用理赔超过 30 日未结案",
     "process": "受理后调查住院资料, 与医院核实, 协商补足赔款",
@@ -100,9 +101,7 @@ def run(ctx: Context, console: Console) -> None:
     a.notify(
         ctx, full, actor=handler, channel="sms", proof="短信网关回执 SMS-88213", at=at(24 * 6 + 1)
     )
-    a.close(
-        ctx, full, actor=handler, analysis=ANALYSIS, root_cause="理赔时效考核缺失", at=at(24 * 7)
-    )
+    a.close(ctx, full, actor=handler, **ANALYSIS, root_cause="理赔时效考核缺失", at=at(24 * 7))
 
     t1 = now - timedelta(days=9, hours=2)
     a.accept(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 from datetime import timedelta
+from typing import Any
 
 from rich.console import Console
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from services.periods import last_full_month
 from services.report_files import produce
 from storage.timeutil import utcnow
 
-ANALYSIS = {
+ANALYSIS: dict[str, Any] = {
     "background": "长期客户, 对条款理解有误",
     "content": "理赔金额争议",
     "process": "调查、协商、书面告知",
@@ -96,7 +97,7 @@ def _live(ctx: Context, number: str, case: DemoCase) -> None:
                 number,
                 actor=HANDLER,
                 agreement="调解达成协议, 补付部分费用",
-                analysis=ANALYSIS,
+                **ANALYSIS,
                 root_cause="条款说明不充分",
                 at=t.mediation_ended,
             )
@@ -120,9 +121,7 @@ def _live(ctx: Context, number: str, case: DemoCase) -> None:
     if t.notified:
         a.notify(ctx, number, actor=HANDLER, channel="sms", proof="短信发送回执", at=t.notified)
     if t.closed and t.stage == "closed":
-        a.close(
-            ctx, number, actor=HANDLER, analysis=ANALYSIS, root_cause="理赔时效管理", at=t.closed
-        )
+        a.close(ctx, number, actor=HANDLER, **ANALYSIS, root_cause="理赔时效管理", at=t.closed)
 
 
 def run(ctx: Context, console: Console, n: int = 400) -> None:

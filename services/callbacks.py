@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import records
+from services import events, records
 from services.context import Context
 from states import ledger as rules
 from states import lifecycle as lc
@@ -394,3 +394,16 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> dict[str, int]:
                 conn.execute(update(CB).where(CB.c.id == r["id"]).values(escalated_at=to_db(now)))
                 escalated += 1
     return {"alerted": alerted, "escalated": escalated}
+
+
+@events.subscribe("schedule_callback")
+def _on_notified(event: events.ActionTaken) -> None:
+    """After `notify`: a satisfaction callback (回访) follows every notified decision."""
+    schedule(
+        event.conn,
+        event.ctx,
+        event.case["id"],
+        notified_at=event.at,
+        owner=event.case["owner"],
+        first=event.case["notified_at"] is None,
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from config import Config, load_config
 from states.calendar import WorkCalendar
@@ -28,6 +30,12 @@ class Context:
         if self._vault is None:
             self._vault = Vault(load_key(self.config.key_file, self.config.key))
         return self._vault
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One unit of work: commits when the block ends, rolls back if it raises."""
+        with self.engine.begin() as conn:
+            yield conn
 
     def close(self) -> None:
         self.engine.dispose()

@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from services import records
+from services import events, records
 from services.context import Context
 from states import lifecycle as lc
 from states.priority import assess
@@ -502,3 +502,16 @@ def due_count(ctx: Context, *, now: datetime | None = None) -> int:
             ).scalar()
             or 0
         )
+
+
+@events.subscribe("escalate_if_major")
+def _on_accepted(event: events.ActionTaken) -> None:
+    """Art. 29: a case accepted as 重大 escalates at once."""
+    if event.values.get("priority") == "major":
+        escalate_on_arrival(event.ctx, event.conn, event.case["id"])
+
+
+@events.subscribe("escalate_on_arrival")
+def _on_registered(event: events.CaseRegistered) -> None:
+    """舆情 / 重大 / 监管转办: escalated at registration, not at the first sweep."""
+    escalate_on_arrival(event.ctx, event.conn, event.complaint_id, dict(event.row))

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import escalation, records, repeats
+from services import events, records
 from services.actions import FUTURE_TOLERANCE
 from services.context import Context
-from services.repeats import RepeatOutcome
 from states import lifecycle as lc
 from states import validation as v
 from states.deadlines import apply_clock
@@ -21,6 +20,9 @@ from states.errors import Forbidden, InvalidInput
 from storage import models
 from storage.models import Party
 from storage.timeutil import to_db, utcnow
+
+if TYPE_CHECKING:
+    from services.repeats import RepeatOutcome
 
 P = Party.__table__  # type: ignore[attr-defined]
 Institution = models.Institution.__table__  # type: ignore[attr-defined]
@@ -316,9 +318,9 @@ def register(
         reason=None,
         details=public_details(reg),
     )
-    escalation.escalate_on_arrival(ctx, conn, cid, row)  # 舆情 / 重大 / 监管转办: at once (issue 4)
-    # Repeat detection (RULES.md §4): merge into an open case or link to the matter's master.
-    repeat = repeats.on_registered(conn, ctx, cid, actor=user["username"], row=row)
+    registered = events.CaseRegistered(ctx, conn, cid, row, user["username"])
+    outcomes = {name: events.publish(name, registered) for name in lc.REGISTER_FOLLOW_UPS}
+    repeat = outcomes["detect_repeat"]
     return Registered(number=number, id=cid, state=repeat.state, event_id=event_id, repeat=repeat)
 
 

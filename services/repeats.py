@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from services import ledger, records
+from services import events, ledger, records
 from services.context import Context
 from states import lifecycle as lc
 from storage.timeutil import from_db, to_db, utcnow
@@ -268,4 +268,12 @@ def _link(
     ledger.attach(conn, ctx, master=master, member_id=case["id"], relation="linked")
     return RepeatOutcome(
         kind="linked", state=case["state"], master=master["number"], matched_on=matched_on
+    )
+
+
+@events.subscribe("detect_repeat")
+def _on_registered(event: events.CaseRegistered) -> RepeatOutcome:
+    """Repeat detection (docs/rules.md §4): merge into an open case or link to the master."""
+    return on_registered(
+        event.conn, event.ctx, event.complaint_id, actor=event.actor, row=dict(event.row)
     )

@@ -14,13 +14,14 @@ fields; checks that need the database (e.g. the merge target is open) live in se
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from transitions import Machine
 
 from states.errors import Forbidden, InvalidInput
+from states.fields import Field, Kind
 
 
 class State(StrEnum):
@@ -205,24 +206,67 @@ STAFF = (Role.intake_clerk, Role.investigator, Role.coordinator, Role.liaison, R
 
 @dataclass(frozen=True)
 class Action:
-    """One move of the lifecycle. `dest=None` is an internal move (the state stays)."""
+    """One move of the lifecycle, declared once: who, from where, to where, what it takes, what
+    it changes. `dest=None` is an internal move (the state stays).
+
+    `command` is the CLI command ("appraisal start" for a subcommand; "" for a move only the
+    system makes); `help` is its one-line description. Column effects and follow-ups are
+    described in states/fields.py.
+    """
 
     trigger: str
     label: str
     sources: tuple[State, ...]
     dest: State | None
     roles: tuple[Role, ...]
-    requires: tuple[str, ...] = ()
+    fields: tuple[Field, ...] = ()
     guards: tuple[Guard, ...] = ()
     clock: str = ""  # what the move does to the deadlines, read by states/deadlines.py
-    note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # the legal basis or the rule, shown in docs/lifecycle.md
+    command: str = ""
+    help: str = ""
+    stamps: tuple[str, ...] = ()  # complaint columns set to the action's time
+    clears: tuple[str, ...] = ()  # complaint columns set to empty
+    copies: tuple[tuple[str, str], ...] = ()  # (column, field): the column takes the field
+    increments: tuple[str, ...] = ()  # complaint columns counted up by one
+    effects: tuple[
+        str, ...
+    ] = ()  # named column effects needing I/O (services/lifecycle/effects.py)
+    follow_ups: tuple[str, ...] = ()  # published after the move (services/lifecycle/events.py)
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.required)
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
 
 
-# Registration (登记) creates the case, so it has no source state; who may do it:
+# Fields several actions share.
+REASON = Field("reason", "理由", example="需调取外院病历")
+RESULT = Field("result", "结果")
+COMPLAINANT_TOLD = Field(
+    "complainant_told", "告知投诉人", "告知投诉人的时间和方式", example="2026-03-05电话告知"
+)
+ANALYSIS: tuple[Field, ...] = tuple(
+    Field(name, label, f"五维度分析 (docs/rules.md §5): {label}", example=example)
+    for (name, label), example in zip(
+        FIVE_DIMENSIONS.items(),
+        ("退休教师", "理赔时效", "调查协商", "保险法第二十三条", "补足赔款"),
+        strict=True,
+    )
+)
+ROOT_CAUSE = Field(
+    "root_cause", "溯源整改", "溯源整改: 根本原因与整改措施", example="理赔时效监控缺失"
+)
+OWNER_ROLES = (Role.liaison, Role.supervisor, Role.investigator, Role.intake_clerk)
+
+# Registration (登记) creates the case, so it has no source state; who may do it, and what
+# follows it in the same transaction (services/lifecycle/registration.py publishes these):
 REGISTER_ROLES: frozenset[Role] = frozenset(
     {Role.intake_clerk, Role.liaison, Role.supervisor, Role.system}
 )
+REGISTER_FOLLOW_UPS: tuple[str, ...] = ("escalate_on_arrival", "detect_repeat")
 
 ACTIONS: tuple[Action, ...] = (
     Action(
@@ -231,10 +275,48 @@ ACTIONS: tuple[Action, ...] = (
         (State.registered,),
         State.accepted,
         (Role.intake_clerk, Role.liaison, Role.supervisor),
-        requires=("category", "product", "owner"),
+        fields=(
+            Field(
+                "category",
+                "投诉类别",
+                "投诉类别代码或名称, 如 claims / 理赔纠纷",
+                Kind.choice,
+                choices="categories",
+                example="claims",
+            ),
+            Field(
+                "product",
+                "险种",
+                "险种代码或名称, 如 medical / 医疗保险",
+                Kind.choice,
+                choices="products",
+                example="medical",
+            ),
+            Field(
+                "owner",
+                "负责人",
+                "负责到底的投诉对接人用户名 (首问负责)",
+                Kind.user,
+                example="li.duijie",
+            ),
+            Field(
+                "priority",
+                "优先级",
+                "人工设定优先级 normal/key/major",
+                Kind.choice,
+                required=False,
+                choices=PRIORITIES,
+            ),
+            Field("priority_reason", "设定理由", "人工设定优先级的理由", required=False),
+        ),
         guards=(_priority_value,),
         clock="accepted",
         note="首问负责: owner 为负责到底的投诉对接人",
+        command="accept",
+        help="受理: 确定类别、险种和负责人 (受理时限 24 小时)。",
+        stamps=("accepted_at",),
+        effects=("take_owner", "classify", "assess_priority"),
+        follow_ups=("escalate_if_major",),
     ),
     Action(
         "assign",
@@ -242,8 +324,14 @@ ACTIONS: tuple[Action, ...] = (
         OPEN,
         None,
         (Role.supervisor, Role.liaison),
-        requires=("owner", "reason"),
+        fields=(
+            Field("owner", "新负责人", "新负责人用户名", Kind.user, example="wu.duijie"),
+            Field("reason", "交接理由", example="休假交接"),
+        ),
         note="首问负责: 只能显式交接",
+        command="assign",
+        help="转派/交接: 首问负责制下只能显式交接。",
+        effects=("take_owner",),
     ),
     Action(
         "investigate",
@@ -251,6 +339,9 @@ ACTIONS: tuple[Action, ...] = (
         (State.accepted, State.reopened),
         State.investigating,
         (Role.investigator, *HANDLERS),
+        fields=(Field("note", "备注", required=False),),
+        command="investigate",
+        help="开始调查核实。",
     ),
     Action(
         "negotiate",
@@ -258,8 +349,10 @@ ACTIONS: tuple[Action, ...] = (
         (State.investigating, State.consulting),
         State.negotiating,
         (Role.investigator, Role.coordinator, *HANDLERS),
-        requires=("findings",),
+        fields=(Field("findings", "调查核实结果", example="住院属实, 材料齐全"),),
         clock="investigated",
+        command="negotiate",
+        help="记录调查结果并进入协商。",
     ),
     Action(
         "start_appraisal",
@@ -267,9 +360,14 @@ ACTIONS: tuple[Action, ...] = (
         (State.investigating, State.negotiating),
         State.appraisal,
         (Role.investigator, *HANDLERS),
-        requires=("body", "complainant_told"),
+        fields=(
+            Field("body", "鉴定机构", "鉴定/检测/评估机构", example="某司法鉴定所"),
+            COMPLAINANT_TOLD,
+        ),
         clock="pause",
         note="第十八条第二款: 鉴定期间不计入, 须告知投诉人",
+        command="appraisal start",
+        help="开始外部鉴定 (暂停计时, 须告知投诉人)。",
     ),
     Action(
         "end_appraisal",
@@ -277,8 +375,10 @@ ACTIONS: tuple[Action, ...] = (
         (State.appraisal,),
         State.investigating,
         (Role.investigator, *HANDLERS),
-        requires=("result",),
+        fields=(Field("result", "鉴定结论", example="伤残八级"),),
         clock="resume",
+        command="appraisal end",
+        help="鉴定结束, 恢复计时。",
     ),
     Action(
         "consult",
@@ -286,8 +386,22 @@ ACTIONS: tuple[Action, ...] = (
         (State.accepted, State.investigating, State.negotiating, State.reopened, State.reviewing),
         State.consulting,
         (Role.coordinator, *HANDLERS, Role.committee, Role.system),
-        requires=("reason",),
-        note="疑难、重复投诉会商(seed 002)",
+        fields=(
+            Field("reason", "会商理由", "提请会商的理由", example="重复投诉"),
+            Field(
+                "departments",
+                "参会部门",
+                "参会部门 (可重复)",
+                Kind.many,
+                required=False,
+                option="--department",
+                default=(),
+                example="理赔",
+            ),
+        ),
+        note="疑难、重复投诉会商 (docs/rules.md §6)",
+        command="consult",
+        help="提请会商 (疑难、重复投诉)。",
     ),
     Action(
         "conclude_consultation",
@@ -295,7 +409,9 @@ ACTIONS: tuple[Action, ...] = (
         (State.consulting,),
         State.negotiating,
         (Role.coordinator, *HANDLERS, Role.committee),
-        requires=("resolution",),
+        fields=(Field("resolution", "会商结论", example="同意补付"),),
+        command="consult-end",
+        help="记录会商结论, 回到协商。",
     ),
     Action(
         "new_facts",
@@ -303,9 +419,11 @@ ACTIONS: tuple[Action, ...] = (
         OPEN,
         None,
         (Role.intake_clerk, *HANDLERS, Role.system),
-        requires=("summary",),
+        fields=(Field("summary", "新事实摘要", "新事实或理由摘要", example="补充出院小结"),),
         clock="restart",
         note="第十八条第三款: 自收到新材料之日起重新计算",
+        command="new-facts",
+        help="补充新事实/理由: 处理时限自收到之日起重新计算 (第十八条第三款)。",
     ),
     Action(
         "extend",
@@ -313,10 +431,17 @@ ACTIONS: tuple[Action, ...] = (
         HANDLING + (State.appraisal, State.decided),
         None,
         HANDLERS,
-        requires=("reason",),
+        fields=(
+            Field("reason", "延长理由", "延长理由 (情况复杂)", example="需调取外院病历"),
+            Field("approver", "审批人", "延至 60 日的审批人", required=False),
+            Field("complainant_told", "告知投诉人", "告知投诉人的时间和方式", required=False),
+        ),
         guards=(_extension_allowed,),
         clock="extend",
         note="第十八条: 延至 30 日须说明理由; 延至 60 日须审批并告知投诉人",
+        command="extend",
+        help="延长处理期限: 至 30 日; 再延至 60 日须审批并告知投诉人 (第十八条)。",
+        increments=("extension_level",),
     ),
     Action(
         "decide",
@@ -324,10 +449,35 @@ ACTIONS: tuple[Action, ...] = (
         (State.investigating, State.negotiating, State.reopened),
         State.decided,
         HANDLERS,
-        requires=("facts", "basis", "reasons", "remedies"),
+        fields=(
+            Field("facts", "核实的情况", example="住院属实"),
+            Field("basis", "依据", example="保险合同第五条"),
+            Field("reasons", "理由", example="属于保险责任"),
+            Field(
+                "remedies",
+                "救济途径",
+                "告知的救济途径 (可重复): review mediation arbitration litigation; 默认全部",
+                Kind.many,
+                choices=REMEDIES,
+                option="--remedy",
+                default=tuple(REMEDIES),
+            ),
+            Field(
+                "by_branch",
+                "由分支机构作出",
+                "由分支机构作出 (可申请核查)",
+                Kind.flag,
+                required=False,
+                default=False,
+            ),
+        ),
         guards=(_remedies_listed,),
         clock="decided",
         note="第十九条: 核实情况、依据和理由、救济途径",
+        command="decide",
+        help="作出处理决定 (第十九条: 核实情况、依据和理由、救济途径)。",
+        stamps=("decided_at",),
+        copies=(("decided_by_branch", "by_branch"),),
     ),
     Action(
         "notify",
@@ -335,9 +485,25 @@ ACTIONS: tuple[Action, ...] = (
         (State.decided,),
         State.notified,
         HANDLERS,
-        requires=("channel", "proof"),
+        fields=(
+            Field(
+                "channel",
+                "告知方式",
+                "告知方式: letter(书面) sms(短信) email(电子邮件) phone(电话) in_person(当面)",
+                Kind.choice,
+                choices=NOTICE_CHANNELS,
+                example="sms",
+            ),
+            Field("proof", "告知凭证", "告知凭证 (回执、通话记录等)", example="短信回执"),
+        ),
         guards=(_notice_channel,),
         clock="notified",
+        note="第二十一条: 告知并留存凭证; 随后安排满意度回访",
+        command="notify",
+        help="告知处理决定并留存凭证 (第二十一条)。\n\n提醒发件箱的命令也在这里: "
+        "tousu notify dispatch | status | test 标签 | digest (同 tousu notifications ...)。",
+        stamps=("notified_at",),
+        follow_ups=("schedule_callback",),
     ),
     Action(
         "request_review",
@@ -345,9 +511,12 @@ ACTIONS: tuple[Action, ...] = (
         (State.notified,),
         State.reviewing,
         (Role.intake_clerk, *HANDLERS),
-        requires=("request",),
+        fields=(Field("request", "核查申请", "核查申请 (书面, 收到日期)", example="书面申请"),),
         guards=(_decision_by_branch,),
         clock="review_requested",
+        note="第二十条: 分支机构的处理决定可申请核查",
+        command="review request",
+        help="受理核查申请 (分支机构的决定, 30 日内)。",
     ),
     Action(
         "conclude_review",
@@ -355,8 +524,10 @@ ACTIONS: tuple[Action, ...] = (
         (State.reviewing,),
         State.notified,
         (Role.supervisor,),
-        requires=("conclusion",),
+        fields=(Field("conclusion", "核查结论", "核查结论 (维持原决定)", example="维持"),),
         clock="reviewed",
+        command="review conclude",
+        help="作出核查决定 (维持); 改变原决定请用 tousu reopen。",
     ),
     Action(
         "mediate",
@@ -364,10 +535,22 @@ ACTIONS: tuple[Action, ...] = (
         (State.investigating, State.negotiating, State.decided, State.notified, State.reopened),
         State.mediating,
         (*HANDLERS, Role.system),
-        requires=("channel", "organisation"),
+        fields=(
+            Field(
+                "channel",
+                "调解渠道",
+                "调解渠道: industry(行业调解) people(人民调解) judicial(司法调解)",
+                Kind.choice,
+                choices=MEDIATION_CHANNELS,
+                example="industry",
+            ),
+            Field("organisation", "调解组织", example="北京保险行业协会调解委员会"),
+        ),
         guards=(_mediation_channel,),
         clock="pause",
         note="第二十三条: 调解期间不计入",
+        command="mediate",
+        help="转调解 (第二十三条: 调解期间不计入处理时限)。",
     ),
     Action(
         "end_mediation",
@@ -375,8 +558,10 @@ ACTIONS: tuple[Action, ...] = (
         (State.mediating,),
         State.negotiating,
         (*HANDLERS, Role.system),
-        requires=("result",),
+        fields=(Field("result", "调解结果", "调解未成的情况", example="双方未达成一致"),),
         clock="resume",
+        command="mediate-end",
+        help="调解未成, 恢复计时并回到协商。",
     ),
     Action(
         "settle",
@@ -384,8 +569,11 @@ ACTIONS: tuple[Action, ...] = (
         (State.mediating,),
         State.closed,
         HANDLERS,
-        requires=("agreement", *FIVE_DIMENSIONS, "root_cause"),
+        fields=(Field("agreement", "调解协议", example="调解书"), *ANALYSIS, ROOT_CAUSE),
         clock="closed",
+        command="settle",
+        help="调解成功办结 (记录协议与五维度分析)。",
+        stamps=("closed_at",),
     ),
     Action(
         "close",
@@ -393,9 +581,12 @@ ACTIONS: tuple[Action, ...] = (
         (State.notified,),
         State.closed,
         HANDLERS,
-        requires=(*FIVE_DIMENSIONS, "root_cause"),
+        fields=(*ANALYSIS, ROOT_CAUSE),
         clock="closed",
-        note="五维度分析与溯源整改(seed 000)",
+        note="五维度分析与溯源整改 (docs/rules.md §5)",
+        command="close",
+        help="办结: 五维度分析与溯源整改。",
+        stamps=("closed_at",),
     ),
     Action(
         "withdraw",
@@ -403,9 +594,14 @@ ACTIONS: tuple[Action, ...] = (
         OPEN,
         State.withdrawn,
         (Role.intake_clerk, *HANDLERS),
-        requires=("reason",),
+        fields=(
+            Field("reason", "撤诉情况", "撤诉情况 (收到撤诉的方式)", example="投诉人电话撤诉"),
+        ),
         clock="ended",
         note="第十五条: 自收到撤诉之日起终止",
+        command="withdraw",
+        help="撤诉: 自收到撤诉之日起终止办理 (第十五条)。",
+        stamps=("closed_at",),
     ),
     Action(
         "decline",
@@ -413,9 +609,23 @@ ACTIONS: tuple[Action, ...] = (
         (State.registered, State.accepted),
         State.declined,
         HANDLERS,
-        requires=("ground", "explanation"),
+        fields=(
+            Field(
+                "ground",
+                "理由",
+                "理由代码: not_entitled (投诉人不具备投诉资格, 唯一法定理由)",
+                Kind.choice,
+                choices=DECLINE_GROUNDS,
+                default="not_entitled",
+            ),
+            Field("explanation", "说明", "向投诉人的说明", example="投诉人与保单无关"),
+        ),
         guards=(_decline_ground,),
         clock="ended",
+        note="第十八条第四款: 仅限投诉人不具备投诉资格",
+        command="decline",
+        help="不予办理 (第十八条第四款: 仅限投诉人不具备投诉资格)。",
+        stamps=("closed_at",),
     ),
     Action(
         "merge",
@@ -423,9 +633,24 @@ ACTIONS: tuple[Action, ...] = (
         (State.registered, State.accepted, State.investigating),
         State.merged,
         (Role.intake_clerk, *HANDLERS, Role.system),
-        requires=("into",),
+        fields=(
+            Field("into", "并入投诉", "并入的在办投诉编号", Kind.case, example="TS202603010000009"),
+            Field(
+                "new_facts",
+                "带来新事实",
+                "带来新事实或理由 (重新计时)",
+                Kind.flag,
+                required=False,
+                default=False,
+            ),
+        ),
         clock="ended",
         note="第十八条第三款",
+        command="merge",
+        help="合并重复投诉至在办投诉 (第十八条第三款)。",
+        stamps=("closed_at",),
+        effects=("merge_into",),
+        follow_ups=("restart_target_clock",),
     ),
     Action(
         "link",
@@ -433,8 +658,8 @@ ACTIONS: tuple[Action, ...] = (
         (State.registered,),
         None,
         (Role.system,),
-        requires=("master",),
-        note="RULES.md §4: 原投诉已决定或终结、或为监管转办件时另立新案并关联, 单独计数",
+        fields=(Field("master", "原投诉", "原投诉编号", Kind.case),),
+        note="原投诉已决定或终结、或为监管转办件时另立新案并关联, 单独计数 (docs/rules.md §4)",
     ),
     Action(
         "reopen",
@@ -442,9 +667,12 @@ ACTIONS: tuple[Action, ...] = (
         (State.notified, State.reviewing, State.closed),
         State.reopened,
         (Role.supervisor, Role.system),
-        requires=("reason",),
+        fields=(Field("reason", "重新处理的理由", example="回访不满意"),),
         clock="reopened",
         note="回访不满意或核查改变原决定",
+        command="reopen",
+        help="重新处理 (回访不满意或核查改变原决定; 主管)。",
+        clears=("closed_at",),
     ),
     Action(
         "escalate",
@@ -452,10 +680,17 @@ ACTIONS: tuple[Action, ...] = (
         OPEN,
         None,
         (Role.coordinator, *HANDLERS, Role.committee, Role.system),
-        requires=("reason",),
+        fields=(
+            Field("reason", "升级理由", example="涉及舆情"),
+            Field("level", "升至级别", "升至的级别 (默认加一级)", Kind.integer, required=False),
+        ),
         note="人工升级或时限巡检自动升级(系统)",
+        command="escalate",
+        help="人工升级。",
+        effects=("raise_escalation_level",),
     ),
 )
+
 
 ACTIONS_BY_TRIGGER: dict[str, Action] = {a.trigger: a for a in ACTIONS}
 

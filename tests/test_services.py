@@ -43,7 +43,7 @@ def test_a_complaint_goes_from_registration_to_closure_with_one_event_per_action
         ctx,
         number,
         actor="liaison",
-        analysis=ANALYSIS,
+        **ANALYSIS,
         root_cause="理赔时效管控不足",
         at=cst(2026, 6, 5, 9),
     )
@@ -83,7 +83,7 @@ def test_a_handler_cannot_close_an_undecided_complaint_and_nothing_changes(ctx) 
     number = accepted(ctx, cst(2026, 6, 1, 9))
     before = snapshot(ctx, number)
     with pytest.raises(Forbidden, match="已受理.*investigate"):
-        a.close(ctx, number, actor="liaison", analysis=ANALYSIS, root_cause="x", at=cst(2026, 6, 2))
+        a.close(ctx, number, actor="liaison", **ANALYSIS, root_cause="x", at=cst(2026, 6, 2))
     assert snapshot(ctx, number) == before
 
 
@@ -197,7 +197,7 @@ def test_merging_a_repeat_with_new_facts_restarts_the_open_cases_decision_clock(
 
 def test_merging_into_a_closed_case_is_refused(ctx) -> None:
     closed = notified(ctx, cst(2026, 6, 1, 9))
-    a.close(ctx, closed, actor="liaison", analysis=ANALYSIS, root_cause="x", at=cst(2026, 6, 4))
+    a.close(ctx, closed, actor="liaison", **ANALYSIS, root_cause="x", at=cst(2026, 6, 4))
     repeat = registered(ctx, cst(2026, 6, 8, 9))
     with pytest.raises(Forbidden, match="在办投诉"):
         a.merge(ctx, repeat, actor="clerk", into=closed)

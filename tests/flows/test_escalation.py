@@ -78,7 +78,7 @@ def test_closed_complaints_are_never_claimed(ctx: Context) -> None:
         ctx,
         number,
         actor="liaison",
-        analysis=f.ANALYSIS,
+        **f.ANALYSIS,
         root_cause="流程",
         at=received + timedelta(days=3),
     )

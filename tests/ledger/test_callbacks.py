@@ -35,7 +35,7 @@ def notified_at(ctx, when: datetime, *, by_branch: bool = False, close: bool = F
             ctx,
             number,
             actor="liaison",
-            analysis=ANALYSIS,
+            **ANALYSIS,
             root_cause="时效",
             at=when + timedelta(hours=1),
         )

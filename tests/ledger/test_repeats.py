@@ -42,7 +42,7 @@ def _closed(ctx, received):
         ctx,
         number,
         actor="liaison",
-        analysis=ANALYSIS,
+        **ANALYSIS,
         root_cause="时效",
         at=received + timedelta(days=3),
     )

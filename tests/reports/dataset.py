@@ -68,7 +68,7 @@ def build(ctx: Context) -> dict[str, str]:
     a.notify(
         ctx, n, actor="liaison", channel="sms", proof="回执", at=t + timedelta(days=5, hours=2)
     )
-    a.close(ctx, n, actor="liaison", analysis=ANALYSIS, root_cause="流程", at=t + timedelta(days=6))
+    a.close(ctx, n, actor="liaison", **ANALYSIS, root_cause="流程", at=t + timedelta(days=6))
     # B: Beijing, forwarded by the regulator, accepted after 30 h (late), decided on day 10.
     t = cst(2026, 10, 10, 10)
     out["B"] = n = _reg(
@@ -139,7 +139,7 @@ def build(ctx: Context) -> dict[str, str]:
         n,
         actor="liaison",
         agreement="补付",
-        analysis=ANALYSIS,
+        **ANALYSIS,
         root_cause="条款",
         at=cst(2026, 10, 10, 10),
     )
