@@ -1,8 +1,12 @@
-"""Print docs/lifecycle.md: the Mermaid diagram and the action table, from states.lifecycle."""
+"""Print docs/lifecycle.md from states.lifecycle: the Mermaid diagram, the action table, and for
+each action its legal basis, roles, guards, fields and effects, so that a compliance officer
+reads the whole lifecycle in one place."""
 
 from __future__ import annotations
 
-from states.lifecycle import ACTIONS, STATE_LABELS, mermaid
+from collections.abc import Mapping
+
+from states.lifecycle import ACTIONS, STATE_LABELS, Action, mermaid
 
 
 def render() -> str:
@@ -33,7 +37,52 @@ def render() -> str:
             f"{', '.join(r.value for r in a.roles)} | {', '.join(a.requires)} | "
             f"{a.clock} |"
         )
+    out += ["", "## 每个操作", ""]
+    for a in ACTIONS:
+        out += _action_section(a)
     return "\n".join(out) + "\n"
+
+
+def _action_section(a: Action) -> list[str]:
+    command = f"`tousu {a.command}`" if a.command else "仅系统自动执行"
+    out = [f"### `{a.trigger}` {a.label}", ""]
+    if a.help:
+        out.append(a.help.split("\n")[0])
+        out.append("")
+    out.append(f"- 命令: {command}")
+    if a.note:
+        out.append(f"- 依据/规则: {a.note}")
+    out.append(f"- 可执行角色: {'、'.join(r.label for r in a.roles)}")
+    out.append(f"- 从: {'、'.join(s.label for s in a.sources)} → {a.dest.label if a.dest else '状态不变'}")
+    if a.guards:
+        checks = "; ".join((g.__doc__ or g.__name__).strip() for g in a.guards)
+        out.append(f"- 校验: {checks}")
+    if a.clock:
+        out.append(f"- 时限: `{a.clock}` (states/deadlines.py)")
+    effects = [f"`{c}` = 操作时间" for c in a.stamps] + [f"`{c}` 清空" for c in a.clears]
+    effects += [f"`{c}` ← {f}" for c, f in a.copies] + [f"`{c}` +1" for c in a.increments]
+    effects += [f"{e} (services/effects.py)" for e in a.effects]
+    if effects:
+        out.append(f"- 写入: {'; '.join(effects)}")
+    if a.follow_ups:
+        out.append(f"- 后续: {'、'.join(a.follow_ups)} (services/events.py)")
+    if a.fields:
+        out += ["", "| 字段 | 名称 | 类型 | 必填 | 取值 | 说明 |", "|---|---|---|---|---|---|"]
+        for f in a.fields:
+            out.append(
+                f"| `{f.name}` | {f.label} | {f.kind.value} | {'是' if f.required else '否'} | "
+                f"{_choices(f.choices)} | {f.help.replace('|', '/')} |"
+            )
+    out.append("")
+    return out
+
+
+def _choices(choices: Mapping[str, str] | str | None) -> str:
+    if choices is None:
+        return ""
+    if isinstance(choices, str):
+        return f"分类表 `{choices}` (config/taxonomy.toml)"
+    return ", ".join(f"`{k}` {v}" for k, v in choices.items())
 
 
 if __name__ == "__main__":

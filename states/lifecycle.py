@@ -135,18 +135,21 @@ Guard = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
 
 
 def _decision_by_branch(case: Mapping[str, Any], _: Mapping[str, Any]) -> str | None:
+    """核查仅适用于分支机构作出的处理决定 (第二十条)"""
     if not case.get("decided_by_branch"):
         return "核查仅适用于分支机构作出的处理决定(第二十条)"
     return None
 
 
 def _decline_ground(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | None:
+    """不予办理的唯一理由是投诉人不具备投诉资格 (第十八条第四款)"""
     if fields.get("ground") not in DECLINE_GROUNDS:
         return "不予办理的唯一理由是投诉人不具备投诉资格(第十八条第四款)"
     return None
 
 
 def _remedies_listed(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | None:
+    """处理决定须告知救济途径 (第十九条)"""
     remedies = set(fields.get("remedies") or ())
     if not remedies or not remedies <= REMEDIES.keys():
         return f"处理决定须告知救济途径, 取值: {', '.join(REMEDIES)}(第十九条)"
@@ -154,6 +157,7 @@ def _remedies_listed(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | N
 
 
 def _extension_allowed(case: Mapping[str, Any], fields: Mapping[str, Any]) -> str | None:
+    """至多延长两次; 延至 60 日须审批并告知投诉人 (第十八条)"""
     level = int(case.get("extension_level") or 0)
     if level >= 2:
         return "处理期限已延长至 60 日, 不能再延长(第十八条)"
@@ -163,18 +167,21 @@ def _extension_allowed(case: Mapping[str, Any], fields: Mapping[str, Any]) -> st
 
 
 def _mediation_channel(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | None:
+    """调解渠道须为行业、人民或司法调解"""
     if fields.get("channel") not in MEDIATION_CHANNELS:
         return f"调解渠道取值: {', '.join(MEDIATION_CHANNELS)}"
     return None
 
 
 def _notice_channel(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | None:
+    """告知方式须为书面、短信、电子邮件、电话或当面 (第二十一条)"""
     if fields.get("channel") not in NOTICE_CHANNELS:
         return f"告知方式取值: {', '.join(NOTICE_CHANNELS)}(第二十一条)"
     return None
 
 
 def _priority_value(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | None:
+    """人工设定的优先级须为 normal/key/major"""
     if fields.get("priority") not in (None, *PRIORITIES):
         return f"优先级取值: {', '.join(PRIORITIES)}"
     return None
