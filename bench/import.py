@@ -4,7 +4,7 @@ Run from the project root: `.venv/bin/python bench/import.py [--n 20000] [--batc
 
 1. The demo generator writes `--n` complaints (≈8% repeats, ≈10% regulator-forwarded) as a
    legacy CSV with the example mapping's Chinese headers.
-2. import: `services.importing.run` into a fresh migrated SQLite database: parse, map,
+2. import: `services.intake.importing.run` into a fresh migrated SQLite database: parse, map,
    validate every row, encrypt the parties, start the clocks, insert, escalate on arrival,
    detect repeats. Timed end to end.
 3. raw: the very rows the import stored for those complaints (party, complaint, deadline,
@@ -32,9 +32,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Column, MetaData, Table, Text, insert, select  # noqa: E402
 
 from config import load_config  # noqa: E402
-from services import importing, records, users  # noqa: E402
+from demo.data import SHEET_HEADERS, Generator, sheet_row  # noqa: E402
+from services import users  # noqa: E402
 from services.context import Context, open_context  # noqa: E402
-from services.demo_data import SHEET_HEADERS, Generator, sheet_row  # noqa: E402
+from services.intake import importing  # noqa: E402
+from storage import records  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Party  # noqa: E402
 

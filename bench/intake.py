@@ -4,8 +4,9 @@ Run from the project root: `.venv/bin/python bench/intake.py [--small N] [--larg
 Each database is migrated, then filled by bulk Core inserts with realistic rows: about
 three complaints per complainant over three years, each with the complainant's keyed identity
 hash, policy number and category. Then `--n` registrations go through
-services.registration.register (each its own transaction, repeat detection included); a third
-of them come from complainants already in the database, so merges and links happen too.
+services.lifecycle.registration.register (each its own transaction, repeat detection
+included); a third of them come from complainants already in the database, so merges and
+links happen too.
 The last line is `ratio=<time per registration at large ÷ at small>`; repeat detection reads
 one index range (ix_complaint_complainant_received), so the target is 1.5 or less.
 """
@@ -26,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert, text  # noqa: E402
 
 from config import load_config  # noqa: E402
-from services import records, users  # noqa: E402
+from services import users  # noqa: E402
 from services.context import Context, open_context  # noqa: E402
-from services.registration import Person, Registration, register  # noqa: E402
+from services.lifecycle.registration import Person, Registration, register  # noqa: E402
+from storage import records
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Party  # noqa: E402
 

@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config import load_config  # noqa: E402
-from services import actions as a  # noqa: E402
 from services import users  # noqa: E402
 from services.context import open_context  # noqa: E402
-from services.registration import Person, Registration, register  # noqa: E402
+from services.lifecycle import actions as a  # noqa: E402
+from services.lifecycle.registration import Person, Registration, register  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 

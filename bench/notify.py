@@ -88,7 +88,7 @@ def main() -> None:
     from notifications.routing import _prepare_apprise, load_routing
     from notifications.settings import ServiceLimits, load_settings
     from services.context import open_context
-    from services.records import enqueue_alert
+    from storage.records import enqueue_alert
     from storage.migrate import upgrade
     from tests.factories import cst
 

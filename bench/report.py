@@ -64,7 +64,7 @@ def env(db: Path) -> dict[str, str]:
 
 def build(db: Path, n: int, now: datetime) -> None:
     from config import load_config
-    from services.demo_data import Generator
+    from demo.data import Generator
     from storage.migrate import upgrade
 
     tmp = db.with_suffix(".building")
@@ -258,8 +258,8 @@ import resource, sys, time
 sys.path.insert(0, {root!r})
 t0 = time.perf_counter()
 from services.context import open_context
-from services.periods import last_full_month
-from services.report_files import produce
+from services.reporting.periods import last_full_month
+from services.reporting.files import produce
 from storage.timeutil import utcnow
 ctx = open_context()
 period = last_full_month(utcnow().astimezone(ctx.tz).date())

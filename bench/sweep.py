@@ -34,7 +34,7 @@ os.environ.setdefault("PREFECT_HOME", str(WORK / ".prefect"))  # not the served 
 sys.path.insert(0, str(ROOT))
 
 from config import load_config  # noqa: E402
-from services import escalation  # noqa: E402
+from services.automatic import escalation  # noqa: E402
 from services.context import open_context  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 

@@ -2,8 +2,8 @@
 
 Each row with a `command` becomes `tousu <command> NUMBER --<field> ...`: its options, their
 help and the example come from the row's declared fields, and the command calls the service
-`services.actions.take` with the row's trigger. Roles, states, guards and deadlines are checked
-there; this module turns flags into field values and prints the result. Nothing here is
+`services.lifecycle.actions.take` with the row's trigger. Roles, states, guards and deadlines
+are checked there; this module turns flags into field values and prints the result. Nothing here is
 written per action: a new row is a new command.
 """
 
@@ -130,8 +130,8 @@ def _run(
     as_json: bool,
     fields: dict[str, Any],
 ) -> None:
-    from services.actions import take
-    from services.queries import deadlines_of
+    from services.lifecycle.actions import take
+    from services.lifecycle.queries import deadlines_of
 
     with session(user) as s:
         tz = s.ctx.tz

@@ -25,7 +25,7 @@ def add(
     user: UserOpt = None,
 ) -> None:
     """将投诉人列入特别关注名单 (不影响其投诉的登记与处理)。"""
-    from services import special_attention as sa
+    from services.lifecycle import special_attention as sa
 
     with session(user) as s:
         entry = sa.add(s.ctx, actor=s.username, number=number, reason=reason, evidence=evidence)
@@ -40,7 +40,7 @@ def list_(
 ) -> None:
     """列出名单 (本次查看将被记录)。"""
     from cli import output
-    from services import special_attention as sa
+    from services.lifecycle import special_attention as sa
 
     with session(user) as s:
         rows = sa.list_entries(s.ctx, actor=s.username, include_removed=all_)
@@ -72,7 +72,7 @@ def remove(
     user: UserOpt = None,
 ) -> None:
     """移出名单 (条目保留, 标记为已移出)。"""
-    from services import special_attention as sa
+    from services.lifecycle import special_attention as sa
 
     with session(user) as s:
         sa.remove(s.ctx, entry, actor=s.username, reason=reason)

@@ -21,7 +21,7 @@ def due(
 ) -> None:
     """今天 (北京时间) 及之前应回访、尚未记录的回访。"""
     from cli import output
-    from services import callbacks
+    from services.automatic import callbacks
 
     with session(user) as s:
         rows = callbacks.due(s.ctx, assignee=s.username if mine else None)
@@ -62,7 +62,7 @@ def record(
 ) -> None:
     """记录回访结果; 未接通将在之后的工作日重试, 不满意按配置重新处理/核查/调解/纳入台账。"""
     from cli import output
-    from services import callbacks
+    from services.automatic import callbacks
     from states import ledger as rules
 
     with session(user) as s:
@@ -96,7 +96,7 @@ def list_(
 ) -> None:
     """一件投诉的全部回访。"""
     from cli import output
-    from services import callbacks
+    from services.automatic import callbacks
     from states import ledger as rules
 
     with session(user) as s:

@@ -81,8 +81,8 @@ def register(
     as_json: JsonOpt = False,
 ) -> None:
     """登记一件投诉 (第十三条): 投诉人、被投诉机构和人员、请求、事实和依据。"""
-    from services.registration import Person, Registration
-    from services.registration import register as do_register
+    from services.lifecycle.registration import Person, Registration
+    from services.lifecycle.registration import register as do_register
 
     values = {"name": name, "phone": phone, "claim": claim, "facts": facts, "channel": channel}
     if _interactive(prompt):
@@ -144,7 +144,7 @@ def register(
             extra=extra,
         )
         done = do_register(s.ctx, reg, actor=s.username)
-        from services.queries import deadlines_of
+        from services.lifecycle.queries import deadlines_of
 
         deadlines = deadlines_of(s.ctx, done.number)
         if as_json:
@@ -200,7 +200,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """查看一件投诉: 时限、升级级别、当事人 (默认脱敏) 和事件时间线。"""
-    from services.queries import complaint_view
+    from services.lifecycle.queries import complaint_view
 
     with session(user) as s:
         view = complaint_view(s.ctx, number, actor=s.user, reveal=reveal)
@@ -303,7 +303,7 @@ def queue(
     as_json: JsonOpt = False,
 ) -> None:
     """工作队列: 按最近时限排序; 今日到期黄色, 已超时红色。"""
-    from services.queries import queue as load_queue
+    from services.lifecycle.queries import queue as load_queue
 
     with session(user) as s:
         found = load_queue(

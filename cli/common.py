@@ -63,7 +63,7 @@ def open_ctx() -> Context:
 
 def resolve_user(ctx: Context, user: str | None) -> dict[str, Any]:
     """The acting user: --user, TOUSU_USER, then the configuration; unknown users refused."""
-    from services.queries import actor
+    from services.lifecycle.queries import actor
 
     name = user or ctx.config.default_user
     if not name:

@@ -39,7 +39,7 @@ def import_(
     )
 
     from cli import output
-    from services import importing
+    from services.intake import importing
 
     with session(user) as s:
         rules = importing.load_mapping(mapping)

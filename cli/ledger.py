@@ -26,7 +26,7 @@ def list_(
 ) -> None:
     """列出台账事项 (一行一个投诉人事项)。"""
     from cli import output
-    from services import ledger
+    from services.automatic import ledger
     from states import ledger as rules
 
     with session(user) as s:
@@ -72,7 +72,7 @@ def show(
 ) -> None:
     """显示一个台账事项: 全部投诉、责任人、分类、措施与变更记录。"""
     from cli import output
-    from services import ledger
+    from services.automatic import ledger
     from states import ledger as rules
 
     with session(user) as s:
@@ -144,7 +144,7 @@ def update(
     from datetime import date
 
     from cli import output
-    from services import ledger
+    from services.automatic import ledger
     from states.errors import InvalidInput
 
     with session(user) as s:
@@ -184,7 +184,7 @@ def export(
     """导出台账为 Excel (一行一个事项)。"""
     from pathlib import Path
 
-    from services import ledger_export
+    from services.reporting import ledger_export
 
     with session(user) as s:
         path = ledger_export.export(s.ctx, Path(out) if out else None, status=status)
@@ -195,7 +195,7 @@ def export(
 def refresh(user: UserOpt = None, as_json: JsonOpt = False) -> None:
     """立即执行夜间台账刷新 (积案认定、计数、责任人、提请会商)。"""
     from cli import output
-    from services import ledger
+    from services.automatic import ledger
 
     with session(user) as s:
         result = ledger.refresh(s.ctx)

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from cli.output import DEADLINE_STATUS, Table, fmt_due, fmt_time, urgency
-from services.audit import event_label
+from services.lifecycle.audit import event_label
 from states import lifecycle as lc
 
 PARTY_FIELDS = (
@@ -125,7 +125,7 @@ def print_case(ctx: Any, view: dict[str, Any]) -> None:
     )
 
 
-# services.registration.CAPACITIES, repeated so that `show` does not import registration
+# services.lifecycle.registration.CAPACITIES, repeated so that `show` does not import registration
 # (and the repeat/ledger/escalation modules behind it); tests/cli keeps the two equal.
 CAPACITIES = {
     "consumer": "消费者本人",
@@ -141,7 +141,7 @@ def _capacity(code: str) -> str:
 
 
 def print_queue(ctx: Any, user: dict[str, Any], found: dict[str, Any]) -> None:
-    from services.queries import SCOPES
+    from services.lifecycle.queries import SCOPES
     from storage.timeutil import utcnow
 
     tz, tax, now = ctx.tz, ctx.config.taxonomy, utcnow()

@@ -37,8 +37,8 @@ def report(
     """生成一个期间的统计报告 (Excel 工作簿 + 含图表的 HTML), 并通知主管。"""
     if ctx.invoked_subcommand is not None:
         return
-    from services import periods
-    from services.report_files import produce
+    from services.reporting import periods
+    from services.reporting.files import produce
     from states import validation as v
     from states.errors import InvalidInput
     from storage.timeutil import utcnow
@@ -74,7 +74,7 @@ def analysis(
     """五维度案例分析导出 (消费者背景、投诉内容、处理过程、相关法律法规、处理结果),
     用于以案促改。"""
     from cli import output
-    from services import case_analysis, reports
+    from services.reporting import case_analysis, reports
 
     with session(user) as s:
         path = out or reports.output_dir(s.ctx) / (

@@ -117,6 +117,47 @@ def list_(user: UserOpt = None, as_json: JsonOpt = False) -> None:
         ctx.close()
 
 
+@app.command(
+    "contact",
+    epilog="示例: tousu users contact wang.zhuguan --wecom-id WangZhuGuan --user admin\n\n"
+    "tousu users contact li.duijie --mobile 13800138000 --user admin",
+)
+def contact(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    wecom_id: Annotated[
+        str | None, typer.Option("--wecom-id", help="企业微信账号 (群机器人提醒 @ 此人)")
+    ] = None,
+    mobile: Annotated[
+        str | None, typer.Option(help="工作手机号 (无企业微信账号时按手机号 @; 加密保存)")
+    ] = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """设置群机器人提醒 @ 此用户的方式: 企业微信账号或工作手机号 (空字符串清除)。"""
+    from services import users as svc
+
+    ctx = open_ctx()
+    try:
+        shown = svc.set_contact(
+            ctx,
+            username,
+            wecom_userid=wecom_id,
+            mobile=mobile,
+            actor=resolve_user(ctx, user)["username"],
+        )
+        if as_json:
+            from cli.output import emit_json
+
+            emit_json({"user": shown}, ctx.tz)
+        else:
+            typer.echo(
+                f"{username}: 企业微信账号 {shown['wecom_userid'] or '未设置'}, "
+                f"工作手机 {shown['mobile'] or '未设置'}"
+            )
+    finally:
+        ctx.close()
+
+
 def _set_active(username: str, active: bool, user: str | None, as_json: bool) -> None:
     from services import users as svc
 

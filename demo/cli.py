@@ -7,8 +7,8 @@ import contextlib
 from typing import Any
 
 from demo.staff import HANDLER
-from services import queries
 from services.context import Context
+from services.lifecycle import queries
 from states.errors import TousuError
 
 

@@ -19,10 +19,11 @@ from sqlalchemy import select
 
 from demo import staff
 from demo.staff import CLERK, HANDLER
-from services import actions as a
-from services import consultation, escalation, mediation, records
+from services.automatic import consultation, escalation, mediation
 from services.context import Context
-from services.registration import Person, Registration, register
+from services.lifecycle import actions as a
+from services.lifecycle.registration import Person, Registration, register
+from storage import records
 from storage.escalation import Consultation, Escalation, MediationReferral
 from storage.timeutil import utcnow
 

@@ -11,10 +11,12 @@ from rich.table import Table
 
 from demo import staff
 from demo.staff import BOSS, CLERK, HANDLER
-from services import actions as a
-from services import callbacks, ledger, ledger_export, queries
+from services.automatic import callbacks, ledger
 from services.context import Context
-from services.registration import Person, Registration, register
+from services.lifecycle import actions as a
+from services.lifecycle import queries
+from services.lifecycle.registration import Person, Registration, register
+from services.reporting import ledger_export
 from states import ledger as rules
 from states.lifecycle import State
 from storage.timeutil import local, utcnow

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from demo import staff
 from demo.staff import CLERK, HANDLER
-from services import actions as a
-from services import queries
 from services.context import Context
-from services.registration import Person, Registration, register
+from services.lifecycle import actions as a
+from services.lifecycle import queries
+from services.lifecycle.registration import Person, Registration, register
 from states.lifecycle import PRIORITIES, State
 from storage.timeutil import local, utcnow
 

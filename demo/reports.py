@@ -14,13 +14,15 @@ from sqlalchemy import select
 
 from config import PROJECT_ROOT
 from demo import staff
+from demo.data import SHEET_HEADERS, DemoCase, Generator, sheet_row
 from demo.staff import BOSS, CLERK, HANDLER
-from services import actions as a
-from services import case_analysis, importing, records, reports
 from services.context import Context
-from services.demo_data import SHEET_HEADERS, DemoCase, Generator, sheet_row
-from services.periods import last_full_month
-from services.report_files import produce
+from services.intake import importing
+from services.lifecycle import actions as a
+from services.reporting import case_analysis, reports
+from services.reporting.files import produce
+from services.reporting.periods import last_full_month
+from storage import records
 from storage.timeutil import utcnow
 
 ANALYSIS: dict[str, Any] = {

@@ -2,7 +2,7 @@
 
 Schedule (Asia/Shanghai): `callback-sweep` every 30 minutes from 08:30 to 18:00 on weekdays
 and make-up days alike (the service decides what is due); concurrency 1.
-The rules are in services/callbacks.py."""
+The rules are in services/automatic/callbacks.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.runtime import flow_context
-from services import callbacks
+from services.automatic import callbacks
 
 
 @flow(name="callback-sweep", description="回访到期提醒与逾期升级")

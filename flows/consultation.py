@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.runtime import flow_context
-from services import consultation
+from services.automatic import consultation
 
 
 @flow(name="consultation-cycle", description="会商召集、提醒与逾期升级")

@@ -1,7 +1,7 @@
 """The ledger (台账): nightly refresh and the weekly summary to supervisors.
 
 Schedules (Asia/Shanghai): `ledger-nightly` 02:00 daily, `ledger-weekly` Monday 08:30; both
-concurrency 1. The rules are in services/ledger.py."""
+concurrency 1. The rules are in services/automatic/ledger.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.runtime import flow_context
-from services import ledger
+from services.automatic import ledger
 
 
 @flow(name="ledger-nightly", description="台账夜间刷新: 积案认定、计数、责任人、提请会商")

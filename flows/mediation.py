@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.runtime import flow_context
-from services import mediation
+from services.automatic import mediation
 
 
 @flow(name="mediation-cycle", description="调解转介准备与超期跟进")

@@ -1,8 +1,8 @@
 """Period reports on schedule: `report-monthly` on the 1st at 06:00 for the month just ended,
 `report-quarterly` on the 1st of January/April/July/October at 06:30 for the quarter just
 ended (Asia/Shanghai). Each writes the workbook and HTML page and tells the supervisors.
-The metrics and files are services/reports.py and services/report_files.py; any period by
-hand is `tousu report`."""
+The metrics and files are services/reporting/reports.py and services/reporting/files.py;
+any period by hand is `tousu report`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.runtime import flow_context
-from services import periods
-from services.report_files import produce
+from services.reporting import periods
+from services.reporting.files import produce
 from storage.timeutil import utcnow
 
 

@@ -1,7 +1,7 @@
 """Deadline sweep (时限巡检): every few minutes, act on the warnings and breaches that fell due.
 
 Safe to overlap and to run on several workers: rows are claimed (SKIP LOCKED on PostgreSQL)
-and each (complaint, deadline, level, cycle) is acted on once (services/escalation.py)."""
+and each (complaint, deadline, level, cycle) is acted on once (services/automatic/escalation.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.runtime import flow_context
-from services import escalation
+from services.automatic import escalation
 
 
 @flow(name="deadline-sweep", description="时限预警与超时升级")

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 
 from notifications.settings import load_settings
 from services.context import Context
-from services.records import enqueue_alert
+from storage.records import enqueue_alert
 from states.deadlines import ACTIVE
 from states.lifecycle import FINISHED
 from storage.models import Complaint, Deadline, User

@@ -1,7 +1,8 @@
 """Masking of personal data for display (2022 Order No. 9: tiered access, log access).
 
 Who may see personal data unmasked is `states.lifecycle.PII_ROLES`; every unmasked view is
-written to the event log by `services.queries.complaint_view` through `services.audit`.
+written to the event log by `services.lifecycle.queries.complaint_view` through
+`services.lifecycle.audit`.
 Pure functions: no database, no cipher.
 """
 

@@ -53,7 +53,8 @@ def _action_section(a: Action) -> list[str]:
     if a.note:
         out.append(f"- 依据/规则: {a.note}")
     out.append(f"- 可执行角色: {'、'.join(r.label for r in a.roles)}")
-    out.append(f"- 从: {'、'.join(s.label for s in a.sources)} → {a.dest.label if a.dest else '状态不变'}")
+    dest = a.dest.label if a.dest else "状态不变"
+    out.append(f"- 从: {'、'.join(s.label for s in a.sources)} → {dest}")
     if a.guards:
         checks = "; ".join((g.__doc__ or g.__name__).strip() for g in a.guards)
         out.append(f"- 校验: {checks}")
@@ -61,11 +62,11 @@ def _action_section(a: Action) -> list[str]:
         out.append(f"- 时限: `{a.clock}` (states/deadlines.py)")
     effects = [f"`{c}` = 操作时间" for c in a.stamps] + [f"`{c}` 清空" for c in a.clears]
     effects += [f"`{c}` ← {f}" for c, f in a.copies] + [f"`{c}` +1" for c in a.increments]
-    effects += [f"{e} (services/effects.py)" for e in a.effects]
+    effects += [f"{e} (services/lifecycle/effects.py)" for e in a.effects]
     if effects:
         out.append(f"- 写入: {'; '.join(effects)}")
     if a.follow_ups:
-        out.append(f"- 后续: {'、'.join(a.follow_ups)} (services/events.py)")
+        out.append(f"- 后续: {'、'.join(a.follow_ups)} (services/lifecycle/events.py)")
     if a.fields:
         out += ["", "| 字段 | 名称 | 类型 | 必填 | 取值 | 说明 |", "|---|---|---|---|---|---|"]
         for f in a.fields:

@@ -1,6 +1,7 @@
 """Tables of the repeat/backlog ledger (台账), the special-attention list (特别关注客户) and
-satisfaction callbacks (回访). Schema only; the rules live in services/repeats.py,
-services/ledger.py, services/special_attention.py and services/callbacks.py.
+satisfaction callbacks (回访). Schema only; the rules live in services/automatic/repeats.py,
+services/automatic/ledger.py, services/lifecycle/special_attention.py and
+services/automatic/callbacks.py.
 
 `special_attention_audit` and `ledger_action` are append-only (triggers in 0004_ledger):
 they are the audit trail of who saw and changed what.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services import actions as a
+from services.lifecycle import actions as a
 from services.context import Context
-from services.registration import Person, Registration, register
+from services.lifecycle.registration import Person, Registration, register
 
 CST = timezone(timedelta(hours=8))
 ANALYSIS = {

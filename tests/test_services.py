@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from services import actions as a
-from services import queries
-from services.registration import Person
+from services.lifecycle import actions as a
+from services.lifecycle import queries
+from services.lifecycle.registration import Person
 from states import lifecycle as lc
 from states.errors import Conflict, Forbidden, InvalidInput
 from storage.timeutil import utcnow
@@ -107,7 +107,6 @@ def test_an_intake_clerk_may_not_decide(ctx) -> None:
 
 def test_an_unknown_or_disabled_user_is_refused(ctx) -> None:
     from services import users
-
     number = registered(ctx, cst(2026, 6, 1, 9))
     with pytest.raises(InvalidInput, match="不存在"):
         a.withdraw(ctx, number, actor="nobody", reason="x")
@@ -129,7 +128,7 @@ def test_an_action_time_in_the_future_or_before_the_last_event_is_refused(ctx) -
 def test_a_bad_registration_field_is_named_and_nothing_is_written(ctx) -> None:
     bad = registration(complainant=Person(name="钱七", phone="12345", id_number=None))
     with pytest.raises(InvalidInput) as err:
-        from services.registration import register
+        from services.lifecycle.registration import register
 
         register(ctx, bad, actor="clerk")
     assert err.value.field == "phone"

@@ -4,7 +4,7 @@ Revision ID: 0007_reports
 Revises: 0001
 
 Reports aggregate the complaints received in a period and the events recorded in it
-(services/reports.py). `ix_complaint_received_at` turns each period filter into an index range
+(services/reporting/reports.py). `ix_complaint_received_at` turns each period filter into an index range
 instead of a scan of every complaint (the existing (complainant_hash, received_at) index cannot
 serve a range on receipt time alone); `ix_event_action_at` does the same for the few actions a
 report counts (escalate, consult, mediate, settle, end_mediation) in a period.

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from cli.main import app
-from services import actions as a
+from services.lifecycle import actions as a
 from services.context import Context
 from states import lifecycle as lc
 from tests.cli.conftest import REGISTER, Tousu, as_json
@@ -199,7 +199,7 @@ def test_mediation_withdrawal_decline_merge_and_reopen_have_commands(
         result = tousu(*args, "--json", user=user)
         assert result.exit_code == 0, (args, result.output)
         assert as_json(result)["state"] == state
-    from services.registration import Person
+    from services.lifecycle.registration import Person
 
     two, three = (
         registered(ctx, t0, complainant=Person(name=n, phone=p), policy_no=None)

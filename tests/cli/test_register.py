@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from services import records
+from storage import records
 from services.context import Context
 from tests.cli.conftest import REGISTER, Tousu, as_json
 

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from services import actions as a
-from services import records
+from services.lifecycle import actions as a
+from storage import records
 from services.context import Context
-from services.registration import Person
+from services.lifecycle.registration import Person
 from states import lifecycle as lc
 from storage.timeutil import utcnow
 from tests.cli.conftest import Tousu, as_json
@@ -192,8 +192,8 @@ def test_queue_filters_with_bad_values_are_bad_input(
 
 
 def test_the_light_read_path_returns_what_the_tables_return(ctx: Context) -> None:
-    from services import queries
-    from services.registration import Person as P
+    from services.lifecycle import queries
+    from services.lifecycle.registration import Person as P
 
     number = accepted(
         ctx,
@@ -232,7 +232,7 @@ def test_show_and_queue_import_neither_the_tables_nor_heavy_libraries(
         "    try:\n        app(argv)\n    except SystemExit as exc:\n"
         "        assert exc.code == 0, exc.code\n"
         "heavy = ('prefect', 'apprise', 'openpyxl', 'faker', 'alembic', 'rich.table',\n"
-        "         'storage.models', 'services.records')\n"
+        "         'storage.models', 'storage.records')\n"
         "print('LOADED', [m for m in heavy if m in sys.modules])\n"
     ) % number
     done = subprocess.run(
@@ -248,6 +248,6 @@ def test_show_and_queue_import_neither_the_tables_nor_heavy_libraries(
 
 def test_the_capacity_labels_shown_are_those_of_registration() -> None:
     from cli.render import CAPACITIES
-    from services.registration import CAPACITIES as REGISTERED
+    from services.lifecycle.registration import CAPACITIES as REGISTERED
 
     assert CAPACITIES == REGISTERED

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services import actions as a
-from services import consultation, escalation, mediation, queries, records
+from services.lifecycle import actions as a
+from services.automatic import consultation, escalation, mediation
+from services.lifecycle import queries
+from storage import records
 from services.context import Context
 from states.errors import Forbidden
 from storage.timeutil import from_db, utcnow

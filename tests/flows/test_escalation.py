@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from services import actions as a
-from services import escalation, queries, records
+from services.lifecycle import actions as a
+from services.automatic import escalation
+from services.lifecycle import queries
+from storage import records
 from services.context import Context
-from services.registration import Person
+from services.lifecycle.registration import Person
 from storage.escalation import Escalation
 from storage.timeutil import from_db, utcnow
 from tests import factories as f

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from flows.deployments import DEPLOYMENTS, TIMEZONE
-from services import actions as a
-from services import consultation, escalation
+from services.lifecycle import actions as a
+from services.automatic import consultation, escalation
 from services.context import Context
 from storage.timeutil import utcnow
 from tests import factories as f

@@ -1,5 +1,5 @@
 """The report flows (issue 7) under the session-wide Prefect harness: they pick the period
-just ended or the one given, and call services.report_files.produce."""
+just ended or the one given, and call services.reporting.files.produce."""
 
 from __future__ import annotations
 

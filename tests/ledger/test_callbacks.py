@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from services import actions as a
-from services import callbacks, ledger, queries, records
+from services.lifecycle import actions as a
+from services.automatic import callbacks, ledger
+from services.lifecycle import queries
+from storage import records
 from states.errors import Conflict, Forbidden, InvalidInput
 from tests.factories import ANALYSIS, accepted, cst
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typer.testing import CliRunner
 
 from cli.main import app
-from services.registration import register
+from services.lifecycle.registration import register
 from tests.factories import accepted, cst, registration
 from tests.ledger.test_callbacks import notified_at
 

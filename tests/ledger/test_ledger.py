@@ -7,8 +7,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from services import ledger, ledger_export, records
-from services.registration import Person, register
+from services.automatic import ledger
+
+from services.reporting import ledger_export
+
+from storage import records
+from services.lifecycle.registration import Person, register
 from states.errors import Forbidden, InvalidInput
 from tests.factories import accepted, cst, registration
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services import actions as a
-from services import ledger, queries
-from services.registration import Person, register
+from services.lifecycle import actions as a
+from services.automatic import ledger
+from services.lifecycle import queries
+from services.lifecycle.registration import Person, register
 from tests.factories import ANALYSIS, accepted, cst, registered, registration
 
 T0 = cst(2026, 3, 2, 10, 0)

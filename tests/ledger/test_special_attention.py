@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from services import actions as a
-from services import special_attention as sa
-from services.registration import register
+from services.lifecycle import actions as a
+from services.lifecycle import special_attention as sa
+from services.lifecycle.registration import register
 from states.errors import Forbidden, InvalidInput
 from storage.ledger import SpecialAttentionAudit
 from tests.factories import cst, registered, registration
@@ -94,9 +94,9 @@ def test_a_listed_complainant_is_still_registered_accepted_and_handled(ctx):
 def test_registration_acceptance_and_decline_never_consult_the_list() -> None:
     root = Path(__file__).resolve().parents[2]
     for rel in (
-        "services/registration.py",
-        "services/actions.py",
-        "services/repeats.py",
+        "services/lifecycle/registration.py",
+        "services/lifecycle/actions.py",
+        "services/automatic/repeats.py",
         "states/lifecycle.py",
     ):
         tree = ast.parse((root / rel).read_text(encoding="utf-8"))

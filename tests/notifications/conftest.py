@@ -24,7 +24,7 @@ from werkzeug import Request, Response
 from notifications.routing import Routing, load_routing
 from notifications.settings import NotifySettings, ServiceLimits
 from services.context import Context
-from services.records import enqueue_alert
+from storage.records import enqueue_alert
 from tests.factories import cst
 
 # Every message sent during the session, for the masking scan.

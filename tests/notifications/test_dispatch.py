@@ -69,7 +69,7 @@ def test_two_audiences_resolving_to_one_channel_send_it_once(
 def test_a_second_alert_of_one_event_for_the_same_channel_is_kept_as_a_duplicate(
     ctx: Context, smtp: SMTP
 ) -> None:
-    from services.records import enqueue_alert
+    from storage.records import enqueue_alert
     from storage.models import Event
     from tests.factories import accepted, cst
 

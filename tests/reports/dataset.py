@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 
-from services import actions as a
-from services import records
+from services.lifecycle import actions as a
+from storage import records
 from services.context import Context
-from services.demo_data import resident_id
-from services.registration import Person, register
+from demo.data import resident_id
+from services.lifecycle.registration import Person, register
 from tests.factories import ANALYSIS, cst, registration
 
 AS_OF = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from config import PROJECT_ROOT
-from services import importing, records
+from services.intake import importing
+from storage import records
 from services.context import Context
-from services.demo_data import SHEET_HEADERS, Generator, sheet_row
+from demo.data import SHEET_HEADERS, Generator, sheet_row
 
 MAPPING = PROJECT_ROOT / "config" / "import_mapping.example.toml"
 
@@ -143,8 +144,8 @@ def test_only_registering_roles_may_import(ctx: Context, tmp_path: Path) -> None
 def test_an_imported_complainant_gets_the_repeat_key_registration_gives(
     ctx: Context, person: dict[str, str]
 ) -> None:
-    from services import bulk
-    from services.registration import Person, complainant_key
+    from services.intake import bulk
+    from services.lifecycle.registration import Person, complainant_key
     from tests.factories import registration
 
     p = Person(**person)

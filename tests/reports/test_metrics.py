@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from services import reports
+from services.reporting import reports
 from services.context import Context
-from services.periods import parse_month, parse_quarter, span
+from services.reporting.periods import parse_month, parse_quarter, span
 from tests.reports import dataset
 
 
@@ -79,7 +79,7 @@ def test_callbacks_count_attempts_recorded_in_the_period(ctx: Context) -> None:
 
     numbers = dataset.build(ctx)
     with ctx.engine.begin() as conn:
-        from services import records
+        from storage import records
         from storage.ledger import Callback
 
         cid = records.load_case(conn, numbers["A"])["id"]
@@ -163,8 +163,8 @@ def test_decided_within_counts_calendar_days_as_the_deadlines_do(any_ctx: Contex
     # decision deadline's due time), not 15 × 24 h later at 17:00. 7 days: 24:00 on 03-09.
     from datetime import timedelta
 
-    from services import actions as a
-    from services.registration import Person
+    from services.lifecycle import actions as a
+    from services.lifecycle.registration import Person
     from tests.factories import cst, registered
 
     ctx = any_ctx

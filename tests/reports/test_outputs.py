@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from services import case_analysis, records
+from services.reporting import case_analysis
+
+from storage import records
 from services.context import Context
-from services.periods import parse_month
-from services.report_files import produce
+from services.reporting.periods import parse_month
+from services.reporting.files import produce
 from tests.reports import dataset
 
 

@@ -2,9 +2,9 @@
 transaction.
 
 Load → authorize the actor's role → check fields and guards → fire the transition → set the
-columns the row declares (services/effects.py) → move the deadlines → update the complaint
+columns the row declares (services/lifecycle/effects.py) → move the deadlines → update the complaint
 (version compare-and-swap) → append the event → publish the row's follow-ups
-(services/events.py) → commit. Anything raised before the commit rolls everything back.
+(services/lifecycle/events.py) → commit. Anything raised before the commit rolls everything back.
 
 The public functions (`accept`, `decide`, ...) are `ActionFunction`s built from the rows, so
 their keyword arguments are the row's declared fields; `perform` is the shared body, for
@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from services import effects, events, records
+from services.lifecycle import effects, events
 from states import lifecycle as lc
 from states.deadlines import ENDINGS, apply_clock, needs_rows
 from states.errors import Conflict, InvalidInput
+from storage import records
 from storage.timeutil import from_db, to_db, utcnow
 
 if TYPE_CHECKING:

@@ -40,7 +40,7 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> int:
     """Append one non-state event; returns its id."""
-    from services import records  # here, so that `LABELS` is cheap to import for `show`
+    from storage import records  # here, so that `LABELS` is cheap to import for `show`
 
     now = utcnow()
     with ctx.engine.begin() as conn:

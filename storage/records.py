@@ -301,3 +301,12 @@ def enqueue_alert(
         },
     )
     return True
+
+
+def master_of(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
+    """The first complaint of the matter `row` belongs to (merges and links point to it)."""
+    if row.get("merged_into_id"):
+        row = load_case_by_id(conn, row["merged_into_id"])
+    if row.get("linked_to_id"):
+        row = load_case_by_id(conn, row["linked_to_id"])
+    return dict(row) if "complainant_hash" in row else load_case_by_id(conn, row["id"])

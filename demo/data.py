@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from services.registration import Person, Registration
+from services.lifecycle.registration import Person, Registration
 
 CHANNELS = {
     "hotline": 45,

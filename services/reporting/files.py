@@ -1,7 +1,7 @@
 """Produce a period's report files and tell the supervisors (the use case behind `tousu
 report` and the monthly/quarterly flows).
 
-Builds the metrics (services.reports), writes the workbook and the HTML page into the
+Builds the metrics (services.reporting.reports), writes the workbook and the HTML page into the
 configured `[reports] dir`, and writes one `report_ready` outbox row for `role:supervisor` in
 its own transaction (notifications/ delivers it). Must not import cli/ or flows/.
 """
@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from services import records, reports
 from services.context import Context
-from services.periods import Period
-from services.report_render import write_excel, write_html
+from services.reporting import reports
+from services.reporting.periods import Period
+from services.reporting.render import write_excel, write_html
 from states import lifecycle as lc
 from states.errors import Forbidden
+from storage import records
 from storage.timeutil import utcnow
 
 # Who may produce period reports: aggregate figures, no personal data (deny by default).

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services import records
-from services.audit import event_label
 from services.context import Context
-from services.registration import CAPACITIES
+from services.lifecycle.audit import event_label
+from services.lifecycle.registration import CAPACITIES
 from states import lifecycle as lc
+from storage import records
 from storage.timeutil import from_db
 
 # Case reviews (以案促改) read case content: handlers, supervisors and the committee.
@@ -109,7 +109,7 @@ def analyse(ctx: Context, number: str) -> dict[str, str]:
 
 def export(ctx: Context, numbers: list[str], path: Path, *, actor: str) -> Path:
     """A workbook with one row per case and one column per dimension."""
-    from services.report_files import authorize
+    from services.reporting.files import authorize
 
     authorize(ctx, actor, ANALYSIS_ROLES, "导出五维度案例分析")
     from openpyxl import Workbook

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import records
-from services.actions import perform
+from services.automatic import alerts
 from services.context import Context
-from services.escalation import _payload
+from services.lifecycle.actions import perform
 from states import lifecycle as lc
 from states.errors import InvalidInput, NotFound
+from storage import records
 from storage.escalation import MediationReferral
 from storage.models import Event
 from storage.timeutil import from_db, to_db, utcnow
@@ -155,7 +155,7 @@ def _prepare(
         event_id=None,
         urgent=False,
         now=now,
-        payload=_payload(
+        payload=alerts.payload(
             ctx,
             case,
             organisation=organisation["name"],
@@ -291,7 +291,7 @@ def follow_up(ctx: Context, *, now: datetime | None = None) -> int:
                         event_id=None,
                         urgent=False,
                         now=now,
-                        payload=_payload(
+                        payload=alerts.payload(
                             ctx, case, organisation=ref["organisation"], days=days, title=title
                         ),
                     )
@@ -387,7 +387,7 @@ def record_result(
                 event_id=res.event_id,
                 urgent=False,
                 now=now,
-                payload=_payload(
+                payload=alerts.payload(
                     ctx,
                     fresh,
                     advice=advice,

@@ -16,11 +16,12 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import records
+from services.automatic import consultation
 from services.context import Context
 from states import ledger as rules
 from states import lifecycle as lc
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storage import records
 from storage.ledger import LedgerAction, LedgerMatter, LedgerMember
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -205,8 +206,6 @@ def _open_states() -> list[str]:
 
 def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
     """Nightly: find backlog, recount, fill owners, send due matters to joint consultation."""
-    from services import repeats
-
     now = now or utcnow()
     rep = ctx.config.repeat
     backlog_new = matters = 0
@@ -221,7 +220,7 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
             .all()
         )
         for row in old_open:
-            master = repeats.master_of(conn, dict(row))
+            master = records.master_of(conn, dict(row))
             before = conn.execute(
                 select(M.c.id, M.c.kind).where(M.c.master_complaint_id == master["id"])
             ).first()
@@ -295,8 +294,6 @@ def _fill_owner(ctx: Context, conn: Connection, matter_id: int) -> None:
 
 def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[str], int]:
     """Difficult and repeat complaints go to joint consultation (会商, docs/rules.md §4)."""
-    from services import consultation
-
     kinds = _section(ctx)["consult"]
     sources = {s.value for s in lc.action("consult").sources}
     done, pending = [], 0
@@ -550,10 +547,8 @@ def update_matter(
 
 def add_for_complaint(conn: Connection, ctx: Context, cid: int, *, kind: str, why: str) -> int:
     """Put a complaint's matter in the ledger (e.g. a dissatisfied callback)."""
-    from services import repeats
-
     case = records.load_case_by_id(conn, cid)
-    master = repeats.master_of(conn, case)
+    master = records.master_of(conn, case)
     mid = attach(
         conn,
         ctx,

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services import ledger, queries
+from services.automatic import ledger
 from services.context import Context
+from services.lifecycle import queries
 from states import ledger as rules
 from storage.timeutil import local, utcnow
 

@@ -1,7 +1,7 @@
 """Read side: one complaint with its deadlines and history; work queues. No writes except
 the audit event for an unmasked view of personal data (`reveal=True`).
 
-Two paths. `get_complaint`, `decrypt_party`, `deadlines_of` read through services.records
+Two paths. `get_complaint`, `decrypt_party`, `deadlines_of` read through storage.records
 (the SQLModel tables). The command line's hot reads (`actor`, `complaint_view`, `queue`) use
 lightweight `table()/column()` statements and never import storage.models: declaring the
 SQLModel classes costs about 30 ms per process, a quarter of the start-up budget of
@@ -37,7 +37,7 @@ def deadline_view(row: Any) -> dict[str, Any]:
 
 def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
     """The complaint row, its named deadlines (by due time) and its events (in order)."""
-    from services import records
+    from storage import records
 
     with read_only(ctx.engine) as conn:
         case = records.load_case(conn, number)
@@ -200,7 +200,7 @@ def complaint_view(
         if role not in lc.PII_ROLES:
             allowed = "、".join(r.label for r in lc.PII_ROLES)
             raise Forbidden(f"角色「{role.label}」无权查看完整个人信息, 可查看角色: {allowed}")
-        from services import audit
+        from services.lifecycle import audit
 
         with read_only(ctx.engine) as conn:
             case = _case_light(conn, number)
@@ -226,7 +226,7 @@ def complaint_view(
 
 def deadlines_of(ctx: Context, number: str) -> list[dict[str, Any]]:
     """The named deadlines of one complaint, nearest first."""
-    from services import records
+    from storage import records
 
     with read_only(ctx.engine) as conn:
         case = records.load_case(conn, number)

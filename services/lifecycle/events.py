@@ -1,6 +1,7 @@
 """What happened, told to whoever follows it up, inside the same transaction.
 
-The lifecycle core (services/actions.py, services/registration.py) publishes a typed event for
+The lifecycle core (services/lifecycle/actions.py, services/lifecycle/registration.py) publishes a
+typed event for
 each follow-up its table row names (`Action.follow_ups`, `REGISTER_FOLLOW_UPS` in
 states/lifecycle.py); the automatic side (callbacks, escalation, repeats) subscribes by name.
 So the core never imports the automatic side, and the automatic side may call the core.
@@ -54,14 +55,26 @@ class CaseRegistered:
     actor: str
 
 
+@dataclass(frozen=True)
+class RepeatOutcome:
+    """What repeat detection (the `detect_repeat` follow-up of registration) decided."""
+
+    kind: str  # none | merged | linked
+    state: str
+    master: str | None = None  # the matter's master complaint number
+    target: str | None = None  # the open case merged into (kind == merged)
+    matched_on: tuple[str, ...] = ()
+    new_facts: bool = False
+
+
 Event = TypeVar("Event", ActionTaken, CaseRegistered)
 _SUBSCRIBERS: dict[str, Callable[[Any], Any]] = {}
 # The modules whose functions carry out follow-ups (each registers with `subscribe`).
 SUBSCRIBER_MODULES: tuple[str, ...] = (
-    "services.actions",
-    "services.callbacks",
-    "services.escalation",
-    "services.repeats",
+    "services.lifecycle.actions",
+    "services.automatic.callbacks",
+    "services.automatic.escalation",
+    "services.automatic.repeats",
 )
 _loaded = False
 

@@ -1,4 +1,4 @@
-"""Render a `services.reports.Report` as an Excel workbook (summary sheet, one sheet per
+"""Render a `services.reporting.reports.Report` as an Excel workbook (summary sheet, one sheet per
 breakdown, trend) and a self-contained HTML page (inline CSS and SVG charts, no network).
 
 Rendering only: no database access. openpyxl is imported inside `write_excel` so that the
@@ -11,8 +11,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from services import report_charts as charts
-from services.reports import CHANGE_METRICS, DIMENSIONS, METRICS, Report, Row, change
+from services.reporting import charts
+from services.reporting.reports import CHANGE_METRICS, DIMENSIONS, METRICS, Report, Row, change
 
 KINDS = {key: kind for key, _, kind in METRICS}
 LABELS = {key: label for key, label, _ in METRICS}

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import records
 from services.context import Context
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput, NotFound
+from storage import records
 from storage.ledger import SpecialAttention, SpecialAttentionAudit
 from storage.timeutil import to_db, utcnow
 

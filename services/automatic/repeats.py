@@ -17,21 +17,23 @@ one and what follows. Must not import cli/, flows/ or notifications/.
 - A regulator-forwarded repeat is always linked, never merged: since 2021 each forwarded item
   counts against the company, so it must stay countable and handled on its own clock
   (Art. 33) while the ledger groups it with its master.
-Either way the matter enters the ledger (services/ledger.py) in the same transaction.
+Either way the matter enters the ledger (services/automatic/ledger.py) in the same transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from services import events, ledger, records
+from services.automatic import ledger
 from services.context import Context
+from services.lifecycle import actions, events
+from services.lifecycle.events import RepeatOutcome
 from states import lifecycle as lc
+from storage import records
 from storage.timeutil import from_db, to_db, utcnow
 
 C = records.C
@@ -72,16 +74,6 @@ _BY_POLICY = (
 # Enough earlier complaints of one complainant to find a match; a complainant with more than
 # this inside the window is already a ledger matter.
 _SCAN_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class RepeatOutcome:
-    kind: str  # none | merged | linked
-    state: str
-    master: str | None = None  # the matter's master complaint number
-    target: str | None = None  # the open case merged into (kind == merged)
-    matched_on: tuple[str, ...] = ()
-    new_facts: bool = False
 
 
 def window_start(ctx: Context, received: datetime) -> datetime:
@@ -138,7 +130,7 @@ def _same(key: str, case: dict[str, Any], row: Any) -> bool:
 def on_registered(
     conn: Connection, ctx: Context, cid: int, *, actor: str, row: dict[str, Any] | None = None
 ) -> RepeatOutcome:
-    """Called by services.registration.register after the insert, in its transaction.
+    """Called by services.lifecycle.registration.register after the insert, in its transaction.
 
     `row` (the values just inserted) spares re-reading the complaint when it repeats nothing,
     which is the common case."""
@@ -165,15 +157,6 @@ def on_registered(
     return _link(conn, ctx, case, latest, matched_on)
 
 
-def master_of(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
-    """The first complaint of the matter `row` belongs to (merges and links point to it)."""
-    if row.get("merged_into_id"):
-        row = records.load_case_by_id(conn, row["merged_into_id"])
-    if row.get("linked_to_id"):
-        row = records.load_case_by_id(conn, row["linked_to_id"])
-    return dict(row) if "complainant_hash" in row else records.load_case_by_id(conn, row["id"])
-
-
 def _has_new_facts(ctx: Context, case: dict[str, Any], target: dict[str, Any]) -> bool:
     mode = ctx.config.repeat.new_facts
     if mode == "always":
@@ -192,8 +175,6 @@ def _merge(
     *,
     actor: str,
 ) -> RepeatOutcome:
-    from services import actions
-
     full_target = records.load_case_by_id(conn, target["id"])
     new_facts = _has_new_facts(ctx, case, full_target)
     # The merge and the restarted clock happen when the repeat was received, unless the open
@@ -215,7 +196,7 @@ def _merge(
             "registered_by": actor,
         },
     )
-    master = master_of(conn, full_target)
+    master = records.master_of(conn, full_target)
     ledger.attach(conn, ctx, master=master, member_id=case["id"], relation="merged")
     return RepeatOutcome(
         kind="merged",
@@ -234,7 +215,7 @@ def _link(
     latest: dict[str, Any],
     matched_on: tuple[str, ...],
 ) -> RepeatOutcome:
-    master = master_of(conn, latest)
+    master = records.master_of(conn, latest)
     now = utcnow()
     why = (
         "监管转办件单独计数, 关联至主投诉"

@@ -17,34 +17,35 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from services import events, records
+from services.automatic import alerts, consultation
 from services.context import Context
+from services.lifecycle import events
 from states import lifecycle as lc
 from states.priority import assess
-from storage.escalation import Escalation
+from storage import records
 from storage.timeutil import from_db, to_db, utcnow
 
 log = logging.getLogger("tousu.escalation")
-X = Escalation.__table__  # type: ignore[attr-defined]
-SYSTEM = "system"
 IMMEDIATE = "immediate"
-ESCALATE = lc.action("escalate")
 
 _SET_NEXT = (
     update(records.D)
     .where(records.D.c.id == bindparam("_id"))
     .values(next_check_at=bindparam("nca"))
 )
-_SET_EVENT = update(X).where(X.c.id == bindparam("_id")).values(event_id=bindparam("eid"))
+_SET_EVENT = (
+    update(alerts.ESCALATION)
+    .where(alerts.ESCALATION.c.id == bindparam("_id"))
+    .values(event_id=bindparam("eid"))
+)
 
 
 @dataclass
@@ -70,106 +71,6 @@ def settings(ctx: Context) -> dict[str, Any]:
         "sweep_batch": int(raw.get("sweep_batch", 500)),
         "major_also_to": str(raw.get("major_also_to", "committee")),
     }
-
-
-def _insert_once(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(X).on_conflict_do_nothing().returning(X.c.id)
-
-
-def cycle_of(started_at: datetime, allowance: int) -> str:
-    """One run of a clock: a restart or an extension starts a new cycle, a pause does not."""
-    return f"{started_at.isoformat()}/{allowance}"
-
-
-def _payload(ctx: Context, case: Mapping[str, Any], **more: Any) -> dict[str, Any]:
-    state = lc.State(case["state"])
-    return {
-        "number": case["number"],
-        "state": state.value,
-        "state_label": state.label,
-        "priority": case["priority"],
-        "priority_label": lc.PRIORITIES[case["priority"]],
-        "owner": case["owner"],
-        "branch": case["branch"],
-        **more,
-    }
-
-
-def _append_escalation(
-    ctx: Context,
-    conn: Connection,
-    case: dict[str, Any],
-    *,
-    at: datetime,
-    now: datetime,
-    rank: int,
-    reason: str,
-    details: dict[str, Any],
-    bump_version: bool = True,
-) -> int:
-    """The `escalate` event by the system actor; updates `case` in place. Returns event id."""
-    lc.check(ESCALATE, case, {"reason": reason})
-    seq = case["event_count"] + 1
-    values = {
-        "event_count": seq,
-        "last_event_at": to_db(at),
-        "escalation_level": max(case["escalation_level"], rank),
-    }
-    if bump_version:
-        case["version"] = records.update_case(conn, case, values)
-    else:
-        # Inside the caller's action (registration, acceptance): that action already holds the
-        # row and bumped the version; the version it returned stays valid.
-        conn.execute(update(records.C).where(records.C.c.id == case["id"]).values(**values))
-    case.update(values)
-    return records.append_event(
-        conn,
-        complaint_id=case["id"],
-        seq=seq,
-        action="escalate",
-        from_state=case["state"],
-        to_state=case["state"],
-        actor=SYSTEM,
-        role=lc.Role.system.value,
-        at=at,
-        recorded_at=now,
-        reason=reason,
-        details={"automatic": True, "level": rank, **details},
-    )
-
-
-def _alert(
-    ctx: Context,
-    conn: Connection,
-    case: Mapping[str, Any],
-    *,
-    key: str,
-    kind: str,
-    audiences: Iterable[str],
-    event_id: int,
-    payload: dict[str, Any],
-    urgent: bool,
-    now: datetime,
-) -> int:
-    sent = 0
-    for to in dict.fromkeys(audiences):
-        if records.enqueue_alert(
-            conn,
-            dedupe_key=f"{key}:{to}",
-            kind=kind,
-            audience=f"role:{to}",
-            complaint_id=case["id"],
-            event_id=event_id,
-            payload={**payload, "audience_role": to},
-            urgent=urgent,
-            now=now,
-        ):
-            sent += 1
-            # Queued only: notifications/dispatch.py delivers the outbox row once this
-            # transaction commits. The log line is a trace of what was queued.
-            log.info("[%s → %s] %s %s", kind, to, case["number"], payload.get("title", ""))
-    return sent
 
 
 # ---- The sweep -------------------------------------------------------------------------------
@@ -202,8 +103,6 @@ def sweep_batch(
     """Claim up to `size` due deadline rows and act on them in the caller's transaction.
 
     `exclude` collects rows whose complaint was locked elsewhere, so one run never spins."""
-    from services import consultation  # consultation → actions → this module
-
     res = SweepResult(batches=1)
     pg = conn.dialect.name == "postgresql"
     D, C = records.D, records.C
@@ -230,8 +129,8 @@ def sweep_batch(
     rows = conn.execute(q).mappings().all()
     if not rows:
         return res
-    records.load_user(conn, SYSTEM)
-    lc.authorize(ESCALATE, lc.Role.system)
+    records.load_user(conn, alerts.SYSTEM)
+    lc.authorize(alerts.ESCALATE, lc.Role.system)
     cids = sorted({r["complaint_id"] for r in rows})
     cq = select(C).where(C.c.id.in_(cids))
     if pg:
@@ -240,9 +139,12 @@ def sweep_batch(
     fired = {
         (f.complaint_id, f.deadline_name, f.level, f.cycle)
         for f in conn.execute(
-            select(X.c.complaint_id, X.c.deadline_name, X.c.level, X.c.cycle).where(
-                X.c.complaint_id.in_(cids)
-            )
+            select(
+                alerts.ESCALATION.c.complaint_id,
+                alerts.ESCALATION.c.deadline_name,
+                alerts.ESCALATION.c.level,
+                alerts.ESCALATION.c.cycle,
+            ).where(alerts.ESCALATION.c.complaint_id.in_(cids))
         )
     }
     ladder = {lv.code: lv for lv in ctx.config.escalation}
@@ -250,7 +152,7 @@ def sweep_batch(
     major_to = settings(ctx)["major_also_to"]
     consult = consultation.settings(ctx)
     convened = consultation.convened_cycles(conn, cids)
-    insert_once = _insert_once(conn)
+    insert_once = alerts.insert_once(conn)
     next_checks: list[dict[str, Any]] = []
     event_links: list[dict[str, Any]] = []
     for r in rows:
@@ -265,7 +167,7 @@ def sweep_batch(
             continue
         started, due = from_db(r["started_at"]), from_db(r["due_at"])
         assert started is not None and due is not None
-        cycle = cycle_of(started, r["allowance"])
+        cycle = alerts.cycle_of(started, r["allowance"])
         pending = [
             (w["level"], datetime.fromisoformat(w["at"]))
             for w in r["warnings"] or []
@@ -317,7 +219,7 @@ def sweep_batch(
                 label = labels.get(r["name"], r["name"])
                 title = f"{label}{lv.label}(第 {lv.level} 级)"
                 last = from_db(case["last_event_at"]) or now
-                eid = _append_escalation(
+                eid = alerts.append_escalation(
                     ctx,
                     conn,
                     case,
@@ -337,7 +239,7 @@ def sweep_batch(
                     [major_to] if case["priority"] == "major" and major_to else []
                 )
                 # A level at or past the due time is a breach: it goes out at once.
-                _alert(
+                alerts.alert(
                     ctx,
                     conn,
                     case,
@@ -347,7 +249,7 @@ def sweep_batch(
                     event_id=eid,
                     urgent=lv.at_fraction >= 1,
                     now=now,
-                    payload=_payload(
+                    payload=alerts.payload(
                         ctx,
                         case,
                         deadline=r["name"],
@@ -425,14 +327,15 @@ def escalate_on_arrival(
     done = {
         row.level
         for row in conn.execute(
-            select(X.c.level).where(
-                X.c.complaint_id == complaint_id, X.c.deadline_name == IMMEDIATE
+            select(alerts.ESCALATION.c.level).where(
+                alerts.ESCALATION.c.complaint_id == complaint_id,
+                alerts.ESCALATION.c.deadline_name == IMMEDIATE,
             )
         )
     }
     now = utcnow()
     at = from_db(case["last_event_at"]) or now  # the instant of the action that revealed it
-    insert_once = _insert_once(conn)
+    insert_once = alerts.insert_once(conn)
     count = 0
     for trigger in wanted:
         if trigger in done:
@@ -454,7 +357,7 @@ def escalate_on_arrival(
         ).scalar()
         if xid is None:
             continue
-        eid = _append_escalation(
+        eid = alerts.append_escalation(
             ctx,
             conn,
             case,
@@ -466,7 +369,7 @@ def escalate_on_arrival(
             details={"trigger": trigger, "rule": rule["rule"]},
         )
         conn.execute(_SET_EVENT, {"_id": xid, "eid": eid})
-        _alert(
+        alerts.alert(
             ctx,
             conn,
             case,
@@ -476,7 +379,7 @@ def escalate_on_arrival(
             event_id=eid,
             urgent=True,
             now=now,
-            payload=_payload(
+            payload=alerts.payload(
                 ctx,
                 case,
                 trigger=trigger,

@@ -1,4 +1,4 @@
-"""Batched registration for bulk import: the rules of `services.registration.register`
+"""Batched registration for bulk import: the rules of `services.lifecycle.registration.register`
 applied to many complaints in one transaction, written with one executemany per table.
 
 Per batch: validate each registration with `registration.validate` (same rules, same error
@@ -24,12 +24,14 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from services import escalation, records, registration, repeats
+from services.automatic import escalation, repeats
 from services.context import Context
-from services.registration import Registration
+from services.lifecycle import registration
+from services.lifecycle.registration import Registration
 from states import lifecycle as lc
 from states.deadlines import apply_clock
 from states.errors import InvalidInput
+from storage import records
 from storage.timeutil import from_db, to_db, utcnow
 
 P = registration.P

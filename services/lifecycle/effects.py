@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from services import records
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput
 from states.fields import Kind
 from states.priority import assess
 from states.validation import choice
+from storage import records
 from storage.timeutil import to_db
 
 if TYPE_CHECKING:

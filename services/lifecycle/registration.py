@@ -5,24 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import events, records
-from services.actions import FUTURE_TOLERANCE
 from services.context import Context
+from services.lifecycle import events
+from services.lifecycle.actions import FUTURE_TOLERANCE
+from services.lifecycle.events import RepeatOutcome
 from states import lifecycle as lc
 from states import validation as v
 from states.deadlines import apply_clock
 from states.errors import Forbidden, InvalidInput
-from storage import models
+from storage import models, records
 from storage.models import Party
 from storage.timeutil import to_db, utcnow
-
-if TYPE_CHECKING:
-    from services.repeats import RepeatOutcome
 
 P = Party.__table__  # type: ignore[attr-defined]
 Institution = models.Institution.__table__  # type: ignore[attr-defined]

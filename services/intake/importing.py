@@ -2,9 +2,9 @@
 
 Owns: reading the file as a stream, turning each row into a `Registration` through the
 mapping, deriving the idempotence key (`external_ref`: the file's own id column, else a hash
-of the row), handing batches to `services.bulk.register_batch`, and writing the report of
+of the row), handing batches to `services.intake.bulk.register_batch`, and writing the report of
 rejected rows with reasons. Every rule about what a valid complaint is lives in
-`services.registration.validate`. Must not import cli/ or flows/.
+`services.lifecycle.registration.validate`. Must not import cli/ or flows/.
 
 Mapping file (see config/import_mapping.example.toml):
   [source]   name (prefix of external_ref), id_column (optional), sheet (XLSX),
@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services import bulk, reports
-from services.bulk import Rejected
 from services.context import Context
-from services.registration import Person, Registration
+from services.intake import bulk
+from services.intake.bulk import Rejected
+from services.lifecycle.registration import Person, Registration
+from services.reporting import reports
 from states import validation as v
 from states.errors import InvalidInput
 

@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import records
-from services.actions import perform
+from services.automatic import alerts
 from services.context import Context
-from services.escalation import SYSTEM, X, _alert, _append_escalation, _payload
+from services.lifecycle.actions import perform
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput, NotFound
+from storage import records
 from storage.escalation import Consultation
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -179,7 +179,7 @@ def _convene(
             event_id=None,
             urgent=False,
             now=now,
-            payload=_payload(
+            payload=alerts.payload(
                 ctx,
                 fresh,
                 meeting_at=meeting.isoformat(),
@@ -212,7 +212,7 @@ def convene_on_deadline(
             ctx,
             conn,
             case,
-            actor=SYSTEM,
+            actor=alerts.SYSTEM,
             key=f"deadline_share:{case['id']}:{cycle}",
             reason_code="deadline_share",
             reason=reason,
@@ -260,7 +260,7 @@ def convene_for(
         ctx,
         conn,
         case,
-        actor=SYSTEM,
+        actor=alerts.SYSTEM,
         key=dedupe,
         reason_code=reason_code,
         reason=reason,
@@ -379,7 +379,7 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                         ctx,
                         conn,
                         case,
-                        actor=SYSTEM,
+                        actor=alerts.SYSTEM,
                         key=f"major:{case['id']}",
                         reason_code="major",
                         reason="重大消费投诉, 自动提请会商(seed 002/004)",
@@ -419,7 +419,7 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                     event_id=None,
                     urgent=False,
                     now=now,
-                    payload=_payload(
+                    payload=alerts.payload(
                         ctx,
                         case,
                         meeting_at=meeting.isoformat(),
@@ -451,7 +451,7 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
             title = f"会商逾期未形成结论(会议 {meeting:%m-%d %H:%M})"
             xid = records.inserted_id(
                 conn.execute(
-                    insert(X).values(
+                    insert(alerts.ESCALATION).values(
                         complaint_id=case["id"],
                         deadline_name="consultation",
                         level="overdue",
@@ -465,7 +465,7 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                 )
             )
             last = from_db(case["last_event_at"]) or now
-            eid = _append_escalation(
+            eid = alerts.append_escalation(
                 ctx,
                 conn,
                 case,
@@ -475,8 +475,10 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                 reason=title,
                 details={"consultation_id": k_row["id"]},
             )
-            conn.execute(update(X).where(X.c.id == xid).values(event_id=eid))
-            _alert(
+            conn.execute(
+                update(alerts.ESCALATION).where(alerts.ESCALATION.c.id == xid).values(event_id=eid)
+            )
+            alerts.alert(
                 ctx,
                 conn,
                 case,
@@ -486,7 +488,7 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                 event_id=eid,
                 urgent=True,
                 now=now,
-                payload=_payload(
+                payload=alerts.payload(
                     ctx, case, title=title, level=cfg["overdue_level"], consultation_id=k_row["id"]
                 ),
             )

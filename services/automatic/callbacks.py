@@ -16,11 +16,13 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from services import events, records
+from services.automatic import ledger
 from services.context import Context
+from services.lifecycle import actions, events
 from states import ledger as rules
 from states import lifecycle as lc
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storage import records
 from storage.ledger import Callback
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -91,7 +93,7 @@ def schedule(
     owner: str | None = None,
     first: bool = False,
 ) -> int:
-    """After `notify` (services.actions.perform, same transaction): a new callback round.
+    """After `notify` (services.lifecycle.actions.perform, same transaction): a new callback round.
 
     `owner` is the case's owner when the caller has the row at hand; `first` says that the
     case was never notified before, so there is no earlier round to cancel."""
@@ -291,8 +293,6 @@ def _dissatisfied(
     note: str | None,
 ) -> str:
     """docs/rules.md §4: dissatisfied → reopen, review, mediation or the ledger, as configured."""
-    from services import actions, ledger
-
     reason = f"回访不满意{': ' + note if note else ''}"
     number, state = case["number"], lc.State(case["state"])
     outcome = s.dissatisfied

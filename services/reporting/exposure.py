@@ -13,7 +13,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.periods import Period
+from services.reporting.periods import Period
 from states.errors import InvalidInput
 
 
