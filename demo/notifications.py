@@ -20,10 +20,11 @@ from sqlalchemy import select
 from notifications.digest import compose_digests
 from notifications.dispatch import dispatch
 from notifications.quiet import next_send_time
-from notifications.routing import _prepare_apprise, apprise_tag, load_routing
+from notifications.routing import apprise_tag, load_routing, prepare_apprise
 from notifications.settings import ServiceLimits, load_settings
 from services.context import Context
 from storage.models import Outbox
+from storage.schema import table_of
 from storage.timeutil import utcnow
 
 KINDS = {
@@ -82,7 +83,7 @@ def run(ctx: Context, console: Console) -> None:
     console.rule("[bold]提醒发送: 待发提醒 → 邮件与企业微信机器人 (本机演示服务器)")
     now = utcnow()
     compose_digests(ctx, now)
-    outbox = Outbox.__table__  # type: ignore[attr-defined]
+    outbox = table_of(Outbox)
     with ctx.engine.connect() as conn:
         audiences = {a for (a,) in conn.execute(select(outbox.c.audience).distinct())}
         kinds = Counter(
@@ -94,7 +95,7 @@ def run(ctx: Context, console: Console) -> None:
     smtp = Controller(mailbox, hostname="127.0.0.1", port=_port())
     smtp.start()
     robot = _robot(posts)
-    _prepare_apprise()
+    prepare_apprise()
     from apprise.plugins.wecombot import NotifyWeComBot
 
     saved = NotifyWeComBot.notify_url

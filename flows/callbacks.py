@@ -16,11 +16,8 @@ from services.automatic import callbacks
 
 @flow(name="callback-sweep", description="回访到期提醒与逾期升级")
 def callback_sweep(database_url: str | None = None) -> dict[str, Any]:
-    ctx = flow_context(database_url)
-    try:
+    with flow_context(database_url) as ctx:
         result = callbacks.sweep(ctx)
-    finally:
-        ctx.close()
     get_run_logger().info(
         "回访: 到期提醒 %d 件, 逾期升级 %d 件", result["alerted"], result["escalated"]
     )

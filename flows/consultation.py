@@ -14,11 +14,8 @@ from services.automatic import consultation
 
 @flow(name="consultation-cycle", description="会商召集、提醒与逾期升级")
 def consultation_cycle(database_url: str | None = None) -> dict[str, Any]:
-    ctx = flow_context(database_url)
-    try:
+    with flow_context(database_url) as ctx:
         result = consultation.cycle(ctx)
-    finally:
-        ctx.close()
     get_run_logger().info(
         "会商: 召集 %d 件, 提醒 %d 件, 逾期升级 %d 件",
         result.convened,

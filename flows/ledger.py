@@ -15,11 +15,8 @@ from services.automatic import ledger
 
 @flow(name="ledger-nightly", description="台账夜间刷新: 积案认定、计数、责任人、提请会商")
 def ledger_nightly(database_url: str | None = None) -> dict[str, Any]:
-    ctx = flow_context(database_url)
-    try:
+    with flow_context(database_url) as ctx:
         result = ledger.refresh(ctx)
-    finally:
-        ctx.close()
     get_run_logger().info(
         "台账: 新认定积案 %d 项, 在办 %d 项, 提请会商 %d 件, 待会商 %d 项",
         result["backlog_new"],
@@ -32,11 +29,8 @@ def ledger_nightly(database_url: str | None = None) -> dict[str, Any]:
 
 @flow(name="ledger-weekly", description="台账周报: 发送主管")
 def ledger_weekly(database_url: str | None = None) -> dict[str, Any]:
-    ctx = flow_context(database_url)
-    try:
+    with flow_context(database_url) as ctx:
         result = ledger.weekly_summary(ctx)
-    finally:
-        ctx.close()
     get_run_logger().info(
         "台账周报 %s: 在办 %d 项%s",
         result["week"],

@@ -13,11 +13,8 @@ from services.automatic import mediation
 
 @flow(name="mediation-cycle", description="调解转介准备与超期跟进")
 def mediation_cycle(database_url: str | None = None) -> dict[str, Any]:
-    ctx = flow_context(database_url)
-    try:
+    with flow_context(database_url) as ctx:
         result = mediation.cycle(ctx)
-    finally:
-        ctx.close()
     get_run_logger().info(
         "调解: 准备转介 %d 件, 超期跟进 %d 件", result.prepared, result.followed_up
     )

@@ -20,16 +20,13 @@ from storage.timeutil import utcnow
 def _run(
     kind: str, database_url: str | None, period: str | None, out_dir: str | None
 ) -> dict[str, Any]:
-    ctx = flow_context(database_url)
-    try:
+    with flow_context(database_url) as ctx:
         today = utcnow().astimezone(ctx.tz).date()
         if kind == "month":
             chosen = periods.parse_month(period) if period else periods.last_full_month(today)
         else:
             chosen = periods.parse_quarter(period) if period else periods.last_full_quarter(today)
         done = produce(ctx, chosen, actor="system", out_dir=Path(out_dir) if out_dir else None)
-    finally:
-        ctx.close()
     get_run_logger().info(
         "统计报告 %s: 投诉量 %d; %s; %s", done.period, done.volume, done.excel, done.html
     )

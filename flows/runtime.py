@@ -39,9 +39,15 @@ def quick_runs() -> Iterator[None]:
         yield
 
 
-def flow_context(database_url: str | None = None) -> Context:
-    """tousu's own database: the flow parameter, else TOUSU_DATABASE_URL / configuration."""
-    return open_context(load_config(), url=database_url or None)
+@contextmanager
+def flow_context(database_url: str | None = None) -> Iterator[Context]:
+    """tousu's own database: the flow parameter, else TOUSU_DATABASE_URL / configuration;
+    closed when the flow's block ends, however it ends."""
+    ctx = open_context(load_config(), url=database_url or None)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 prefect_environment()

@@ -15,11 +15,8 @@ from services.automatic import escalation
 
 @flow(name="deadline-sweep", description="时限预警与超时升级")
 def deadline_sweep(database_url: str | None = None, batch: int | None = None) -> dict[str, Any]:
-    ctx = flow_context(database_url)
-    try:
+    with flow_context(database_url) as ctx:
         result = escalation.sweep(ctx, batch=batch)
-    finally:
-        ctx.close()
     get_run_logger().info(
         "时限巡检: 处理 %d 条, 升级 %d 次, 自动会商 %d 件, 跳过(他人锁定) %d 条",
         result.claimed,

@@ -667,6 +667,7 @@ ACTIONS: tuple[Action, ...] = (
         (Role.system,),
         fields=(Field("master", "原投诉", "原投诉编号", Kind.case),),
         note="原投诉已决定或终结、或为监管转办件时另立新案并关联, 单独计数 (docs/rules.md §4)",
+        effects=("link_to_master",),
     ),
     Action(
         "reopen",

@@ -34,41 +34,41 @@ from services.lifecycle import actions, events
 from services.lifecycle.events import RepeatOutcome
 from states import lifecycle as lc
 from storage import records
+from storage.records import COMPLAINT
 from storage.timeutil import from_db, to_db, utcnow
 
-C = records.C
 _COLS = (
-    C.c.id,
-    C.c.number,
-    C.c.state,
-    C.c.policy_no,
-    C.c.category,
-    C.c.received_at,
-    C.c.merged_into_id,
-    C.c.linked_to_id,
-    C.c.facts,
-    C.c.regulator_forwarded,
+    COMPLAINT.c.id,
+    COMPLAINT.c.number,
+    COMPLAINT.c.state,
+    COMPLAINT.c.policy_no,
+    COMPLAINT.c.category,
+    COMPLAINT.c.received_at,
+    COMPLAINT.c.merged_into_id,
+    COMPLAINT.c.linked_to_id,
+    COMPLAINT.c.facts,
+    COMPLAINT.c.regulator_forwarded,
 )
 _BY_COMPLAINANT = (
     select(*_COLS)
     .where(
-        C.c.complainant_hash == bindparam("key"),
-        C.c.received_at >= bindparam("start"),
-        C.c.received_at <= bindparam("end"),
-        C.c.id != bindparam("cid"),
+        COMPLAINT.c.complainant_hash == bindparam("key"),
+        COMPLAINT.c.received_at >= bindparam("start"),
+        COMPLAINT.c.received_at <= bindparam("end"),
+        COMPLAINT.c.id != bindparam("cid"),
     )
-    .order_by(C.c.received_at.desc())
+    .order_by(COMPLAINT.c.received_at.desc())
     .limit(bindparam("limit"))
 )
 _BY_POLICY = (
     select(*_COLS)
     .where(
-        C.c.policy_no == bindparam("key"),
-        C.c.received_at >= bindparam("start"),
-        C.c.received_at <= bindparam("end"),
-        C.c.id != bindparam("cid"),
+        COMPLAINT.c.policy_no == bindparam("key"),
+        COMPLAINT.c.received_at >= bindparam("start"),
+        COMPLAINT.c.received_at <= bindparam("end"),
+        COMPLAINT.c.id != bindparam("cid"),
     )
-    .order_by(C.c.received_at.desc())
+    .order_by(COMPLAINT.c.received_at.desc())
     .limit(bindparam("limit"))
 )
 # Enough earlier complaints of one complainant to find a match; a complainant with more than
@@ -222,29 +222,19 @@ def _link(
         if case["regulator_forwarded"]
         else "原投诉已作出处理决定或已终结, 另立新案并关联"
     )
-    details = dict(case["details"] or {})
-    details["repeat"] = {
-        "master": master["number"],
-        "previous": latest["number"],
-        "matched_on": list(matched_on),
-    }
-    seq = case["event_count"] + 1
-    records.update_case(
-        conn, case, {"linked_to_id": master["id"], "event_count": seq, "details": details}
-    )
-    records.append_event(
-        conn,
-        complaint_id=case["id"],
-        seq=seq,
-        action="link",
-        from_state=case["state"],
-        to_state=case["state"],
+    actions.perform(
+        ctx,
+        case["number"],
+        "link",
+        conn=conn,
         actor=lc.Role.system.value,
-        role=lc.Role.system.value,
         at=from_db(case["last_event_at"]) or now,
-        recorded_at=now,
-        reason=f"重复投诉: {why}",
-        details=details["repeat"],
+        fields={
+            "master": master["number"],
+            "previous": latest["number"],
+            "matched_on": list(matched_on),
+            "reason": f"重复投诉: {why}",
+        },
     )
     ledger.attach(conn, ctx, master=master, member_id=case["id"], relation="linked")
     return RepeatOutcome(

@@ -109,6 +109,16 @@ def _raise_escalation_level(
     return {"escalation_level": max(case["escalation_level"] + 1, int(fields.get("level") or 0))}
 
 
+@effect("link_to_master")
+def _link_to_master(
+    ctx: Context, conn: Connection, case: Mapping[str, Any], fields: Mapping[str, Any], at: datetime
+) -> dict[str, Any]:
+    """A repeat counted on its own (docs/rules.md §4) points at its matter's first complaint."""
+    master = records.load_case(conn, str(fields["master"]))
+    repeat = {k: fields[k] for k in ("master", "previous", "matched_on") if k in fields}
+    return {"linked_to_id": master["id"], "details": {**(case["details"] or {}), "repeat": repeat}}
+
+
 def merge_target(conn: Connection, case: Mapping[str, Any], into: str) -> dict[str, Any]:
     """The open complaint `case` is merged into (Art. 18 ¶3)."""
     target = records.load_case(conn, str(into))
