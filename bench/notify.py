@@ -85,7 +85,7 @@ def main() -> None:
 
     from config import load_config
     from notifications.dispatch import dispatch, pending_count
-    from notifications.routing import _prepare_apprise, load_routing
+    from notifications.routing import prepare_apprise, load_routing
     from notifications.settings import ServiceLimits, load_settings
     from services.context import open_context
     from storage.records import enqueue_alert
@@ -96,7 +96,7 @@ def main() -> None:
     smtp = Controller(inbox, hostname="127.0.0.1", port=_port())
     smtp.start()
     robots = robot_server(inbox)
-    _prepare_apprise()
+    prepare_apprise()
     from apprise.plugins.wecombot import NotifyWeComBot
 
     NotifyWeComBot.notify_url = (

@@ -17,11 +17,8 @@ from flows.runtime import flow_context
 def notify_dispatch(database_url: str | None = None) -> dict[str, Any]:
     from notifications.dispatch import dispatch
 
-    ctx = flow_context(database_url)
-    try:
+    with flow_context(database_url) as ctx:
         report = dispatch(ctx)
-    finally:
-        ctx.close()
     logger = get_run_logger()
     logger.info(
         "提醒发送: 成功 %d, 失败 %d, 暂缓 %d, 免打扰顺延 %d, 无匹配渠道 %d, "
@@ -50,10 +47,7 @@ def notify_dispatch(database_url: str | None = None) -> dict[str, Any]:
 def notify_digest(database_url: str | None = None) -> int:
     from notifications.digest import compose_digests
 
-    ctx = flow_context(database_url)
-    try:
+    with flow_context(database_url) as ctx:
         made = compose_digests(ctx)
-    finally:
-        ctx.close()
     get_run_logger().info("每日汇总: 新生成 %d 份", made)
     return made

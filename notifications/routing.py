@@ -202,7 +202,7 @@ _apprise_ready = threading.Lock()
 _apprise_patched = False
 
 
-def _prepare_apprise() -> None:
+def prepare_apprise() -> None:
     """Once per process: WeCom sends markdown, and Apprise logs go only to our capture."""
     global _apprise_patched
     with _apprise_ready:
@@ -245,7 +245,7 @@ CAPTURE = _Capture()
 def load_routing(
     settings: NotifySettings, environ: Mapping[str, str] | None = None, text: str | None = None
 ) -> Routing:
-    _prepare_apprise()
+    prepare_apprise()
     import apprise
 
     if text is None:

@@ -119,9 +119,9 @@ class WeCom:
 
 @pytest.fixture
 def wecom(httpserver: HTTPServer) -> Iterator[WeCom]:
-    from notifications.routing import _prepare_apprise
+    from notifications.routing import prepare_apprise
 
-    _prepare_apprise()
+    prepare_apprise()
     from apprise.plugins.wecombot import NotifyWeComBot
 
     robot = WeCom(httpserver)
