@@ -39,9 +39,10 @@ from services.intake import importing  # noqa: E402
 from storage import records  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Party  # noqa: E402
+from storage.schema import table_of  # noqa: E402
 
 KEY = "xHrqHxB3N7kZ0Vt6lq2jz1m5Yg8Qp3cS9uWdE4aKf0o="
-P = Party.__table__  # type: ignore[attr-defined]
+PARTY = table_of(Party)
 
 
 def context(root: Path, template: Path, name: str) -> Context:
@@ -93,50 +94,54 @@ def main() -> None:
         )
 
         # The same stored rows, read back before timing the plain executemany.
-        tables = [P, records.C, records.D, records.E]
+        tables = [PARTY, records.COMPLAINT, records.DEADLINE, records.EVENT]
         with ctx.engine.connect() as conn:
             ids = [
                 r[0]
                 for r in conn.execute(
-                    select(records.C.c.id).where(records.C.c.external_ref.is_not(None))
+                    select(records.COMPLAINT.c.id).where(
+                        records.COMPLAINT.c.external_ref.is_not(None)
+                    )
                 )
             ]
             lo, hi = min(ids), max(ids)
             data = {
-                P: [
+                PARTY: [
                     dict(r)
                     for r in conn.execute(
-                        select(P).where(
-                            P.c.id.in_(
-                                select(records.C.c.complainant_id).where(
-                                    records.C.c.id.between(lo, hi)
+                        select(PARTY).where(
+                            PARTY.c.id.in_(
+                                select(records.COMPLAINT.c.complainant_id).where(
+                                    records.COMPLAINT.c.id.between(lo, hi)
                                 )
                             )
                         )
                     ).mappings()
                 ],
-                records.C: [
+                records.COMPLAINT: [
                     dict(r)
                     for r in conn.execute(
-                        select(records.C).where(records.C.c.id.between(lo, hi))
+                        select(records.COMPLAINT).where(records.COMPLAINT.c.id.between(lo, hi))
                     ).mappings()
                 ],
-                records.D: [
+                records.DEADLINE: [
                     dict(r)
                     for r in conn.execute(
-                        select(records.D).where(records.D.c.complaint_id.between(lo, hi))
+                        select(records.DEADLINE).where(
+                            records.DEADLINE.c.complaint_id.between(lo, hi)
+                        )
                     ).mappings()
                 ],
-                records.E: [
+                records.EVENT: [
                     dict(r)
                     for r in conn.execute(
-                        select(records.E).where(
-                            records.E.c.complaint_id.between(lo, hi), records.E.c.seq == 1
+                        select(records.EVENT).where(
+                            records.EVENT.c.complaint_id.between(lo, hi), records.EVENT.c.seq == 1
                         )
                     ).mappings()
                 ],
             }
-        for row in data[records.C]:  # links point at rows of this same set; keep them out
+        for row in data[records.COMPLAINT]:  # links point at rows of this same set; keep them out
             row["linked_to_id"] = row["merged_into_id"] = None
             row["state"] = "registered"
         ctx.close()
@@ -147,10 +152,10 @@ def main() -> None:
             for table in tables:
                 conn.execute(insert(table), data[table])
         t_raw = time.perf_counter() - t0
-        rate_raw = len(data[records.C]) / t_raw
+        rate_raw = len(data[records.COMPLAINT]) / t_raw
         print(
             f"raw: plain executemany of the same {n_rows} stored rows "
-            f"({len(data[records.C])} complaints over 4 tables) in {t_raw:.2f} s "
+            f"({len(data[records.COMPLAINT])} complaints over 4 tables) in {t_raw:.2f} s "
             f"= {rate_raw:,.0f} rows/s"
         )
 

@@ -33,6 +33,7 @@ from services.lifecycle.registration import Person, Registration, register  # no
 from storage import records
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Party  # noqa: E402
+from storage.schema import table_of  # noqa: E402
 
 KEY = "xHrqHxB3N7kZ0Vt6lq2jz1m5Yg8Qp3cS9uWdE4aKf0o="
 CATEGORIES = ["claims", "sales", "surrender", "underwriting", "service_quality", "renewal"]
@@ -65,7 +66,7 @@ def build(root: Path, template: Path, size: int, seed: int) -> Context:
     with ctx.engine.begin() as conn:
         party = records.inserted_id(
             conn.execute(
-                insert(Party.__table__).values(  # type: ignore[attr-defined]
+                insert(table_of(Party)).values(
                     kind="person",
                     name_enc="x",
                     name_hash="x",
@@ -114,10 +115,10 @@ def build(root: Path, template: Path, size: int, seed: int) -> Context:
                 }
             )
             if len(chunk) == 50_000:
-                conn.execute(insert(records.C), chunk)
+                conn.execute(insert(records.COMPLAINT), chunk)
                 chunk = []
         if chunk:
-            conn.execute(insert(records.C), chunk)
+            conn.execute(insert(records.COMPLAINT), chunk)
     with ctx.engine.connect() as conn:
         conn.execute(text("ANALYZE"))
     print(

@@ -25,6 +25,7 @@ from services.lifecycle import actions as a
 from services.lifecycle.registration import Person, Registration, register
 from storage import records
 from storage.escalation import Consultation, Escalation, MediationReferral
+from storage.schema import table_of
 from storage.timeutil import utcnow
 
 ANALYSIS: dict[str, Any] = {
@@ -178,7 +179,7 @@ def run(ctx: Context, console: Console) -> None:
         table.add_column(col, no_wrap=col == "投诉", overflow="fold")
     labels = {n: r.label for n, r in ctx.config.deadlines.items()}
     ladder = {lv.code: lv.label for lv in ctx.config.escalation}
-    acted = _count(ctx, Escalation.__table__, outcome="acted")  # type: ignore[attr-defined]
+    acted = _count(ctx, table_of(Escalation), outcome="acted")
     others = sum(1 for x in acted if x["complaint_id"] not in by_id)
     for x in sorted(acted, key=lambda r: r["id"]):
         if x["complaint_id"] not in by_id:
@@ -198,9 +199,9 @@ def run(ctx: Context, console: Console) -> None:
         )
     console.print(table)
 
-    konsult = _count(ctx, Consultation.__table__)  # type: ignore[attr-defined]
-    refs = _count(ctx, MediationReferral.__table__)  # type: ignore[attr-defined]
-    alerts = Counter(r["kind"] for r in _count(ctx, records.Outbox))
+    konsult = _count(ctx, table_of(Consultation))
+    refs = _count(ctx, table_of(MediationReferral))
+    alerts = Counter(r["kind"] for r in _count(ctx, records.OUTBOX))
     reasons = Counter(k["reason_code"] for k in konsult)
     console.print(
         f"时限巡检: 处理 {out['sweep']['claimed']} 条时限, 升级 {out['sweep']['escalated']} 次, "

@@ -198,9 +198,11 @@ def run(ctx: Context, console: Console, n: int = 400) -> None:
     refs = {f"legacy:LG{c.index + 1:08d}": c for c in cases}
     with ctx.engine.connect() as conn:
         found = conn.execute(
-            select(records.C.c.external_ref, records.C.c.number, records.C.c.state).where(
-                records.C.c.external_ref.in_(list(refs))
-            )
+            select(
+                records.COMPLAINT.c.external_ref,
+                records.COMPLAINT.c.number,
+                records.COMPLAINT.c.state,
+            ).where(records.COMPLAINT.c.external_ref.in_(list(refs)))
         ).all()
     closed: list[str] = []
     for ref, number, state in sorted(found, key=lambda r: r[1]):

@@ -10,9 +10,10 @@ from services.context import Context
 from states.errors import InvalidInput, NotFound
 from states.lifecycle import Role
 from storage.models import User
+from storage.schema import table_of
 from storage.timeutil import to_db, utcnow
 
-U = User.__table__  # type: ignore[attr-defined]
+USER = table_of(User)
 SYSTEM_USER = "system"
 
 
@@ -20,7 +21,9 @@ def _require_admin(ctx: Context, actor: str | None) -> None:
     if actor is None:  # bootstrap (first administrator, demo, tests)
         return
     with ctx.engine.connect() as conn:
-        row = conn.execute(select(U.c.role, U.c.active).where(U.c.username == actor)).first()
+        row = conn.execute(
+            select(USER.c.role, USER.c.active).where(USER.c.username == actor)
+        ).first()
     if row is None or not row.active or row.role != Role.admin:
         from states.errors import Forbidden
 
@@ -48,10 +51,10 @@ def add_user(
     if branch not in ctx.config.taxonomy.branches:
         raise InvalidInput("branch", f"机构取值: {', '.join(ctx.config.taxonomy.branches)}")
     with ctx.engine.begin() as conn:
-        if conn.execute(select(U.c.id).where(U.c.username == username)).first():
+        if conn.execute(select(USER.c.id).where(USER.c.username == username)).first():
             raise InvalidInput("username", f"用户 {username} 已存在")
         conn.execute(
-            insert(U).values(
+            insert(USER).values(
                 username=username,
                 name=name,
                 role=role,
@@ -66,9 +69,9 @@ def add_user(
 
 def ensure_system_user(ctx: Context) -> None:
     with ctx.engine.begin() as conn:
-        if not conn.execute(select(U.c.id).where(U.c.username == SYSTEM_USER)).first():
+        if not conn.execute(select(USER.c.id).where(USER.c.username == SYSTEM_USER)).first():
             conn.execute(
-                insert(U).values(
+                insert(USER).values(
                     username=SYSTEM_USER,
                     name="系统",
                     role=Role.system,
@@ -84,7 +87,7 @@ def ensure_system_user(ctx: Context) -> None:
 def set_active(ctx: Context, username: str, active: bool, *, actor: str | None = None) -> None:
     _require_admin(ctx, actor)
     with ctx.engine.begin() as conn:
-        done = conn.execute(update(U).where(U.c.username == username).values(active=active))
+        done = conn.execute(update(USER).where(USER.c.username == username).values(active=active))
         if done.rowcount == 0:
             raise NotFound(f"用户 {username} 不存在")
 
@@ -94,18 +97,20 @@ def list_users(ctx: Context, *, actor: str | None = None) -> list[dict[str, Any]
     needs the names to assign cases). Internal callers (bootstrap, demo) pass no actor."""
     if actor is not None:
         with ctx.engine.connect() as conn:
-            row = conn.execute(select(U.c.role, U.c.active).where(U.c.username == actor)).first()
+            row = conn.execute(
+                select(USER.c.role, USER.c.active).where(USER.c.username == actor)
+            ).first()
         if row is None or not row.active or row.role not in (Role.admin, Role.supervisor):
             from states.errors import Forbidden
 
             raise Forbidden("只有系统管理员和主管可以查看用户列表")
     with ctx.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(U).order_by(U.c.username)).mappings()]
+        return [dict(r) for r in conn.execute(select(USER).order_by(USER.c.username)).mappings()]
 
 
 def get_user(ctx: Context, username: str) -> dict[str, Any]:
     with ctx.engine.connect() as conn:
-        row = conn.execute(select(U).where(U.c.username == username)).mappings().first()
+        row = conn.execute(select(USER).where(USER.c.username == username)).mappings().first()
     if row is None:
         raise NotFound(f"用户 {username} 不存在")
     return dict(row)

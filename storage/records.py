@@ -19,26 +19,26 @@ from states.deadlines import Deadline as ClockDeadline
 from states.errors import Conflict, InvalidInput, NotFound
 from storage import models
 from storage.models import Complaint, Deadline, Event, User
+from storage.schema import table_of
 from storage.timeutil import from_db, to_db
 
-C = Complaint.__table__  # type: ignore[attr-defined]
-D = Deadline.__table__  # type: ignore[attr-defined]
-E = Event.__table__  # type: ignore[attr-defined]
-U = User.__table__  # type: ignore[attr-defined]
-Outbox = models.Outbox.__table__  # type: ignore[attr-defined]
-O = Outbox  # noqa: E741 - the former name, still read by tests/
+COMPLAINT = table_of(Complaint)
+DEADLINE = table_of(Deadline)
+EVENT = table_of(Event)
+USER = table_of(User)
+OUTBOX = table_of(models.Outbox)
 
-_SEL_CASE = select(C).where(C.c.number == bindparam("number"))
-_SEL_CASE_ID = select(C).where(C.c.id == bindparam("cid"))
-_SEL_USER = select(U).where(U.c.username == bindparam("username"))
-_SEL_DEADLINES = select(D).where(D.c.complaint_id == bindparam("cid"))
-_INS_EVENT = insert(E)
-_SEL_ALERT = select(Outbox.c.id).where(Outbox.c.dedupe_key == bindparam("key"))
-_INS_ALERT = insert(Outbox)
-_INS_DEADLINE = insert(D)
+_SEL_CASE = select(COMPLAINT).where(COMPLAINT.c.number == bindparam("number"))
+_SEL_CASE_ID = select(COMPLAINT).where(COMPLAINT.c.id == bindparam("cid"))
+_SEL_USER = select(USER).where(USER.c.username == bindparam("username"))
+_SEL_DEADLINES = select(DEADLINE).where(DEADLINE.c.complaint_id == bindparam("cid"))
+_INS_EVENT = insert(EVENT)
+_SEL_ALERT = select(OUTBOX.c.id).where(OUTBOX.c.dedupe_key == bindparam("key"))
+_INS_ALERT = insert(OUTBOX)
+_INS_DEADLINE = insert(DEADLINE)
 _UPD_DEADLINE = (
-    update(D)
-    .where(D.c.id == bindparam("_id"))
+    update(DEADLINE)
+    .where(DEADLINE.c.id == bindparam("_id"))
     .values(
         {
             c: bindparam(c)
@@ -62,13 +62,13 @@ _UPD_DEADLINE = (
 
 _SEL_CASE_AND_ACTOR = (
     select(
-        C,
-        U.c.username.label("actor_username"),
-        U.c.role.label("actor_role"),
-        U.c.active.label("actor_active"),
+        COMPLAINT,
+        USER.c.username.label("actor_username"),
+        USER.c.role.label("actor_role"),
+        USER.c.active.label("actor_active"),
     )
-    .select_from(C.outerjoin(U, U.c.username == bindparam("actor")))
-    .where(C.c.number == bindparam("number"))
+    .select_from(COMPLAINT.outerjoin(USER, USER.c.username == bindparam("actor")))
+    .where(COMPLAINT.c.number == bindparam("number"))
 )
 
 
@@ -177,15 +177,18 @@ def _end_statement(ending: Ending) -> Any:
     stmt = _END_BY_ENDING.get(ending)
     if stmt is None:
         # OR of equalities rather than IN: an IN list is expanded anew at every execution.
-        where = [D.c.complaint_id == bindparam("cid"), or_(*(D.c.status == s for s in ACTIVE))]
+        where = [
+            DEADLINE.c.complaint_id == bindparam("cid"),
+            or_(*(DEADLINE.c.status == s for s in ACTIVE)),
+        ]
         if ending.names is not None:
-            where.append(or_(*(D.c.name == n for n in ending.names)))
+            where.append(or_(*(DEADLINE.c.name == n for n in ending.names)))
         values: dict[str, Any] = {"status": ending.status, "next_check_at": None}
         if ending.status == MET:
             values["met_at"] = bindparam("at")
         else:
             values["paused_at"] = None
-        stmt = _END_BY_ENDING[ending] = update(D).where(*where).values(values)
+        stmt = _END_BY_ENDING[ending] = update(DEADLINE).where(*where).values(values)
     return stmt
 
 
@@ -205,8 +208,8 @@ def _case_update(columns: frozenset[str]) -> Any:
     stmt = _UPDATE_BY_COLUMNS.get(columns)
     if stmt is None:
         stmt = (
-            update(C)
-            .where(C.c.id == bindparam("_id"), C.c.version == bindparam("_v"))
+            update(COMPLAINT)
+            .where(COMPLAINT.c.id == bindparam("_id"), COMPLAINT.c.version == bindparam("_v"))
             .values({c: bindparam(c) for c in sorted(columns)})
         )
         _UPDATE_BY_COLUMNS[columns] = stmt

@@ -251,8 +251,8 @@ def test_an_ending_written_in_sql_leaves_the_rows_the_clock_arithmetic_gives(
     with ctx.engine.connect() as conn:
         checks = dict(
             conn.execute(
-                select(records.D.c.name, records.D.c.next_check_at).where(
-                    records.D.c.complaint_id == cid
+                select(records.DEADLINE.c.name, records.DEADLINE.c.next_check_at).where(
+                    records.DEADLINE.c.complaint_id == cid
                 )
             ).all()
         )

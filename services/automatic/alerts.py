@@ -19,10 +19,11 @@ from services.context import Context
 from states import lifecycle as lc
 from storage import records
 from storage.escalation import Escalation
+from storage.schema import table_of
 from storage.timeutil import to_db
 
 log = logging.getLogger("tousu.escalation")
-ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
+ESCALATION = table_of(Escalation)
 SYSTEM = "system"
 ESCALATE = lc.action("escalate")
 
@@ -79,7 +80,9 @@ def append_escalation(
     else:
         # Inside the caller's action (registration, acceptance): that action already holds the
         # row and bumped the version; the version it returned stays valid.
-        conn.execute(update(records.C).where(records.C.c.id == case["id"]).values(**values))
+        conn.execute(
+            update(records.COMPLAINT).where(records.COMPLAINT.c.id == case["id"]).values(**values)
+        )
     case.update(values)
     return records.append_event(
         conn,

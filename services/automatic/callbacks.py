@@ -24,10 +24,11 @@ from states import lifecycle as lc
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage import records
 from storage.ledger import Callback
+from storage.records import COMPLAINT
+from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
-CB = Callback.__table__  # type: ignore[attr-defined]
-C = records.C
+CALLBACK = table_of(Callback)
 RECORDERS = (lc.Role.intake_clerk, lc.Role.coordinator, lc.Role.liaison, lc.Role.supervisor)
 
 
@@ -71,17 +72,17 @@ def settings(ctx: Context) -> Settings:
 
 
 _LAST_ROUND = (
-    select(CB.c.round)
-    .where(CB.c.complaint_id == bindparam("cid"))
-    .order_by(CB.c.round.desc())
+    select(CALLBACK.c.round)
+    .where(CALLBACK.c.complaint_id == bindparam("cid"))
+    .order_by(CALLBACK.c.round.desc())
     .limit(1)
 )
 _CANCEL_PENDING = (
-    update(CB)
-    .where(CB.c.complaint_id == bindparam("cid"), CB.c.status == "scheduled")
+    update(CALLBACK)
+    .where(CALLBACK.c.complaint_id == bindparam("cid"), CALLBACK.c.status == "scheduled")
     .values(status="cancelled", note="处理决定重新告知, 改为新一轮回访")
 )
-_INSERT = insert(CB)
+_INSERT = insert(CALLBACK)
 
 
 def schedule(
@@ -164,13 +165,13 @@ def due(
     at = at or utcnow()
     end_of_day = rules.local_midnight(at.astimezone(ctx.tz).date() + timedelta(days=1), ctx.tz)
     stmt = (
-        select(CB, C.c.number)
-        .select_from(CB.join(C, C.c.id == CB.c.complaint_id))
-        .where(CB.c.status == "scheduled", CB.c.due_at < to_db(end_of_day))
-        .order_by(CB.c.due_at)
+        select(CALLBACK, COMPLAINT.c.number)
+        .select_from(CALLBACK.join(COMPLAINT, COMPLAINT.c.id == CALLBACK.c.complaint_id))
+        .where(CALLBACK.c.status == "scheduled", CALLBACK.c.due_at < to_db(end_of_day))
+        .order_by(CALLBACK.c.due_at)
     )
     if assignee:
-        stmt = stmt.where(CB.c.assignee == assignee)
+        stmt = stmt.where(CALLBACK.c.assignee == assignee)
     with ctx.engine.connect() as conn:
         return [_view(r, r["number"]) for r in conn.execute(stmt).mappings()]
 
@@ -180,7 +181,9 @@ def for_complaint(ctx: Context, number: str) -> list[dict[str, Any]]:
         case = records.load_case(conn, number)
         rows = (
             conn.execute(
-                select(CB).where(CB.c.complaint_id == case["id"]).order_by(CB.c.round, CB.c.attempt)
+                select(CALLBACK)
+                .where(CALLBACK.c.complaint_id == case["id"])
+                .order_by(CALLBACK.c.round, CALLBACK.c.attempt)
             )
             .mappings()
             .all()
@@ -218,7 +221,7 @@ def record(
         raise InvalidInput("at", "回访时间晚于当前时间")
     s = settings(ctx)
     with ctx.engine.begin() as conn:
-        row = conn.execute(select(CB).where(CB.c.id == callback_id)).mappings().first()
+        row = conn.execute(select(CALLBACK).where(CALLBACK.c.id == callback_id)).mappings().first()
         if row is None:
             raise NotFound(f"回访 #{callback_id} 不存在")
         if row["status"] != "scheduled":
@@ -268,7 +271,9 @@ def record(
                 outcome = _dissatisfied(conn, ctx, s, case, actor=user["username"], note=note)
         values["outcome"] = outcome
         done = conn.execute(
-            update(CB).where(CB.c.id == callback_id, CB.c.status == "scheduled").values(**values)
+            update(CALLBACK)
+            .where(CALLBACK.c.id == callback_id, CALLBACK.c.status == "scheduled")
+            .values(**values)
         )
         if done.rowcount != 1:
             raise Conflict(f"回访 #{callback_id} 已被他人记录")
@@ -340,9 +345,9 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> dict[str, int]:
     with ctx.engine.begin() as conn:
         rows = (
             conn.execute(
-                select(CB, C.c.number)
-                .select_from(CB.join(C, C.c.id == CB.c.complaint_id))
-                .where(CB.c.status == "scheduled", CB.c.due_at <= to_db(now))
+                select(CALLBACK, COMPLAINT.c.number)
+                .select_from(CALLBACK.join(COMPLAINT, COMPLAINT.c.id == CALLBACK.c.complaint_id))
+                .where(CALLBACK.c.status == "scheduled", CALLBACK.c.due_at <= to_db(now))
             )
             .mappings()
             .all()
@@ -368,7 +373,9 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> dict[str, int]:
                         "window_end": from_db(r["window_end_at"]).isoformat(),
                     },
                 )
-                conn.execute(update(CB).where(CB.c.id == r["id"]).values(alerted_at=to_db(now)))
+                conn.execute(
+                    update(CALLBACK).where(CALLBACK.c.id == r["id"]).values(alerted_at=to_db(now))
+                )
                 alerted += 1
             limit = rules.overdue_at(
                 ctx.clock.calendar, ctx.tz, due_at, s.overdue_working_days, s.end
@@ -391,7 +398,9 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> dict[str, int]:
                         "overdue_since": limit.isoformat(),
                     },
                 )
-                conn.execute(update(CB).where(CB.c.id == r["id"]).values(escalated_at=to_db(now)))
+                conn.execute(
+                    update(CALLBACK).where(CALLBACK.c.id == r["id"]).values(escalated_at=to_db(now))
+                )
                 escalated += 1
     return {"alerted": alerted, "escalated": escalated}
 

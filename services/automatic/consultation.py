@@ -25,9 +25,11 @@ from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput, NotFound
 from storage import records
 from storage.escalation import Consultation
+from storage.records import COMPLAINT
+from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
-K = Consultation.__table__  # type: ignore[attr-defined]
+CONSULTATION = table_of(Consultation)
 CONSULT_FROM = frozenset(lc.action("consult").sources)
 
 
@@ -71,8 +73,8 @@ def share_point(
 
 def convened_cycles(conn: Connection, cids: list[int]) -> set[tuple[int, str]]:
     rows = conn.execute(
-        select(K.c.complaint_id, K.c.dedupe_key).where(
-            K.c.complaint_id.in_(cids), K.c.reason_code == "deadline_share"
+        select(CONSULTATION.c.complaint_id, CONSULTATION.c.dedupe_key).where(
+            CONSULTATION.c.complaint_id.in_(cids), CONSULTATION.c.reason_code == "deadline_share"
         )
     )
     return {(r.complaint_id, r.dedupe_key.split(":", 2)[2]) for r in rows}
@@ -103,9 +105,9 @@ def meeting_slot(ctx: Context, after: datetime, cfg: Mapping[str, Any]) -> datet
 def _open_for(conn: Connection, cid: int) -> dict[str, Any] | None:
     row = (
         conn.execute(
-            select(K)
-            .where(K.c.complaint_id == cid, K.c.status == "convened")
-            .order_by(K.c.id.desc())
+            select(CONSULTATION)
+            .where(CONSULTATION.c.complaint_id == cid, CONSULTATION.c.status == "convened")
+            .order_by(CONSULTATION.c.id.desc())
         )
         .mappings()
         .first()
@@ -127,7 +129,11 @@ def _convene(
     now: datetime,
 ) -> dict[str, Any] | None:
     """Record one consultation and move the case to 会商中; None if `key` was convened before."""
-    found = conn.execute(select(K).where(K.c.dedupe_key == key)).mappings().first()
+    found = (
+        conn.execute(select(CONSULTATION).where(CONSULTATION.c.dedupe_key == key))
+        .mappings()
+        .first()
+    )
     if found:
         return None
     cfg = settings(ctx)
@@ -165,7 +171,7 @@ def _convene(
         "convened_by": actor,
         "convened_at": to_db(now),
     }
-    row["id"] = records.inserted_id(conn.execute(insert(K).values(row)))
+    row["id"] = records.inserted_id(conn.execute(insert(CONSULTATION).values(row)))
     fresh = records.load_case_by_id(conn, case["id"])
     local = meeting.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
     names = [cfg["labels"].get(d, d) for d in depts]
@@ -269,7 +275,11 @@ def convene_for(
         now=utcnow(),
     )
     if row is None:
-        found = conn.execute(select(K).where(K.c.dedupe_key == dedupe)).mappings().first()
+        found = (
+            conn.execute(select(CONSULTATION).where(CONSULTATION.c.dedupe_key == dedupe))
+            .mappings()
+            .first()
+        )
         assert found is not None
         return dict(found)
     return row
@@ -328,8 +338,8 @@ def conclude(
         )
         when = at or utcnow()
         conn.execute(
-            update(K)
-            .where(K.c.id == open_["id"])
+            update(CONSULTATION)
+            .where(CONSULTATION.c.id == open_["id"])
             .values(status="concluded", decision=decision, decided_by=actor, decided_at=to_db(when))
         )
     return {**open_, "status": "concluded", "decision": decision, "state": result.state}
@@ -341,7 +351,9 @@ def consultations_of(ctx: Context, number: str) -> list[dict[str, Any]]:
         return [
             dict(r)
             for r in conn.execute(
-                select(K).where(K.c.complaint_id == case["id"]).order_by(K.c.id)
+                select(CONSULTATION)
+                .where(CONSULTATION.c.complaint_id == case["id"])
+                .order_by(CONSULTATION.c.id)
             ).mappings()
         ]
 
@@ -353,17 +365,18 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
     now = now or utcnow()
     cfg = settings(ctx)
     res = CycleResult()
-    C = records.C
     if cfg["convene_major"]:
-        k = K.alias("k")
+        k = CONSULTATION.alias("k")
         majors = (
-            select(C.c.number)
+            select(COMPLAINT.c.number)
             .select_from(
-                C.outerjoin(k, and_(k.c.complaint_id == C.c.id, k.c.reason_code == "major"))
+                COMPLAINT.outerjoin(
+                    k, and_(k.c.complaint_id == COMPLAINT.c.id, k.c.reason_code == "major")
+                )
             )
             .where(
-                C.c.state.in_([s.value for s in CONSULT_FROM]),
-                C.c.priority == "major",
+                COMPLAINT.c.state.in_([s.value for s in CONSULT_FROM]),
+                COMPLAINT.c.priority == "major",
                 k.c.id.is_(None),
             )
         )
@@ -393,10 +406,10 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
     with ctx.engine.begin() as conn:
         due = (
             conn.execute(
-                select(K).where(
-                    K.c.status == "convened",
-                    K.c.reminded_at.is_(None),
-                    K.c.meeting_at <= to_db(soon),
+                select(CONSULTATION).where(
+                    CONSULTATION.c.status == "convened",
+                    CONSULTATION.c.reminded_at.is_(None),
+                    CONSULTATION.c.meeting_at <= to_db(soon),
                 )
             )
             .mappings()
@@ -427,16 +440,20 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                         title=f"会商提醒: 投诉 {case['number']} 将于 {local} 会商",
                     ),
                 )
-            conn.execute(update(K).where(K.c.id == k_row["id"]).values(reminded_at=to_db(now)))
+            conn.execute(
+                update(CONSULTATION)
+                .where(CONSULTATION.c.id == k_row["id"])
+                .values(reminded_at=to_db(now))
+            )
             res.reminded += 1
     late = now - timedelta(hours=cfg["conclude_within_hours"])
     with ctx.engine.begin() as conn:
         overdue = (
             conn.execute(
-                select(K).where(
-                    K.c.status == "convened",
-                    K.c.escalated_at.is_(None),
-                    K.c.meeting_at <= to_db(late),
+                select(CONSULTATION).where(
+                    CONSULTATION.c.status == "convened",
+                    CONSULTATION.c.escalated_at.is_(None),
+                    CONSULTATION.c.meeting_at <= to_db(late),
                 )
             )
             .mappings()
@@ -444,7 +461,11 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
         )
         for k_row in overdue:
             case = records.load_case_by_id(conn, k_row["complaint_id"])
-            conn.execute(update(K).where(K.c.id == k_row["id"]).values(escalated_at=to_db(now)))
+            conn.execute(
+                update(CONSULTATION)
+                .where(CONSULTATION.c.id == k_row["id"])
+                .values(escalated_at=to_db(now))
+            )
             if lc.State(case["state"]) != lc.State.consulting:
                 continue  # concluded through the plain action: nothing overdue
             meeting = from_db(k_row["meeting_at"]).astimezone(ctx.tz)

@@ -37,8 +37,8 @@ log = logging.getLogger("tousu.escalation")
 IMMEDIATE = "immediate"
 
 _SET_NEXT = (
-    update(records.D)
-    .where(records.D.c.id == bindparam("_id"))
+    update(records.DEADLINE)
+    .where(records.DEADLINE.c.id == bindparam("_id"))
     .values(next_check_at=bindparam("nca"))
 )
 _SET_EVENT = (
@@ -105,7 +105,7 @@ def sweep_batch(
     `exclude` collects rows whose complaint was locked elsewhere, so one run never spins."""
     res = SweepResult(batches=1)
     pg = conn.dialect.name == "postgresql"
-    D, C = records.D, records.C
+    D, C = records.DEADLINE, records.COMPLAINT
     q = (
         select(
             D.c.id,
@@ -400,8 +400,8 @@ def due_count(ctx: Context, *, now: datetime | None = None) -> int:
         return int(
             conn.execute(
                 select(func.count())
-                .select_from(records.D)
-                .where(records.D.c.next_check_at <= to_db(now or utcnow()))
+                .select_from(records.DEADLINE)
+                .where(records.DEADLINE.c.next_check_at <= to_db(now or utcnow()))
             ).scalar()
             or 0
         )

@@ -23,12 +23,13 @@ from states import lifecycle as lc
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage import records
 from storage.ledger import LedgerAction, LedgerMatter, LedgerMember
+from storage.records import COMPLAINT
+from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
-M = LedgerMatter.__table__  # type: ignore[attr-defined]
-MB = LedgerMember.__table__  # type: ignore[attr-defined]
-LA = LedgerAction.__table__  # type: ignore[attr-defined]
-C = records.C
+LEDGER_MATTER = table_of(LedgerMatter)
+LEDGER_MEMBER = table_of(LedgerMember)
+LEDGER_ACTION = table_of(LedgerAction)
 EDITORS = (lc.Role.supervisor, lc.Role.committee)
 
 
@@ -54,7 +55,7 @@ def _log(
     at: datetime | None = None,
 ) -> None:
     conn.execute(
-        insert(LA).values(
+        insert(LEDGER_ACTION).values(
             matter_id=matter_id,
             at=to_db(at or utcnow()),
             actor=actor,
@@ -91,12 +92,18 @@ def attach(
 ) -> int:
     """Put `member_id` (or only the master) in the master's matter, creating it if needed."""
     now = utcnow()
-    row = conn.execute(select(M).where(M.c.master_complaint_id == master["id"])).mappings().first()
+    row = (
+        conn.execute(
+            select(LEDGER_MATTER).where(LEDGER_MATTER.c.master_complaint_id == master["id"])
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         received = from_db(master["received_at"])
         matter_id = records.inserted_id(
             conn.execute(
-                insert(M).values(
+                insert(LEDGER_MATTER).values(
                     master_complaint_id=master["id"],
                     complainant_hash=master["complainant_hash"],
                     kind=kind,
@@ -114,7 +121,7 @@ def attach(
             )
         )
         conn.execute(
-            insert(MB).values(
+            insert(LEDGER_MEMBER).values(
                 matter_id=matter_id,
                 complaint_id=master["id"],
                 relation="master",
@@ -134,15 +141,17 @@ def attach(
         known = (
             member_id is None
             or member_id == master["id"]
-            or conn.execute(select(MB.c.id).where(MB.c.complaint_id == member_id)).first()
+            or conn.execute(
+                select(LEDGER_MEMBER.c.id).where(LEDGER_MEMBER.c.complaint_id == member_id)
+            ).first()
             is not None
         )
         if row["status"] == "resolved" and not known:
             # The complainant came back: the matter is not resolved any more.
             conn.execute(
-                update(M)
-                .where(M.c.id == matter_id)
-                .values(status="open", stopped_on=None, version=M.c.version + 1)
+                update(LEDGER_MATTER)
+                .where(LEDGER_MATTER.c.id == matter_id)
+                .values(status="open", stopped_on=None, version=LEDGER_MATTER.c.version + 1)
             )
             _log(
                 conn,
@@ -152,17 +161,21 @@ def attach(
                 note="投诉人再次投诉, 台账事项恢复为化解中",
             )
     if member_id is not None and member_id != master["id"]:
-        exists = conn.execute(select(MB.c.id).where(MB.c.complaint_id == member_id)).first()
+        exists = conn.execute(
+            select(LEDGER_MEMBER.c.id).where(LEDGER_MEMBER.c.complaint_id == member_id)
+        ).first()
         if exists is None:
             conn.execute(
-                insert(MB).values(
+                insert(LEDGER_MEMBER).values(
                     matter_id=matter_id,
                     complaint_id=member_id,
                     relation=relation,
                     added_at=to_db(now),
                 )
             )
-            number = conn.execute(select(C.c.number).where(C.c.id == member_id)).scalar()
+            number = conn.execute(
+                select(COMPLAINT.c.number).where(COMPLAINT.c.id == member_id)
+            ).scalar()
             _log(
                 conn,
                 matter_id,
@@ -180,13 +193,13 @@ def recount(conn: Connection, matter_id: int) -> dict[str, Any]:
     stats = conn.execute(
         select(
             func.count(),
-            func.sum(sql_case((MB.c.relation != "merged", 1), else_=0)),
-            func.sum(sql_case((C.c.regulator_forwarded.is_(True), 1), else_=0)),
-            func.min(C.c.received_at),
-            func.max(C.c.received_at),
+            func.sum(sql_case((LEDGER_MEMBER.c.relation != "merged", 1), else_=0)),
+            func.sum(sql_case((COMPLAINT.c.regulator_forwarded.is_(True), 1), else_=0)),
+            func.min(COMPLAINT.c.received_at),
+            func.max(COMPLAINT.c.received_at),
         )
-        .select_from(MB.join(C, C.c.id == MB.c.complaint_id))
-        .where(MB.c.matter_id == matter_id)
+        .select_from(LEDGER_MEMBER.join(COMPLAINT, COMPLAINT.c.id == LEDGER_MEMBER.c.complaint_id))
+        .where(LEDGER_MEMBER.c.matter_id == matter_id)
     ).one()
     values = {
         "complaint_count": int(stats[0]),
@@ -196,7 +209,7 @@ def recount(conn: Connection, matter_id: int) -> dict[str, Any]:
         "last_received_at": to_db(from_db(stats[4])),
         "updated_at": to_db(utcnow()),
     }
-    conn.execute(update(M).where(M.c.id == matter_id).values(**values))
+    conn.execute(update(LEDGER_MATTER).where(LEDGER_MATTER.c.id == matter_id).values(**values))
     return values
 
 
@@ -214,7 +227,9 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
     with ctx.engine.begin() as conn:
         old_open = (
             conn.execute(
-                select(C).where(C.c.state.in_(_open_states()), C.c.received_at < to_db(cutoff))
+                select(COMPLAINT).where(
+                    COMPLAINT.c.state.in_(_open_states()), COMPLAINT.c.received_at < to_db(cutoff)
+                )
             )
             .mappings()
             .all()
@@ -222,7 +237,9 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
         for row in old_open:
             master = records.master_of(conn, dict(row))
             before = conn.execute(
-                select(M.c.id, M.c.kind).where(M.c.master_complaint_id == master["id"])
+                select(LEDGER_MATTER.c.id, LEDGER_MATTER.c.kind).where(
+                    LEDGER_MATTER.c.master_complaint_id == master["id"]
+                )
             ).first()
             mid = attach(
                 conn,
@@ -235,7 +252,11 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
             if before is None or before.kind != "backlog":
                 _set_kind(conn, mid, "backlog", f"在办超过 {rep.backlog_open_days} 日")
                 backlog_new += 1
-        for matter in conn.execute(select(M).where(M.c.status == "open")).mappings().all():
+        for matter in (
+            conn.execute(select(LEDGER_MATTER).where(LEDGER_MATTER.c.status == "open"))
+            .mappings()
+            .all()
+        ):
             matters += 1
             counts = recount(conn, matter["id"])
             if (
@@ -258,7 +279,11 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
 
 
 def _set_kind(conn: Connection, matter_id: int, kind: str, why: str) -> None:
-    conn.execute(update(M).where(M.c.id == matter_id).values(kind=kind, version=M.c.version + 1))
+    conn.execute(
+        update(LEDGER_MATTER)
+        .where(LEDGER_MATTER.c.id == matter_id)
+        .values(kind=kind, version=LEDGER_MATTER.c.version + 1)
+    )
     _log(
         conn,
         matter_id,
@@ -272,16 +297,20 @@ def _set_kind(conn: Connection, matter_id: int, kind: str, why: str) -> None:
 def _fill_owner(ctx: Context, conn: Connection, matter_id: int) -> None:
     owner = (
         conn.execute(
-            select(C.c.owner)
-            .select_from(MB.join(C, C.c.id == MB.c.complaint_id))
-            .where(MB.c.matter_id == matter_id, C.c.owner.is_not(None))
-            .order_by(C.c.received_at.desc())
+            select(COMPLAINT.c.owner)
+            .select_from(
+                LEDGER_MEMBER.join(COMPLAINT, COMPLAINT.c.id == LEDGER_MEMBER.c.complaint_id)
+            )
+            .where(LEDGER_MEMBER.c.matter_id == matter_id, COMPLAINT.c.owner.is_not(None))
+            .order_by(COMPLAINT.c.received_at.desc())
             .limit(1)
         ).scalar()
         or _section(ctx)["default_owner"]
     )
     if owner:
-        conn.execute(update(M).where(M.c.id == matter_id).values(owner=owner))
+        conn.execute(
+            update(LEDGER_MATTER).where(LEDGER_MATTER.c.id == matter_id).values(owner=owner)
+        )
         _log(
             conn,
             matter_id,
@@ -299,17 +328,25 @@ def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[st
     done, pending = [], 0
     due = (
         conn.execute(
-            select(M).where(M.c.status == "open", M.c.kind.in_(kinds), M.c.consulted_at.is_(None))
+            select(LEDGER_MATTER).where(
+                LEDGER_MATTER.c.status == "open",
+                LEDGER_MATTER.c.kind.in_(kinds),
+                LEDGER_MATTER.c.consulted_at.is_(None),
+            )
         )
         .mappings()
         .all()
     )
     for matter in due:
         case = conn.execute(
-            select(C.c.id, C.c.number, C.c.state)
-            .select_from(MB.join(C, C.c.id == MB.c.complaint_id))
-            .where(MB.c.matter_id == matter["id"], C.c.state.in_(sorted(sources)))
-            .order_by(C.c.received_at.desc())
+            select(COMPLAINT.c.id, COMPLAINT.c.number, COMPLAINT.c.state)
+            .select_from(
+                LEDGER_MEMBER.join(COMPLAINT, COMPLAINT.c.id == LEDGER_MEMBER.c.complaint_id)
+            )
+            .where(
+                LEDGER_MEMBER.c.matter_id == matter["id"], COMPLAINT.c.state.in_(sorted(sources))
+            )
+            .order_by(COMPLAINT.c.received_at.desc())
             .limit(1)
         ).first()
         if case is None:
@@ -327,7 +364,11 @@ def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[st
             key=matter_code(matter["id"]),
             conn=conn,
         )
-        conn.execute(update(M).where(M.c.id == matter["id"]).values(consulted_at=to_db(now)))
+        conn.execute(
+            update(LEDGER_MATTER)
+            .where(LEDGER_MATTER.c.id == matter["id"])
+            .values(consulted_at=to_db(now))
+        )
         _log(
             conn,
             matter["id"],
@@ -345,7 +386,7 @@ def weekly_summary(ctx: Context, *, now: datetime | None = None) -> dict[str, An
     now = now or utcnow()
     week_ago = now - timedelta(days=7)
     with ctx.engine.begin() as conn:
-        rows = conn.execute(select(M)).mappings().all()
+        rows = conn.execute(select(LEDGER_MATTER)).mappings().all()
         open_rows = [r for r in rows if r["status"] == "open"]
         payload = {
             "open": len(open_rows),
@@ -388,7 +429,7 @@ def _matter_row(conn: Connection, row: Any) -> dict[str, Any]:
     out = dict(row)
     out["code"] = matter_code(row["id"])
     out["master"] = conn.execute(
-        select(C.c.number).where(C.c.id == row["master_complaint_id"])
+        select(COMPLAINT.c.number).where(COMPLAINT.c.id == row["master_complaint_id"])
     ).scalar()
     return out
 
@@ -396,13 +437,13 @@ def _matter_row(conn: Connection, row: Any) -> dict[str, Any]:
 def list_matters(
     ctx: Context, *, status: str | None = None, kind: str | None = None, owner: str | None = None
 ) -> list[dict[str, Any]]:
-    stmt = select(M).order_by(M.c.last_received_at.desc())
+    stmt = select(LEDGER_MATTER).order_by(LEDGER_MATTER.c.last_received_at.desc())
     if status:
-        stmt = stmt.where(M.c.status == status)
+        stmt = stmt.where(LEDGER_MATTER.c.status == status)
     if kind:
-        stmt = stmt.where(M.c.kind == kind)
+        stmt = stmt.where(LEDGER_MATTER.c.kind == kind)
     if owner:
-        stmt = stmt.where(M.c.owner == owner)
+        stmt = stmt.where(LEDGER_MATTER.c.owner == owner)
     with ctx.engine.connect() as conn:
         return [_matter_row(conn, r) for r in conn.execute(stmt).mappings().all()]
 
@@ -411,30 +452,40 @@ def show(ctx: Context, ref: str | int) -> dict[str, Any]:
     """A matter, its complaints (oldest first) and its actions (in order)."""
     mid = _parse_ref(ref)
     with ctx.engine.connect() as conn:
-        row = conn.execute(select(M).where(M.c.id == mid)).mappings().first()
+        row = (
+            conn.execute(select(LEDGER_MATTER).where(LEDGER_MATTER.c.id == mid)).mappings().first()
+        )
         if row is None:
             raise NotFound(f"台账事项 {ref} 不存在")
         members = (
             conn.execute(
                 select(
-                    MB.c.relation,
-                    C.c.number,
-                    C.c.state,
-                    C.c.received_at,
-                    C.c.channel,
-                    C.c.regulator_forwarded,
-                    C.c.regulator_ref,
-                    C.c.owner,
+                    LEDGER_MEMBER.c.relation,
+                    COMPLAINT.c.number,
+                    COMPLAINT.c.state,
+                    COMPLAINT.c.received_at,
+                    COMPLAINT.c.channel,
+                    COMPLAINT.c.regulator_forwarded,
+                    COMPLAINT.c.regulator_ref,
+                    COMPLAINT.c.owner,
                 )
-                .select_from(MB.join(C, C.c.id == MB.c.complaint_id))
-                .where(MB.c.matter_id == mid)
-                .order_by(C.c.received_at)
+                .select_from(
+                    LEDGER_MEMBER.join(COMPLAINT, COMPLAINT.c.id == LEDGER_MEMBER.c.complaint_id)
+                )
+                .where(LEDGER_MEMBER.c.matter_id == mid)
+                .order_by(COMPLAINT.c.received_at)
             )
             .mappings()
             .all()
         )
         acts = (
-            conn.execute(select(LA).where(LA.c.matter_id == mid).order_by(LA.c.id)).mappings().all()
+            conn.execute(
+                select(LEDGER_ACTION)
+                .where(LEDGER_ACTION.c.matter_id == mid)
+                .order_by(LEDGER_ACTION.c.id)
+            )
+            .mappings()
+            .all()
         )
         return {
             "matter": _matter_row(conn, row),
@@ -460,7 +511,9 @@ def update_matter(
     mid = _parse_ref(ref)
     now = utcnow()
     with ctx.engine.begin() as conn:
-        row = conn.execute(select(M).where(M.c.id == mid)).mappings().first()
+        row = (
+            conn.execute(select(LEDGER_MATTER).where(LEDGER_MATTER.c.id == mid)).mappings().first()
+        )
         if row is None:
             raise NotFound(f"台账事项 {ref} 不存在")
         user = records.load_user(conn, actor)
@@ -536,7 +589,9 @@ def update_matter(
         if values:
             values.update(version=row["version"] + 1, updated_at=to_db(now))
             done = conn.execute(
-                update(M).where(M.c.id == mid, M.c.version == row["version"]).values(**values)
+                update(LEDGER_MATTER)
+                .where(LEDGER_MATTER.c.id == mid, LEDGER_MATTER.c.version == row["version"])
+                .values(**values)
             )
             if done.rowcount != 1:
                 raise Conflict(f"台账事项 {matter_code(mid)} 已被他人修改, 请刷新后重试")

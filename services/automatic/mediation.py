@@ -26,11 +26,11 @@ from states import lifecycle as lc
 from states.errors import InvalidInput, NotFound
 from storage import records
 from storage.escalation import MediationReferral
-from storage.models import Event
+from storage.records import COMPLAINT, EVENT
+from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
-M = MediationReferral.__table__  # type: ignore[attr-defined]
-E = Event.__table__  # type: ignore[attr-defined]
+MEDIATION_REFERRAL = table_of(MediationReferral)
 ADVICE = {"arbitration": "仲裁", "litigation": "诉讼"}
 
 
@@ -90,9 +90,9 @@ def _organisation_named(ctx: Context, name: str, channel: str, branch: str) -> d
 def _latest_decision(conn: Connection, complaint_id: int) -> dict[str, Any]:
     """The fields of the case's latest 处理决定, from its event log."""
     found = conn.execute(
-        select(E.c.details)
-        .where(E.c.complaint_id == complaint_id, E.c.action == "decide")
-        .order_by(E.c.seq.desc())
+        select(EVENT.c.details)
+        .where(EVENT.c.complaint_id == complaint_id, EVENT.c.action == "decide")
+        .order_by(EVENT.c.seq.desc())
         .limit(1)
     ).scalar()
     return dict(found or {})
@@ -144,7 +144,7 @@ def _prepare(
         "followed_up": 0,
         "follow_up_at": to_db(referred_at + timedelta(days=organisation["follow_up_days"])),
     }
-    row["id"] = records.inserted_id(conn.execute(insert(M).values(row)))
+    row["id"] = records.inserted_id(conn.execute(insert(MEDIATION_REFERRAL).values(row)))
     label = lc.MEDIATION_CHANNELS[channel]
     records.enqueue_alert(
         conn,
@@ -199,15 +199,19 @@ def refer(
 def prepare_pending(ctx: Context, *, now: datetime | None = None) -> int:
     """Referrals for cases moved to 调解中 by the plain action (CLI, callbacks) without one."""
     now = now or utcnow()
-    C = records.C
-    open_ref = and_(M.c.complaint_id == C.c.id, M.c.status == "referred")
+    open_ref = and_(
+        MEDIATION_REFERRAL.c.complaint_id == COMPLAINT.c.id,
+        MEDIATION_REFERRAL.c.status == "referred",
+    )
     with ctx.engine.connect() as conn:
         numbers = [
             r.number
             for r in conn.execute(
-                select(C.c.number)
-                .select_from(C.outerjoin(M, open_ref))
-                .where(C.c.state == lc.State.mediating.value, M.c.id.is_(None))
+                select(COMPLAINT.c.number)
+                .select_from(COMPLAINT.outerjoin(MEDIATION_REFERRAL, open_ref))
+                .where(
+                    COMPLAINT.c.state == lc.State.mediating.value, MEDIATION_REFERRAL.c.id.is_(None)
+                )
             )
         ]
     done = 0
@@ -216,9 +220,9 @@ def prepare_pending(ctx: Context, *, now: datetime | None = None) -> int:
             case = records.load_case(conn, number)
             ev = (
                 conn.execute(
-                    select(records.E)
-                    .where(records.E.c.complaint_id == case["id"], records.E.c.action == "mediate")
-                    .order_by(records.E.c.seq.desc())
+                    select(EVENT)
+                    .where(EVENT.c.complaint_id == case["id"], EVENT.c.action == "mediate")
+                    .order_by(EVENT.c.seq.desc())
                 )
                 .mappings()
                 .first()
@@ -226,7 +230,10 @@ def prepare_pending(ctx: Context, *, now: datetime | None = None) -> int:
             if (
                 ev is None
                 or conn.execute(
-                    select(M.c.id).where(M.c.complaint_id == case["id"], M.c.event_seq == ev["seq"])
+                    select(MEDIATION_REFERRAL.c.id).where(
+                        MEDIATION_REFERRAL.c.complaint_id == case["id"],
+                        MEDIATION_REFERRAL.c.event_seq == ev["seq"],
+                    )
                 ).first()
             ):
                 continue
@@ -256,7 +263,12 @@ def follow_up(ctx: Context, *, now: datetime | None = None) -> int:
     count = 0
     with ctx.engine.begin() as conn:
         rows = (
-            conn.execute(select(M).where(M.c.status == "referred", M.c.follow_up_at <= to_db(now)))
+            conn.execute(
+                select(MEDIATION_REFERRAL).where(
+                    MEDIATION_REFERRAL.c.status == "referred",
+                    MEDIATION_REFERRAL.c.follow_up_at <= to_db(now),
+                )
+            )
             .mappings()
             .all()
         )
@@ -266,8 +278,8 @@ def follow_up(ctx: Context, *, now: datetime | None = None) -> int:
                 # Ended through the plain actions: the referral follows the case.
                 status = "agreed" if case["state"] == lc.State.closed.value else "failed"
                 conn.execute(
-                    update(M)
-                    .where(M.c.id == ref["id"])
+                    update(MEDIATION_REFERRAL)
+                    .where(MEDIATION_REFERRAL.c.id == ref["id"])
                     .values(
                         status=status, result_at=to_db(now), result="案件已通过生命周期操作结束调解"
                     )
@@ -296,8 +308,8 @@ def follow_up(ctx: Context, *, now: datetime | None = None) -> int:
                         ),
                     )
             conn.execute(
-                update(M)
-                .where(M.c.id == ref["id"])
+                update(MEDIATION_REFERRAL)
+                .where(MEDIATION_REFERRAL.c.id == ref["id"])
                 .values(followed_up=n, follow_up_at=to_db(now + timedelta(days=cfg["repeat_days"])))
             )
             count += 1
@@ -331,9 +343,12 @@ def record_result(
         case = records.load_case(conn, number)
         ref = (
             conn.execute(
-                select(M)
-                .where(M.c.complaint_id == case["id"], M.c.status == "referred")
-                .order_by(M.c.id.desc())
+                select(MEDIATION_REFERRAL)
+                .where(
+                    MEDIATION_REFERRAL.c.complaint_id == case["id"],
+                    MEDIATION_REFERRAL.c.status == "referred",
+                )
+                .order_by(MEDIATION_REFERRAL.c.id.desc())
             )
             .mappings()
             .first()
@@ -367,8 +382,8 @@ def record_result(
             )
         now = utcnow()
         conn.execute(
-            update(M)
-            .where(M.c.id == ref["id"])
+            update(MEDIATION_REFERRAL)
+            .where(MEDIATION_REFERRAL.c.id == ref["id"])
             .values(
                 status="agreed" if outcome == "agreement" else "failed",
                 result=result,
@@ -413,6 +428,8 @@ def referrals_of(ctx: Context, number: str) -> list[dict[str, Any]]:
         return [
             dict(r)
             for r in conn.execute(
-                select(M).where(M.c.complaint_id == case["id"]).order_by(M.c.id)
+                select(MEDIATION_REFERRAL)
+                .where(MEDIATION_REFERRAL.c.complaint_id == case["id"])
+                .order_by(MEDIATION_REFERRAL.c.id)
             ).mappings()
         ]

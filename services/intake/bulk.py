@@ -32,9 +32,10 @@ from states import lifecycle as lc
 from states.deadlines import apply_clock
 from states.errors import InvalidInput
 from storage import records
+from storage.records import COMPLAINT
 from storage.timeutil import from_db, to_db, utcnow
 
-P = registration.P
+PARTY = registration.PARTY
 
 
 @dataclass
@@ -109,8 +110,8 @@ def register_batch(
             stored |= {
                 r[0]
                 for r in conn.execute(
-                    select(records.C.c.external_ref).where(
-                        records.C.c.external_ref.in_(refs[i : i + 500])
+                    select(records.COMPLAINT.c.external_ref).where(
+                        records.COMPLAINT.c.external_ref.in_(refs[i : i + 500])
                     )
                 )
             }
@@ -131,8 +132,8 @@ def _insert(
     escalate: bool,
 ) -> None:
     n_agents = sum(1 for _, r in fresh if r.agent is not None)
-    party_ids = iter(_allocate(conn, P, len(fresh) + n_agents))
-    case_ids = _allocate(conn, records.C, len(fresh))
+    party_ids = iter(_allocate(conn, PARTY, len(fresh) + n_agents))
+    case_ids = _allocate(conn, records.COMPLAINT, len(fresh))
     party_rows, case_rows, deadline_rows, event_rows = [], [], [], []
     institutions: dict[tuple[str, str], int | None] = {}
     for (_, reg), cid in zip(fresh, case_ids, strict=True):
@@ -185,10 +186,10 @@ def _insert(
             }
         )
         out.imported.append(number)
-    conn.execute(insert(P), party_rows)
-    conn.execute(insert(records.C), case_rows)
-    conn.execute(insert(records.D), deadline_rows)
-    conn.execute(insert(records.E), event_rows)
+    conn.execute(insert(PARTY), party_rows)
+    conn.execute(insert(records.COMPLAINT), case_rows)
+    conn.execute(insert(records.DEADLINE), deadline_rows)
+    conn.execute(insert(records.EVENT), event_rows)
     if escalate:
         for row in case_rows:
             out.escalated += escalation.escalate_on_arrival(ctx, conn, row["id"], row)
@@ -210,18 +211,17 @@ def _repeats(
         return
     start = min(r["received_at"] for r in rows) - window
     end = max(r["received_at"] for r in rows)
-    C = records.C
     # The earliest receipt per complainant in the window: only a later complaint can repeat.
     first: dict[str, Any] = {}
     for i in range(0, len(keys), 500):
         for key, earliest in conn.execute(
-            select(C.c.complainant_hash, func.min(C.c.received_at))
+            select(COMPLAINT.c.complainant_hash, func.min(COMPLAINT.c.received_at))
             .where(
-                C.c.complainant_hash.in_(keys[i : i + 500]),
-                C.c.received_at >= start,
-                C.c.received_at <= end,
+                COMPLAINT.c.complainant_hash.in_(keys[i : i + 500]),
+                COMPLAINT.c.received_at >= start,
+                COMPLAINT.c.received_at <= end,
             )
-            .group_by(C.c.complainant_hash)
+            .group_by(COMPLAINT.c.complainant_hash)
         ):
             first[key] = from_db(earliest)
     candidates = sorted(

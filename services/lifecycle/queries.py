@@ -43,18 +43,18 @@ def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
         case = records.load_case(conn, number)
         deadlines = (
             conn.execute(
-                select(records.D)
-                .where(records.D.c.complaint_id == case["id"])
-                .order_by(records.D.c.due_at)
+                select(records.DEADLINE)
+                .where(records.DEADLINE.c.complaint_id == case["id"])
+                .order_by(records.DEADLINE.c.due_at)
             )
             .mappings()
             .all()
         )
         events = (
             conn.execute(
-                select(records.E)
-                .where(records.E.c.complaint_id == case["id"])
-                .order_by(records.E.c.seq)
+                select(records.EVENT)
+                .where(records.EVENT.c.complaint_id == case["id"])
+                .order_by(records.EVENT.c.seq)
             )
             .mappings()
             .all()
@@ -68,10 +68,11 @@ def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
 
 def decrypt_party(ctx: Context, party_id: int) -> dict[str, Any]:
     from storage.models import Party
+    from storage.schema import table_of
 
-    P = Party.__table__  # type: ignore[attr-defined]
+    PARTY = table_of(Party)
     with read_only(ctx.engine) as conn:
-        row = conn.execute(select(P).where(P.c.id == party_id)).mappings().first()
+        row = conn.execute(select(PARTY).where(PARTY.c.id == party_id)).mappings().first()
     return _decrypt(ctx, row)
 
 
@@ -232,9 +233,9 @@ def deadlines_of(ctx: Context, number: str) -> list[dict[str, Any]]:
         case = records.load_case(conn, number)
         rows = (
             conn.execute(
-                select(records.D)
-                .where(records.D.c.complaint_id == case["id"])
-                .order_by(records.D.c.due_at)
+                select(records.DEADLINE)
+                .where(records.DEADLINE.c.complaint_id == case["id"])
+                .order_by(records.DEADLINE.c.due_at)
             )
             .mappings()
             .all()
@@ -271,7 +272,7 @@ def queue(
     from states.validation import choice
 
     tax = ctx.config.taxonomy
-    C = table(
+    COMPLAINT = table(
         "complaint",
         *(
             column(c)
@@ -289,7 +290,7 @@ def queue(
             )
         ),
     )
-    D = table(
+    DEADLINE = table(
         "deadline", *(column(c) for c in ("complaint_id", "name", "status", "due_at", "verified"))
     )
     role = actor["role"]
@@ -317,46 +318,48 @@ def queue(
         raise InvalidInput("limit", "条数至少为 1")
 
     nearest = (
-        select(func.min(D.c.due_at))
-        .where(D.c.complaint_id == C.c.id, D.c.status == "running")
-        .correlate(C)
+        select(func.min(DEADLINE.c.due_at))
+        .where(DEADLINE.c.complaint_id == COMPLAINT.c.id, DEADLINE.c.status == "running")
+        .correlate(COMPLAINT)
         .scalar_subquery()
         .label("nearest_due")
     )
     query = select(
-        C.c.id,
-        C.c.number,
-        C.c.state,
-        C.c.priority,
-        C.c.category,
-        C.c.product,
-        C.c.branch,
-        C.c.owner,
-        C.c.received_at,
-        C.c.escalation_level,
+        COMPLAINT.c.id,
+        COMPLAINT.c.number,
+        COMPLAINT.c.state,
+        COMPLAINT.c.priority,
+        COMPLAINT.c.category,
+        COMPLAINT.c.product,
+        COMPLAINT.c.branch,
+        COMPLAINT.c.owner,
+        COMPLAINT.c.received_at,
+        COMPLAINT.c.escalation_level,
         nearest,
-    ).where(C.c.state.in_(wanted))
+    ).where(COMPLAINT.c.state.in_(wanted))
     if scope == "mine" and handler in (None, actor["username"]):
-        mine = C.c.owner == actor["username"]
+        mine = COMPLAINT.c.owner == actor["username"]
         if role == "intake_clerk":
             # First contact: a clerk also sees the unaccepted complaints of the branch.
-            mine = or_(mine, (C.c.branch == actor["branch"]) & (C.c.state == "registered"))
+            mine = or_(
+                mine, (COMPLAINT.c.branch == actor["branch"]) & (COMPLAINT.c.state == "registered")
+            )
         query = query.where(mine)
     elif handler is not None:
-        query = query.where(C.c.owner == handler)
+        query = query.where(COMPLAINT.c.owner == handler)
     if scope == "team":
-        U = table("user", column("username"), column("team"))
-        members = select(U.c.username).where(U.c.team == (team or actor["team"]))
-        query = query.where(C.c.owner.in_(members))
+        USER = table("user", column("username"), column("team"))
+        members = select(USER.c.username).where(USER.c.team == (team or actor["team"]))
+        query = query.where(COMPLAINT.c.owner.in_(members))
     elif scope == "branch":
-        query = query.where(C.c.branch == (branch or actor["branch"]))
+        query = query.where(COMPLAINT.c.branch == (branch or actor["branch"]))
     if branch is not None and scope != "branch":
-        query = query.where(C.c.branch == branch)
+        query = query.where(COMPLAINT.c.branch == branch)
     if priority is not None:
-        query = query.where(C.c.priority == priority)
+        query = query.where(COMPLAINT.c.priority == priority)
     if category is not None:
-        query = query.where(C.c.category == category)
-    query = query.order_by(nearest.is_(None), nearest, C.c.id).limit(limit)
+        query = query.where(COMPLAINT.c.category == category)
+    query = query.order_by(nearest.is_(None), nearest, COMPLAINT.c.id).limit(limit)
 
     with read_only(ctx.engine) as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
@@ -364,9 +367,11 @@ def queue(
         named: dict[int, dict[str, Any]] = {}
         if ids:
             for d in conn.execute(
-                select(D.c.complaint_id, D.c.name, D.c.due_at, D.c.verified)
-                .where(D.c.complaint_id.in_(ids), D.c.status == "running")
-                .order_by(D.c.due_at)
+                select(
+                    DEADLINE.c.complaint_id, DEADLINE.c.name, DEADLINE.c.due_at, DEADLINE.c.verified
+                )
+                .where(DEADLINE.c.complaint_id.in_(ids), DEADLINE.c.status == "running")
+                .order_by(DEADLINE.c.due_at)
             ).mappings():
                 named.setdefault(d["complaint_id"], dict(d))
     items = []

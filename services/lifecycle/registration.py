@@ -20,15 +20,18 @@ from states.deadlines import apply_clock
 from states.errors import Forbidden, InvalidInput
 from storage import models, records
 from storage.models import Party
+from storage.schema import table_of
 from storage.timeutil import to_db, utcnow
 
-P = Party.__table__  # type: ignore[attr-defined]
-Institution = models.Institution.__table__  # type: ignore[attr-defined]
+PARTY = table_of(Party)
+INSTITUTION = table_of(models.Institution)
 # Prepared once: building `.values(...)` per call costs more than the insert itself.
-_INS_PARTY = insert(P)
-_INS_CASE = insert(records.C)
+_INS_PARTY = insert(PARTY)
+_INS_CASE = insert(records.COMPLAINT)
 _SET_NUMBER = (
-    update(records.C).where(records.C.c.id == bindparam("_id")).values(number=bindparam("number"))
+    update(records.COMPLAINT)
+    .where(records.COMPLAINT.c.id == bindparam("_id"))
+    .values(number=bindparam("number"))
 )
 
 # What the registration event records of the complaint (no personal data: that is in `party`).
@@ -187,12 +190,12 @@ def _institution_id(conn: Connection, name: str | None, branch: str) -> int | No
     if not name:
         return None
     code = f"{branch}:{name}"
-    found = conn.execute(select(Institution.c.id).where(Institution.c.code == code)).scalar()
+    found = conn.execute(select(INSTITUTION.c.id).where(INSTITUTION.c.code == code)).scalar()
     if found is not None:
         return int(found)
     level = "head_office" if branch == "head_office" else "branch"
     return records.inserted_id(
-        conn.execute(insert(Institution).values(code=code, name=name, branch=branch, level=level))
+        conn.execute(insert(INSTITUTION).values(code=code, name=name, branch=branch, level=level))
     )
 
 

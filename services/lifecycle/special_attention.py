@@ -26,10 +26,11 @@ from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput, NotFound
 from storage import records
 from storage.ledger import SpecialAttention, SpecialAttentionAudit
+from storage.schema import table_of
 from storage.timeutil import to_db, utcnow
 
-SA = SpecialAttention.__table__  # type: ignore[attr-defined]
-AU = SpecialAttentionAudit.__table__  # type: ignore[attr-defined]
+SPECIAL_ATTENTION = table_of(SpecialAttention)
+SPECIAL_ATTENTION_AUDIT = table_of(SpecialAttentionAudit)
 
 
 def _audit(
@@ -41,7 +42,7 @@ def _audit(
     details: dict[str, Any] | None = None,
 ) -> None:
     conn.execute(
-        insert(AU).values(
+        insert(SPECIAL_ATTENTION_AUDIT).values(
             entry_id=entry_id,
             action=action,
             actor=user["username"],
@@ -76,13 +77,15 @@ def add(ctx: Context, *, actor: str, number: str, reason: str, evidence: str) ->
         if not key:
             raise InvalidInput("number", "该投诉的投诉人无可识别身份, 不能列入名单")
         active = conn.execute(
-            select(SA.c.id).where(SA.c.complainant_hash == key, SA.c.active.is_(True))
+            select(SPECIAL_ATTENTION.c.id).where(
+                SPECIAL_ATTENTION.c.complainant_hash == key, SPECIAL_ATTENTION.c.active.is_(True)
+            )
         ).scalar()
         if active is not None:
             raise InvalidInput("number", f"该投诉人已在名单中(条目 #{active})")
         entry_id = records.inserted_id(
             conn.execute(
-                insert(SA).values(
+                insert(SPECIAL_ATTENTION).values(
                     complainant_hash=key,
                     complaint_id=case["id"],
                     reason=reason.strip(),
@@ -107,7 +110,7 @@ def _view(conn: Connection, row: Any) -> dict[str, Any]:
     out = dict(row)
     out["complaint"] = (
         conn.execute(
-            select(records.C.c.number).where(records.C.c.id == row["complaint_id"])
+            select(records.COMPLAINT.c.number).where(records.COMPLAINT.c.id == row["complaint_id"])
         ).scalar()
         if row["complaint_id"]
         else None
@@ -121,9 +124,9 @@ def list_entries(
     _supervisor(ctx, actor, "list", {})
     with ctx.engine.begin() as conn:
         user = records.load_user(conn, actor)
-        stmt = select(SA).order_by(SA.c.added_at.desc())
+        stmt = select(SPECIAL_ATTENTION).order_by(SPECIAL_ATTENTION.c.added_at.desc())
         if not include_removed:
-            stmt = stmt.where(SA.c.active.is_(True))
+            stmt = stmt.where(SPECIAL_ATTENTION.c.active.is_(True))
         out = [_view(conn, r) for r in conn.execute(stmt).mappings().all()]
         _audit(
             conn,
@@ -138,7 +141,11 @@ def show(ctx: Context, entry_id: int, *, actor: str) -> dict[str, Any]:
     _supervisor(ctx, actor, "view", {"entry": entry_id})
     with ctx.engine.begin() as conn:
         user = records.load_user(conn, actor)
-        row = conn.execute(select(SA).where(SA.c.id == entry_id)).mappings().first()
+        row = (
+            conn.execute(select(SPECIAL_ATTENTION).where(SPECIAL_ATTENTION.c.id == entry_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound(f"名单条目 #{entry_id} 不存在")
         _audit(conn, action="view", user=user, entry_id=entry_id)
@@ -146,7 +153,9 @@ def show(ctx: Context, entry_id: int, *, actor: str) -> dict[str, Any]:
         entry["audit"] = [
             dict(a)
             for a in conn.execute(
-                select(AU).where(AU.c.entry_id == entry_id).order_by(AU.c.id)
+                select(SPECIAL_ATTENTION_AUDIT)
+                .where(SPECIAL_ATTENTION_AUDIT.c.entry_id == entry_id)
+                .order_by(SPECIAL_ATTENTION_AUDIT.c.id)
             ).mappings()
         ]
     return entry
@@ -160,8 +169,9 @@ def flag_for(ctx: Context, number: str, *, actor: str) -> dict[str, Any] | None:
         case = records.load_case(conn, number)
         row = (
             conn.execute(
-                select(SA).where(
-                    SA.c.complainant_hash == case["complainant_hash"], SA.c.active.is_(True)
+                select(SPECIAL_ATTENTION).where(
+                    SPECIAL_ATTENTION.c.complainant_hash == case["complainant_hash"],
+                    SPECIAL_ATTENTION.c.active.is_(True),
                 )
             )
             .mappings()
@@ -185,8 +195,8 @@ def remove(ctx: Context, entry_id: int, *, actor: str, reason: str) -> None:
     with ctx.engine.begin() as conn:
         user = records.load_user(conn, actor)
         done = conn.execute(
-            update(SA)
-            .where(SA.c.id == entry_id, SA.c.active.is_(True))
+            update(SPECIAL_ATTENTION)
+            .where(SPECIAL_ATTENTION.c.id == entry_id, SPECIAL_ATTENTION.c.active.is_(True))
             .values(
                 active=False,
                 removed_by=user["username"],
@@ -205,6 +215,11 @@ def audit_log(ctx: Context, *, actor: str) -> list[dict[str, Any]]:
     _supervisor(ctx, actor, "audit", {})
     with ctx.engine.begin() as conn:
         user = records.load_user(conn, actor)
-        rows = [dict(r) for r in conn.execute(select(AU).order_by(AU.c.id)).mappings()]
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                select(SPECIAL_ATTENTION_AUDIT).order_by(SPECIAL_ATTENTION_AUDIT.c.id)
+            ).mappings()
+        ]
         _audit(conn, action="view", user=user, details={"audit_log": True})
     return rows

@@ -40,18 +40,18 @@ def analyse(ctx: Context, number: str) -> dict[str, str]:
         events = [
             dict(e)
             for e in conn.execute(
-                select(records.E)
-                .where(records.E.c.complaint_id == case["id"])
-                .order_by(records.E.c.seq)
+                select(records.EVENT)
+                .where(records.EVENT.c.complaint_id == case["id"])
+                .order_by(records.EVENT.c.seq)
             ).mappings()
         ]
         earlier = (
             conn.execute(
                 select(func.count())
-                .select_from(records.C)
+                .select_from(records.COMPLAINT)
                 .where(
-                    records.C.c.complainant_hash == case["complainant_hash"],
-                    records.C.c.received_at < case["received_at"],
+                    records.COMPLAINT.c.complainant_hash == case["complainant_hash"],
+                    records.COMPLAINT.c.received_at < case["received_at"],
                 )
             ).scalar()
             or 0

@@ -17,6 +17,7 @@ from services.automatic import ledger
 from services.context import Context
 from services.lifecycle import queries
 from states import ledger as rules
+from storage.records import COMPLAINT
 from storage.timeutil import local, utcnow
 
 HEADERS = (
@@ -67,8 +68,8 @@ def rows(ctx: Context, *, status: str | None = None) -> list[list[Any]]:
         ]
         with ctx.engine.connect() as conn:
             party = conn.execute(
-                select(ledger.C.c.complainant_id).where(
-                    ledger.C.c.id == matter["master_complaint_id"]
+                select(COMPLAINT.c.complainant_id).where(
+                    COMPLAINT.c.id == matter["master_complaint_id"]
                 )
             ).scalar()
         name = queries.decrypt_party(ctx, party).get("name") if party else None

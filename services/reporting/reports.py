@@ -44,14 +44,15 @@ from services.reporting.periods import Period, month_of
 from states.ledger import SATISFACTION
 from storage.ledger import Callback
 from storage.models import Complaint, Deadline, Event, User
+from storage.schema import table_of
 from storage.timeutil import utcnow
 
-C = Complaint.__table__  # type: ignore[attr-defined]
-D = Deadline.__table__  # type: ignore[attr-defined]
-E = Event.__table__  # type: ignore[attr-defined]
-CB = Callback.__table__  # type: ignore[attr-defined]
+COMPLAINT = table_of(Complaint)
+DEADLINE = table_of(Deadline)
+EVENT = table_of(Event)
+CALLBACK = table_of(Callback)
 SATISFIED = tuple(k for k in SATISFACTION if k != "dissatisfied")  # 满意 + 基本满意
-U = User.__table__  # type: ignore[attr-defined]
+USER = table_of(User)
 
 DIMENSIONS: dict[str, str] = {
     "category": "投诉类别",
@@ -175,7 +176,7 @@ def _before(conn: Connection, moment: Any, cutoff: ColumnElement[Any]) -> Column
 def _group(dim: str | None) -> ColumnElement[Any]:
     if dim is None:
         return literal("all")
-    column = C.c.owner if dim == "handler" else C.c[dim]
+    column = COMPLAINT.c.owner if dim == "handler" else COMPLAINT.c[dim]
     return func.coalesce(column, "")
 
 
@@ -190,34 +191,39 @@ def _cohort_sums(
 ) -> dict[str, dict[str, float]]:
     rules = ctx.config.deadlines
     day = 86400.0
-    asof = literal(as_of, C.c.received_at.type)
-    accept_s = _seconds(conn, C.c.accepted_at, C.c.received_at)
-    decide_s = _seconds(conn, C.c.decided_at, C.c.received_at)
-    ended = func.coalesce(C.c.decided_at, C.c.closed_at, asof)
+    asof = literal(as_of, COMPLAINT.c.received_at.type)
+    accept_s = _seconds(conn, COMPLAINT.c.accepted_at, COMPLAINT.c.received_at)
+    decide_s = _seconds(conn, COMPLAINT.c.decided_at, COMPLAINT.c.received_at)
+    ended = func.coalesce(COMPLAINT.c.decided_at, COMPLAINT.c.closed_at, asof)
 
     def within(moment: Any, rule: str, days: int) -> ColumnElement[Any]:
         """Before the end of the N-th day after receipt: calendar days by Art. 43 when the
         rule counts calendar days, else (another unit configured) N × 24 h."""
         if rules[rule].unit == "calendar_days":
-            return _before(conn, moment, _days_after(conn, ctx, C.c.received_at, days, as_of))
-        return _seconds(conn, moment, C.c.received_at) <= days * day
+            return _before(
+                conn, moment, _days_after(conn, ctx, COMPLAINT.c.received_at, days, as_of)
+            )
+        return _seconds(conn, moment, COMPLAINT.c.received_at) <= days * day
 
     accept_limit = rules["acceptance"].amount * (
         3600.0 if rules["acceptance"].unit == "hours" else day
     )
     ceilings = (rules["decision"].extensions + [30, 60])[:2]
     missed = exists().where(
-        D.c.complaint_id == C.c.id,
-        D.c.name.in_(opts["deviation_deadlines"]),
+        DEADLINE.c.complaint_id == COMPLAINT.c.id,
+        DEADLINE.c.name.in_(opts["deviation_deadlines"]),
         or_(
-            D.c.met_at > D.c.due_at,
-            and_(D.c.status == "running", D.c.due_at < literal(as_of, D.c.due_at.type)),
+            DEADLINE.c.met_at > DEADLINE.c.due_at,
+            and_(
+                DEADLINE.c.status == "running",
+                DEADLINE.c.due_at < literal(as_of, DEADLINE.c.due_at.type),
+            ),
         ),
     )
-    settled = exists().where(E.c.complaint_id == C.c.id, E.c.action == "settle")
+    settled = exists().where(EVENT.c.complaint_id == COMPLAINT.c.id, EVENT.c.action == "settle")
     skipped = or_(
-        and_(C.c.decided_at.is_not(None), C.c.accepted_at.is_(None)),
-        and_(C.c.state == "closed", C.c.decided_at.is_(None), ~settled),
+        and_(COMPLAINT.c.decided_at.is_not(None), COMPLAINT.c.accepted_at.is_(None)),
+        and_(COMPLAINT.c.state == "closed", COMPLAINT.c.decided_at.is_(None), ~settled),
     )
 
     def n(cond: Any) -> Any:
@@ -228,37 +234,43 @@ def _cohort_sums(
         select(
             g,
             func.count().label("volume"),
-            n(C.c.regulator_forwarded.is_(True)).label("forwarded"),
-            n(and_(C.c.accepted_at.is_not(None), accept_s <= accept_limit)).label("acc_ok"),
+            n(COMPLAINT.c.regulator_forwarded.is_(True)).label("forwarded"),
+            n(and_(COMPLAINT.c.accepted_at.is_not(None), accept_s <= accept_limit)).label("acc_ok"),
             n(
                 or_(
-                    C.c.accepted_at.is_not(None),
+                    COMPLAINT.c.accepted_at.is_not(None),
                     and_(
-                        C.c.closed_at.is_(None),
-                        _seconds(conn, asof, C.c.received_at) > accept_limit,
+                        COMPLAINT.c.closed_at.is_(None),
+                        _seconds(conn, asof, COMPLAINT.c.received_at) > accept_limit,
                     ),
                 )
             ).label("acc_due"),
-            n(C.c.decided_at.is_not(None)).label("decided"),
-            func.sum(case((C.c.decided_at.is_not(None), decide_s), else_=0.0)).label("decide_s"),
+            n(COMPLAINT.c.decided_at.is_not(None)).label("decided"),
+            func.sum(case((COMPLAINT.c.decided_at.is_not(None), decide_s), else_=0.0)).label(
+                "decide_s"
+            ),
             n(
                 and_(
-                    C.c.decided_at.is_not(None),
-                    within(C.c.decided_at, "internal_target", rules["internal_target"].amount),
+                    COMPLAINT.c.decided_at.is_not(None),
+                    within(
+                        COMPLAINT.c.decided_at, "internal_target", rules["internal_target"].amount
+                    ),
                 )
             ).label("decided_7"),
             n(
                 and_(
-                    C.c.decided_at.is_not(None),
-                    within(C.c.decided_at, "decision", rules["decision"].amount),
+                    COMPLAINT.c.decided_at.is_not(None),
+                    within(COMPLAINT.c.decided_at, "decision", rules["decision"].amount),
                 )
             ).label("decided_15"),
             n(~within(ended, "decision", ceilings[0])).label("beyond_30"),
             n(~within(ended, "decision", ceilings[1])).label("beyond_60"),
-            n(or_(C.c.linked_to_id.is_not(None), C.c.merged_into_id.is_not(None))).label("repeats"),
+            n(
+                or_(COMPLAINT.c.linked_to_id.is_not(None), COMPLAINT.c.merged_into_id.is_not(None))
+            ).label("repeats"),
             n(or_(missed, skipped)).label("deviations"),
         )
-        .where(C.c.received_at >= start, C.c.received_at < end)
+        .where(COMPLAINT.c.received_at >= start, COMPLAINT.c.received_at < end)
         .group_by(g)
     )
     return {
@@ -280,14 +292,14 @@ def _event_sums(
     stmt = (
         select(
             g,
-            n(E.c.action.in_(escalate)).label("escalations"),
-            n(E.c.action == "consult").label("consultations"),
-            n(E.c.action == "mediate").label("mediations"),
-            n(E.c.action == "settle").label("settled"),
-            n(E.c.action == "end_mediation").label("mediation_failed"),
+            n(EVENT.c.action.in_(escalate)).label("escalations"),
+            n(EVENT.c.action == "consult").label("consultations"),
+            n(EVENT.c.action == "mediate").label("mediations"),
+            n(EVENT.c.action == "settle").label("settled"),
+            n(EVENT.c.action == "end_mediation").label("mediation_failed"),
         )
-        .select_from(E.join(C, C.c.id == E.c.complaint_id))
-        .where(E.c.at >= start, E.c.at < end, E.c.action.in_(actions))
+        .select_from(EVENT.join(COMPLAINT, COMPLAINT.c.id == EVENT.c.complaint_id))
+        .where(EVENT.c.at >= start, EVENT.c.at < end, EVENT.c.action.in_(actions))
         .group_by(g)
     )
     return {
@@ -301,7 +313,10 @@ def _backlog(conn: Connection, ctx: Context, dim: str | None, cutoff: datetime) 
     g = _group(dim).label("g")
     stmt = (
         select(g, func.count())
-        .where(C.c.received_at < older, or_(C.c.closed_at.is_(None), C.c.closed_at >= cutoff))
+        .where(
+            COMPLAINT.c.received_at < older,
+            or_(COMPLAINT.c.closed_at.is_(None), COMPLAINT.c.closed_at >= cutoff),
+        )
         .group_by(g)
     )
     return {r[0]: float(r[1]) for r in conn.execute(stmt)}
@@ -315,7 +330,7 @@ def _callbacks(
     Reach rate = reached ÷ (reached + unreachable) attempts recorded in the period;
     satisfaction = (满意 + 基本满意) ÷ rated; NPS = (promoters 9–10 − detractors 0–6) ÷ scored.
     """
-    cb = CB
+    cb = CALLBACK
 
     def n(cond: Any) -> Any:
         return func.sum(case((cond, 1), else_=0))
@@ -332,7 +347,7 @@ def _callbacks(
             n(cb.c.nps <= 6).label("detractors"),
             n(cb.c.nps.is_not(None)).label("scored"),
         )
-        .select_from(cb.join(C, C.c.id == cb.c.complaint_id))
+        .select_from(cb.join(COMPLAINT, COMPLAINT.c.id == cb.c.complaint_id))
         .where(cb.c.recorded_at >= start, cb.c.recorded_at < end)
         .group_by(g)
     )
@@ -424,7 +439,9 @@ def _volumes(conn: Connection, ctx: Context, period: Period, dim: str | None) ->
     start, end = period.bounds(ctx.tz)
     g = _group(dim).label("g")
     stmt = (
-        select(g, func.count()).where(C.c.received_at >= start, C.c.received_at < end).group_by(g)
+        select(g, func.count())
+        .where(COMPLAINT.c.received_at >= start, COMPLAINT.c.received_at < end)
+        .group_by(g)
     )
     return {r[0]: int(r[1]) for r in conn.execute(stmt)}
 
@@ -432,10 +449,12 @@ def _volumes(conn: Connection, ctx: Context, period: Period, dim: str | None) ->
 def _escalation_levels(
     conn: Connection, start: datetime, end: datetime, opts: dict[str, Any]
 ) -> dict[str, int]:
-    level = E.c.details["level"].as_string()
+    level = EVENT.c.details["level"].as_string()
     stmt = (
         select(level, func.count())
-        .where(E.c.at >= start, E.c.at < end, E.c.action.in_(opts["escalation_actions"]))
+        .where(
+            EVENT.c.at >= start, EVENT.c.at < end, EVENT.c.action.in_(opts["escalation_actions"])
+        )
         .group_by(level)
     )
     return {
@@ -447,7 +466,7 @@ def _escalation_levels(
 def _labels(conn: Connection, ctx: Context, dim: str) -> dict[str, str]:
     tax = ctx.config.taxonomy
     if dim == "handler":
-        return {r.username: r.name for r in conn.execute(select(U.c.username, U.c.name))}
+        return {r.username: r.name for r in conn.execute(select(USER.c.username, USER.c.name))}
     return dict(
         {
             "category": tax.categories,
@@ -503,8 +522,9 @@ def build(ctx: Context, period: Period, *, as_of: datetime | None = None) -> Rep
             s, e = m.bounds(ctx.tz)
             vol, fwd = conn.execute(
                 select(
-                    func.count(), func.sum(case((C.c.regulator_forwarded.is_(True), 1), else_=0))
-                ).where(C.c.received_at >= s, C.c.received_at < e)
+                    func.count(),
+                    func.sum(case((COMPLAINT.c.regulator_forwarded.is_(True), 1), else_=0)),
+                ).where(COMPLAINT.c.received_at >= s, COMPLAINT.c.received_at < e)
             ).one()
             trend.append((m.label, int(vol or 0), int(fwd or 0)))
     return Report(

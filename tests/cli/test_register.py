@@ -20,7 +20,7 @@ def _credit_code() -> str:
 
 def _count(ctx: Context) -> int:
     with ctx.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(records.C)).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(records.COMPLAINT)).scalar_one())
 
 
 def test_a_clerk_registers_a_complaint_and_gets_its_number_and_deadlines(tousu: Tousu) -> None:

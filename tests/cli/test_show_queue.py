@@ -21,9 +21,9 @@ def _events(ctx: Context, number: str) -> list[dict[str, object]]:
         case = records.load_case(conn, number)
         rows = (
             conn.execute(
-                select(records.E)
-                .where(records.E.c.complaint_id == case["id"])
-                .order_by(records.E.c.seq)
+                select(records.EVENT)
+                .where(records.EVENT.c.complaint_id == case["id"])
+                .order_by(records.EVENT.c.seq)
             )
             .mappings()
             .all()

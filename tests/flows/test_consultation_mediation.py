@@ -22,7 +22,9 @@ def _alerts(ctx: Context, kind: str) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
         return [
             dict(r)
-            for r in conn.execute(select(records.O).where(records.O.c.kind == kind)).mappings()
+            for r in conn.execute(
+                select(records.OUTBOX).where(records.OUTBOX.c.kind == kind)
+            ).mappings()
         ]
 
 

@@ -19,7 +19,7 @@ from storage.escalation import Escalation
 from storage.timeutil import from_db, utcnow
 from tests import factories as f
 
-X = Escalation.__table__  # type: ignore[attr-defined]
+ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
 
 
 def _rows(ctx: Context, table: Any, **where: Any) -> list[dict[str, Any]]:
@@ -42,7 +42,7 @@ def test_a_breached_acceptance_escalates_once_to_the_department_head(any_ctx: Co
     again = escalation.sweep(ctx)
 
     assert (first.escalated, first.superseded, again.escalated) == (1, 2, 0)
-    fired = {r["level"]: r["outcome"] for r in _rows(ctx, X)}
+    fired = {r["level"]: r["outcome"] for r in _rows(ctx, ESCALATION)}
     assert fired == {"breach": "acted", "warn_50": "superseded", "warn_80": "superseded"}
     [event] = _escalate_events(ctx, number)
     assert (event["actor"], event["role"], event["details"]["deadline"]) == (
@@ -50,14 +50,14 @@ def test_a_breached_acceptance_escalates_once_to_the_department_head(any_ctx: Co
         "system",
         "acceptance",
     )
-    [alert] = _rows(ctx, records.O, kind="escalation")
+    [alert] = _rows(ctx, records.OUTBOX, kind="escalation")
     assert alert["audience"] == "role:department_head" and alert["urgent"]
     assert alert["payload"]["number"] == number and alert["payload"]["level"] == 3
     assert alert["event_id"] == event["id"]
     case = queries.get_complaint(ctx, number)["case"]
     assert case["escalation_level"] == 3
     # The next check is the committee level, 3 days after the breach: nothing due before it.
-    acceptance = [d for d in _rows(ctx, records.D) if d["name"] == "acceptance"][0]
+    acceptance = [d for d in _rows(ctx, records.DEADLINE) if d["name"] == "acceptance"][0]
     assert from_db(acceptance["next_check_at"]) == from_db(acceptance["due_at"]) + timedelta(days=3)
 
 
@@ -67,7 +67,7 @@ def test_levels_fire_in_turn_as_the_deadline_runs(ctx: Context) -> None:
     escalation.sweep(ctx)  # internal target (7 days): 50% passed at 3.5 days
     later = escalation.sweep(ctx, now=received + timedelta(days=6))  # 80% at 5.6 days
 
-    codes = [(r["deadline_name"], r["level"]) for r in _rows(ctx, X, outcome="acted")]
+    codes = [(r["deadline_name"], r["level"]) for r in _rows(ctx, ESCALATION, outcome="acted")]
     assert ("internal_target", "warn_50") in codes and ("internal_target", "warn_80") in codes
     assert later.by_level["warn_80"] >= 1
     assert len(_escalate_events(ctx, number)) == len(codes)
@@ -94,7 +94,7 @@ def test_a_crashed_sweep_leaves_everything_for_the_next_one(ctx: Context) -> Non
     with pytest.raises(RuntimeError), ctx.engine.begin() as conn:
         escalation.sweep_batch(ctx, conn, now=utcnow(), size=10, exclude=set())
         raise RuntimeError("worker killed")
-    assert _rows(ctx, X) == [] and _rows(ctx, records.O) == []
+    assert _rows(ctx, ESCALATION) == [] and _rows(ctx, records.OUTBOX) == []
 
     assert escalation.sweep(ctx).escalated == 1
 
@@ -116,7 +116,7 @@ def test_a_pause_and_resume_do_not_fire_a_level_twice(ctx: Context) -> None:
 def test_a_major_case_is_also_sent_to_the_committee(ctx: Context) -> None:
     number = f.accepted(ctx, utcnow() - timedelta(days=4), amount=2_000_000.0)
     escalation.sweep(ctx)
-    audiences = {r["audience"] for r in _rows(ctx, records.O, kind="escalation")}
+    audiences = {r["audience"] for r in _rows(ctx, records.OUTBOX, kind="escalation")}
     assert {"role:handler", "role:committee"} <= audiences
     assert queries.get_complaint(ctx, number)["case"]["priority"] == "major"
 
@@ -126,7 +126,7 @@ def test_a_media_complaint_escalates_at_registration(any_ctx: Context) -> None:
 
     [event] = _escalate_events(any_ctx, number)
     assert "舆情" in event["reason"] and event["details"]["trigger"] == "media"
-    audiences = {r["audience"] for r in _rows(any_ctx, records.O, kind="immediate_escalation")}
+    audiences = {r["audience"] for r in _rows(any_ctx, records.OUTBOX, kind="immediate_escalation")}
     assert audiences == {"role:senior_management", "role:public_opinion"}
     assert queries.get_complaint(any_ctx, number)["case"]["escalation_level"] == 3
 
@@ -155,7 +155,7 @@ def test_acceptance_as_major_escalates_at_once_and_keeps_the_returned_version(ct
 
     [event] = _escalate_events(ctx, number)
     assert event["details"]["trigger"] == "major"
-    assert {r["audience"] for r in _rows(ctx, records.O)} >= {"role:committee"}
+    assert {r["audience"] for r in _rows(ctx, records.OUTBOX)} >= {"role:committee"}
     a.investigate(ctx, number, actor="liaison", expected_version=result.version)
 
 
@@ -204,12 +204,16 @@ def _two_sweeps_at_once(ctx: Context) -> None:
 
     with ctx.engine.connect() as conn:
         acted = conn.execute(
-            select(X.c.complaint_id, X.c.deadline_name, X.c.level).where(X.c.outcome == "acted")
+            select(ESCALATION.c.complaint_id, ESCALATION.c.deadline_name, ESCALATION.c.level).where(
+                ESCALATION.c.outcome == "acted"
+            )
         ).all()
         events = conn.execute(
-            select(func.count()).select_from(records.E).where(records.E.c.action == "escalate")
+            select(func.count())
+            .select_from(records.EVENT)
+            .where(records.EVENT.c.action == "escalate")
         ).scalar()
-        alerts = conn.execute(select(func.count()).select_from(records.O)).scalar()
+        alerts = conn.execute(select(func.count()).select_from(records.OUTBOX)).scalar()
     assert len(acted) == len(set(acted)) == len(numbers)  # each acted on exactly once
     assert events == alerts == len(numbers)
     assert sum(r.escalated for r in results) == len(numbers)

@@ -268,7 +268,9 @@ def _outbox(ctx, kind):
     with ctx.engine.connect() as conn:
         return [
             dict(r)
-            for r in conn.execute(select(records.O).where(records.O.c.kind == kind)).mappings()
+            for r in conn.execute(
+                select(records.OUTBOX).where(records.OUTBOX.c.kind == kind)
+            ).mappings()
         ]
 
 

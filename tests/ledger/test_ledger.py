@@ -180,7 +180,9 @@ def test_the_weekly_summary_goes_to_supervisors_once_a_week(ctx):
     assert not ledger.weekly_summary(ctx, now=NOW + timedelta(days=1))["queued"]
     assert ledger.weekly_summary(ctx, now=NOW + timedelta(days=7))["queued"]
     with ctx.engine.connect() as conn:
-        rows = conn.execute(select(records.O).where(records.O.c.kind == "ledger_weekly")).all()
+        rows = conn.execute(
+            select(records.OUTBOX).where(records.OUTBOX.c.kind == "ledger_weekly")
+        ).all()
     assert len(rows) == 2 and rows[0].audience == "supervisors"
 
 

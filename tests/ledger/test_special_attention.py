@@ -16,12 +16,17 @@ from storage.ledger import SpecialAttentionAudit
 from tests.factories import cst, registered, registration
 
 T = cst(2026, 3, 2, 10)
-AU = SpecialAttentionAudit.__table__
+SPECIAL_ATTENTION_AUDIT = SpecialAttentionAudit.__table__
 
 
 def _audit(ctx):
     with ctx.engine.connect() as conn:
-        return [(r.action, r.actor) for r in conn.execute(select(AU).order_by(AU.c.id))]
+        return [
+            (r.action, r.actor)
+            for r in conn.execute(
+                select(SPECIAL_ATTENTION_AUDIT).order_by(SPECIAL_ATTENTION_AUDIT.c.id)
+            )
+        ]
 
 
 def test_a_supervisor_adds_lists_views_and_removes_with_every_step_audited(ctx):

@@ -107,8 +107,8 @@ def build(ctx: Context) -> dict[str, str]:
     with ctx.engine.begin() as conn:
         a_id = records.load_case(conn, out["A"])["id"]
         conn.execute(
-            update(records.C)
-            .where(records.C.c.number == n, records.C.c.linked_to_id.is_(None))
+            update(records.COMPLAINT)
+            .where(records.COMPLAINT.c.number == n, records.COMPLAINT.c.linked_to_id.is_(None))
             .values(linked_to_id=a_id)
         )
     # E: September (previous month); consultation, mediation and settlement in October.

@@ -52,7 +52,7 @@ def test_good_rows_are_imported_and_bad_rows_reported_with_reasons(
         ctx, tmp_path / "legacy.csv", importing.load_mapping(MAPPING), actor="clerk", batch_size=25
     )
     assert (res.total, res.imported, res.rejected) == (60, 56, 4)
-    assert count(ctx, records.C) == 56 and count(ctx, records.D) == 56 * 3
+    assert count(ctx, records.COMPLAINT) == 56 and count(ctx, records.DEADLINE) == 56 * 3
     assert res.rejects_file is not None
     with res.rejects_file.open(encoding="utf-8-sig") as fh:
         rejected = list(csv.DictReader(fh))
@@ -72,7 +72,7 @@ def test_a_second_run_imports_nothing_twice(any_ctx: Context, tmp_path: Path) ->
     first = importing.run(ctx, tmp_path / "legacy.csv", mapping, actor="clerk", batch_size=16)
     again = importing.run(ctx, tmp_path / "legacy.csv", mapping, actor="clerk", batch_size=16)
     assert first.imported == 40 and again.imported == 0 and again.existing == 40
-    assert count(ctx, records.C) == 40
+    assert count(ctx, records.COMPLAINT) == 40
 
 
 def test_repeats_are_merged_or_linked_as_at_registration(any_ctx: Context, tmp_path: Path) -> None:
@@ -87,7 +87,8 @@ def test_repeats_are_merged_or_linked_as_at_registration(any_ctx: Context, tmp_p
     with ctx.engine.connect() as conn:
         n = conn.execute(
             select(func.count()).where(
-                (records.C.c.linked_to_id.is_not(None)) | (records.C.c.merged_into_id.is_not(None))
+                (records.COMPLAINT.c.linked_to_id.is_not(None))
+                | (records.COMPLAINT.c.merged_into_id.is_not(None))
             )
         ).scalar()
     assert n == res.merged + res.linked

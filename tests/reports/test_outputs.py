@@ -93,7 +93,9 @@ def test_the_html_report_is_self_contained_with_inline_charts(produced) -> None:
 def test_supervisors_get_one_report_ready_notice(produced, ctx: Context) -> None:  # type: ignore[no-untyped-def]
     out, _ = produced
     with ctx.engine.connect() as conn:
-        rows = conn.execute(select(records.O).where(records.O.c.kind == "report_ready")).all()
+        rows = conn.execute(
+            select(records.OUTBOX).where(records.OUTBOX.c.kind == "report_ready")
+        ).all()
     assert len(rows) == 1 and out.notified
     assert rows[0].audience == "role:supervisor"
     assert rows[0].payload["excel"] == str(out.excel)
