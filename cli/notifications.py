@@ -82,6 +82,7 @@ def status(user: UserOpt = None, as_json: JsonOpt = False) -> None:
         st = read(s.ctx)
         if as_json:
             output.emit_json(st, s.ctx.tz)
+            _exit_for(st)
             return
         con = output.console()
         con.print(
@@ -132,24 +133,53 @@ def status(user: UserOpt = None, as_json: JsonOpt = False) -> None:
             con.print(t)
         for u in st["unrouted"]:
             con.print(f"[yellow]无匹配渠道[/yellow] 提醒 {u['id']} {u['kind']} → {u['audience']}")
-        failing = [c for c in st["channels"] if c["consecutive_failures"]]
-        if failing or st["troubled"] or st["unrouted"]:
-            raise typer.Exit(1)
+        conf = st["configured"]
+        con.print(f"路由文件 {conf['file']}: 可用渠道 {len(conf['usable'])} 个")
+        if conf["error"]:
+            con.print(f"[red]路由文件不可用[/red]: {conf['error']}")
+        for gone in conf["unavailable"]:
+            con.print(
+                f"[red]渠道不能发送[/red] {gone['service']}:// (标签 {', '.join(gone['tags'])}): "
+                f"请设置 {', '.join(gone['missing'])}(环境变量或 [notifications] secrets_file)"
+            )
+        _exit_for(st)
 
 
-@app.command("test", epilog="示例: tousu notifications test role:team_lead --user zhao.guanli")
+def _exit_for(st: dict[str, Any]) -> None:
+    """6 when a configured channel cannot send (a secret to set, an unreadable routing
+    file), 1 while a channel fails, a delivery failed over or an alert has no channel."""
+    conf = st["configured"]
+    if conf["error"] or conf["unavailable"]:
+        raise typer.Exit(6)
+    failing = [c for c in st["channels"] if c["consecutive_failures"]]
+    if failing or st["troubled"] or st["unrouted"]:
+        raise typer.Exit(1)
+
+
+@app.command(
+    "test",
+    epilog="示例: tousu notifications test role:team_lead --user zhao.guanli\n\n"
+    "tousu notifications test --all --user zhao.guanli",
+)
 def test(
-    tag: Annotated[str, typer.Argument(help="路由标签, 如 role:team_lead、level:3、supervisors")],
+    tag: Annotated[
+        str | None, typer.Argument(help="路由标签, 如 role:team_lead、level:3、supervisors")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="向路由文件中的每个渠道各发一条")] = False,
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """向一个标签的全部渠道发送测试消息, 逐个渠道报告结果。"""
+    """向一个标签的全部渠道 (或 --all: 每个渠道) 发送测试消息, 逐个渠道报告结果。"""
     from cli import output
     from notifications.status import send_test
+    from states.errors import InvalidInput
 
+    if not all_ and not tag:
+        raise InvalidInput("tag", "请给出路由标签, 或用 --all 测试全部渠道")
     with session(user) as s:
         _operator(s)
-        results = send_test(s.ctx, tag)
+        results = send_test(s.ctx, None if all_ else tag)
+        tag = tag or "全部渠道"
         if as_json:
             output.emit_json({"tag": tag, "channels": [vars(r) for r in results]}, s.ctx.tz)
         else:

@@ -25,11 +25,15 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from notifications import budget as rate
+from notifications.facts import current_payloads, people
+from notifications.plugins import PostResult, fit_bytes, json_len, text_alternative, utf8_len
 from notifications.quiet import next_send_time
 from notifications.routing import CAPTURE, Channel, Routing, load_routing
 from notifications.settings import NotifySettings, load_settings
@@ -39,11 +43,11 @@ from storage.models import Complaint, Outbox
 from storage.notifications import DeliveryAttempt, NotifyChannel, NotifyDelivery
 from storage.timeutil import to_db, utcnow
 
-O = Outbox.__table__  # type: ignore[attr-defined]
-C = Complaint.__table__  # type: ignore[attr-defined]
-D = NotifyDelivery.__table__  # type: ignore[attr-defined]
-A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
-H = NotifyChannel.__table__  # type: ignore[attr-defined]
+OutboxTable = Outbox.__table__  # type: ignore[attr-defined]
+ComplaintTable = Complaint.__table__  # type: ignore[attr-defined]
+DeliveryTable = NotifyDelivery.__table__  # type: ignore[attr-defined]
+AttemptTable = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+ChannelTable = NotifyChannel.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -55,9 +59,15 @@ class DispatchReport:
     failed: int = 0
     held: int = 0  # not tried this run: their channel had just failed
     failed_over: int = 0
+    throttled: int = 0  # refused by a robot's rate limit: waiting for the next pass
     seconds: float = 0.0
     # Channels of the routing file left out because their secrets are not set.
     unavailable: list[str] = field(default_factory=list)
+    # No channel of the routing file can send at all.
+    nothing_usable: bool = False
+    # The administrators' alert about unavailable channels was queued by this pass (once
+    # per set of unavailable channels).
+    admins_told: bool = False
 
 
 def is_urgent(row: Any, settings: NotifySettings) -> bool:
@@ -104,7 +114,8 @@ def _insert_ignore(conn: Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     result = conn.execute(
-        _dialect_insert(conn)(D).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows
+        _dialect_insert(conn)(DeliveryTable).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+        rows,
     )
     return int(result.rowcount or 0)
 
@@ -119,25 +130,38 @@ def _deliveries_for(
 ) -> list[dict[str, Any]]:
     tag, channels = groups[0]
     return [
-        dict(
-            outbox_id=alert["id"],
-            dedupe_key=_delivery_key(alert, c.id),
-            channel_id=c.id,
-            channel_label=c.label,
-            tag=tag,
-            priority=c.tags[tag],
-            fallback_of=fallback_of,
-            urgent=urgent,
-            status="pending",
-            attempts=0,
-            next_attempt_at=to_db(now),
-            lease_until=None,
-            created_at=to_db(now),
-            sent_at=None,
-            last_error=None,
-        )
+        {
+            "outbox_id": alert["id"],
+            "dedupe_key": _delivery_key(alert, c.id),
+            "channel_id": c.id,
+            "channel_label": c.label,
+            "tag": tag,
+            "priority": c.tags[tag],
+            "fallback_of": fallback_of,
+            "urgent": urgent,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": to_db(now),
+            "lease_until": None,
+            "created_at": to_db(now),
+            "sent_at": None,
+            "last_error": None,
+        }
         for c in channels
     ]
+
+
+def _any_working(routing: Routing) -> list[tuple[str, list[Channel]]]:
+    """For the administrators' alert about unavailable channels when neither their tag nor
+    `fallback` is routed: whichever channel works, a mailbox first."""
+    ranked = sorted(
+        routing.channels, key=lambda c: (c.kind != "email", min(c.tags.values(), default=0))
+    )
+    for c in ranked:
+        tag = next(iter(c.tags), None)
+        if tag is not None:
+            return [(tag, [c])]
+    return []
 
 
 def fan_out(
@@ -145,15 +169,17 @@ def fan_out(
 ) -> None:
     """Pending outbox rows → one delivery per resolved channel (one transaction)."""
     stmt = (
-        select(O, C.c.branch)
-        .select_from(O.outerjoin(C, C.c.id == O.c.complaint_id))
-        .where(O.c.status == "pending", O.c.next_attempt_at <= to_db(now))
-        .order_by(O.c.urgent.desc(), O.c.id)
+        select(OutboxTable, ComplaintTable.c.branch)
+        .select_from(
+            OutboxTable.outerjoin(ComplaintTable, ComplaintTable.c.id == OutboxTable.c.complaint_id)
+        )
+        .where(OutboxTable.c.status == "pending", OutboxTable.c.next_attempt_at <= to_db(now))
+        .order_by(OutboxTable.c.urgent.desc(), OutboxTable.c.id)
         .limit(settings.batch)
     )
     with ctx.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(of=O, skip_locked=True)
+            stmt = stmt.with_for_update(of=OutboxTable, skip_locked=True)
         rows = conn.execute(stmt).mappings().all()
         new: list[dict[str, Any]] = []
         routed, later, unrouted = [], [], []
@@ -172,6 +198,8 @@ def fan_out(
                     or (routing.groups(f"user:{part}", branch) if ":" not in part else [])
                     or routing.groups(settings.unrouted_tag, branch)
                 )
+                if not groups and alert["kind"] == "notify_unavailable":
+                    groups = _any_working(routing)
                 if groups:
                     made += _deliveries_for(alert, groups, urgent=urgent, now=now)
             if made:
@@ -187,19 +215,23 @@ def fan_out(
                 )
         _insert_ignore(conn, new)
         if routed:
-            conn.execute(update(O).where(O.c.id.in_(routed)).values(status="routed"))
+            conn.execute(
+                update(OutboxTable).where(OutboxTable.c.id.in_(routed)).values(status="routed")
+            )
             # Every channel already had this complaint × event × kind from another alert
             # (two audiences, one recipient): nothing of its own to send.
             covered = set(
                 conn.execute(
-                    select(D.c.outbox_id).where(D.c.outbox_id.in_(routed)).distinct()
+                    select(DeliveryTable.c.outbox_id)
+                    .where(DeliveryTable.c.outbox_id.in_(routed))
+                    .distinct()
                 ).scalars()
             )
             merged = [i for i in routed if i not in covered]
             if merged:
                 conn.execute(
-                    update(O)
-                    .where(O.c.id.in_(merged))
+                    update(OutboxTable)
+                    .where(OutboxTable.c.id.in_(merged))
                     .values(
                         status="duplicate",
                         sent_at=to_db(now),
@@ -207,12 +239,18 @@ def fan_out(
                     )
                 )
         for r in later:
-            conn.execute(update(O).where(O.c.id == r["_id"]).values(next_attempt_at=r["t"]))
+            conn.execute(
+                update(OutboxTable)
+                .where(OutboxTable.c.id == r["_id"])
+                .values(next_attempt_at=r["t"])
+            )
         for r in unrouted:
             conn.execute(
-                update(O)
-                .where(O.c.id == r["_id"])
-                .values(next_attempt_at=r["t"], last_error=r["e"], attempts=O.c.attempts + 1)
+                update(OutboxTable)
+                .where(OutboxTable.c.id == r["_id"])
+                .values(
+                    next_attempt_at=r["t"], last_error=r["e"], attempts=OutboxTable.c.attempts + 1
+                )
             )
     report.routed += len(routed)
     report.deferred += len(later)
@@ -224,26 +262,28 @@ def claim(
 ) -> list[dict[str, Any]]:
     """Due deliveries → `sending` under a lease. Expired leases are interrupted attempts."""
     due = or_(
-        and_(D.c.status == "pending", D.c.next_attempt_at <= to_db(now)),
-        and_(D.c.status == "sending", D.c.lease_until < to_db(now)),
+        and_(DeliveryTable.c.status == "pending", DeliveryTable.c.next_attempt_at <= to_db(now)),
+        and_(DeliveryTable.c.status == "sending", DeliveryTable.c.lease_until < to_db(now)),
     )
     stmt = (
-        select(D, O.c.kind, O.c.payload, O.c.complaint_id)
-        .select_from(D.join(O, O.c.id == D.c.outbox_id))
+        select(DeliveryTable, OutboxTable.c.kind, OutboxTable.c.payload, OutboxTable.c.complaint_id)
+        .select_from(DeliveryTable.join(OutboxTable, OutboxTable.c.id == DeliveryTable.c.outbox_id))
         .where(due)
-        .order_by(D.c.urgent.desc(), D.c.next_attempt_at, D.c.id)
+        .order_by(
+            DeliveryTable.c.urgent.desc(), DeliveryTable.c.next_attempt_at, DeliveryTable.c.id
+        )
         .limit(limit)
     )
     lease = to_db(now + timedelta(seconds=settings.lease_seconds))
     with ctx.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(of=D, skip_locked=True)
+            stmt = stmt.with_for_update(of=DeliveryTable, skip_locked=True)
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
         claimed, later = [], []
         for r in rows:
             if r["status"] == "sending":  # its dispatcher died mid-send
                 conn.execute(
-                    insert(A).values(
+                    insert(AttemptTable).values(
                         delivery_id=r["id"],
                         outbox_id=r["outbox_id"],
                         channel_id=r["channel_id"],
@@ -260,11 +300,15 @@ def claim(
                 claimed.append(r["id"])
         if claimed:
             conn.execute(
-                update(D).where(D.c.id.in_(claimed)).values(status="sending", lease_until=lease)
+                update(DeliveryTable)
+                .where(DeliveryTable.c.id.in_(claimed))
+                .values(status="sending", lease_until=lease)
             )
         for did, when in later:
             conn.execute(
-                update(D).where(D.c.id == did).values(status="pending", next_attempt_at=to_db(when))
+                update(DeliveryTable)
+                .where(DeliveryTable.c.id == did)
+                .values(status="pending", next_attempt_at=to_db(when))
             )
     report.deferred += len(later)
     ids = set(claimed)
@@ -277,26 +321,79 @@ def claim(
 _FONT = re.compile(r"</?font[^>]*>")
 
 
-def _send(channel: Channel, message: Message) -> tuple[bool, str | None]:
+@dataclass(frozen=True)
+class Recipients:
+    """Whom a robot message @-mentions: WeCom user ids, and work mobiles of people who
+    have no user id (sent only to the robot, never shown or logged)."""
+
+    userids: tuple[str, ...] = ()
+    mobiles: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def posts(self) -> int:
+        """WeCom posts one alert takes: the markdown, and a text message for mobiles."""
+        return 2 if self.mobiles else 1
+
+
+NOBODY = Recipients()
+
+
+def _attachable(paths: Sequence[str], cap: int) -> list[str]:
+    """The files to attach: all of them when they exist and fit `cap` bytes together, else
+    none (the message names where they are)."""
+    files = [Path(p) for p in paths]
+    if not files or not all(f.is_file() for f in files):
+        return []
+    return [str(f) for f in files] if sum(f.stat().st_size for f in files) <= cap else []
+
+
+def send_message(
+    channel: Channel,
+    message: Message,
+    *,
+    recipients: Recipients = NOBODY,
+    attach_max_bytes: int = 0,
+) -> PostResult:
+    """Send one rendered message to one channel, in that channel's format and within its
+    size limit. Public: the dispatcher and `tousu notifications test` use it."""
+    from apprise import NotifyFormat
+
     server = channel.server
-    fmt = str(server.notify_format)
+    fmt = server.notify_format  # a NotifyFormat (a str enum: compare members, not str())
     if channel.kind == "wecom":
-        body, title = message.markdown, ""
-    elif fmt == "html":
+        try:
+            return cast(
+                PostResult,
+                server.post_alert(
+                    message.markdown,
+                    userids=recipients.userids,
+                    mobiles=recipients.mobiles,
+                    notice=message.notice,
+                ),
+            )
+        except Exception as exc:  # noqa: BLE001 - a plugin bug must not stop the batch
+            return PostResult(False, type(exc).__name__)
+    attach: list[str] = []
+    if fmt == NotifyFormat.HTML:
         body, title = message.html, message.subject
-    elif fmt == "markdown":  # DingTalk, Feishu …: plain markdown, no WeCom colour tags
+        attach = _attachable(message.attachments, attach_max_bytes)
+    elif fmt == NotifyFormat.MARKDOWN:  # DingTalk, Feishu …: plain markdown, no WeCom colours
         body, title = _FONT.sub("", message.markdown), message.subject
     else:
-        body, title = message.text.split("\n", 1)[-1], message.subject
+        body, title = message.text.split("\n", 1)[-1].lstrip("\n"), message.subject
+    if channel.max_bytes:
+        # The title may be put in front of the body by the plugin: keep room for it.
+        room = channel.max_bytes - utf8_len(title) - 8
+        body = fit_bytes(body, room, measure=json_len if channel.schema == "feishu" else utf8_len)
     CAPTURE.start()
     try:
-        ok = bool(server.notify(body=body, title=title, body_format=server.notify_format))
+        with text_alternative(message.text):
+            ok = bool(server.notify(body=body, title=title, body_format=fmt, attach=attach or None))
     except Exception as exc:  # noqa: BLE001 - a plugin bug must not stop the batch
-        ok = False
         CAPTURE.take()
-        return False, f"{type(exc).__name__}"
+        return PostResult(False, type(exc).__name__)
     logged = CAPTURE.take()
-    return ok, None if ok else ("; ".join(logged[-3:]) or "发送失败(未返回原因)")
+    return PostResult(ok, None if ok else ("; ".join(logged[-3:]) or "发送失败(未返回原因)"))
 
 
 def _record(
@@ -304,34 +401,53 @@ def _record(
     routing: Routing,
     settings: NotifySettings,
     d: dict[str, Any],
-    ok: bool,
-    error: str | None,
+    result: PostResult,
     started: datetime,
     report: DispatchReport,
     base: datetime,
 ) -> None:
     """The attempt and its consequence, one transaction (a `sent` is never recorded apart
-    from the attempt that achieved it). `base` is the pass's time, retries count from it."""
+    from the attempt that achieved it). `base` is the pass's time, retries count from it.
+    A throttled attempt (the robot's own rate limit) is no fault of the channel: the
+    delivery waits for the next pass without counting towards the fallback."""
     now = utcnow()
-    error = routing.redact(error)
+    ok = result.ok
+    error = routing.redact(result.error)
     attempts = d["attempts"] + 1
     with ctx.engine.begin() as conn:
         conn.execute(
-            insert(A).values(
+            insert(AttemptTable).values(
                 delivery_id=d["id"],
                 outbox_id=d["outbox_id"],
                 channel_id=d["channel_id"],
                 started_at=to_db(started),
                 finished_at=to_db(now),
-                result="sent" if ok else "failed",
+                result="sent" if ok else ("throttled" if result.throttled else "failed"),
                 error=error,
             )
         )
-        _health(conn, routing, d["channel_id"], ok, error, now)
-        guard = and_(D.c.id == d["id"], D.c.status == "sending", D.c.lease_until == d["lease"])
+        guard = and_(
+            DeliveryTable.c.id == d["id"],
+            DeliveryTable.c.status == "sending",
+            DeliveryTable.c.lease_until == d["lease"],
+        )
+        if result.throttled:
+            conn.execute(
+                update(DeliveryTable)
+                .where(guard)
+                .values(
+                    status="pending",
+                    lease_until=None,
+                    last_error=error,
+                    next_attempt_at=to_db(base),
+                )
+            )
+            report.throttled += 1
+            return
+        _health(conn, routing, d["channel_id"], ok, error if not ok else None, now)
         if ok:
             conn.execute(
-                update(D)
+                update(DeliveryTable)
                 .where(guard)
                 .values(
                     status="sent",
@@ -348,20 +464,24 @@ def _record(
         if attempts >= settings.fallback_after:
             fallback = _fallback_groups(conn, routing, d)
         if fallback:
-            alert = conn.execute(select(O).where(O.c.id == d["outbox_id"])).mappings().one()
+            alert = (
+                conn.execute(select(OutboxTable).where(OutboxTable.c.id == d["outbox_id"]))
+                .mappings()
+                .one()
+            )
             _insert_ignore(
                 conn,
                 _deliveries_for(alert, fallback, urgent=d["urgent"], now=base, fallback_of=d["id"]),
             )
             conn.execute(
-                update(D)
+                update(DeliveryTable)
                 .where(guard)
                 .values(status="failed_over", attempts=attempts, lease_until=None, last_error=error)
             )
             report.failed_over += 1
         else:
             conn.execute(
-                update(D)
+                update(DeliveryTable)
                 .where(guard)
                 .values(
                     status="pending",
@@ -377,9 +497,11 @@ def _fallback_groups(
     conn: Connection, routing: Routing, d: dict[str, Any]
 ) -> list[tuple[str, list[Channel]]]:
     branch = conn.execute(
-        select(C.c.branch)
-        .select_from(O.join(C, C.c.id == O.c.complaint_id))
-        .where(O.c.id == d["outbox_id"])
+        select(ComplaintTable.c.branch)
+        .select_from(
+            OutboxTable.join(ComplaintTable, ComplaintTable.c.id == OutboxTable.c.complaint_id)
+        )
+        .where(OutboxTable.c.id == d["outbox_id"])
     ).scalar()
     groups = routing.groups(d["tag"], branch)
     return [g for g in groups if g[1] and g[1][0].tags[d["tag"]] > d["priority"]][:1]
@@ -392,28 +514,32 @@ def _health(
     failure here would roll back the `sent` mark beside it)."""
     ch = routing.by_id(cid)
     changes: dict[str, Any] = (
-        {"consecutive_failures": 0, "total_sent": H.c.total_sent + 1, "last_ok_at": to_db(now)}
+        {
+            "consecutive_failures": 0,
+            "total_sent": ChannelTable.c.total_sent + 1,
+            "last_ok_at": to_db(now),
+        }
         if ok
         else {
-            "consecutive_failures": H.c.consecutive_failures + 1,
-            "total_failed": H.c.total_failed + 1,
+            "consecutive_failures": ChannelTable.c.consecutive_failures + 1,
+            "total_failed": ChannelTable.c.total_failed + 1,
             "last_failure_at": to_db(now),
             "last_error": error,
         }
     )
-    first = dict(
-        channel_id=cid,
-        label=ch.label if ch else cid,
-        service=ch.schema if ch else "?",
-        consecutive_failures=0 if ok else 1,
-        total_sent=1 if ok else 0,
-        total_failed=0 if ok else 1,
-        last_ok_at=to_db(now) if ok else None,
-        last_failure_at=None if ok else to_db(now),
-        last_error=None if ok else error,
-    )
+    first = {
+        "channel_id": cid,
+        "label": ch.label if ch else cid,
+        "service": ch.schema if ch else "?",
+        "consecutive_failures": 0 if ok else 1,
+        "total_sent": 1 if ok else 0,
+        "total_failed": 0 if ok else 1,
+        "last_ok_at": to_db(now) if ok else None,
+        "last_failure_at": None if ok else to_db(now),
+        "last_error": None if ok else error,
+    }
     conn.execute(
-        _dialect_insert(conn)(H)
+        _dialect_insert(conn)(ChannelTable)
         .values(**first)
         .on_conflict_do_update(index_elements=["channel_id"], set_=changes)
     )
@@ -443,8 +569,12 @@ def _release(
     with ctx.engine.begin() as conn:
         for d in held:
             conn.execute(
-                update(D)
-                .where(D.c.id == d["id"], D.c.status == "sending", D.c.lease_until == d["lease"])
+                update(DeliveryTable)
+                .where(
+                    DeliveryTable.c.id == d["id"],
+                    DeliveryTable.c.status == "sending",
+                    DeliveryTable.c.lease_until == d["lease"],
+                )
                 .values(status="pending", lease_until=None, next_attempt_at=to_db(due))
             )
 
@@ -456,11 +586,24 @@ def _run_channel(
     cid: str,
     batch: list[dict[str, Any]],
     messages: dict[int, Message],
+    payloads: dict[int, dict[str, Any]],
     base: datetime,
 ) -> DispatchReport:
     report = DispatchReport()  # one per thread, merged by the caller
-    _send_batch(ctx, routing, settings, cid, batch, messages, report, base)
+    _send_batch(ctx, routing, settings, cid, batch, messages, payloads, report, base)
     return report
+
+
+def _recipients(
+    ctx: Context, settings: NotifySettings, channel: Channel, tag: str, payload: dict[str, Any]
+) -> Recipients:
+    if not channel.mentions:
+        return NOBODY
+    found = people(ctx, tag, payload, settings.mentions)
+    return Recipients(
+        userids=tuple(u for u, _ in found if u),
+        mobiles=tuple(m for u, m in found if not u and m),
+    )
 
 
 def _send_batch(
@@ -470,18 +613,18 @@ def _send_batch(
     cid: str,
     batch: list[dict[str, Any]],
     messages: dict[int, Message],
+    payloads: dict[int, dict[str, Any]],
     report: DispatchReport,
     base: datetime,
 ) -> None:
     channel = routing.by_id(cid)
     if channel is None:  # removed from the routing file since the fan-out
         for d in batch:
-            _record(
-                ctx, routing, settings, d, False, "渠道已从路由文件移除", utcnow(), report, base
-            )
+            gone = PostResult(False, "渠道已从路由文件移除")
+            _record(ctx, routing, settings, d, gone, utcnow(), report, base)
         return
-    # A throttled channel (3 s per WeCom post) must not outlive its lease, or another
-    # dispatcher would take the rest as interrupted and send them again.
+    # A channel must not outlive its lease (Apprise's throttle, a robot's budget), or
+    # another dispatcher would take the rest as interrupted and send them again.
     stop_at = clock.monotonic() + settings.lease_seconds * 0.6
     throttle = float(getattr(channel.server, "request_rate_per_sec", 0) or 0)
     for i, d in enumerate(batch):
@@ -489,13 +632,29 @@ def _send_batch(
             _release(ctx, settings, batch[i:], base, retry=False)
             report.held += len(batch) - i
             return
+        who = _recipients(ctx, settings, channel, d["tag"], payloads[d["outbox_id"]])
+        if channel.budget is not None:
+            # The robot's budget, shared with every other dispatcher: wait for a slot
+            # while the lease allows, else leave the rest pending for the next pass.
+            while wait := rate.take(ctx.engine, cid, channel.budget, posts=who.posts):
+                if clock.monotonic() + wait > stop_at:
+                    _release(ctx, settings, batch[i:], base, retry=False)
+                    report.throttled += len(batch) - i
+                    return
+                clock.sleep(wait)
         started = utcnow()
-        ok, error = _send(channel, messages[d["outbox_id"]])
-        _record(ctx, routing, settings, d, ok, error, started, report, base)
-        if not ok:
-            # The channel is down: hold the rest of its batch instead of paying a timeout each.
+        result = send_message(
+            channel,
+            messages[d["outbox_id"]],
+            recipients=who,
+            attach_max_bytes=settings.attach_max_bytes,
+        )
+        _record(ctx, routing, settings, d, result, started, report, base)
+        if not result.ok:
+            # The channel is down (or over its rate): hold the rest of its batch instead of
+            # paying a timeout each; a throttled robot's rest is due again at the next pass.
             rest = batch[i + 1 :]
-            _release(ctx, settings, rest, base)
+            _release(ctx, settings, rest, base, retry=not result.throttled)
             report.held += len(rest)
             return
 
@@ -506,13 +665,42 @@ def _close_alerts(ctx: Context, outbox_ids: set[int], now: datetime) -> None:
         return
     ids = list(outbox_ids)
     with ctx.engine.begin() as conn:
-        open_ = select(D.c.outbox_id).where(
-            D.c.outbox_id.in_(ids), D.c.status.in_(("pending", "sending"))
+        open_ = select(DeliveryTable.c.outbox_id).where(
+            DeliveryTable.c.outbox_id.in_(ids), DeliveryTable.c.status.in_(("pending", "sending"))
         )
         conn.execute(
-            update(O)
-            .where(O.c.id.in_(ids), O.c.status == "routed", O.c.id.not_in(open_))
+            update(OutboxTable)
+            .where(
+                OutboxTable.c.id.in_(ids),
+                OutboxTable.c.status == "routed",
+                OutboxTable.c.id.not_in(open_),
+            )
             .values(status="sent", sent_at=to_db(now))
+        )
+
+
+def _tell_admins(ctx: Context, settings: NotifySettings, routing: Routing, now: datetime) -> bool:
+    """One alert a day to the administrators naming the channels left out for want of a
+    secret (it goes by whichever channel still works, or waits for one). True when new."""
+    from storage.records import enqueue_alert
+
+    gone = sorted(u.describe() for u in routing.unavailable)
+    digest = hashlib.sha256("\n".join(gone).encode()).hexdigest()[:16]
+    day = now.astimezone(ctx.tz).date().isoformat()
+    with ctx.engine.begin() as conn:
+        return enqueue_alert(
+            conn,
+            dedupe_key=f"notify_unavailable:{digest}:{day}",
+            kind="notify_unavailable",
+            audience=settings.admin_audience,
+            complaint_id=None,
+            event_id=None,
+            payload={
+                "channels": gone,
+                "since": now.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M"),
+            },
+            urgent=True,
+            now=now,
         )
 
 
@@ -525,33 +713,56 @@ def dispatch(
     settings: NotifySettings | None = None,
 ) -> DispatchReport:
     """One pass: fan out, claim, send per channel in parallel, record. Safe to run from
-    several processes at once."""
+    several processes at once. Channels left out for want of a secret are reported, and the
+    administrators told once a day; with no usable channel at all the pass touches nothing
+    (the alerts wait in the outbox) and says so in `nothing_usable`."""
     t0 = clock.perf_counter()
     settings = settings or load_settings(ctx.config)
     routing = routing or load_routing(settings)
     now = now or utcnow()
-    report = DispatchReport(unavailable=[u.describe() for u in routing.unavailable])
+    report = DispatchReport(
+        unavailable=[u.describe() for u in routing.unavailable],
+        nothing_usable=not routing.channels,
+    )
+    if routing.unavailable:
+        report.admins_told = _tell_admins(ctx, settings, routing, now)
+    if report.nothing_usable:
+        report.seconds = clock.perf_counter() - t0
+        return report
     fan_out(ctx, routing, settings, now, report)
     claimed = claim(ctx, settings, now, limit or settings.batch, report)
     if claimed:
-        messages: dict[int, Message] = {}
         labels = {k: v.label for k, v in ctx.config.deadlines.items()}
-        for d in claimed:
-            if d["outbox_id"] not in messages:
-                messages[d["outbox_id"]] = render(
-                    d["kind"], d["payload"] or {}, deadline_labels=labels, tz=ctx.tz
-                )
+        options = {
+            "place": settings.consultation_place,
+            "meeting_minutes": ctx.config.section("consultation").get("meeting_minutes"),
+        }
+        alerts = {d["outbox_id"]: d for d in claimed}
+        payloads = current_payloads(ctx, alerts.values(), now)
+        messages = {
+            oid: render(
+                d["kind"],
+                payloads[oid],
+                deadline_labels=labels,
+                tz=ctx.tz,
+                now=now,
+                options=options,
+            )
+            for oid, d in alerts.items()
+        }
         by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for d in claimed:
             by_channel[d["channel_id"]].append(d)
         workers = max(1, min(settings.workers, len(by_channel)))
         with ThreadPoolExecutor(workers, thread_name_prefix="notify") as pool:
             for fut in [
-                pool.submit(_run_channel, ctx, routing, settings, cid, batch, messages, now)
+                pool.submit(
+                    _run_channel, ctx, routing, settings, cid, batch, messages, payloads, now
+                )
                 for cid, batch in by_channel.items()
             ]:
                 part = fut.result()
-                for name in ("sent", "failed", "held", "failed_over"):
+                for name in ("sent", "failed", "held", "failed_over", "throttled"):
                     setattr(report, name, getattr(report, name) + getattr(part, name))
         _close_alerts(ctx, {d["outbox_id"] for d in claimed}, utcnow())
     report.seconds = clock.perf_counter() - t0
@@ -562,7 +773,9 @@ def pending_count(ctx: Context) -> int:
     with ctx.engine.connect() as conn:
         return int(
             conn.execute(
-                select(func.count()).select_from(O).where(O.c.status.in_(("pending", "routed")))
+                select(func.count())
+                .select_from(OutboxTable)
+                .where(OutboxTable.c.status.in_(("pending", "routed")))
             ).scalar()
             or 0
         )

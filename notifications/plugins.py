@@ -1,31 +1,86 @@
-"""Two adjustments to Apprise plugins, applied once per process by `register()`.
+"""Adjustments to Apprise plugins, applied once per process by `register()`.
 
-1. WeCom group robot sends markdown (msgtype "markdown"), not Apprise's plain text. It is
-   registered over Apprise's `wecombot://` schema, so the routing file keeps the standard URL.
-   WeCom refuses markdown content over 4096 bytes: templates keep within it and this class
-   cuts at a character boundary as a last resort.
+1. WeCom group robot sends markdown (msgtype "markdown"), not Apprise's plain text, with the
+   people an alert is for @-mentioned: `<@userid>` inside the markdown; for people known only
+   by their work mobile a short text message with `mentioned_mobile_list` follows (WeCom's
+   markdown message has no mobile mention). It is registered over Apprise's `wecombot://`
+   schema, so the routing file keeps the standard URL; `mention: no` on an entry of the
+   routing file turns mentions off for that robot. WeCom answers HTTP 200 with an `errcode`:
+   45009 (more than 20 messages a minute) is reported as throttled, 40058 (content over 4096
+   bytes) as an error; content is fitted to the byte limit before it is posted.
 2. Apprise's email plugin builds a fresh `ssl.create_default_context()` for every message,
    which loads the CA bundle each time (17 ms, 90 % of a local send, measured by
    bench/notify.py), even for a plain-SMTP relay that never uses it. Its module gets a context
    factory that defers the load until TLS is used and then reuses one context per
    verification setting.
+3. The email plugin derives the text/plain alternative from the HTML by stripping tags, which
+   puts every table cell on a line of its own. `text_alternative(text)` makes the next send
+   of the current thread use our own text (one fact per line) instead.
 """
 
 from __future__ import annotations
 
+import json
 import ssl
 import threading
-from json import dumps
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-WECOM_MARKDOWN_LIMIT = 4096  # bytes, WeCom group-robot API
+WECOM_MARKDOWN_LIMIT = 4096  # bytes of markdown.content, WeCom group-robot API
+WECOM_TEXT_LIMIT = 2048  # bytes of text.content
+WECOM_THROTTLED = 45009  # more than 20 messages a minute to one robot
+WECOM_TOO_LONG = 40058  # content over the limit (among other invalid parameters)
+TRUNCATED = "\n…(已截断, 详见系统)"
 
 
-def fit_bytes(text: str, limit: int = WECOM_MARKDOWN_LIMIT) -> str:
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    return data[: limit - 12].decode("utf-8", errors="ignore") + "\n…(已截断)"
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def json_len(text: str) -> int:
+    """Bytes of `text` as a JSON string with non-ASCII escaped (how Apprise's DingTalk and
+    Feishu plugins post it: `json.dumps` with its default ensure_ascii)."""
+    return len(json.dumps(text))
+
+
+def fit_bytes(
+    text: str,
+    limit: int = WECOM_MARKDOWN_LIMIT,
+    *,
+    tail: str = "",
+    measure: Callable[[str], int] = utf8_len,
+) -> str:
+    """`text` followed by `tail`, within `limit` as `measure` counts it (UTF-8 bytes by
+    default). When it does not fit, the text is cut at a character boundary and marked, and
+    `tail` (mentions) is kept whole; the result never exceeds `limit`."""
+    whole = text + tail
+    if measure(whole) <= limit:
+        return whole
+    suffix = TRUNCATED + tail
+    if measure(suffix) > limit:  # a tail alone too long: cut it too (never above the limit)
+        suffix, tail = "", ""
+    # Binary search on characters: the longest prefix that fits with the suffix.
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if measure(text[:mid] + suffix) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + suffix
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What one send to a channel came to. `throttled`: the service refused for its rate
+    limit (retry later, not a fault of the channel)."""
+
+    ok: bool
+    error: str | None = None
+    throttled: bool = False
+    posted: tuple[bytes, ...] = ()  # request bodies sent (WeCom), for the byte checks
 
 
 class _LazyContext:
@@ -77,20 +132,50 @@ class _SslShim:
         return _LazyContext()
 
 
+_ALTERNATIVE = threading.local()
+
+
+@contextmanager
+def text_alternative(text: str) -> Iterator[None]:
+    """Within the block, an HTML email sent by this thread gets `text` as its text/plain
+    part instead of the HTML with its tags stripped."""
+    _ALTERNATIVE.text = text
+    try:
+        yield
+    finally:
+        _ALTERNATIVE.text = None
+
+
+def _flag(value: Any, default: bool = True) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("no", "false", "0", "off", "none")
+
+
 def register() -> None:
     import apprise.plugins.email.base as email_base
     import requests
+    from apprise.common import NotifyFormat
     from apprise.manager_plugins import NotificationManager
     from apprise.plugins.wecombot import NotifyWeComBot
 
     class NotifyWeComMarkdown(NotifyWeComBot):  # type: ignore[misc]
+        def __init__(self, key: str, mention: Any = None, **kwargs: Any) -> None:
+            super().__init__(key, **kwargs)
+            # `mention: no` on the routing-file entry: this robot @-mentions no one.
+            self.tousu_mention = _flag(mention)
+
         def send(self, body: str, title: str = "", notify_type: Any = None, **kwargs: Any) -> bool:
-            payload = {"msgtype": "markdown", "markdown": {"content": fit_bytes(body)}}
-            self.throttle()
+            return self.post_alert(body).ok
+
+        def _post(self, payload: dict[str, Any]) -> tuple[PostResult, bytes]:
+            data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
             try:
                 r = requests.post(
                     self.api_url,
-                    data=dumps(payload, ensure_ascii=False).encode("utf-8"),
+                    data=data,
                     headers={
                         "User-Agent": self.app_id,
                         "Content-Type": "application/json; charset=utf-8",
@@ -100,20 +185,69 @@ def register() -> None:
                     allow_redirects=self.redirects,
                 )
             except requests.RequestException as exc:
-                self.logger.warning("企业微信机器人连接失败: %s", type(exc).__name__)
-                return False
+                return PostResult(False, f"企业微信机器人连接失败: {type(exc).__name__}"), data
             if r.status_code != requests.codes.ok:
-                self.logger.warning("企业微信机器人返回 HTTP %s", r.status_code)
-                return False
+                return PostResult(False, f"企业微信机器人返回 HTTP {r.status_code}"), data
             try:
-                errcode = r.json().get("errcode", 0)
-            except ValueError:
-                errcode = 0
+                answer = r.json()
+                errcode = int(answer.get("errcode", 0))
+            except (ValueError, AttributeError):
+                errcode, answer = 0, {}
+            if errcode == WECOM_THROTTLED:
+                return PostResult(
+                    False, "企业微信机器人限流 errcode=45009 (每分钟超过 20 条)", throttled=True
+                ), data
+            if errcode == WECOM_TOO_LONG:
+                return PostResult(False, "企业微信机器人拒收 errcode=40058 (内容超长)"), data
             if errcode:
-                self.logger.warning("企业微信机器人返回 errcode=%s", errcode)
-                return False
-            return True
+                msg = str(answer.get("errmsg", ""))[:80]
+                return PostResult(
+                    False, f"企业微信机器人返回 errcode={errcode} {msg}".strip()
+                ), data
+            return PostResult(True), data
+
+        def post_alert(
+            self,
+            markdown: str,
+            *,
+            userids: Sequence[str] = (),
+            mobiles: Sequence[str] = (),
+            notice: str = "",
+        ) -> PostResult:
+            """The alert as markdown with `<@userid>` mentions, then (only when someone is
+            known by mobile alone) a text message mentioning them by mobile."""
+            if not self.tousu_mention:
+                userids, mobiles = (), ()
+            tail = ("\n" + " ".join(f"<@{u}>" for u in userids)) if userids else ""
+            content = fit_bytes(markdown, WECOM_MARKDOWN_LIMIT, tail=tail)
+            first, body = self._post({"msgtype": "markdown", "markdown": {"content": content}})
+            if not first.ok or not mobiles:
+                return PostResult(first.ok, first.error, first.throttled, (body,))
+            text = fit_bytes(notice or "请及时查看上一条投诉提醒。", WECOM_TEXT_LIMIT)
+            second, body2 = self._post(
+                {
+                    "msgtype": "text",
+                    "text": {"content": text, "mentioned_mobile_list": list(mobiles)},
+                }
+            )
+            # The alert itself arrived: a failed mention is reported, the alert is not resent.
+            return PostResult(
+                True,
+                None if second.ok else f"提醒已送达, @提醒失败: {second.error}",
+                False,
+                (body, body2),
+            )
 
     # A singleton: the same manager Apprise itself consults when it parses a URL.
     NotificationManager().add(NotifyWeComMarkdown, schemas="wecombot", force=True)
     email_base.ssl = _SslShim()  # type: ignore[assignment]
+
+    convert = email_base.convert_between
+
+    def convert_between(source: Any, target: Any, content: Any, *args: Any, **kw: Any) -> Any:
+        text = getattr(_ALTERNATIVE, "text", None)
+        if text is not None and source == NotifyFormat.HTML and target == NotifyFormat.TEXT:
+            return text
+        return convert(source, target, content, *args, **kw)
+
+    email_base.convert_between = convert_between  # type: ignore[assignment]

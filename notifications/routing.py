@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from config import ConfigError
+from notifications.budget import Budget
 from notifications.settings import NotifySettings
 
 log = logging.getLogger("tousu.notify")
@@ -44,6 +45,9 @@ class Channel:
     schema: str
     tags: dict[str, int]  # tag name → priority
     server: Any = field(repr=False)
+    # The robot's rate budget shared by every dispatcher (None: not rate-limited).
+    budget: Budget | None = None
+    max_bytes: int = 0  # the largest message the service takes (0: no limit of ours)
 
     @property
     def kind(self) -> str:
@@ -52,6 +56,12 @@ class Channel:
         if self.schema == "wecombot":
             return "wecom"
         return "text"
+
+    @property
+    def mentions(self) -> bool:
+        """Whether this channel @-mentions the people an alert is for (WeCom robots unless
+        the routing-file entry says `mention: no`)."""
+        return bool(getattr(self.server, "tousu_mention", False))
 
 
 @dataclass(frozen=True)
@@ -272,9 +282,24 @@ def load_routing(
         server.socket_read_timeout = limits.rto
         full = server.url(privacy=False)
         cid = f"{schema}-{hashlib.sha256(full.encode()).hexdigest()[:12]}"
+        if schema in ("mailto", "mailtos"):
+            # RFC 3834: no out-of-office or other automatic replies to an automatic alert
+            # (set after the id is taken from the URL, so channel ids stay what they were).
+            server.headers["Auto-Submitted"] = "auto-generated"  # type: ignore[attr-defined]
         label = _redact(server.url(privacy=True).split("?", 1)[0], secrets)
         tags = {str(t): int(getattr(t, "priority", 0)) for t in server.tags}
-        channels.append(Channel(id=cid, label=label, schema=schema, tags=tags, server=server))
+        budget = Budget(limits.per_window, limits.window) if limits.per_window > 0 else None
+        channels.append(
+            Channel(
+                id=cid,
+                label=label,
+                schema=schema,
+                tags=tags,
+                server=server,
+                budget=budget,
+                max_bytes=limits.max_bytes,
+            )
+        )
     return Routing(channels=channels, secrets=secrets, unavailable=unavailable)
 
 

@@ -16,11 +16,17 @@ from config import PROJECT_ROOT, Config, ConfigError
 
 @dataclass(frozen=True)
 class ServiceLimits:
-    """Per Apprise service: seconds between two sends (throttle) and socket timeouts."""
+    """Per Apprise service: seconds between two sends of one dispatcher (Apprise's own
+    throttle), socket timeouts, the shared rate budget per robot (`per_window` posts in
+    `window` seconds, counted across every dispatcher in the database; 0 = none) and the
+    largest message in bytes (0 = no limit of ours)."""
 
     rate: float = 0.0
     cto: float = 3.0
     rto: float = 5.0
+    per_window: int = 0
+    window: float = 60.0
+    max_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,13 @@ class NotifySettings:
     quiet_hours: bool = True
     digest_roles: tuple[str, ...] = ("supervisor",)
     services: dict[str, ServiceLimits] = field(default_factory=dict)
+    # Whom a robot alert @-mentions, per audience tag: "owner" or user roles.
+    mentions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Report files attached to an email up to this many bytes in all; larger: their location.
+    attach_max_bytes: int = 10_000_000
+    consultation_place: str = ""
+    # Told (once) when no channel of the routing file can send: a tag of the routing file.
+    admin_audience: str = "role:admin"
 
     def limits(self, schema: str) -> ServiceLimits:
         return self.services.get(schema) or self.services.get("default") or ServiceLimits()
@@ -46,6 +59,17 @@ class NotifySettings:
 def _path(value: str, root: Path) -> Path:
     p = Path(os.path.expanduser(value))
     return p if p.is_absolute() else root / p
+
+
+def _limits(raw: dict[str, Any]) -> ServiceLimits:
+    return ServiceLimits(
+        rate=float(raw.get("rate", 0.0)),
+        cto=float(raw.get("cto", 3.0)),
+        rto=float(raw.get("rto", 5.0)),
+        per_window=int(raw.get("per_window", 0)),
+        window=float(raw.get("window", 60.0)),
+        max_bytes=int(raw.get("max_bytes", 0)),
+    )
 
 
 def load_settings(config: Config, environ: dict[str, str] | None = None) -> NotifySettings:
@@ -57,9 +81,12 @@ def load_settings(config: Config, environ: dict[str, str] | None = None) -> Noti
             "apprise_file", "config/apprise.yaml"
         )
         secrets = env.get("TOUSU_NOTIFY_SECRETS") or raw.get("secrets_file", "")
-        services = {
-            name: ServiceLimits(**{k: float(v) for k, v in limits.items()})
-            for name, limits in raw.get("services", {}).items()
+        services = {name: _limits(limits) for name, limits in raw.get("services", {}).items()}
+        mentions = {
+            tag.strip().lower().replace(":", "-"): tuple(
+                [who] if isinstance(who, str) else map(str, who)
+            )
+            for tag, who in raw.get("mentions", {}).items()
         }
         return NotifySettings(
             apprise_file=_path(apprise_file, root),
@@ -77,6 +104,10 @@ def load_settings(config: Config, environ: dict[str, str] | None = None) -> Noti
             quiet_hours=bool(raw.get("quiet_hours", True)),
             digest_roles=tuple(raw.get("digest_roles", ["supervisor"])),
             services=services,
+            mentions=mentions,
+            attach_max_bytes=int(raw.get("attach_max_bytes", 10_000_000)),
+            consultation_place=str(raw.get("consultation_place", "")),
+            admin_audience=str(raw.get("admin_audience", "role:admin")),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"配置 [notifications] 无效: {exc}") from exc

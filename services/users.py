@@ -114,3 +114,48 @@ def get_user(ctx: Context, username: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"用户 {username} 不存在")
     return dict(row)
+
+
+def set_contact(
+    ctx: Context,
+    username: str,
+    *,
+    wecom_userid: str | None = None,
+    mobile: str | None = None,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Whom WeCom robot alerts @-mention for this user: the WeCom user id, or the work mobile
+    (kept encrypted, storage/vault.py; shown masked). An empty string clears a value."""
+    from services.privacy import mask_phone
+    from states.validation import phone
+
+    _require_admin(ctx, actor)
+    values: dict[str, Any] = {}
+    if wecom_userid is not None:
+        if (
+            wecom_userid
+            and not wecom_userid.replace("_", "")
+            .replace(".", "")
+            .replace("-", "")
+            .replace("@", "")
+            .isalnum()
+        ):
+            raise InvalidInput("wecom_userid", "企业微信账号只能包含字母、数字和 . _ - @")
+        values["wecom_userid"] = wecom_userid
+    if mobile is not None:
+        values["mobile_token"] = ctx.vault.encrypt(phone(mobile, "mobile")) if mobile else None
+    with ctx.engine.begin() as conn:
+        if values:
+            done = conn.execute(update(USER).where(USER.c.username == username).values(**values))
+            if done.rowcount == 0:
+                raise NotFound(f"用户 {username} 不存在")
+        row = conn.execute(
+            select(USER.c.wecom_userid, USER.c.mobile_token).where(USER.c.username == username)
+        ).first()
+    if row is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return {
+        "username": username,
+        "wecom_userid": row.wecom_userid,
+        "mobile": mask_phone(ctx.vault.decrypt(row.mobile_token)),
+    }

@@ -53,6 +53,10 @@ class User(SQLModel, table=True):
     team: str = Field(default="", max_length=64)
     branch: str = Field(default="head_office", max_length=64)
     email: str = Field(default="", max_length=200)
+    # For @-mentions in WeCom robot alerts (0009): the WeCom user id, and the work mobile as
+    # a Fernet token (storage/vault.py), never the number itself.
+    wecom_userid: str = Field(default="", max_length=64)
+    mobile_token: str | None = Field(default=None, sa_column=Column(Text))
     active: bool = True
     created_at: datetime
 

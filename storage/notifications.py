@@ -68,3 +68,17 @@ class NotifyChannel(SQLModel, table=True):
     last_ok_at: datetime | None = None
     last_failure_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class NotifyRateSlot(SQLModel, table=True):
+    """One post to a rate-limited robot (WeCom, DingTalk: 20 a minute per robot): the budget
+    every dispatcher of every process shares (notifications/budget.py). A dispatcher takes a
+    slot in a transaction that counts the robot's slots within the window, so two
+    dispatchers at once never exceed it together; old slots are pruned as new ones are taken."""
+
+    __tablename__ = "notify_rate_slot"
+    __table_args__ = (Index("ix_notify_rate_slot_channel_at", "channel_id", "taken_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: str = Field(max_length=40)
+    taken_at: datetime

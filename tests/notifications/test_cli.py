@@ -69,8 +69,9 @@ def test_a_missing_secret_is_a_configuration_error_naming_it_while_the_rest_stil
     assert len(smtp.messages) == 1  # the team leads' email channel was still tested
     alert(ctx, "c1:missing-secret", audience="supervisors")
     r = tousu("notifications", "dispatch", "--at", "2026-11-23T10:00", user="admin", env=env)
-    assert r.exit_code == 6 and "ROBOT_KEY" in r.output and "成功 1 条" in r.output
-    assert len(smtp.messages) == 2
+    # The supervisors' alert and the administrators' alert naming the missing secret.
+    assert r.exit_code == 6 and "ROBOT_KEY" in r.output and "成功 2 条" in r.output
+    assert len(smtp.messages) == 3
 
 
 def test_notify_with_an_outbox_command_is_the_outbox_and_with_a_number_the_lifecycle_action(
@@ -111,3 +112,17 @@ urls:
     r = tousu("notifications", "status", user="admin", env=env)
     assert r.exit_code == 1, r.output  # a failing channel is reported, not a crash
     assert "连续失败" in r.output and "json://" in r.output and "提醒: " in r.output
+
+
+def test_users_contact_sets_whom_robots_mention_and_shows_the_mobile_masked(
+    tousu, ctx: Context
+) -> None:  # type: ignore[no-untyped-def]
+    r = tousu("users", "contact", "supervisor", "--mobile", "13912345678", user="admin")
+    assert r.exit_code == 0, r.output
+    assert "139****5678" in r.output and "13912345678" not in r.output
+    r = tousu("users", "contact", "supervisor", "--wecom-id", "WangZhuGuan", "--json", user="admin")
+    assert as_json(r)["user"]["wecom_userid"] == "WangZhuGuan"
+    listed = tousu("users", "list", "--json", user="admin")
+    assert "13912345678" not in listed.output
+    assert tousu("users", "contact", "supervisor", "--mobile", "12", user="admin").exit_code == 2
+    assert tousu("users", "contact", "supervisor", "--mobile", "", user="liaison").exit_code == 3

@@ -1,0 +1,187 @@
+"""What an alert says, as things are when it is sent.
+
+An outbox payload is a copy made when the alert was queued; by the time it is sent (quiet
+hours, a channel that was down, a retry) the case may have moved on: its state, its priority
+(assessed at registration, raised later), its handler, a deadline extended (Art. 18) or paused.
+The dispatcher therefore reads the case row and the named deadline at send time and lays them
+over the payload; what only the payload knows (level, reason, meeting time, organisation)
+stays. The weekly ledger summary gets its breakdowns by resolution class and branch and its
+overdue count from the ledger as it is now. Who is @-mentioned comes from the user table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from services.context import Context
+from storage.ledger import LedgerMatter
+from storage.models import Complaint, Deadline, User
+from storage.timeutil import from_db
+
+ComplaintTable = Complaint.__table__  # type: ignore[attr-defined]
+DeadlineTable = Deadline.__table__  # type: ignore[attr-defined]
+UserTable = User.__table__  # type: ignore[attr-defined]
+MatterTable = LedgerMatter.__table__  # type: ignore[attr-defined]
+
+_CASE_FIELDS = ("number", "state", "priority", "owner", "branch", "media_involved")
+
+
+def current_payloads(
+    ctx: Context, alerts: Iterable[Mapping[str, Any]], now: datetime
+) -> dict[int, dict[str, Any]]:
+    """outbox id → payload with the case's current fields (alerts: outbox_id, kind,
+    complaint_id, payload)."""
+    alerts = list(alerts)
+    case_ids = {a["complaint_id"] for a in alerts if a["complaint_id"]}
+    tax = ctx.config.taxonomy
+    out: dict[int, dict[str, Any]] = {}
+    with ctx.engine.connect() as conn:
+        cases = {
+            r["id"]: dict(r)
+            for r in conn.execute(
+                select(
+                    ComplaintTable.c.id,
+                    ComplaintTable.c.category,
+                    ComplaintTable.c.regulator_forwarded,
+                    *(ComplaintTable.c[f] for f in _CASE_FIELDS),
+                ).where(ComplaintTable.c.id.in_(case_ids))
+            ).mappings()
+        }
+        deadlines: dict[tuple[int, str], Any] = {}
+        if case_ids:
+            for r in conn.execute(
+                select(
+                    DeadlineTable.c.complaint_id, DeadlineTable.c.name, DeadlineTable.c.due_at
+                ).where(DeadlineTable.c.complaint_id.in_(case_ids))
+            ).mappings():
+                deadlines[(r["complaint_id"], r["name"])] = from_db(r["due_at"])
+        owners = {c["owner"] for c in cases.values() if c["owner"]}
+        names: dict[str, str] = {
+            str(r.username): str(r.name)
+            for r in conn.execute(
+                select(UserTable.c.username, UserTable.c.name).where(
+                    UserTable.c.username.in_(owners)
+                )
+            )
+        }
+        ledger: dict[str, Any] | None = None
+        for a in alerts:
+            payload = dict(a["payload"] or {})
+            case = cases.get(a["complaint_id"])
+            if case is not None:
+                for f in _CASE_FIELDS:
+                    payload[f] = case[f]
+                payload["regulator_forwarded"] = bool(case["regulator_forwarded"])
+                payload["owner_name"] = names.get(case["owner"] or "")
+                payload["branch_label"] = tax.branches.get(case["branch"], case["branch"])
+                if case["category"]:
+                    payload["category_label"] = tax.categories.get(
+                        case["category"], case["category"]
+                    )
+                name = payload.get("deadline") or payload.get("deadline_name")
+                due = deadlines.get((case["id"], str(name))) if name else None
+                if due is not None:
+                    payload["due"] = due.isoformat()
+            elif a["kind"] == "ledger_weekly":
+                if ledger is None:
+                    ledger = _ledger_now(ctx, conn, now)
+                payload.update(ledger)
+            out[a["outbox_id"]] = payload
+    return out
+
+
+def _ledger_now(ctx: Context, conn: Connection, now: datetime) -> dict[str, Any]:
+    tax = ctx.config.taxonomy
+    rows = (
+        conn.execute(
+            select(
+                MatterTable.c.resolution_class,
+                MatterTable.c.first_received_at,
+                ComplaintTable.c.branch,
+            )
+            .select_from(
+                MatterTable.join(
+                    ComplaintTable, ComplaintTable.c.id == MatterTable.c.master_complaint_id
+                )
+            )
+            .where(MatterTable.c.status == "open")
+        )
+        .mappings()
+        .all()
+    )
+    cutoff = now - timedelta(days=ctx.config.repeat.backlog_open_days)
+    overdue = sum(1 for r in rows if from_db(r["first_received_at"]) <= cutoff)
+    by_class = Counter(r["resolution_class"] or "" for r in rows)
+    by_branch = Counter(r["branch"] for r in rows)
+    return {
+        "overdue": overdue,
+        "by_class": dict(by_class.most_common()),
+        "by_branch": [
+            {"branch": b, "branch_label": tax.branches.get(b, b), "open": n}
+            for b, n in by_branch.most_common(5)
+        ],
+    }
+
+
+def people(
+    ctx: Context,
+    audience: str,
+    payload: Mapping[str, Any],
+    mentions: Mapping[str, tuple[str, ...]],
+) -> list[tuple[str, str | None]]:
+    """The people one audience of an alert is for, as (WeCom user id or "", work mobile or
+    None): `user:<name>` is that user; otherwise `[notifications.mentions]` names "owner"
+    (the case's handler) or user roles (active users of that role in the case's branch, else
+    head office)."""
+    tag = audience.strip().lower().replace(":", "-")
+    usernames: list[str] = []
+    roles: list[str] = []
+    if tag.startswith("user-"):
+        usernames.append(audience.strip()[5:])
+    for who in mentions.get(tag, ()):
+        if who == "owner":
+            if payload.get("owner"):
+                usernames.append(str(payload["owner"]))
+        else:
+            roles.append(who)
+    if not usernames and not roles:
+        return []
+    branch = payload.get("branch") or "head_office"
+    with ctx.engine.connect() as conn:
+        found = [
+            dict(r)
+            for r in conn.execute(
+                select(
+                    UserTable.c.username,
+                    UserTable.c.role,
+                    UserTable.c.branch,
+                    UserTable.c.wecom_userid,
+                    UserTable.c.mobile_token,
+                ).where(
+                    UserTable.c.active.is_(True),
+                    UserTable.c.username.in_(usernames) | UserTable.c.role.in_(roles),
+                )
+            ).mappings()
+        ]
+    chosen = [u for u in found if u["username"] in usernames]
+    for role in roles:
+        of_role = [u for u in found if u["role"] == role]
+        local = [u for u in of_role if u["branch"] == branch]
+        chosen += local or [u for u in of_role if u["branch"] == "head_office"]
+    out: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+    for u in chosen:
+        if u["username"] in seen:
+            continue
+        seen.add(u["username"])
+        if u["wecom_userid"]:
+            out.append((u["wecom_userid"], None))
+        elif u["mobile_token"]:
+            out.append(("", ctx.vault.decrypt(u["mobile_token"])))
+    return out
