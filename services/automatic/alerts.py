@@ -54,9 +54,9 @@ def payload(ctx: Context, case: Mapping[str, Any], **more: Any) -> dict[str, Any
 
 def append_escalation(
     ctx: Context,
-    conn: Connection,
     case: dict[str, Any],
     *,
+    conn: Connection,
     at: datetime,
     now: datetime,
     rank: int,
@@ -102,9 +102,9 @@ def append_escalation(
 
 def alert(
     ctx: Context,
-    conn: Connection,
     case: Mapping[str, Any],
     *,
+    conn: Connection,
     key: str,
     kind: str,
     audiences: Iterable[str],

@@ -86,10 +86,10 @@ _INSERT = insert(CALLBACK)
 
 
 def schedule(
-    conn: Connection,
     ctx: Context,
     complaint_id: int,
     *,
+    conn: Connection,
     notified_at: datetime,
     owner: str | None = None,
     first: bool = False,
@@ -268,7 +268,7 @@ def record(
                 raise InvalidInput("nps", problem)
             values.update(status="reached", satisfaction=satisfaction, nps=nps)
             if satisfaction == "dissatisfied":
-                outcome = _dissatisfied(conn, ctx, s, case, actor=user["username"], note=note)
+                outcome = _dissatisfied(ctx, s, case, conn=conn, actor=user["username"], note=note)
         values["outcome"] = outcome
         done = conn.execute(
             update(CALLBACK)
@@ -289,11 +289,11 @@ def record(
 
 
 def _dissatisfied(
-    conn: Connection,
     ctx: Context,
     s: Settings,
     case: dict[str, Any],
     *,
+    conn: Connection,
     actor: str,
     note: str | None,
 ) -> str:
@@ -333,7 +333,7 @@ def _dissatisfied(
             )
             return "reopen"
         outcome = "ledger"  # already being handled again: keep it in view in the ledger
-    ledger.add_for_complaint(conn, ctx, case["id"], kind="dissatisfied", why=reason)
+    ledger.add_for_complaint(ctx, case["id"], conn=conn, kind="dissatisfied", why=reason)
     return "ledger"
 
 
@@ -409,9 +409,9 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> dict[str, int]:
 def _on_notified(event: events.ActionTaken) -> None:
     """After `notify`: a satisfaction callback (回访) follows every notified decision."""
     schedule(
-        event.conn,
         event.ctx,
         event.case["id"],
+        conn=event.conn,
         notified_at=event.at,
         owner=event.case["owner"],
         first=event.case["notified_at"] is None,

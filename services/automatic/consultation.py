@@ -117,9 +117,9 @@ def _open_for(conn: Connection, cid: int) -> dict[str, Any] | None:
 
 def _convene(
     ctx: Context,
-    conn: Connection,
     case: dict[str, Any],
     *,
+    conn: Connection,
     actor: str,
     key: str,
     reason_code: str,
@@ -200,11 +200,11 @@ def _convene(
 
 def convene_on_deadline(
     ctx: Context,
-    conn: Connection,
     case: dict[str, Any],
     cycle: str,
     due: datetime,
     *,
+    conn: Connection,
     now: datetime,
 ) -> bool:
     """Called by the sweep when a case passes the configured share of its decision deadline."""
@@ -216,8 +216,8 @@ def convene_on_deadline(
     return (
         _convene(
             ctx,
-            conn,
             case,
+            conn=conn,
             actor=alerts.SYSTEM,
             key=f"deadline_share:{case['id']}:{cycle}",
             reason_code="deadline_share",
@@ -264,8 +264,8 @@ def convene_for(
     dedupe = f"{reason_code}:{case['id']}:{key or case['event_count']}"
     row = _convene(
         ctx,
-        conn,
         case,
+        conn=conn,
         actor=alerts.SYSTEM,
         key=dedupe,
         reason_code=reason_code,
@@ -304,8 +304,8 @@ def convene(
         lc.authorize(lc.action("consult"), user["role"])
         row = _convene(
             ctx,
-            conn,
             case,
+            conn=conn,
             actor=actor,
             key=f"manual:{case['id']}:{case['version']}",
             reason_code="manual",
@@ -390,8 +390,8 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                     and lc.State(case["state"]) in CONSULT_FROM
                     and _convene(
                         ctx,
-                        conn,
                         case,
+                        conn=conn,
                         actor=alerts.SYSTEM,
                         key=f"major:{case['id']}",
                         reason_code="major",
@@ -488,8 +488,8 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
             last = from_db(case["last_event_at"]) or now
             eid = alerts.append_escalation(
                 ctx,
-                conn,
                 case,
+                conn=conn,
                 at=max(now, last),
                 now=now,
                 rank=cfg["overdue_level"],
@@ -501,8 +501,8 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
             )
             alerts.alert(
                 ctx,
-                conn,
                 case,
+                conn=conn,
                 key=f"consult:{k_row['id']}:overdue",
                 kind="escalation",
                 audiences=[cfg["overdue_to"]],

@@ -90,7 +90,7 @@ def sweep(
     held: set[int] = set()
     while max_batches is None or total.batches < max_batches:
         with ctx.engine.begin() as conn:
-            part = sweep_batch(ctx, conn, now=now, size=size, exclude=held)
+            part = sweep_batch(ctx, conn=conn, now=now, size=size, exclude=held)
         total.add(part)
         if part.claimed + part.skipped < size:
             break
@@ -98,7 +98,7 @@ def sweep(
 
 
 def sweep_batch(
-    ctx: Context, conn: Connection, *, now: datetime, size: int, exclude: set[int]
+    ctx: Context, *, conn: Connection, now: datetime, size: int, exclude: set[int]
 ) -> SweepResult:
     """Claim up to `size` due deadline rows and act on them in the caller's transaction.
 
@@ -221,8 +221,8 @@ def sweep_batch(
                 last = from_db(case["last_event_at"]) or now
                 eid = alerts.append_escalation(
                     ctx,
-                    conn,
                     case,
+                    conn=conn,
                     at=max(now, last),
                     now=now,
                     rank=lv.level,
@@ -241,8 +241,8 @@ def sweep_batch(
                 # A level at or past the due time is a breach: it goes out at once.
                 alerts.alert(
                     ctx,
-                    conn,
                     case,
+                    conn=conn,
                     key=f"esc:{case['id']}:{r['name']}:{top}:{cycle}",
                     kind="escalation",
                     audiences=audiences,
@@ -267,7 +267,7 @@ def sweep_batch(
         point = consultation.share_point(consult, r["name"], started, due, r["paused_seconds"])
         if point is not None and (case["id"], cycle) not in convened:
             if point <= now:
-                if consultation.convene_on_deadline(ctx, conn, case, cycle, due, now=now):
+                if consultation.convene_on_deadline(ctx, case, cycle, due, conn=conn, now=now):
                     res.convened += 1
                     cases[case["id"]] = case = records.load_case_by_id(conn, case["id"])
             else:
@@ -311,7 +311,7 @@ def _triggers(ctx: Context, case: Mapping[str, Any]) -> list[str]:
 
 
 def escalate_on_arrival(
-    ctx: Context, conn: Connection, complaint_id: int, row: Mapping[str, Any] | None = None
+    ctx: Context, complaint_id: int, row: Mapping[str, Any] | None = None, *, conn: Connection
 ) -> int:
     """Called by registration (and by acceptance when the priority becomes 重大) inside their
     transaction: 舆情, 重大 (Art. 29) and, as configured, regulator-forwarded complaints
@@ -359,8 +359,8 @@ def escalate_on_arrival(
             continue
         eid = alerts.append_escalation(
             ctx,
-            conn,
             case,
+            conn=conn,
             at=at,
             now=now,
             rank=rule["level"],
@@ -371,8 +371,8 @@ def escalate_on_arrival(
         conn.execute(_SET_EVENT, {"_id": xid, "eid": eid})
         alerts.alert(
             ctx,
-            conn,
             case,
+            conn=conn,
             key=f"imm:{complaint_id}:{trigger}",
             kind="immediate_escalation",
             audiences=rule["to"],
@@ -411,10 +411,10 @@ def due_count(ctx: Context, *, now: datetime | None = None) -> int:
 def _on_accepted(event: events.ActionTaken) -> None:
     """Art. 29: a case accepted as 重大 escalates at once."""
     if event.values.get("priority") == "major":
-        escalate_on_arrival(event.ctx, event.conn, event.case["id"])
+        escalate_on_arrival(event.ctx, event.case["id"], conn=event.conn)
 
 
 @events.subscribe("escalate_on_arrival")
 def _on_registered(event: events.CaseRegistered) -> None:
     """舆情 / 重大 / 监管转办: escalated at registration, not at the first sweep."""
-    escalate_on_arrival(event.ctx, event.conn, event.complaint_id, dict(event.row))
+    escalate_on_arrival(event.ctx, event.complaint_id, dict(event.row), conn=event.conn)

@@ -81,9 +81,9 @@ def _section(ctx: Context) -> dict[str, Any]:
 
 
 def attach(
-    conn: Connection,
     ctx: Context,
     *,
+    conn: Connection,
     master: dict[str, Any],
     member_id: int | None,
     relation: str,
@@ -242,8 +242,8 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
                 )
             ).first()
             mid = attach(
-                conn,
                 ctx,
+                conn=conn,
                 master=master,
                 member_id=row["id"],
                 relation="linked" if row["id"] != master["id"] else "master",
@@ -268,8 +268,8 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
                 )
                 backlog_new += 1
             if not matter["owner"]:
-                _fill_owner(ctx, conn, matter["id"])
-        consulted, consult_pending = _consult_due(ctx, conn, now)
+                _fill_owner(ctx, matter["id"], conn=conn)
+        consulted, consult_pending = _consult_due(ctx, now, conn=conn)
     return {
         "backlog_new": backlog_new,
         "matters": matters,
@@ -294,7 +294,7 @@ def _set_kind(conn: Connection, matter_id: int, kind: str, why: str) -> None:
     )
 
 
-def _fill_owner(ctx: Context, conn: Connection, matter_id: int) -> None:
+def _fill_owner(ctx: Context, matter_id: int, *, conn: Connection) -> None:
     owner = (
         conn.execute(
             select(COMPLAINT.c.owner)
@@ -321,7 +321,7 @@ def _fill_owner(ctx: Context, conn: Connection, matter_id: int) -> None:
         )
 
 
-def _consult_due(ctx: Context, conn: Connection, now: datetime) -> tuple[list[str], int]:
+def _consult_due(ctx: Context, now: datetime, *, conn: Connection) -> tuple[list[str], int]:
     """Difficult and repeat complaints go to joint consultation (会商, docs/rules.md §4)."""
     kinds = _section(ctx)["consult"]
     sources = {s.value for s in lc.action("consult").sources}
@@ -600,13 +600,13 @@ def update_matter(
     return show(ctx, mid)
 
 
-def add_for_complaint(conn: Connection, ctx: Context, cid: int, *, kind: str, why: str) -> int:
+def add_for_complaint(ctx: Context, cid: int, *, conn: Connection, kind: str, why: str) -> int:
     """Put a complaint's matter in the ledger (e.g. a dissatisfied callback)."""
     case = records.load_case_by_id(conn, cid)
     master = records.master_of(conn, case)
     mid = attach(
-        conn,
         ctx,
+        conn=conn,
         master=master,
         member_id=cid,
         relation="master" if master["id"] == cid else "linked",

@@ -98,7 +98,7 @@ def _latest_decision(conn: Connection, complaint_id: int) -> dict[str, Any]:
     return dict(found or {})
 
 
-def summary_of(ctx: Context, conn: Connection, case: dict[str, Any]) -> dict[str, Any]:
+def summary_of(ctx: Context, case: dict[str, Any], *, conn: Connection) -> dict[str, Any]:
     """What a mediator needs to take the case on; no names, ID numbers, phones or addresses
     (2022 Order No. 9: collect and pass on personal data only for a stated purpose)."""
     tax = ctx.config.taxonomy
@@ -123,9 +123,9 @@ def summary_of(ctx: Context, conn: Connection, case: dict[str, Any]) -> dict[str
 
 def _prepare(
     ctx: Context,
-    conn: Connection,
     case: dict[str, Any],
     *,
+    conn: Connection,
     seq: int,
     channel: str,
     organisation: dict[str, Any],
@@ -138,7 +138,7 @@ def _prepare(
         "channel": channel,
         "organisation": organisation["name"],
         "contact": organisation["contact"],
-        "summary": summary_of(ctx, conn, case),
+        "summary": summary_of(ctx, case, conn=conn),
         "status": "referred",
         "referred_at": to_db(referred_at),
         "followed_up": 0,
@@ -186,8 +186,8 @@ def refer(
         case = records.load_case(conn, number)
         return _prepare(
             ctx,
-            conn,
             case,
+            conn=conn,
             seq=case["event_count"],
             channel=channel,
             organisation=org,
@@ -244,8 +244,8 @@ def prepare_pending(ctx: Context, *, now: datetime | None = None) -> int:
             )
             _prepare(
                 ctx,
-                conn,
                 case,
+                conn=conn,
                 seq=ev["seq"],
                 channel=channel,
                 organisation=org,

@@ -83,7 +83,7 @@ def window_start(ctx: Context, received: datetime) -> datetime:
 
 
 def matches(
-    ctx: Context, conn: Connection, case: dict[str, Any]
+    ctx: Context, case: dict[str, Any], *, conn: Connection
 ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
     """Earlier complaints this one repeats, newest first, each with the keys that matched."""
     keys = ctx.config.repeat.match
@@ -128,14 +128,14 @@ def _same(key: str, case: dict[str, Any], row: Any) -> bool:
 
 
 def on_registered(
-    conn: Connection, ctx: Context, cid: int, *, actor: str, row: dict[str, Any] | None = None
+    ctx: Context, cid: int, *, conn: Connection, actor: str, row: dict[str, Any] | None = None
 ) -> RepeatOutcome:
     """Called by services.lifecycle.registration.register after the insert, in its transaction.
 
     `row` (the values just inserted) spares re-reading the complaint when it repeats nothing,
     which is the common case."""
     case = {**row, "id": cid} if row is not None else records.load_case_by_id(conn, cid)
-    found = matches(ctx, conn, case)
+    found = matches(ctx, case, conn=conn)
     if not found:
         return RepeatOutcome(kind="none", state=case["state"])
     if row is not None:
@@ -153,8 +153,8 @@ def on_registered(
     mergeable = [(row, keys) for row, keys in resolved if row["state"] in rules.merge_states]
     if mergeable and not case["regulator_forwarded"]:
         target, matched_on = mergeable[0]
-        return _merge(conn, ctx, case, target, matched_on, actor=actor)
-    return _link(conn, ctx, case, latest, matched_on)
+        return _merge(ctx, case, target, matched_on, conn=conn, actor=actor)
+    return _link(ctx, case, latest, matched_on, conn=conn)
 
 
 def _has_new_facts(ctx: Context, case: dict[str, Any], target: dict[str, Any]) -> bool:
@@ -167,12 +167,12 @@ def _has_new_facts(ctx: Context, case: dict[str, Any], target: dict[str, Any]) -
 
 
 def _merge(
-    conn: Connection,
     ctx: Context,
     case: dict[str, Any],
     target: dict[str, Any],
     matched_on: tuple[str, ...],
     *,
+    conn: Connection,
     actor: str,
 ) -> RepeatOutcome:
     full_target = records.load_case_by_id(conn, target["id"])
@@ -197,7 +197,7 @@ def _merge(
         },
     )
     master = records.master_of(conn, full_target)
-    ledger.attach(conn, ctx, master=master, member_id=case["id"], relation="merged")
+    ledger.attach(ctx, conn=conn, master=master, member_id=case["id"], relation="merged")
     return RepeatOutcome(
         kind="merged",
         state=result.state,
@@ -209,11 +209,12 @@ def _merge(
 
 
 def _link(
-    conn: Connection,
     ctx: Context,
     case: dict[str, Any],
     latest: dict[str, Any],
     matched_on: tuple[str, ...],
+    *,
+    conn: Connection,
 ) -> RepeatOutcome:
     master = records.master_of(conn, latest)
     now = utcnow()
@@ -236,7 +237,7 @@ def _link(
             "reason": f"重复投诉: {why}",
         },
     )
-    ledger.attach(conn, ctx, master=master, member_id=case["id"], relation="linked")
+    ledger.attach(ctx, conn=conn, master=master, member_id=case["id"], relation="linked")
     return RepeatOutcome(
         kind="linked", state=case["state"], master=master["number"], matched_on=matched_on
     )
@@ -246,5 +247,5 @@ def _link(
 def _on_registered(event: events.CaseRegistered) -> RepeatOutcome:
     """Repeat detection (docs/rules.md §4): merge into an open case or link to the master."""
     return on_registered(
-        event.conn, event.ctx, event.complaint_id, actor=event.actor, row=dict(event.row)
+        event.ctx, event.complaint_id, conn=event.conn, actor=event.actor, row=dict(event.row)
     )

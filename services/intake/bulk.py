@@ -118,18 +118,19 @@ def register_batch(
         fresh = [(line, r) for line, r in good if r.external_ref not in stored]
         out.existing = len(good) - len(fresh)
         if fresh:
-            _insert(ctx, conn, fresh, user, now, out, escalate)
+            _insert(ctx, fresh, user, now, out, escalate, conn=conn)
     return out
 
 
 def _insert(
     ctx: Context,
-    conn: Connection,
     fresh: list[tuple[int, Registration]],
     user: dict[str, Any],
     now: datetime,
     out: BatchResult,
     escalate: bool,
+    *,
+    conn: Connection,
 ) -> None:
     n_agents = sum(1 for _, r in fresh if r.agent is not None)
     party_ids = iter(_allocate(conn, PARTY, len(fresh) + n_agents))
@@ -192,16 +193,17 @@ def _insert(
     conn.execute(insert(records.EVENT), event_rows)
     if escalate:
         for row in case_rows:
-            out.escalated += escalation.escalate_on_arrival(ctx, conn, row["id"], row)
-    _repeats(ctx, conn, case_rows, user, out)
+            out.escalated += escalation.escalate_on_arrival(ctx, row["id"], row, conn=conn)
+    _repeats(ctx, case_rows, user, out, conn=conn)
 
 
 def _repeats(
     ctx: Context,
-    conn: Connection,
     rows: list[dict[str, Any]],
     user: dict[str, Any],
     out: BatchResult,
+    *,
+    conn: Connection,
 ) -> None:
     """Repeat detection for the rows whose complainant has another complaint in the window:
     one indexed look-up per batch, then issue 6's rule for each candidate in receipt order."""
@@ -233,6 +235,6 @@ def _repeats(
         key=lambda r: (r["received_at"], r["id"]),
     )
     for row in candidates:
-        outcome = repeats.on_registered(conn, ctx, row["id"], actor=user["username"])
+        outcome = repeats.on_registered(ctx, row["id"], conn=conn, actor=user["username"])
         out.merged += outcome.kind == "merged"
         out.linked += outcome.kind == "linked"

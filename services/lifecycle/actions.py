@@ -94,7 +94,7 @@ def perform(
     before = lc.State(case["state"])
     after = lc.fire(act, before)
 
-    values = effects.column_values(ctx, conn, act, case, data, when)
+    values = effects.column_values(ctx, act, case, data, when, conn=conn)
     if act.clock:
         ending = ENDINGS.get(act.clock)
         if ending is not None:  # met / stopped: one statement, nothing to compute

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -25,9 +25,21 @@ from storage.timeutil import to_db
 if TYPE_CHECKING:
     from services.context import Context
 
-Effect = Callable[
-    ["Context", Connection, Mapping[str, Any], Mapping[str, Any], datetime], dict[str, Any]
-]
+
+class Effect(Protocol):
+    """A named column effect: the columns it sets, from the case, the fields and the time."""
+
+    def __call__(
+        self,
+        ctx: Context,
+        case: Mapping[str, Any],
+        fields: Mapping[str, Any],
+        at: datetime,
+        *,
+        conn: Connection,
+    ) -> dict[str, Any]: ...
+
+
 EFFECTS: dict[str, Effect] = {}
 
 
@@ -41,11 +53,12 @@ def effect(name: str) -> Callable[[Effect], Effect]:
 
 def column_values(
     ctx: Context,
-    conn: Connection,
     act: lc.Action,
     case: Mapping[str, Any],
     fields: Mapping[str, Any],
     at: datetime,
+    *,
+    conn: Connection,
 ) -> dict[str, Any]:
     """Complaint columns the action sets, beyond state and history."""
     values: dict[str, Any] = {}
@@ -59,7 +72,7 @@ def column_values(
     for column in act.increments:
         values[column] = int(case[column] or 0) + 1
     for name in act.effects:
-        values.update(EFFECTS[name](ctx, conn, case, fields, at))
+        values.update(EFFECTS[name](ctx, case, fields, at, conn=conn))
     return values
 
 
@@ -73,14 +86,24 @@ def owner(conn: Connection, username: str, field: str = "owner") -> str:
 
 @effect("take_owner")
 def _take_owner(
-    ctx: Context, conn: Connection, case: Mapping[str, Any], fields: Mapping[str, Any], at: datetime
+    ctx: Context,
+    case: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    at: datetime,
+    *,
+    conn: Connection,
 ) -> dict[str, Any]:
     return {"owner": owner(conn, fields["owner"])}
 
 
 @effect("classify")
 def _classify(
-    ctx: Context, conn: Connection, case: Mapping[str, Any], fields: Mapping[str, Any], at: datetime
+    ctx: Context,
+    case: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    at: datetime,
+    *,
+    conn: Connection,
 ) -> dict[str, Any]:
     tax = ctx.config.taxonomy
     return {
@@ -91,7 +114,12 @@ def _classify(
 
 @effect("assess_priority")
 def _assess_priority(
-    ctx: Context, conn: Connection, case: Mapping[str, Any], fields: Mapping[str, Any], at: datetime
+    ctx: Context,
+    case: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    at: datetime,
+    *,
+    conn: Connection,
 ) -> dict[str, Any]:
     level, reasons = assess(
         {**case, **(case["details"] or {}), "repeat": case["linked_to_id"] is not None},
@@ -104,14 +132,24 @@ def _assess_priority(
 
 @effect("raise_escalation_level")
 def _raise_escalation_level(
-    ctx: Context, conn: Connection, case: Mapping[str, Any], fields: Mapping[str, Any], at: datetime
+    ctx: Context,
+    case: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    at: datetime,
+    *,
+    conn: Connection,
 ) -> dict[str, Any]:
     return {"escalation_level": max(case["escalation_level"] + 1, int(fields.get("level") or 0))}
 
 
 @effect("link_to_master")
 def _link_to_master(
-    ctx: Context, conn: Connection, case: Mapping[str, Any], fields: Mapping[str, Any], at: datetime
+    ctx: Context,
+    case: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    at: datetime,
+    *,
+    conn: Connection,
 ) -> dict[str, Any]:
     """A repeat counted on its own (docs/rules.md §4) points at its matter's first complaint."""
     master = records.load_case(conn, str(fields["master"]))
@@ -134,6 +172,11 @@ def merge_target(conn: Connection, case: Mapping[str, Any], into: str) -> dict[s
 
 @effect("merge_into")
 def _merge_into(
-    ctx: Context, conn: Connection, case: Mapping[str, Any], fields: Mapping[str, Any], at: datetime
+    ctx: Context,
+    case: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    at: datetime,
+    *,
+    conn: Connection,
 ) -> dict[str, Any]:
     return {"merged_into_id": merge_target(conn, case, fields["into"])["id"]}

@@ -149,7 +149,7 @@ def _seconds(conn: Connection, later: Any, earlier: Any) -> ColumnElement[Any]:
 
 
 def _days_after(
-    conn: Connection, ctx: Context, received: Any, days: int, as_of: datetime
+    ctx: Context, received: Any, days: int, as_of: datetime, *, conn: Connection
 ) -> ColumnElement[Any]:
     """The end of the N-th calendar day after receipt (Art. 43: the day of receipt is not
     counted and the last day ends at 24:00 local time), the instant `states.deadlines.Clock`
@@ -181,13 +181,14 @@ def _group(dim: str | None) -> ColumnElement[Any]:
 
 
 def _cohort_sums(
-    conn: Connection,
     ctx: Context,
     dim: str | None,
     start: datetime,
     end: datetime,
     as_of: datetime,
     opts: dict[str, Any],
+    *,
+    conn: Connection,
 ) -> dict[str, dict[str, float]]:
     rules = ctx.config.deadlines
     day = 86400.0
@@ -201,7 +202,7 @@ def _cohort_sums(
         rule counts calendar days, else (another unit configured) N × 24 h."""
         if rules[rule].unit == "calendar_days":
             return _before(
-                conn, moment, _days_after(conn, ctx, COMPLAINT.c.received_at, days, as_of)
+                conn, moment, _days_after(ctx, COMPLAINT.c.received_at, days, as_of, conn=conn)
             )
         return _seconds(conn, moment, COMPLAINT.c.received_at) <= days * day
 
@@ -308,7 +309,9 @@ def _event_sums(
     }
 
 
-def _backlog(conn: Connection, ctx: Context, dim: str | None, cutoff: datetime) -> dict[str, float]:
+def _backlog(
+    ctx: Context, dim: str | None, cutoff: datetime, *, conn: Connection
+) -> dict[str, float]:
     older = cutoff - timedelta(days=ctx.config.repeat.backlog_open_days)
     g = _group(dim).label("g")
     stmt = (
@@ -403,19 +406,20 @@ def _finish(
 
 
 def _metrics(
-    conn: Connection,
     ctx: Context,
     period: Period,
     dim: str | None,
     as_of: datetime,
     opts: dict[str, Any],
     exposure: dict[str, exp.Exposure] | None,
+    *,
+    conn: Connection,
 ) -> dict[str, dict[str, float | None]]:
     start, end = period.bounds(ctx.tz)
     cutoff = min(end, as_of)
-    sums = _cohort_sums(conn, ctx, dim, start, end, as_of, opts)
+    sums = _cohort_sums(ctx, dim, start, end, as_of, opts, conn=conn)
     events = _event_sums(conn, dim, start, end, opts)
-    backlog = _backlog(conn, ctx, dim, cutoff)
+    backlog = _backlog(ctx, dim, cutoff, conn=conn)
     callbacks = _callbacks(conn, dim, start, end)
     total: exp.Exposure | None = None
     if exposure is not None and dim is None:
@@ -435,7 +439,7 @@ def _metrics(
     return out
 
 
-def _volumes(conn: Connection, ctx: Context, period: Period, dim: str | None) -> dict[str, int]:
+def _volumes(ctx: Context, period: Period, dim: str | None, *, conn: Connection) -> dict[str, int]:
     start, end = period.bounds(ctx.tz)
     g = _group(dim).label("g")
     stmt = (
@@ -463,7 +467,7 @@ def _escalation_levels(
     }
 
 
-def _labels(conn: Connection, ctx: Context, dim: str) -> dict[str, str]:
+def _labels(ctx: Context, dim: str, *, conn: Connection) -> dict[str, str]:
     tax = ctx.config.taxonomy
     if dim == "handler":
         return {r.username: r.name for r in conn.execute(select(USER.c.username, USER.c.name))}
@@ -491,15 +495,18 @@ def build(ctx: Context, period: Period, *, as_of: datetime | None = None) -> Rep
         notes.append(f"未找到 {period.label} 的保费/保单/承保人次数据, 相关比率显示为 —")
     with ctx.engine.connect() as conn:
         summaries = {
-            p: _metrics(conn, ctx, p, None, as_of, opts, exposures[p]).get("all")
+            p: _metrics(ctx, p, None, as_of, opts, exposures[p], conn=conn).get("all")
             or _finish({}, {}, 0.0, None, None)
             for p in (period, previous, year_ago)
         }
         breakdowns: dict[str, list[Row]] = {}
         for dim in DIMENSIONS:
-            labels = _labels(conn, ctx, dim)
-            current = _metrics(conn, ctx, period, dim, as_of, opts, exposures[period])
-            prev, yoy = _volumes(conn, ctx, previous, dim), _volumes(conn, ctx, year_ago, dim)
+            labels = _labels(ctx, dim, conn=conn)
+            current = _metrics(ctx, period, dim, as_of, opts, exposures[period], conn=conn)
+            prev, yoy = (
+                _volumes(ctx, previous, dim, conn=conn),
+                _volumes(ctx, year_ago, dim, conn=conn),
+            )
             rows = [
                 Row(
                     key,

@@ -92,7 +92,7 @@ def test_closed_complaints_are_never_claimed(ctx: Context) -> None:
 def test_a_crashed_sweep_leaves_everything_for_the_next_one(ctx: Context) -> None:
     f.registered(ctx, utcnow() - timedelta(hours=30))
     with pytest.raises(RuntimeError), ctx.engine.begin() as conn:
-        escalation.sweep_batch(ctx, conn, now=utcnow(), size=10, exclude=set())
+        escalation.sweep_batch(ctx, conn=conn, now=utcnow(), size=10, exclude=set())
         raise RuntimeError("worker killed")
     assert _rows(ctx, ESCALATION) == [] and _rows(ctx, records.OUTBOX) == []
 
