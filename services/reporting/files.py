@@ -79,6 +79,8 @@ def produce(
                     "excel": str(excel),
                     "html": str(html),
                     "volume": volume,
+                    # The key figures the report-ready alert shows (notifications/templates.py).
+                    "figures": {k: v for k, v in rep.summary.items() if v is not None},
                 },
             )
     return Produced(period=period.label, excel=excel, html=html, volume=volume, notified=sent)
