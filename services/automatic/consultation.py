@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from services.automatic import alerts
 from services.context import Context
@@ -362,47 +362,66 @@ def consultations_of(ctx: Context, number: str) -> list[dict[str, Any]]:
 
 
 def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
+    """The periodic part, in order: convene on the 重大 cases without a consultation, remind
+    the members of meetings coming up, escalate consultations left without a conclusion."""
     now = now or utcnow()
     cfg = settings(ctx)
     res = CycleResult()
     if cfg["convene_major"]:
-        k = CONSULTATION.alias("k")
-        majors = (
-            select(COMPLAINT.c.number)
-            .select_from(
-                COMPLAINT.outerjoin(
-                    k, and_(k.c.complaint_id == COMPLAINT.c.id, k.c.reason_code == "major")
-                )
-            )
-            .where(
-                COMPLAINT.c.state.in_([s.value for s in CONSULT_FROM]),
-                COMPLAINT.c.priority == "major",
-                k.c.id.is_(None),
+        res.convened += _convene_majors(ctx, now=now)
+    res.reminded += _remind(ctx, cfg, now=now)
+    res.escalated += _escalate_overdue(ctx, cfg, now=now)
+    return res
+
+
+def _convene_majors(ctx: Context, *, now: datetime) -> int:
+    """Convene on each 重大 case in a consultable state that never had a `major` consultation
+    (one transaction per case); how many were convened."""
+    k = CONSULTATION.alias("k")
+    majors = (
+        select(COMPLAINT.c.number)
+        .select_from(
+            COMPLAINT.outerjoin(
+                k, and_(k.c.complaint_id == COMPLAINT.c.id, k.c.reason_code == "major")
             )
         )
-        with ctx.engine.connect() as conn:
-            numbers = [r.number for r in conn.execute(majors)]
-        for number in numbers:
-            with ctx.engine.begin() as conn:
-                case = records.load_case(conn, number)
-                if (
-                    _open_for(conn, case["id"]) is None
-                    and lc.State(case["state"]) in CONSULT_FROM
-                    and _convene(
-                        ctx,
-                        case,
-                        conn=conn,
-                        actor=alerts.SYSTEM,
-                        key=f"major:{case['id']}",
-                        reason_code="major",
-                        reason="重大消费投诉, 自动提请会商(seed 002/004)",
-                        departments=None,
-                        meeting_at=None,
-                        now=now,
-                    )
-                ):
-                    res.convened += 1
+        .where(
+            COMPLAINT.c.state.in_([s.value for s in CONSULT_FROM]),
+            COMPLAINT.c.priority == "major",
+            k.c.id.is_(None),
+        )
+    )
+    with ctx.engine.connect() as conn:
+        numbers = [r.number for r in conn.execute(majors)]
+    convened = 0
+    for number in numbers:
+        with ctx.engine.begin() as conn:
+            case = records.load_case(conn, number)
+            if (
+                _open_for(conn, case["id"]) is None
+                and lc.State(case["state"]) in CONSULT_FROM
+                and _convene(
+                    ctx,
+                    case,
+                    conn=conn,
+                    actor=alerts.SYSTEM,
+                    key=f"major:{case['id']}",
+                    reason_code="major",
+                    reason="重大消费投诉, 自动提请会商(seed 002/004)",
+                    departments=None,
+                    meeting_at=None,
+                    now=now,
+                )
+            ):
+                convened += 1
+    return convened
+
+
+def _remind(ctx: Context, cfg: Mapping[str, Any], *, now: datetime) -> int:
+    """Remind the departments and the owner of each meeting within `remind_before_hours`,
+    once per consultation; how many consultations were reminded."""
     soon = now + timedelta(hours=cfg["remind_before_hours"])
+    reminded = 0
     with ctx.engine.begin() as conn:
         due = (
             conn.execute(
@@ -445,8 +464,16 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
                 .where(CONSULTATION.c.id == k_row["id"])
                 .values(reminded_at=to_db(now))
             )
-            res.reminded += 1
+            reminded += 1
+    return reminded
+
+
+def _escalate_overdue(ctx: Context, cfg: Mapping[str, Any], *, now: datetime) -> int:
+    """Escalate each consultation whose meeting is `conclude_within_hours` past without a
+    conclusion, once; how many were escalated (those concluded by the plain action are
+    only marked)."""
     late = now - timedelta(hours=cfg["conclude_within_hours"])
+    escalated = 0
     with ctx.engine.begin() as conn:
         overdue = (
             conn.execute(
@@ -468,50 +495,63 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
             )
             if lc.State(case["state"]) != lc.State.consulting:
                 continue  # concluded through the plain action: nothing overdue
-            meeting = from_db(k_row["meeting_at"]).astimezone(ctx.tz)
-            title = f"会商逾期未形成结论(会议 {meeting:%m-%d %H:%M})"
-            xid = records.inserted_id(
-                conn.execute(
-                    insert(alerts.ESCALATION).values(
-                        complaint_id=case["id"],
-                        deadline_name="consultation",
-                        level="overdue",
-                        cycle=str(k_row["id"]),
-                        rank=cfg["overdue_level"],
-                        audience=f"role:{cfg['overdue_to']}",
-                        due_at=None,
-                        fired_at=to_db(now),
-                        outcome="acted",
-                    )
-                )
-            )
-            last = from_db(case["last_event_at"]) or now
-            eid = alerts.append_escalation(
-                ctx,
-                case,
-                conn=conn,
-                at=max(now, last),
-                now=now,
+            _escalate_one(ctx, cfg, k_row, case, conn=conn, now=now)
+            escalated += 1
+    return escalated
+
+
+def _escalate_one(
+    ctx: Context,
+    cfg: Mapping[str, Any],
+    k_row: RowMapping,
+    case: dict[str, Any],
+    *,
+    conn: Connection,
+    now: datetime,
+) -> None:
+    """One overdue consultation: its `escalation` row, the `escalate` event and the alert."""
+    meeting = from_db(k_row["meeting_at"]).astimezone(ctx.tz)
+    title = f"会商逾期未形成结论(会议 {meeting:%m-%d %H:%M})"
+    xid = records.inserted_id(
+        conn.execute(
+            insert(alerts.ESCALATION).values(
+                complaint_id=case["id"],
+                deadline_name="consultation",
+                level="overdue",
+                cycle=str(k_row["id"]),
                 rank=cfg["overdue_level"],
-                reason=title,
-                details={"consultation_id": k_row["id"]},
+                audience=f"role:{cfg['overdue_to']}",
+                due_at=None,
+                fired_at=to_db(now),
+                outcome="acted",
             )
-            conn.execute(
-                update(alerts.ESCALATION).where(alerts.ESCALATION.c.id == xid).values(event_id=eid)
-            )
-            alerts.alert(
-                ctx,
-                case,
-                conn=conn,
-                key=f"consult:{k_row['id']}:overdue",
-                kind="escalation",
-                audiences=[cfg["overdue_to"]],
-                event_id=eid,
-                urgent=True,
-                now=now,
-                payload=alerts.payload(
-                    ctx, case, title=title, level=cfg["overdue_level"], consultation_id=k_row["id"]
-                ),
-            )
-            res.escalated += 1
-    return res
+        )
+    )
+    last = from_db(case["last_event_at"]) or now
+    eid = alerts.append_escalation(
+        ctx,
+        case,
+        conn=conn,
+        at=max(now, last),
+        now=now,
+        rank=cfg["overdue_level"],
+        reason=title,
+        details={"consultation_id": k_row["id"]},
+    )
+    conn.execute(
+        update(alerts.ESCALATION).where(alerts.ESCALATION.c.id == xid).values(event_id=eid)
+    )
+    alerts.alert(
+        ctx,
+        case,
+        conn=conn,
+        key=f"consult:{k_row['id']}:overdue",
+        kind="escalation",
+        audiences=[cfg["overdue_to"]],
+        event_id=eid,
+        urgent=True,
+        now=now,
+        payload=alerts.payload(
+            ctx, case, title=title, level=cfg["overdue_level"], consultation_id=k_row["id"]
+        ),
+    )

@@ -17,20 +17,22 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
+from config import EscalationLevel
 from services.automatic import alerts, consultation
 from services.context import Context
 from services.lifecycle import events
 from states import lifecycle as lc
 from states.priority import assess
 from storage import records
+from storage.records import COMPLAINT, DEADLINE
 from storage.timeutil import from_db, to_db, utcnow
 
 log = logging.getLogger("tousu.escalation")
@@ -104,55 +106,14 @@ def sweep_batch(
 
     `exclude` collects rows whose complaint was locked elsewhere, so one run never spins."""
     res = SweepResult(batches=1)
-    pg = conn.dialect.name == "postgresql"
-    D, C = records.DEADLINE, records.COMPLAINT
-    q = (
-        select(
-            D.c.id,
-            D.c.complaint_id,
-            D.c.name,
-            D.c.status,
-            D.c.started_at,
-            D.c.allowance,
-            D.c.due_at,
-            D.c.paused_seconds,
-            D.c.warnings,
-        )
-        .where(D.c.next_check_at <= to_db(now))
-        .order_by(D.c.next_check_at)
-        .limit(size)
-    )
-    if exclude:
-        q = q.where(D.c.id.not_in(exclude))
-    if pg:
-        q = q.with_for_update(skip_locked=True, of=D)
-    rows = conn.execute(q).mappings().all()
+    rows = _claim_deadlines(conn, now=now, size=size, exclude=exclude)
     if not rows:
         return res
     records.load_user(conn, alerts.SYSTEM)
     lc.authorize(alerts.ESCALATE, lc.Role.system)
     cids = sorted({r["complaint_id"] for r in rows})
-    cq = select(C).where(C.c.id.in_(cids))
-    if pg:
-        cq = cq.with_for_update(skip_locked=True)
-    cases = {c["id"]: dict(c) for c in conn.execute(cq).mappings()}
-    fired = {
-        (f.complaint_id, f.deadline_name, f.level, f.cycle)
-        for f in conn.execute(
-            select(
-                alerts.ESCALATION.c.complaint_id,
-                alerts.ESCALATION.c.deadline_name,
-                alerts.ESCALATION.c.level,
-                alerts.ESCALATION.c.cycle,
-            ).where(alerts.ESCALATION.c.complaint_id.in_(cids))
-        )
-    }
-    ladder = {lv.code: lv for lv in ctx.config.escalation}
-    labels = {name: rule.label for name, rule in ctx.config.deadlines.items()}
-    major_to = settings(ctx)["major_also_to"]
-    consult = consultation.settings(ctx)
-    convened = consultation.convened_cycles(conn, cids)
-    insert_once = alerts.insert_once(conn)
+    cases = _claim_cases(conn, cids)
+    known = _Known.read(ctx, cids, conn=conn)
     next_checks: list[dict[str, Any]] = []
     event_links: list[dict[str, Any]] = []
     for r in rows:
@@ -168,116 +129,253 @@ def sweep_batch(
         started, due = from_db(r["started_at"]), from_db(r["due_at"])
         assert started is not None and due is not None
         cycle = alerts.cycle_of(started, r["allowance"])
-        pending = [
-            (w["level"], datetime.fromisoformat(w["at"]))
-            for w in r["warnings"] or []
-            if (case["id"], r["name"], w["level"], cycle) not in fired and w["level"] in ladder
-        ]
-        due_now = sorted(
-            (code for code, at in pending if at <= now),
-            key=lambda code: (
-                ladder[code].level,
-                ladder[code].at_fraction,
-                ladder[code].after_due_days,
-            ),
+        upcoming = _fire_levels(
+            ctx, known, r, case, cycle, due, res, event_links, conn=conn, now=now
         )
-        upcoming = [at for _, at in pending if at > now]
-        if due_now:
-            top = due_now[-1]
-            for code in due_now[:-1]:  # a late first visit tells only the highest level due
-                conn.execute(
-                    insert_once,
-                    {
-                        "complaint_id": case["id"],
-                        "deadline_name": r["name"],
-                        "level": code,
-                        "cycle": cycle,
-                        "rank": ladder[code].level,
-                        "audience": "",
-                        "due_at": to_db(due),
-                        "fired_at": to_db(now),
-                        "outcome": "superseded",
-                    },
-                )
-                res.superseded += 1
-            lv = ladder[top]
-            xid = conn.execute(
-                insert_once,
-                {
-                    "complaint_id": case["id"],
-                    "deadline_name": r["name"],
-                    "level": top,
-                    "cycle": cycle,
-                    "rank": lv.level,
-                    "audience": f"role:{lv.to}",
-                    "due_at": to_db(due),
-                    "fired_at": to_db(now),
-                    "outcome": "acted",
-                },
-            ).scalar()
-            if xid is not None:
-                label = labels.get(r["name"], r["name"])
-                title = f"{label}{lv.label}(第 {lv.level} 级)"
-                last = from_db(case["last_event_at"]) or now
-                eid = alerts.append_escalation(
-                    ctx,
-                    case,
-                    conn=conn,
-                    at=max(now, last),
-                    now=now,
-                    rank=lv.level,
-                    reason=title,
-                    details={
-                        "deadline": r["name"],
-                        "ladder": top,
-                        "due_at": due.isoformat(),
-                        "cycle": cycle,
-                    },
-                )
-                event_links.append({"_id": xid, "eid": eid})
-                audiences = [lv.to] + (
-                    [major_to] if case["priority"] == "major" and major_to else []
-                )
-                # A level at or past the due time is a breach: it goes out at once.
-                alerts.alert(
-                    ctx,
-                    case,
-                    conn=conn,
-                    key=f"esc:{case['id']}:{r['name']}:{top}:{cycle}",
-                    kind="escalation",
-                    audiences=audiences,
-                    event_id=eid,
-                    urgent=lv.at_fraction >= 1,
-                    now=now,
-                    payload=alerts.payload(
-                        ctx,
-                        case,
-                        deadline=r["name"],
-                        deadline_label=label,
-                        due=due.isoformat(),
-                        due_local=due.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M"),
-                        level=lv.level,
-                        level_code=top,
-                        level_label=lv.label,
-                        title=title,
-                    ),
-                )
-                res.escalated += 1
-                res.by_level[top] += 1
-        point = consultation.share_point(consult, r["name"], started, due, r["paused_seconds"])
-        if point is not None and (case["id"], cycle) not in convened:
-            if point <= now:
-                if consultation.convene_on_deadline(ctx, case, cycle, due, conn=conn, now=now):
-                    res.convened += 1
-                    cases[case["id"]] = case = records.load_case_by_id(conn, case["id"])
-            else:
-                upcoming.append(point)
+        convened, ahead = _convene_at_share(
+            ctx, known, r, case, cycle, started, due, conn=conn, now=now
+        )
+        if convened:
+            res.convened += 1
+            cases[case["id"]] = records.load_case_by_id(conn, case["id"])
+        if ahead is not None:
+            upcoming.append(ahead)
         next_checks.append({"_id": r["id"], "nca": to_db(min(upcoming)) if upcoming else None})
     if next_checks:
         conn.execute(_SET_NEXT, next_checks)
     if event_links:
         conn.execute(_SET_EVENT, event_links)
     return res
+
+
+def _claim_deadlines(
+    conn: Connection, *, now: datetime, size: int, exclude: set[int]
+) -> Sequence[RowMapping]:
+    """Up to `size` deadline rows due for a check by `now`, earliest first, `exclude` left
+    out; on PostgreSQL locked (FOR UPDATE SKIP LOCKED), so sweepers share the work."""
+    q = (
+        select(
+            DEADLINE.c.id,
+            DEADLINE.c.complaint_id,
+            DEADLINE.c.name,
+            DEADLINE.c.status,
+            DEADLINE.c.started_at,
+            DEADLINE.c.allowance,
+            DEADLINE.c.due_at,
+            DEADLINE.c.paused_seconds,
+            DEADLINE.c.warnings,
+        )
+        .where(DEADLINE.c.next_check_at <= to_db(now))
+        .order_by(DEADLINE.c.next_check_at)
+        .limit(size)
+    )
+    if exclude:
+        q = q.where(DEADLINE.c.id.not_in(exclude))
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True, of=DEADLINE)
+    return conn.execute(q).mappings().all()
+
+
+def _claim_cases(conn: Connection, cids: list[int]) -> dict[int, dict[str, Any]]:
+    """The complaints of the claimed rows, by id; on PostgreSQL locked, those held elsewhere
+    (a handler, another sweeper) left out."""
+    cq = select(COMPLAINT).where(COMPLAINT.c.id.in_(cids))
+    if conn.dialect.name == "postgresql":
+        cq = cq.with_for_update(skip_locked=True)
+    return {c["id"]: dict(c) for c in conn.execute(cq).mappings()}
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What a batch reads once: the levels already fired, the ladder, the deadline labels,
+    the consultation settings and the clock cycles already convened on."""
+
+    fired: set[tuple[int, str, str, str]]
+    ladder: dict[str, EscalationLevel]
+    labels: dict[str, str]
+    major_to: str
+    consult: dict[str, Any]
+    convened: set[tuple[int, str]]
+    insert_once: Any
+
+    @classmethod
+    def read(cls, ctx: Context, cids: list[int], *, conn: Connection) -> _Known:
+        fired = {
+            (f.complaint_id, f.deadline_name, f.level, f.cycle)
+            for f in conn.execute(
+                select(
+                    alerts.ESCALATION.c.complaint_id,
+                    alerts.ESCALATION.c.deadline_name,
+                    alerts.ESCALATION.c.level,
+                    alerts.ESCALATION.c.cycle,
+                ).where(alerts.ESCALATION.c.complaint_id.in_(cids))
+            )
+        }
+        return cls(
+            fired=fired,
+            ladder={lv.code: lv for lv in ctx.config.escalation},
+            labels={name: rule.label for name, rule in ctx.config.deadlines.items()},
+            major_to=settings(ctx)["major_also_to"],
+            consult=consultation.settings(ctx),
+            convened=consultation.convened_cycles(conn, cids),
+            insert_once=alerts.insert_once(conn),
+        )
+
+
+def _fire_levels(
+    ctx: Context,
+    known: _Known,
+    r: RowMapping,
+    case: dict[str, Any],
+    cycle: str,
+    due: datetime,
+    res: SweepResult,
+    event_links: list[dict[str, Any]],
+    *,
+    conn: Connection,
+    now: datetime,
+) -> list[datetime]:
+    """Act on the ladder levels of one deadline row due by `now`: the highest one escalates,
+    the lower ones due with it are recorded as superseded (a late first visit tells only the
+    highest). Returns the times of the levels still ahead."""
+    ladder = known.ladder
+    pending = [
+        (w["level"], datetime.fromisoformat(w["at"]))
+        for w in r["warnings"] or []
+        if (case["id"], r["name"], w["level"], cycle) not in known.fired and w["level"] in ladder
+    ]
+    due_now = sorted(
+        (code for code, at in pending if at <= now),
+        key=lambda code: (
+            ladder[code].level,
+            ladder[code].at_fraction,
+            ladder[code].after_due_days,
+        ),
+    )
+    upcoming = [at for _, at in pending if at > now]
+    if not due_now:
+        return upcoming
+    top = due_now[-1]
+    for code in due_now[:-1]:
+        conn.execute(
+            known.insert_once,
+            {
+                "complaint_id": case["id"],
+                "deadline_name": r["name"],
+                "level": code,
+                "cycle": cycle,
+                "rank": ladder[code].level,
+                "audience": "",
+                "due_at": to_db(due),
+                "fired_at": to_db(now),
+                "outcome": "superseded",
+            },
+        )
+        res.superseded += 1
+    lv = ladder[top]
+    xid = conn.execute(
+        known.insert_once,
+        {
+            "complaint_id": case["id"],
+            "deadline_name": r["name"],
+            "level": top,
+            "cycle": cycle,
+            "rank": lv.level,
+            "audience": f"role:{lv.to}",
+            "due_at": to_db(due),
+            "fired_at": to_db(now),
+            "outcome": "acted",
+        },
+    ).scalar()
+    if xid is not None:
+        eid = _escalate(ctx, known, r, case, top, cycle, due, conn=conn, now=now)
+        event_links.append({"_id": xid, "eid": eid})
+        res.escalated += 1
+        res.by_level[top] += 1
+    return upcoming
+
+
+def _escalate(
+    ctx: Context,
+    known: _Known,
+    r: RowMapping,
+    case: dict[str, Any],
+    top: str,
+    cycle: str,
+    due: datetime,
+    *,
+    conn: Connection,
+    now: datetime,
+) -> int:
+    """The `escalate` event for ladder level `top` of one deadline and its alert; the event id."""
+    lv = known.ladder[top]
+    label = known.labels.get(r["name"], r["name"])
+    title = f"{label}{lv.label}(第 {lv.level} 级)"
+    last = from_db(case["last_event_at"]) or now
+    eid = alerts.append_escalation(
+        ctx,
+        case,
+        conn=conn,
+        at=max(now, last),
+        now=now,
+        rank=lv.level,
+        reason=title,
+        details={
+            "deadline": r["name"],
+            "ladder": top,
+            "due_at": due.isoformat(),
+            "cycle": cycle,
+        },
+    )
+    major_to = known.major_to
+    audiences = [lv.to] + ([major_to] if case["priority"] == "major" and major_to else [])
+    # A level at or past the due time is a breach: it goes out at once.
+    alerts.alert(
+        ctx,
+        case,
+        conn=conn,
+        key=f"esc:{case['id']}:{r['name']}:{top}:{cycle}",
+        kind="escalation",
+        audiences=audiences,
+        event_id=eid,
+        urgent=lv.at_fraction >= 1,
+        now=now,
+        payload=alerts.payload(
+            ctx,
+            case,
+            deadline=r["name"],
+            deadline_label=label,
+            due=due.isoformat(),
+            due_local=due.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M"),
+            level=lv.level,
+            level_code=top,
+            level_label=lv.label,
+            title=title,
+        ),
+    )
+    return eid
+
+
+def _convene_at_share(
+    ctx: Context,
+    known: _Known,
+    r: RowMapping,
+    case: dict[str, Any],
+    cycle: str,
+    started: datetime,
+    due: datetime,
+    *,
+    conn: Connection,
+    now: datetime,
+) -> tuple[bool, datetime | None]:
+    """The consultation the deadline's configured share calls for, once per clock cycle:
+    (whether one was convened now, the share point when it is still ahead)."""
+    point = consultation.share_point(known.consult, r["name"], started, due, r["paused_seconds"])
+    if point is None or (case["id"], cycle) in known.convened:
+        return False, None
+    if point > now:
+        return False, point
+    return consultation.convene_on_deadline(ctx, case, cycle, due, conn=conn, now=now), None
 
 
 # ---- Immediate escalation (no waiting for the sweep) ------------------------------------------
