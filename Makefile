@@ -30,8 +30,16 @@ demo: install
 	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/tousu db upgrade
 	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/python -m demo
 
+# The whole suite once at the default instant, then the time-sensitive tests (marker `clock`)
+# once at each named instant of tests/conftest.py CLOCKS (`--clock NAME` or an ISO time).
+CLOCKS := after-midnight before-midnight tiaoxiu-saturday month-end-before-holiday
+
 test: install
 	$(BIN)/python -m pytest -q
+	@set -e; for c in $(CLOCKS); do \
+		echo "== the clock tests at --clock $$c"; \
+		$(BIN)/python -m pytest -q --no-header -m clock --clock $$c; \
+	done
 
 # ruff (rules in pyproject.toml), the formatter's check, and mypy (strict for states/storage/services).
 lint: install

@@ -1,6 +1,18 @@
-"""Shared fixtures: a migrated SQLite database per test (copied from a session template),
-PostgreSQL when 127.0.0.1:5432 answers (a fresh database per session, dropped afterwards),
-and one user per role."""
+"""Shared fixtures: the suite's clock, a migrated SQLite database per test (copied from a
+session template), PostgreSQL when 127.0.0.1:5432 answers (a fresh database per session,
+dropped afterwards), and one user per role.
+
+The clock: every test runs with time travelled (time-machine, ticking) to one suite instant,
+so no test reads the real wall clock. The instant is `DEFAULT_CLOCK` unless `--clock` names
+another (one of `CLOCKS` or an ISO instant; a naive one is Asia/Shanghai). The `now` fixture
+returns it. Tests build their data relative to `now` or at fixed dates before the earliest
+named instant (2026-09-30); a test whose fixed data is later pins its own instant with
+`@pytest.mark.now(...)`. So the whole suite holds at every instant from 2026-09-30 on (an
+earlier --clock finds fixed data in the future). Tests marked `clock` depend on the time of day
+or date and are run again at each of `CLOCKS` by `make test`.
+
+Travel ticks (tick=True): threads, servers and timeouts see time pass; no test compares a time
+the code took from the clock with `now` for equality, so none needs a frozen clock."""
 
 from __future__ import annotations
 
@@ -8,9 +20,12 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -19,6 +34,7 @@ from config import Config, load_config  # noqa: E402
 from services import users  # noqa: E402
 from services.context import Context, open_context  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from tests.factories import cst  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TOUSU_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 TEST_KEY = "xHrqHxB3N7kZ0Vt6lq2jz1m5Yg8Qp3cS9uWdE4aKf0o="
@@ -33,6 +49,71 @@ ROLE_USERS = {
     "committee": ("committee", "孙委员"),
     "admin": ("admin", "赵管理"),
 }
+
+
+# ---- The clock --------------------------------------------------------------------------------
+
+DEFAULT_CLOCK = cst(2026, 11, 25, 10, 30)  # a Wednesday mid-morning in Beijing, a working day
+CLOCKS = {
+    "default": DEFAULT_CLOCK,
+    # 00:30 on Sunday 1 November in Beijing is still 31 October in UTC (16:30): the month
+    # just ended is October here, September by the UTC date.
+    "after-midnight": cst(2026, 11, 1, 0, 30),
+    # 23:45 on Monday 30 November: the local day (and month) ends in 15 minutes.
+    "before-midnight": cst(2026, 11, 30, 23, 45),
+    # 2026-10-10 is a Saturday worked in place of a National Day holiday (调休).
+    "tiaoxiu-saturday": cst(2026, 10, 10, 15, 0),
+    # The last working afternoon before the National Day week (10/1-10/7 off).
+    "month-end-before-holiday": cst(2026, 9, 30, 16, 30),
+}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def parse_clock(value: str) -> datetime:
+    """A name from CLOCKS or an ISO instant (naive = Asia/Shanghai)."""
+    if value in CLOCKS:
+        return CLOCKS[value]
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--clock {value!r}: expected one of {', '.join(CLOCKS)} or an ISO instant"
+        ) from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=SHANGHAI)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        default="default",
+        help=f"the instant every test runs at: {', '.join(CLOCKS)} or an ISO time "
+        "(naive = Asia/Shanghai); default %(default)s",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"suite clock: {parse_clock(config.getoption('--clock')).isoformat()}"
+
+
+@pytest.fixture(scope="session")
+def suite_instant(pytestconfig: pytest.Config) -> datetime:
+    return parse_clock(pytestconfig.getoption("--clock"))
+
+
+@pytest.fixture
+def now(request: pytest.FixtureRequest, suite_instant: datetime) -> datetime:
+    """The instant this test runs at (the clock is travelled there, and ticks on from it)."""
+    pinned = request.node.get_closest_marker("now")
+    return pinned.args[0] if pinned else suite_instant
+
+
+@pytest.fixture(autouse=True)
+def _travel_to_the_suite_instant(now: datetime) -> Iterator[None]:
+    """Autouse, so it starts before any function-scoped fixture reads the clock. Session
+    fixtures (the SQLite template, PostgreSQL, the Prefect harness) are set up before it,
+    on the real clock, and never ask it the time for anything a test checks."""
+    with time_machine.travel(now, tick=True):
+        yield
 
 
 def make_config(root: Path, url: str | None = None, **env: str) -> Config:

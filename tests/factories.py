@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services.lifecycle import actions as a
 from services.context import Context
+from services.lifecycle import actions as a
 from services.lifecycle.registration import Person, Registration, register
 
 CST = timezone(timedelta(hours=8))

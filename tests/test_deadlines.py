@@ -9,14 +9,16 @@ import pytest
 from sqlalchemy import select
 
 from config import load_config
+from services.context import make_clock
 from services.lifecycle import actions as a
 from services.lifecycle import queries
-from storage import records
-from services.context import make_clock
 from states import lifecycle as lc
 from states.deadlines import ENDINGS, KNOWN, apply_clock, needs_rows
 from states.errors import Forbidden, InvalidInput
+from storage import records
 from tests.factories import accepted, cst, notified, registered
+
+pytestmark = pytest.mark.clock
 
 
 def clock(**calendar: object):  # type: ignore[no-untyped-def]
@@ -217,8 +219,8 @@ ENDING_CASES = [
 def test_an_ending_written_in_sql_leaves_the_rows_the_clock_arithmetic_gives(
     any_ctx, effect, start
 ) -> None:  # type: ignore[no-untyped-def]
-    # services.lifecycle.actions applies met/stopped with one UPDATE; the stored rows must be exactly
-    # what states.deadlines.apply_clock gives on the loaded rows.
+    # services.lifecycle.actions applies met/stopped with one UPDATE; the stored rows must be
+    # exactly what states.deadlines.apply_clock gives on the loaded rows.
     ctx = any_ctx
     received = cst(2026, 3, 2, 9)
     number = registered(ctx, received) if start == "registered" else accepted(ctx, received)

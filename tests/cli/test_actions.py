@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from cli.main import app
-from services.lifecycle import actions as a
 from services.context import Context
+from services.lifecycle import actions as a
 from states import lifecycle as lc
 from tests.cli.conftest import REGISTER, Tousu, as_json
 from tests.conftest import ROLE_USERS

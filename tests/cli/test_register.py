@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from storage import records
 from services.context import Context
+from storage import records
 from tests.cli.conftest import REGISTER, Tousu, as_json
 
 
@@ -150,11 +150,16 @@ def test_a_bad_field_is_named_with_its_reason_and_nothing_is_written(
     assert _count(ctx) == 0
 
 
-def test_a_registration_in_the_future_is_refused(tousu: Tousu, ctx: Context) -> None:
-    later = (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    result = tousu(*REGISTER, "--at", later)
+@pytest.mark.clock
+def test_a_registration_in_the_future_is_refused(tousu: Tousu, ctx: Context, now: datetime) -> None:
+    def local(delta: timedelta) -> str:  # --at is Beijing time
+        return (now + delta).astimezone(ctx.tz).strftime("%Y-%m-%dT%H:%M")
+
+    result = tousu(*REGISTER, "--at", local(timedelta(minutes=20)))
     assert result.exit_code == 2 and "--received-at" in result.stderr
     assert _count(ctx) == 0
+    assert tousu(*REGISTER, "--at", local(-timedelta(minutes=20))).exit_code == 0
+    assert _count(ctx) == 1
 
 
 def test_an_organisation_needs_a_valid_credit_code(tousu: Tousu, ctx: Context) -> None:

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from services.lifecycle import actions as a
-from storage import records
 from services.context import Context
+from services.lifecycle import actions as a
 from services.lifecycle.registration import Person
 from states import lifecycle as lc
-from storage.timeutil import utcnow
+from storage import records
 from tests.cli.conftest import Tousu, as_json
 from tests.conftest import ROLE_USERS
 from tests.factories import accepted, cst, registered
@@ -113,10 +112,10 @@ def _person(i: int) -> Person:
     return Person(name=f"客户{i}", phone=f"1390000{i:04d}")
 
 
-def test_my_queue_is_sorted_by_nearest_deadline_and_marks_overdue_and_due_today(
-    tousu: Tousu, ctx: Context
+@pytest.mark.clock
+def test_my_queue_is_sorted_by_nearest_deadline_and_marks_overdue(
+    tousu: Tousu, ctx: Context, now: datetime
 ) -> None:
-    now = utcnow()
     old = accepted(ctx, now - timedelta(days=20), complainant=_person(1))  # decision overdue
     new = accepted(ctx, now - timedelta(hours=3), complainant=_person(2))
     mid = accepted(ctx, now - timedelta(days=10), complainant=_person(3))
@@ -129,10 +128,10 @@ def test_my_queue_is_sorted_by_nearest_deadline_and_marks_overdue_and_due_today(
     assert as_json(tousu("queue", "--json", user="liaison2"))["items"] == []
 
 
+@pytest.mark.clock
 def test_queue_filters_by_state_priority_category_branch_and_handler(
-    tousu: Tousu, ctx: Context
+    tousu: Tousu, ctx: Context, now: datetime
 ) -> None:
-    now = utcnow()
     plain = accepted(ctx, now - timedelta(hours=5), complainant=_person(1))
     big = accepted(
         ctx, now - timedelta(hours=4), complainant=_person(2), amount=2_000_000.0, branch="beijing"
@@ -153,15 +152,22 @@ def test_queue_filters_by_state_priority_category_branch_and_handler(
     assert numbers("--scope", "all", "--handler", "liaison2") == []
 
 
+@pytest.mark.clock
 def test_a_clerk_queue_holds_the_branch_complaints_waiting_for_acceptance(
-    tousu: Tousu, ctx: Context
+    tousu: Tousu, ctx: Context, now: datetime
 ) -> None:
-    number = registered(ctx, utcnow() - timedelta(hours=23))
+    number = registered(ctx, now - timedelta(hours=23))
     body = as_json(tousu("queue", "--json", user="clerk"))
     assert [i["number"] for i in body["items"]] == [number]
     assert body["items"][0]["nearest_deadline"] == "acceptance"
+    # Acceptance is due in an hour: today, unless this hour crosses local midnight.
+    due_today = (now + timedelta(hours=1)).astimezone(ctx.tz).date() == now.astimezone(
+        ctx.tz
+    ).date()
     out = tousu("queue", user="clerk").stdout
-    assert number in out and "受理时限" in out and "已超时 0 件" in out
+    assert number in out and "受理时限" in out
+    assert f"已超时 0 件, 今日到期 {int(due_today)} 件" in out
+    assert ("今日到期" in out.split(number, 1)[1].splitlines()[0]) == due_today
 
 
 @pytest.mark.parametrize("username", ["clerk", "investigator", "liaison"])
@@ -219,22 +225,25 @@ def test_the_light_read_path_returns_what_the_tables_return(ctx: Context) -> Non
 
 
 def test_show_and_queue_import_neither_the_tables_nor_heavy_libraries(
-    ctx: Context, cli_env: dict[str, str]
+    ctx: Context, cli_env: dict[str, str], now: datetime
 ) -> None:
     import os
     import subprocess
     import sys
 
     number = registered(ctx, cst(2026, 3, 2, 9))
+    # The child process gets the suite's clock too: no test reads the wall clock.
     probe = (
+        f"import time_machine\ntime_machine.travel({now.isoformat()!r}, tick=True).start()\n"
         "import sys\nfrom cli.main import app\n"
-        "for argv in (['show', %r, '--user', 'liaison'], ['queue', '--user', 'liaison']):\n"
+        f"for argv in (['show', {number!r}, '--user', 'liaison'],\n"
+        "             ['queue', '--user', 'liaison']):\n"
         "    try:\n        app(argv)\n    except SystemExit as exc:\n"
         "        assert exc.code == 0, exc.code\n"
         "heavy = ('prefect', 'apprise', 'openpyxl', 'faker', 'alembic', 'rich.table',\n"
         "         'storage.models', 'storage.records')\n"
         "print('LOADED', [m for m in heavy if m in sys.modules])\n"
-    ) % number
+    )
     done = subprocess.run(
         [sys.executable, "-c", probe],
         capture_output=True,

@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.lifecycle import actions as a
 from services.automatic import consultation, escalation, mediation
-from services.lifecycle import queries
-from storage import records
 from services.context import Context
+from services.lifecycle import actions as a
+from services.lifecycle import queries
 from states.errors import Forbidden
-from storage.timeutil import from_db, utcnow
+from storage import records
+from storage.timeutil import from_db
 from tests import factories as f
+
+pytestmark = pytest.mark.clock
 
 
 def _alerts(ctx: Context, kind: str) -> list[dict[str, Any]]:
@@ -43,10 +45,14 @@ def _in_working_hours(ctx: Context, when: datetime) -> bool:
 
 
 def test_a_case_past_the_configured_share_of_its_decision_deadline_is_convened(
-    any_ctx: Context,
+    any_ctx: Context, now: datetime
 ) -> None:
     ctx = any_ctx
-    received = utcnow() - timedelta(days=10)  # 60% of 15 days = 9 days
+    received = now - timedelta(days=10)
+    # The decision deadline (15 days) ends at 24:00 local time: its share is 9 to 9.6 days.
+    decision = ctx.clock.start("decision", received)
+    share = consultation.settings(ctx)["share"]
+    assert received + (decision.due_at - received) * share < now  # type: ignore[operator]
     number = f.accepted(ctx, received)
     a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
 
@@ -60,8 +66,10 @@ def test_a_case_past_the_configured_share_of_its_decision_deadline_is_convened(
     assert invited == {f"dept:{d}" for d in consultation.settings(ctx)["departments"]}
 
 
-def test_the_consultation_decision_is_recorded_and_moves_the_case_on(ctx: Context) -> None:
-    number = f.accepted(ctx, utcnow() - timedelta(days=1))
+def test_the_consultation_decision_is_recorded_and_moves_the_case_on(
+    ctx: Context, now: datetime
+) -> None:
+    number = f.accepted(ctx, now - timedelta(days=1))
     consultation.convene(
         ctx,
         number,
@@ -77,8 +85,10 @@ def test_the_consultation_decision_is_recorded_and_moves_the_case_on(ctx: Contex
     assert (k["status"], k["decided_by"]) == ("concluded", "coordinator")
 
 
-def test_a_consultation_is_reminded_before_and_escalated_when_overdue(ctx: Context) -> None:
-    number = f.accepted(ctx, utcnow() - timedelta(days=1))
+def test_a_consultation_is_reminded_before_and_escalated_when_overdue(
+    ctx: Context, now: datetime
+) -> None:
+    number = f.accepted(ctx, now - timedelta(days=1))
     k = consultation.convene(ctx, number, actor="coordinator", reason="重复投诉")
     meeting = from_db(k["meeting_at"])
     assert meeting is not None
@@ -92,8 +102,8 @@ def test_a_consultation_is_reminded_before_and_escalated_when_overdue(ctx: Conte
     assert alert["audience"] == "role:committee"
 
 
-def test_major_cases_in_handling_are_convened_once(ctx: Context) -> None:
-    number = f.registered(ctx, utcnow() - timedelta(hours=2))
+def test_major_cases_in_handling_are_convened_once(ctx: Context, now: datetime) -> None:
+    number = f.registered(ctx, now - timedelta(hours=2))
     a.accept(
         ctx,
         number,
@@ -109,8 +119,8 @@ def test_major_cases_in_handling_are_convened_once(ctx: Context) -> None:
     assert consultation.consultations_of(ctx, number)[0]["reason_code"] == "major"
 
 
-def test_the_ledger_can_convene_a_consultation_once(ctx: Context) -> None:
-    number = f.accepted(ctx, utcnow() - timedelta(days=2))
+def test_the_ledger_can_convene_a_consultation_once(ctx: Context, now: datetime) -> None:
+    number = f.accepted(ctx, now - timedelta(days=2))
     first = consultation.convene_for(
         ctx, number, "重复投诉 3 次未化解", reason_code="repeat", key="matter-7"
     )
@@ -120,8 +130,8 @@ def test_the_ledger_can_convene_a_consultation_once(ctx: Context) -> None:
     assert first["id"] == second["id"] and _state(ctx, number) == "consulting"
 
 
-def test_a_case_not_in_handling_cannot_be_convened(ctx: Context) -> None:
-    number = f.registered(ctx, utcnow() - timedelta(hours=2))
+def test_a_case_not_in_handling_cannot_be_convened(ctx: Context, now: datetime) -> None:
+    number = f.registered(ctx, now - timedelta(hours=2))
     with pytest.raises(Forbidden):
         consultation.convene_for(ctx, number, "积案", reason_code="backlog")
 
@@ -135,10 +145,10 @@ def test_a_meeting_asked_for_on_friday_evening_falls_on_the_next_working_morning
 
 
 def test_a_referral_chooses_the_branch_organisation_and_keeps_personal_data_out(
-    any_ctx: Context,
+    any_ctx: Context, now: datetime
 ) -> None:
     ctx = any_ctx
-    received = utcnow() - timedelta(days=3)
+    received = now - timedelta(days=3)
     number = f.accepted(ctx, received, branch="beijing")
     a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
 
@@ -154,8 +164,10 @@ def test_a_referral_chooses_the_branch_organisation_and_keeps_personal_data_out(
     assert deadlines["decision"] == "paused" and escalation.due_count(ctx) == 0
 
 
-def test_a_plain_mediate_action_gets_its_referral_from_the_cycle(ctx: Context) -> None:
-    received = utcnow() - timedelta(days=3)
+def test_a_plain_mediate_action_gets_its_referral_from_the_cycle(
+    ctx: Context, now: datetime
+) -> None:
+    received = now - timedelta(days=3)
     number = f.accepted(ctx, received)
     a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
     a.mediate(ctx, number, actor="liaison", channel="people", organisation="所在地人民调解委员会")
@@ -164,22 +176,24 @@ def test_a_plain_mediate_action_gets_its_referral_from_the_cycle(ctx: Context) -
     assert mediation.referrals_of(ctx, number)[0]["contact"] == "mediation:people"
 
 
-def test_mediation_past_its_time_is_followed_up(ctx: Context) -> None:
-    received = utcnow() - timedelta(days=3)
+def test_mediation_past_its_time_is_followed_up(ctx: Context, now: datetime) -> None:
+    received = now - timedelta(days=3)
     number = f.accepted(ctx, received)
     a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
     mediation.refer(ctx, number, actor="liaison", channel="industry")
-    assert mediation.follow_up(ctx, now=utcnow() + timedelta(days=10)) == 0
-    assert mediation.follow_up(ctx, now=utcnow() + timedelta(days=31)) == 1
-    assert mediation.follow_up(ctx, now=utcnow() + timedelta(days=32)) == 0
+    assert mediation.follow_up(ctx, now=now + timedelta(days=10)) == 0
+    assert mediation.follow_up(ctx, now=now + timedelta(days=31)) == 1
+    assert mediation.follow_up(ctx, now=now + timedelta(days=32)) == 0
     assert {r["audience"] for r in _alerts(ctx, "mediation_follow_up")} == {
         "mediation:industry",
         "user:liaison",
     }
 
 
-def test_an_agreement_closes_the_case_and_a_failure_returns_it_with_advice(ctx: Context) -> None:
-    received = utcnow() - timedelta(days=3)
+def test_an_agreement_closes_the_case_and_a_failure_returns_it_with_advice(
+    ctx: Context, now: datetime
+) -> None:
+    received = now - timedelta(days=3)
     agreed, failed = (
         f.accepted(ctx, received),
         f.accepted(ctx, received, policy_no="P2026999999", channel="online"),
@@ -216,10 +230,10 @@ def test_an_agreement_closes_the_case_and_a_failure_returns_it_with_advice(ctx: 
 
 
 def test_a_referral_after_the_decision_carries_the_decision_from_the_event_log(
-    any_ctx: Context,
+    any_ctx: Context, now: datetime
 ) -> None:
     ctx = any_ctx
-    number = f.notified(ctx, utcnow() - timedelta(days=5))
+    number = f.notified(ctx, now - timedelta(days=5))
 
     ref = mediation.refer(ctx, number, actor="liaison", channel="industry")
 

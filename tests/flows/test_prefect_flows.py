@@ -3,39 +3,39 @@ the services; the deployments in prefect.yaml match flows/deployments.py."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
 from flows.deployments import DEPLOYMENTS, TIMEZONE
-from services.lifecycle import actions as a
 from services.automatic import consultation, escalation
 from services.context import Context
-from storage.timeutil import utcnow
+from services.lifecycle import actions as a
 from tests import factories as f
-from tests.notifications.conftest import smtp  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.clock
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_the_sweep_flow_escalates_what_is_due_and_then_nothing(ctx: Context) -> None:
+def test_the_sweep_flow_escalates_what_is_due_and_then_nothing(ctx: Context, now: datetime) -> None:
     from flows.sweep import deadline_sweep
 
-    f.registered(ctx, utcnow() - timedelta(hours=30))
+    f.registered(ctx, now - timedelta(hours=30))
     url = ctx.config.database_url
     assert deadline_sweep(database_url=url)["escalated"] == 1
     assert deadline_sweep(database_url=url)["escalated"] == 0
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_the_consultation_and_mediation_flows_run_their_cycles(ctx: Context) -> None:
+def test_the_consultation_and_mediation_flows_run_their_cycles(ctx: Context, now: datetime) -> None:
     from flows.consultation import consultation_cycle
     from flows.mediation import mediation_cycle
 
-    number = f.registered(ctx, utcnow() - timedelta(hours=2))
+    number = f.registered(ctx, now - timedelta(hours=2))
     a.accept(
         ctx,
         number,
@@ -46,7 +46,7 @@ def test_the_consultation_and_mediation_flows_run_their_cycles(ctx: Context) -> 
         priority="major",
         priority_reason="群体事件",
     )
-    other = f.accepted(ctx, utcnow() - timedelta(days=2), policy_no="P2026777777", channel="online")
+    other = f.accepted(ctx, now - timedelta(days=2), policy_no="P2026777777", channel="online")
     a.investigate(ctx, other, actor="liaison")
     a.mediate(ctx, other, actor="liaison", channel="industry", organisation="调解中心")
 
@@ -72,7 +72,7 @@ def test_prefect_yaml_has_one_deployment_per_flow_with_its_schedule() -> None:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_the_dispatch_flow_sends_what_it_can_and_completes_naming_a_missing_secret(
-    ctx: Context, smtp, tmp_path: Path, monkeypatch
+    ctx: Context, smtp, tmp_path: Path, monkeypatch, now: datetime
 ) -> None:  # type: ignore[no-untyped-def]
     from flows.notify import notify_dispatch
     from tests.notifications.conftest import alert
@@ -90,7 +90,7 @@ urls:
     )
     monkeypatch.setenv("TOUSU_APPRISE_FILE", str(path))
     monkeypatch.delenv("UNSET_ROBOT_KEY", raising=False)
-    alert(ctx, "c1:flow-missing-secret", audience="supervisors", urgent=True)
+    alert(ctx, "c1:flow-missing-secret", audience="supervisors", urgent=True, now=now)
 
     # Not a failed run every minute: completed, its message naming what to set, and the
     # administrators told once by the channel that works (issue 16).

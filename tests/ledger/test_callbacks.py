@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from services.lifecycle import actions as a
 from services.automatic import callbacks, ledger
+from services.lifecycle import actions as a
 from services.lifecycle import queries
-from storage import records
 from states.errors import Conflict, Forbidden, InvalidInput
+from storage import records
 from tests.factories import ANALYSIS, accepted, cst
+
+pytestmark = pytest.mark.clock
 
 
 def notified_at(ctx, when: datetime, *, by_branch: bool = False, close: bool = False) -> str:
@@ -129,6 +131,7 @@ def test_an_investigator_may_not_record_a_callback(ctx):
         callbacks.record(ctx, cb["id"], actor="investigator", reached=False)
 
 
+@pytest.mark.now(cst(2026, 10, 9, 12))  # after the last attempt it records
 def test_unreachable_retries_on_the_next_working_day_up_to_the_configured_count(ctx):
     number = notified_at(ctx, cst(2026, 9, 25, 10))  # Fri → due Wed 9/30
     [cb] = callbacks.for_complaint(ctx, number)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
 from services.lifecycle.registration import register
 from tests.factories import accepted, cst, registration
 from tests.ledger.test_callbacks import notified_at
+
+pytestmark = pytest.mark.clock  # `callback due` and the ledger read the clock themselves
 
 
 def _run(ctx, tmp_path, *args, user="supervisor"):

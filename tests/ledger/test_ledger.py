@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import select, text
 
 from services.automatic import ledger
-
-from services.reporting import ledger_export
-
-from storage import records
 from services.lifecycle.registration import Person, register
+from services.reporting import ledger_export
 from states.errors import Forbidden, InvalidInput
+from storage import records
 from tests.factories import accepted, cst, registration
 
 NOW = cst(2026, 6, 30, 2, 0)
+
+pytestmark = pytest.mark.clock
 
 
 def test_a_case_open_for_60_days_is_not_backlog_and_61_days_is(ctx):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.lifecycle import actions as a
 from services.automatic import ledger
+from services.lifecycle import actions as a
 from services.lifecycle import queries
 from services.lifecycle.registration import Person, register
 from tests.factories import ANALYSIS, accepted, cst, registered, registration

@@ -68,6 +68,7 @@ def test_an_entry_needs_a_reason_and_evidence(ctx):
         sa.add(ctx, actor="supervisor", number=number, reason="", evidence="录音")
 
 
+@pytest.mark.now(cst(2026, 10, 1, 12))  # after the new complaint it registers
 def test_a_listed_complainant_is_recognised_on_a_new_complaint_by_identity(ctx):
     number = registered(ctx, T)
     sa.add(ctx, actor="supervisor", number=number, reason="恶意", evidence="录音")
@@ -77,6 +78,7 @@ def test_a_listed_complainant_is_recognised_on_a_new_complaint_by_identity(ctx):
     assert sa.flag_for(ctx, later, actor="supervisor") is not None
 
 
+@pytest.mark.now(cst(2026, 10, 1, 12))  # after the new complaint it registers
 def test_a_listed_complainant_is_still_registered_accepted_and_handled(ctx):
     number = registered(ctx, T)
     sa.add(ctx, actor="supervisor", number=number, reason="恶意", evidence="录音")

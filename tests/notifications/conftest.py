@@ -25,6 +25,7 @@ from notifications.routing import Routing, load_routing
 from notifications.settings import NotifySettings, ServiceLimits
 from services.context import Context
 from storage.records import enqueue_alert
+from tests.cli.conftest import cli_env, tousu  # noqa: F401 - fixtures for test_cli.py
 from tests.factories import cst
 
 # Every message sent during the session, for the masking scan.
@@ -161,16 +162,16 @@ def silent_server() -> Iterator[int]:
 
 
 def settings(**over: Any) -> NotifySettings:
-    base: dict[str, Any] = dict(
-        apprise_file=Path("unused.yaml"),
-        secrets_file=None,
-        fallback_after=2,
-        backoff_base=60.0,
-        backoff_max=600.0,
-        workers=4,
-        quiet_hours=True,
-        services={"default": ServiceLimits(rate=0, cto=1.0, rto=1.0)},
-    )
+    base: dict[str, Any] = {
+        "apprise_file": Path("unused.yaml"),
+        "secrets_file": None,
+        "fallback_after": 2,
+        "backoff_base": 60.0,
+        "backoff_max": 600.0,
+        "workers": 4,
+        "quiet_hours": True,
+        "services": {"default": ServiceLimits(rate=0, cto=1.0, rto=1.0)},
+    }
     base.update(over)
     return NotifySettings(**base)
 

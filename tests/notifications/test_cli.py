@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.context import Context
-from tests.cli.conftest import as_json, cli_env, tousu  # noqa: F401 - fixtures
+from tests.cli.conftest import as_json
 from tests.notifications.conftest import SMTP, WeCom, alert
 
 

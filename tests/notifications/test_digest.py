@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 from notifications.digest import compose_digests
 from notifications.dispatch import dispatch
 from services.context import Context
 from tests.factories import accepted, cst
-from tests.notifications.conftest import SMTP, routing, settings
+from tests.notifications.conftest import SMTP, WORKING, routing, settings
+
+pytestmark = pytest.mark.clock
 
 
+@pytest.mark.now(WORKING)  # after the case it registers
 def test_each_supervisor_gets_one_digest_a_day_listing_overdue_cases(
     ctx: Context, smtp: SMTP
 ) -> None:

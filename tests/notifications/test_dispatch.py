@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from notifications.dispatch import dispatch
@@ -14,7 +15,9 @@ from storage.models import Outbox
 from storage.notifications import DeliveryAttempt, NotifyDelivery
 from tests.notifications.conftest import SMTP, WORKING, WeCom, alert, routing, settings
 
-O = Outbox.__table__  # type: ignore[attr-defined]
+pytestmark = pytest.mark.clock  # quiet hours, retries and leases against the suite's clock
+
+OUT = Outbox.__table__  # type: ignore[attr-defined]
 D = NotifyDelivery.__table__  # type: ignore[attr-defined]
 A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
 
@@ -54,7 +57,7 @@ def test_an_alert_reaches_email_and_wecom_once_and_every_attempt_is_recorded(
     again = dispatch(ctx, now=WORKING + timedelta(minutes=5), routing=r, settings=settings())
     assert again.sent == 0 and len(smtp.messages) == 1 and len(wecom.posts) == 1
     assert [a["result"] for a in _rows(ctx, A)] == ["sent", "sent"]
-    assert _rows(ctx, O)[0]["status"] == "sent"
+    assert _rows(ctx, OUT)[0]["status"] == "sent"
 
 
 def test_two_audiences_resolving_to_one_channel_send_it_once(
@@ -66,11 +69,12 @@ def test_two_audiences_resolving_to_one_channel_send_it_once(
     assert len(wecom.posts) == 1 and len(smtp.messages) == 1
 
 
+@pytest.mark.now(WORKING)  # after the case it registers
 def test_a_second_alert_of_one_event_for_the_same_channel_is_kept_as_a_duplicate(
     ctx: Context, smtp: SMTP
 ) -> None:
-    from storage.records import enqueue_alert
     from storage.models import Event
+    from storage.records import enqueue_alert
     from tests.factories import accepted, cst
 
     accepted(ctx, cst(2026, 11, 20, 10, 0))
@@ -92,7 +96,7 @@ def test_a_second_alert_of_one_event_for_the_same_channel_is_kept_as_a_duplicate
     r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: role-team_lead, supervisors\n")
     assert dispatch(ctx, now=WORKING, routing=r, settings=settings()).sent == 1
     assert len(smtp.messages) == 1
-    assert sorted(o["status"] for o in _rows(ctx, O)) == ["duplicate", "sent"]
+    assert sorted(o["status"] for o in _rows(ctx, OUT)) == ["duplicate", "sent"]
 
 
 def test_a_channel_down_and_back_loses_nothing_and_sends_nothing_twice(
@@ -111,10 +115,10 @@ def test_a_channel_down_and_back_loses_nothing_and_sends_nothing_twice(
     later = dispatch(ctx, now=WORKING + timedelta(minutes=15), routing=r, settings=s)
     assert later.sent == 5
     subjects = [str(m["Subject"]) for m in smtp.messages]
-    assert len(subjects) == 5 and len(set(m["Message-ID"] for m in smtp.messages)) == 5
+    assert len(subjects) == 5 and len({m["Message-ID"] for m in smtp.messages}) == 5
     attempts = _rows(ctx, A)
     assert sorted(a["result"] for a in attempts) == ["failed"] + ["sent"] * 5
-    assert all(o["status"] == "sent" for o in _rows(ctx, O))
+    assert all(o["status"] == "sent" for o in _rows(ctx, OUT))
 
 
 def test_a_wecom_robot_answering_503_holds_alerts_until_it_recovers(

@@ -21,6 +21,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
 NINE, SIX = time(9, 0), time(18, 0)
 
+pytestmark = pytest.mark.clock
+
 
 def _next(at, urgent=False):  # type: ignore[no-untyped-def]
     return next_send_time(at, urgent=urgent, cal=CAL, start=NINE, end=SIX, tz=TZ)

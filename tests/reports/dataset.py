@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 
-from services.lifecycle import actions as a
-from storage import records
-from services.context import Context
 from demo.data import resident_id
+from services.context import Context
+from services.lifecycle import actions as a
 from services.lifecycle.registration import Person, register
+from storage import records
 from tests.factories import ANALYSIS, cst, registration
 
-AS_OF = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+AS_OF = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # the instant the tests using it run at
 
 
 def person(n: int) -> Person:

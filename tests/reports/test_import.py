@@ -11,18 +11,22 @@ import pytest
 from sqlalchemy import func, select
 
 from config import PROJECT_ROOT
+from demo.data import SHEET_HEADERS, Generator, sheet_row
+from services.context import Context
 from services.intake import importing
 from storage import records
-from services.context import Context
-from demo.data import SHEET_HEADERS, Generator, sheet_row
 
 MAPPING = PROJECT_ROOT / "config" / "import_mapping.example.toml"
+# The generated sample's complaints are received before this instant; its tests run at it.
+SAMPLE_AT = datetime(2026, 11, 20, tzinfo=UTC)
+
+pytestmark = pytest.mark.now(SAMPLE_AT)
 
 
 def write_sample(ctx: Context, path: Path, n: int, *, bad: bool = True) -> list[list[str]]:
     gen = Generator(
         ctx.config.taxonomy,
-        now=datetime(2026, 11, 20, tzinfo=UTC),
+        now=SAMPLE_AT,
         seed=3,
         repeat_share=0.3,
     )
@@ -143,14 +147,14 @@ def test_only_registering_roles_may_import(ctx: Context, tmp_path: Path) -> None
     ],
 )
 def test_an_imported_complainant_gets_the_repeat_key_registration_gives(
-    ctx: Context, person: dict[str, str]
+    ctx: Context, person: dict[str, str], now: datetime
 ) -> None:
     from services.intake import bulk
     from services.lifecycle.registration import Person, complainant_key
     from tests.factories import registration
 
     p = Person(**person)
-    reg = registration(complainant=p, received_at=datetime.now(UTC), external_ref="k1")
+    reg = registration(complainant=p, received_at=now, external_ref="k1")
     [number] = bulk.register_batch(ctx, [(1, reg)], user=bulk.check_actor(ctx, "clerk")).imported
     with ctx.engine.connect() as conn:
         key = records.load_case(conn, number)["complainant_hash"]

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from services.reporting import reports
 from services.context import Context
+from services.reporting import reports
 from services.reporting.periods import parse_month, parse_quarter, span
 from tests.reports import dataset
+
+pytestmark = pytest.mark.now(dataset.AS_OF)  # the dataset is October 2026, reported on 23 November
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from services.reporting import case_analysis
-
-from storage import records
 from services.context import Context
-from services.reporting.periods import parse_month
+from services.reporting import case_analysis
 from services.reporting.files import produce
+from services.reporting.periods import parse_month
+from storage import records
 from tests.reports import dataset
+
+pytestmark = pytest.mark.now(dataset.AS_OF)  # the dataset is October 2026, reported on 23 November
 
 
 @pytest.fixture
