@@ -15,10 +15,10 @@ from sqlalchemy import or_, select
 
 from notifications.settings import load_settings
 from services.context import Context
-from storage.records import enqueue_alert
 from states.deadlines import ACTIVE
 from states.lifecycle import FINISHED
 from storage.models import Complaint, Deadline, User
+from storage.records import enqueue_alert
 from storage.timeutil import from_db, to_db, utcnow
 
 C = Complaint.__table__  # type: ignore[attr-defined]

@@ -303,6 +303,7 @@ def test_two_dispatchers_at_once_hold_a_robot_to_its_rate_with_every_alert_once(
     assert busiest <= 20
 
 
+@pytest.mark.now(WORKING)  # its case is registered at a fixed instant
 def test_people_an_alert_is_for_are_mentioned_by_wecom_id_or_by_mobile(
     ctx: Context, robot: Robot
 ) -> None:
@@ -356,6 +357,7 @@ def test_people_an_alert_is_for_are_mentioned_by_wecom_id_or_by_mobile(
 # ---- Every alert from the case as it is now, and every kind its own content --------------
 
 
+@pytest.mark.now(WORKING)  # its case is registered at a fixed instant
 def test_priority_state_and_due_come_from_the_case_row_when_sent_not_from_the_payload(
     ctx: Context, smtp: SMTP
 ) -> None:

@@ -100,6 +100,7 @@ def test_supervisors_get_one_report_ready_notice(produced, ctx: Context) -> None
     assert len(rows) == 1 and out.notified
     assert rows[0].audience == "role:supervisor"
     assert rows[0].payload["excel"] == str(out.excel)
+    assert rows[0].payload["figures"]["volume"] == out.volume
 
 
 def test_the_five_dimension_export_takes_the_closing_analysis(
