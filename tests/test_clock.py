@@ -3,28 +3,37 @@ and the named instants are what their names say."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from config import load_config
-from services.context import make_clock
-from storage.timeutil import utcnow
+from services.context import Context, make_clock
+from services.lifecycle.registration import register
+from storage import records
+from storage.timeutil import from_db
 from tests.conftest import CLOCKS, SHANGHAI, parse_clock
-from tests.factories import cst
+from tests.factories import cst, registration
+
+
+def _received_by_default(ctx: Context) -> datetime:
+    """What the code takes for "now": a registration without a received time gets it."""
+    number = register(ctx, registration(), actor="clerk").number
+    with ctx.engine.connect() as conn:
+        received = from_db(records.load_case(conn, number)["received_at"])
+    assert received is not None
+    return received
 
 
 @pytest.mark.clock
-def test_the_clock_is_travelled_to_the_suite_instant_and_ticks_from_it(now: datetime) -> None:
-    for read in (utcnow(), datetime.now(UTC), datetime.fromtimestamp(time.time(), UTC)):
-        assert timedelta(0) <= read - now < timedelta(minutes=1)
+def test_the_code_under_test_sees_the_suite_instant(ctx: Context, now: datetime) -> None:
+    assert timedelta(0) <= _received_by_default(ctx) - now < timedelta(minutes=1)
 
 
 @pytest.mark.now(cst(2026, 2, 16, 10))
-def test_a_test_may_pin_its_own_instant(now: datetime) -> None:
+def test_a_test_may_pin_its_own_instant(ctx: Context, now: datetime) -> None:
     assert now == cst(2026, 2, 16, 10)
-    assert timedelta(0) <= utcnow() - now < timedelta(minutes=1)
+    assert timedelta(0) <= _received_by_default(ctx) - now < timedelta(minutes=1)
 
 
 def test_the_named_instants_are_what_their_names_say() -> None:
