@@ -92,7 +92,7 @@ def function(act: Action) -> Callable[..., None]:
         as_json: bool = False,
         **given: Any,
     ) -> None:
-        fields = {f.name: _value(f, given.get(f.name)) for f in act.fields}
+        fields = act.complete(given)
         _run(act, number, user, at, expect_version, as_json, fields)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
@@ -113,12 +113,6 @@ def function(act: Action) -> Callable[..., None]:
     run.__doc__ = act.help or act.label
     run.__name__ = act.trigger
     return run
-
-
-def _value(f: Field, value: Any) -> Any:
-    if f.kind is Kind.many:
-        return list(value) if value else (list(f.default) if f.default else [])
-    return value
 
 
 def _run(

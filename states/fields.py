@@ -61,15 +61,3 @@ class Field:
     @property
     def flag_name(self) -> str:
         return self.option or "--" + self.name.replace("_", "-")
-
-    def empty(self, value: Any) -> bool:
-        """A required field counts as missing when empty or only whitespace."""
-        if value is None or value == [] or value == ():
-            return True
-        return isinstance(value, str) and not value.strip()
-
-
-def text(
-    name: str, label: str, help: str = "", *, required: bool = True, example: str = ""
-) -> Field:
-    return Field(name, label, help or label, Kind.text, required, example=example)

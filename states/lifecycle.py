@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from transitions import Machine
@@ -247,6 +248,16 @@ class Action:
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
+
+    def complete(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The row's fields taken from `given`; a missing one takes its declared default."""
+        values: dict[str, Any] = {}
+        for f in self.fields:
+            value = given.get(f.name)
+            if (value is None or (f.kind is Kind.many and not value)) and f.default is not None:
+                value = f.default
+            values[f.name] = list(value) if f.kind is Kind.many and value is not None else value
+        return values
 
 
 # Fields several actions share.
@@ -725,7 +736,10 @@ def _build_machine() -> Machine:
     )
 
 
-MACHINE = _build_machine()
+@cache
+def machine() -> Machine:
+    """The shared machine, built on first use (commands that take no action never pay for it)."""
+    return _build_machine()
 
 
 class Snapshot:
@@ -781,7 +795,7 @@ def check(act: Action, case: Mapping[str, Any], fields: Mapping[str, Any]) -> No
 def fire(act: Action, state: State) -> State:
     """Move the state with the shared machine; returns the new state."""
     snap = Snapshot(state.value)
-    if not MACHINE.events[act.trigger].trigger(snap):
+    if not machine().events[act.trigger].trigger(snap):
         raise Forbidden(f"当前状态「{state.label}」不能执行「{act.label}」")
     return State(snap.state)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection, CursorResult
 
 from states.deadlines import ACTIVE, MET, Ending
@@ -313,3 +313,11 @@ def master_of(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
     if row.get("linked_to_id"):
         row = load_case_by_id(conn, row["linked_to_id"])
     return dict(row) if "complainant_hash" in row else load_case_by_id(conn, row["id"])
+
+
+def rows_of_case(conn: Connection, table: Table, number: str) -> list[dict[str, Any]]:
+    """The rows of a per-complaint table (consultations, referrals, ...) for one complaint,
+    oldest first; NotFound when the number is unknown."""
+    case = load_case(conn, number)
+    query = select(table).where(table.c.complaint_id == case["id"]).order_by(table.c.id)
+    return [dict(r) for r in conn.execute(query).mappings()]

@@ -42,7 +42,7 @@ def test_the_committed_diagram_is_current() -> None:
 
 def test_the_machine_has_exactly_the_tables_moves() -> None:
     for act in lc.ACTIONS:
-        assert set(lc.MACHINE.events[act.trigger].transitions) == {s.value for s in act.sources}
+        assert set(lc.machine().events[act.trigger].transitions) == {s.value for s in act.sources}
 
 
 @pytest.mark.parametrize("act", lc.ACTIONS, ids=lambda a: a.trigger)

@@ -347,15 +347,7 @@ def conclude(
 
 def consultations_of(ctx: Context, number: str) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
-        case = records.load_case(conn, number)
-        return [
-            dict(r)
-            for r in conn.execute(
-                select(CONSULTATION)
-                .where(CONSULTATION.c.complaint_id == case["id"])
-                .order_by(CONSULTATION.c.id)
-            ).mappings()
-        ]
+        return records.rows_of_case(conn, CONSULTATION, number)
 
 
 # ---- The periodic part: 重大 cases, reminders, overdue consultations ------------------------

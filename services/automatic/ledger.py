@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from services.automatic import consultation
 from services.context import Context
+from services.lifecycle import effects
 from states import ledger as rules
 from states import lifecycle as lc
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -31,6 +32,8 @@ LEDGER_MATTER = table_of(LedgerMatter)
 LEDGER_MEMBER = table_of(LedgerMember)
 LEDGER_ACTION = table_of(LedgerAction)
 EDITORS = (lc.Role.supervisor, lc.Role.committee)
+# Who may be responsible for a ledger matter (the matter's 责任人).
+LEDGER_OWNERS = (lc.Role.liaison, lc.Role.supervisor, lc.Role.coordinator)
 
 
 def matter_code(matter_id: int) -> str:
@@ -524,14 +527,9 @@ def update_matter(
         values: dict[str, Any] = {}
         changes: list[tuple[str, str, dict[str, Any]]] = []
         if owner is not None and owner != row["owner"]:
-            target = records.load_user(conn, owner)
-            if lc.Role(target["role"]) not in (
-                lc.Role.liaison,
-                lc.Role.supervisor,
-                lc.Role.coordinator,
-            ):
-                raise InvalidInput("owner", f"{owner} 的角色不能担任台账责任人")
-            values["owner"] = owner
+            values["owner"] = effects.owner(
+                conn, owner, roles=LEDGER_OWNERS, refusal="的角色不能担任台账责任人"
+            )
             changes.append(
                 ("owner_changed", f"责任人: {row['owner'] or '未指定'} → {owner}", {"owner": owner})
             )

@@ -424,12 +424,4 @@ def cycle(ctx: Context, *, now: datetime | None = None) -> CycleResult:
 
 def referrals_of(ctx: Context, number: str) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
-        case = records.load_case(conn, number)
-        return [
-            dict(r)
-            for r in conn.execute(
-                select(MEDIATION_REFERRAL)
-                .where(MEDIATION_REFERRAL.c.complaint_id == case["id"])
-                .order_by(MEDIATION_REFERRAL.c.id)
-            ).mappings()
-        ]
+        return records.rows_of_case(conn, MEDIATION_REFERRAL, number)

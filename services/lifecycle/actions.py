@@ -214,17 +214,10 @@ class ActionFunction:
         )
 
     def fields(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        declared = {f.name: f for f in self.action.fields}
-        unknown = given.keys() - declared.keys()
+        unknown = given.keys() - {f.name for f in self.action.fields}
         if unknown:
             raise TypeError(f"{self.action.trigger}() got unknown fields {sorted(unknown)}")
-        values = {}
-        for name, spec in declared.items():
-            value = given.get(name)
-            if value is None and spec.default is not None:
-                value = list(spec.default) if isinstance(spec.default, tuple) else spec.default
-            values[name] = value
-        return values
+        return self.action.complete(given)
 
 
 # One function per action the people and the flows take (`link` is taken inside the repeat

@@ -8,7 +8,7 @@ function here, registered under its name; a test checks every name a row uses is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -76,11 +76,19 @@ def column_values(
     return values
 
 
-def owner(conn: Connection, username: str, field: str = "owner") -> str:
-    """The username of a person who may own a case (首问负责); refuses anyone else."""
+def owner(
+    conn: Connection,
+    username: str,
+    *,
+    roles: Collection[lc.Role] = lc.OWNER_ROLES,
+    refusal: str = "的角色不能负责投诉",
+    field: str = "owner",
+) -> str:
+    """The username of a person whose role may own the thing (a case by default, 首问负责);
+    refuses anyone else."""
     user = records.load_user(conn, username)
-    if lc.Role(user["role"]) not in lc.OWNER_ROLES:
-        raise InvalidInput(field, f"{username} 的角色不能负责投诉")
+    if lc.Role(user["role"]) not in roles:
+        raise InvalidInput(field, f"{username} {refusal}")
     return str(user["username"])
 
 
