@@ -95,16 +95,12 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"suite clock: {parse_clock(config.getoption('--clock')).isoformat()}"
 
 
-@pytest.fixture(scope="session")
-def suite_instant(pytestconfig: pytest.Config) -> datetime:
-    return parse_clock(pytestconfig.getoption("--clock"))
-
-
 @pytest.fixture
-def now(request: pytest.FixtureRequest, suite_instant: datetime) -> datetime:
-    """The instant this test runs at (the clock is travelled there, and ticks on from it)."""
+def now(request: pytest.FixtureRequest) -> datetime:
+    """The instant this test runs at: its own `mark.now`, else the suite's `--clock` (the clock
+    is travelled there, and ticks on from it)."""
     pinned = request.node.get_closest_marker("now")
-    return pinned.args[0] if pinned else suite_instant
+    return pinned.args[0] if pinned else parse_clock(request.config.getoption("--clock"))
 
 
 @pytest.fixture(autouse=True)

@@ -161,9 +161,8 @@ def test_a_clerk_queue_holds_the_branch_complaints_waiting_for_acceptance(
     assert [i["number"] for i in body["items"]] == [number]
     assert body["items"][0]["nearest_deadline"] == "acceptance"
     # Acceptance is due in an hour: today, unless this hour crosses local midnight.
-    due_today = (now + timedelta(hours=1)).astimezone(ctx.tz).date() == now.astimezone(
-        ctx.tz
-    ).date()
+    due, today = (t.astimezone(ctx.tz).date() for t in (now + timedelta(hours=1), now))
+    due_today = due == today
     out = tousu("queue", user="clerk").stdout
     assert number in out and "受理时限" in out
     assert f"已超时 0 件, 今日到期 {int(due_today)} 件" in out

@@ -46,6 +46,19 @@ def notified_at(ctx, when: datetime, *, by_branch: bool = False, close: bool = F
     return number
 
 
+def reached(ctx, cb, satisfaction: str, **more):
+    """The liaison reaches the complainant on the callback's day (Thu 3/5) and records it."""
+    return callbacks.record(
+        ctx,
+        cb["id"],
+        actor="liaison",
+        reached=True,
+        satisfaction=satisfaction,
+        at=cst(2026, 3, 5, 10),
+        **more,
+    )
+
+
 def test_notifying_a_decision_schedules_a_callback_three_working_days_later_at_nine(ctx):
     number = notified_at(ctx, cst(2026, 3, 2, 15))  # Monday
     [cb] = callbacks.for_complaint(ctx, number)
@@ -91,15 +104,7 @@ def test_due_lists_callbacks_whose_day_has_come(ctx):
 def test_a_satisfied_callback_is_recorded_with_its_nps(ctx):
     number = notified_at(ctx, cst(2026, 3, 2, 15))
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(
-        ctx,
-        cb["id"],
-        actor="liaison",
-        reached=True,
-        satisfaction="satisfied",
-        nps=9,
-        at=cst(2026, 3, 5, 10),
-    )
+    done = reached(ctx, cb, "satisfied", nps=9)
     assert done.status == "reached" and done.outcome is None
     [cb] = callbacks.for_complaint(ctx, number)
     assert cb["satisfaction"] == "satisfied" and cb["nps"] == 9
@@ -155,16 +160,7 @@ def test_unreachable_retries_on_the_next_working_day_up_to_the_configured_count(
 def test_dissatisfied_reopens_the_case_by_default(ctx):
     number = notified_at(ctx, cst(2026, 3, 2, 15), close=True)
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(
-        ctx,
-        cb["id"],
-        actor="liaison",
-        reached=True,
-        satisfaction="dissatisfied",
-        nps=2,
-        note="认为赔付偏低",
-        at=cst(2026, 3, 5, 10),
-    )
+    done = reached(ctx, cb, "dissatisfied", nps=2, note="认为赔付偏低")
     assert done.outcome == "reopen" and done.case_state == "reopened"
     events = queries.get_complaint(ctx, number)["events"]
     assert events[-1]["action"] == "reopen" and "回访不满意" in events[-1]["reason"]
@@ -174,14 +170,7 @@ def test_dissatisfied_goes_to_review_when_configured_and_the_branch_decided(ctx_
     ctx = ctx_with(TOUSU__CALLBACK__DISSATISFIED='"review"')
     number = notified_at(ctx, cst(2026, 3, 2, 15), by_branch=True)
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(
-        ctx,
-        cb["id"],
-        actor="liaison",
-        reached=True,
-        satisfaction="dissatisfied",
-        at=cst(2026, 3, 5, 10),
-    )
+    done = reached(ctx, cb, "dissatisfied")
     assert done.outcome == "review" and done.case_state == "reviewing"
 
 
@@ -189,14 +178,7 @@ def test_review_of_a_head_office_decision_falls_back_to_reopening(ctx_with):
     ctx = ctx_with(TOUSU__CALLBACK__DISSATISFIED='"review"')
     number = notified_at(ctx, cst(2026, 3, 2, 15), by_branch=False)
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(
-        ctx,
-        cb["id"],
-        actor="liaison",
-        reached=True,
-        satisfaction="dissatisfied",
-        at=cst(2026, 3, 5, 10),
-    )
+    done = reached(ctx, cb, "dissatisfied")
     assert done.outcome == "reopen" and done.case_state == "reopened"
 
 
@@ -204,14 +186,7 @@ def test_dissatisfied_goes_to_mediation_when_configured(ctx_with):
     ctx = ctx_with(TOUSU__CALLBACK__DISSATISFIED='"mediation"')
     number = notified_at(ctx, cst(2026, 3, 2, 15), close=True)
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(
-        ctx,
-        cb["id"],
-        actor="liaison",
-        reached=True,
-        satisfaction="dissatisfied",
-        at=cst(2026, 3, 5, 10),
-    )
+    done = reached(ctx, cb, "dissatisfied")
     assert done.outcome == "mediation" and done.case_state == "mediating"
 
 
@@ -219,14 +194,7 @@ def test_dissatisfied_enters_the_ledger_when_configured(ctx_with):
     ctx = ctx_with(TOUSU__CALLBACK__DISSATISFIED='"ledger"')
     number = notified_at(ctx, cst(2026, 3, 2, 15))
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(
-        ctx,
-        cb["id"],
-        actor="liaison",
-        reached=True,
-        satisfaction="dissatisfied",
-        at=cst(2026, 3, 5, 10),
-    )
+    done = reached(ctx, cb, "dissatisfied")
     assert done.outcome == "ledger" and done.case_state == "notified"
     [matter] = ledger.list_matters(ctx)
     assert matter["master"] == number and matter["kind"] == "dissatisfied"
@@ -235,15 +203,7 @@ def test_dissatisfied_enters_the_ledger_when_configured(ctx_with):
 def test_basically_satisfied_changes_nothing(ctx):
     number = notified_at(ctx, cst(2026, 3, 2, 15))
     [cb] = callbacks.for_complaint(ctx, number)
-    done = callbacks.record(
-        ctx,
-        cb["id"],
-        actor="liaison",
-        reached=True,
-        satisfaction="basically_satisfied",
-        nps=7,
-        at=cst(2026, 3, 5, 10),
-    )
+    done = reached(ctx, cb, "basically_satisfied", nps=7)
     assert done.outcome is None and done.case_state == "notified"
 
 

@@ -33,6 +33,12 @@ def _reg(ctx: Context, n: int, received: datetime, **over: object) -> str:
     return register(ctx, reg, actor="clerk").number
 
 
+def _accept(
+    ctx: Context, number: str, at: datetime, category: str, product: str, owner: str = "liaison"
+) -> None:
+    a.accept(ctx, number, actor="clerk", category=category, product=product, owner=owner, at=at)
+
+
 def _decide(ctx: Context, number: str, t0: datetime, days: float, after: int = 3) -> None:
     a.investigate(ctx, number, actor="liaison", at=t0 + timedelta(hours=after))
     a.negotiate(
@@ -55,15 +61,7 @@ def build(ctx: Context) -> dict[str, str]:
     # A: Beijing, accepted in 2 h, decided on day 5, told and closed.
     t = cst(2026, 10, 5, 10)
     out["A"] = n = _reg(ctx, 1, t, branch="beijing")
-    a.accept(
-        ctx,
-        n,
-        actor="clerk",
-        category="claims",
-        product="medical",
-        owner="liaison",
-        at=t + timedelta(hours=2),
-    )
+    _accept(ctx, n, t + timedelta(hours=2), "claims", "medical")
     _decide(ctx, n, t, 5)
     a.notify(
         ctx, n, actor="liaison", channel="sms", proof="回执", at=t + timedelta(days=5, hours=2)
@@ -74,28 +72,12 @@ def build(ctx: Context) -> dict[str, str]:
     out["B"] = n = _reg(
         ctx, 2, t, branch="beijing", channel="regulator", regulator_ref="12378-0001"
     )
-    a.accept(
-        ctx,
-        n,
-        actor="clerk",
-        category="sales",
-        product="life",
-        owner="liaison",
-        at=t + timedelta(hours=30),
-    )
+    _accept(ctx, n, t + timedelta(hours=30), "sales", "life")
     _decide(ctx, n, t, 10, after=31)
     # C: Shanghai, accepted in 1 h, still investigating on the as-of day (34 days on).
     t = cst(2026, 10, 20, 10)
     out["C"] = n = _reg(ctx, 3, t, branch="shanghai")
-    a.accept(
-        ctx,
-        n,
-        actor="clerk",
-        category="claims",
-        product="motor",
-        owner="liaison2",
-        at=t + timedelta(hours=1),
-    )
+    _accept(ctx, n, t + timedelta(hours=1), "claims", "motor", owner="liaison2")
     a.investigate(ctx, n, actor="liaison2", at=t + timedelta(hours=2))
     # D: Shanghai, a repeat of A (same person and policy), withdrawn within the day.
     t = cst(2026, 10, 25, 10)
@@ -114,15 +96,7 @@ def build(ctx: Context) -> dict[str, str]:
     # E: September (previous month); consultation, mediation and settlement in October.
     t = cst(2026, 9, 15, 10)
     out["E"] = n = _reg(ctx, 5, t, branch="beijing")
-    a.accept(
-        ctx,
-        n,
-        actor="clerk",
-        category="claims",
-        product="medical",
-        owner="liaison",
-        at=t + timedelta(hours=1),
-    )
+    _accept(ctx, n, t + timedelta(hours=1), "claims", "medical")
     a.investigate(ctx, n, actor="liaison", at=t + timedelta(hours=2))
     a.consult(ctx, n, actor="liaison", reason="疑难", at=cst(2026, 10, 2, 10))
     a.conclude_consultation(ctx, n, actor="liaison", resolution="建议调解", at=cst(2026, 10, 3, 10))
@@ -150,15 +124,7 @@ def build(ctx: Context) -> dict[str, str]:
     # G: July, still open: backlog at the end of October; escalated in October (level 2).
     t = cst(2026, 7, 1, 10)
     out["G"] = n = _reg(ctx, 7, t, branch="shanghai")
-    a.accept(
-        ctx,
-        n,
-        actor="clerk",
-        category="surrender",
-        product="life",
-        owner="liaison2",
-        at=t + timedelta(hours=1),
-    )
+    _accept(ctx, n, t + timedelta(hours=1), "surrender", "life", owner="liaison2")
     a.escalate(ctx, n, actor="liaison2", reason="超期", level=2, at=cst(2026, 10, 15, 10))
     return out
 
