@@ -172,11 +172,18 @@ def begins(effect: str, case: Mapping[str, Any]) -> tuple[str, ...]:
     return ()
 
 
+# Effects that happen once in a case's life, so that the clocks they start have no stored row
+# yet: a case is accepted once (`accept` moves only from `registered`, which no action returns
+# to; a test on the lifecycle table holds this), and only acceptance starts the investigation.
+ONCE: frozenset[str] = frozenset({"accepted"})
+
+
 def needs_rows(effect: str, case: Mapping[str, Any]) -> bool:
-    """Whether an effect does more than its ending, so that the stored rows must be loaded."""
+    """Whether an effect does more than its ending and starting clocks anew, so that the stored
+    rows must be loaded (an effect in ONCE starts its clocks on an empty set)."""
     if effect not in KNOWN:
         raise ValueError(f"unknown clock effect {effect}")
-    return effect in COMPUTING or bool(begins(effect, case))
+    return effect in COMPUTING or (bool(begins(effect, case)) and effect not in ONCE)
 
 
 def apply_clock(

@@ -13,7 +13,7 @@ from services.context import make_clock
 from services.lifecycle import actions as a
 from services.lifecycle import queries
 from states import lifecycle as lc
-from states.deadlines import ENDINGS, KNOWN, apply_clock, needs_rows
+from states.deadlines import ENDINGS, KNOWN, apply_clock, begins, needs_rows
 from states.errors import Forbidden, InvalidInput
 from storage import records
 from tests.factories import accepted, cst, notified, registered
@@ -261,6 +261,21 @@ def test_an_ending_written_in_sql_leaves_the_rows_the_clock_arithmetic_gives(
     assert {n: checks[n] is None for n in checks} == {
         n: dl.next_check_at is None for n, dl in expected.items()
     }
+
+
+def test_an_effect_said_to_happen_once_cannot_happen_twice_in_a_case() -> None:
+    # needs_rows skips loading the stored clocks for these effects: their clocks are new.
+    from states.deadlines import ONCE
+
+    returns_to_registered = [a.trigger for a in lc.ACTIONS if a.dest is lc.State.registered]
+    assert returns_to_registered == []
+    for act in lc.ACTIONS:
+        if act.clock in ONCE:
+            assert act.sources == (lc.State.registered,), act.trigger
+    case = {"decided_by_branch": True}
+    for effect in ONCE:
+        for name in begins(effect, case):
+            assert {e for e in KNOWN if name in begins(e, case)} == {effect}, name
 
 
 def test_every_clock_effect_in_the_lifecycle_table_is_known_to_the_arithmetic() -> None:

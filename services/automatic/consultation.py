@@ -238,25 +238,16 @@ def convene_for(
     reason_code: str = "ledger",
     key: str | None = None,
     departments: list[str] | None = None,
-    conn: Connection | None = None,
+    conn: Connection,
 ) -> dict[str, Any]:
-    """Convene (or return the open) consultation for a complaint, as the system actor.
+    """Convene (or return the open) consultation for a complaint, as the system actor, in the
+    caller's transaction.
 
     For other services, e.g. the ledger: `convene_for(ctx, number, "重复投诉 3 次未化解",
-    reason_code="repeat", key=str(matter_id))`. Idempotent per (reason_code, complaint, key);
-    an open consultation of the complaint is returned instead of a second one. Raises Forbidden
-    when the case is in a state that cannot be consulted (e.g. registered, decided)."""
-    if conn is None:
-        with ctx.engine.begin() as own:
-            return convene_for(
-                ctx,
-                number,
-                reason,
-                reason_code=reason_code,
-                key=key,
-                departments=departments,
-                conn=own,
-            )
+    reason_code="repeat", key=str(matter_id), conn=conn)`. Idempotent per (reason_code,
+    complaint, key); an open consultation of the complaint is returned instead of a second one.
+    Raises Forbidden when the case is in a state that cannot be consulted (e.g. registered,
+    decided)."""
     case = records.load_case(conn, number)
     existing = _open_for(conn, case["id"])
     if existing:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from services.lifecycle import effects, events
 from states import lifecycle as lc
-from states.deadlines import ENDINGS, apply_clock, needs_rows
+from states.deadlines import ENDINGS, Deadline, apply_clock, begins, needs_rows
 from states.errors import Conflict, InvalidInput
 from storage import records
 from storage.timeutil import from_db, to_db, utcnow
@@ -99,8 +99,12 @@ def perform(
         ending = ENDINGS.get(act.clock)
         if ending is not None:  # met / stopped: one statement, nothing to compute
             records.end_deadlines(conn, case["id"], ending, when)
+        deadlines: dict[str, Deadline] | None = None
         if needs_rows(act.clock, case):
             deadlines = records.load_deadlines(conn, case["id"])
+        elif begins(act.clock, case):
+            deadlines = {}  # clocks started for the first time: nothing stored to load
+        if deadlines is not None:
             apply_clock(ctx.clock, act.clock, deadlines, when, case=case, fields=data)
             records.save_deadlines(conn, case["id"], deadlines)
     seq = case["event_count"] + 1

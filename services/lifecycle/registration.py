@@ -267,18 +267,13 @@ def public_details(reg: Registration) -> dict[str, Any]:
     return {k: getattr(reg, k) for k in PUBLIC_FIELDS}
 
 
-def register(
-    ctx: Context,
-    reg: Registration,
-    *,
-    actor: str,
-    conn: Connection | None = None,
-    number: str | None = None,
-) -> Registered:
+def register(ctx: Context, reg: Registration, *, actor: str) -> Registered:
     """Register one complaint; returns its number and state. Nothing is written on error."""
-    if conn is None:
-        with ctx.engine.begin() as own:
-            return register(ctx, reg, actor=actor, conn=own, number=number)
+    with ctx.transaction() as conn:
+        return _register(ctx, reg, actor=actor, conn=conn)
+
+
+def _register(ctx: Context, reg: Registration, *, actor: str, conn: Connection) -> Registered:
     now = utcnow()
     user = records.load_user(conn, actor)
     check_registrar(user)
@@ -300,7 +295,7 @@ def register(
         institution_id=_institution_id(conn, reg.institution, reg.branch),
     )
     cid = records.inserted_id(conn.execute(_INS_CASE, row))
-    number = number or number_for(ctx, received, cid)
+    number = number_for(ctx, received, cid)
     conn.execute(_SET_NUMBER, {"_id": cid, "number": number})
     deadlines: dict[str, Any] = {}
     apply_clock(ctx.clock, "registered", deadlines, received, case=row, fields={})

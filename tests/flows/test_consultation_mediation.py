@@ -121,19 +121,21 @@ def test_major_cases_in_handling_are_convened_once(ctx: Context, now: datetime) 
 
 def test_the_ledger_can_convene_a_consultation_once(ctx: Context, now: datetime) -> None:
     number = f.accepted(ctx, now - timedelta(days=2))
-    first = consultation.convene_for(
-        ctx, number, "重复投诉 3 次未化解", reason_code="repeat", key="matter-7"
-    )
-    second = consultation.convene_for(
-        ctx, number, "重复投诉 3 次未化解", reason_code="repeat", key="matter-7"
-    )
+    with ctx.transaction() as conn:
+        first = consultation.convene_for(
+            ctx, number, "重复投诉 3 次未化解", reason_code="repeat", key="matter-7", conn=conn
+        )
+    with ctx.transaction() as conn:
+        second = consultation.convene_for(
+            ctx, number, "重复投诉 3 次未化解", reason_code="repeat", key="matter-7", conn=conn
+        )
     assert first["id"] == second["id"] and _state(ctx, number) == "consulting"
 
 
 def test_a_case_not_in_handling_cannot_be_convened(ctx: Context, now: datetime) -> None:
     number = f.registered(ctx, now - timedelta(hours=2))
-    with pytest.raises(Forbidden):
-        consultation.convene_for(ctx, number, "积案", reason_code="backlog")
+    with pytest.raises(Forbidden), ctx.transaction() as conn:
+        consultation.convene_for(ctx, number, "积案", reason_code="backlog", conn=conn)
 
 
 def test_a_meeting_asked_for_on_friday_evening_falls_on_the_next_working_morning(
