@@ -26,9 +26,10 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from storage.notifications import NotifyRateSlot
+from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
-RateSlot = NotifyRateSlot.__table__  # type: ignore[attr-defined]
+RateSlot = table_of(NotifyRateSlot)
 
 
 @dataclass(frozen=True)

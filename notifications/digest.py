@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.engine import Connection
 
 from notifications.settings import load_settings
 from services.context import Context
@@ -19,28 +20,41 @@ from states.deadlines import ACTIVE
 from states.lifecycle import FINISHED
 from storage.models import Complaint, Deadline, User
 from storage.records import enqueue_alert
+from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
-C = Complaint.__table__  # type: ignore[attr-defined]
-D = Deadline.__table__  # type: ignore[attr-defined]
-U = User.__table__  # type: ignore[attr-defined]
+COMPLAINT = table_of(Complaint)
+DEADLINE = table_of(Deadline)
+USER = table_of(User)
 MAX_ITEMS = 200  # the email lists them all up to this; WeCom shows what fits in 4096 bytes
 
 
-def _open_items(conn: Any, now: datetime, branch: str | None) -> list[dict[str, Any]]:
+def _scope(branch: str | None) -> str | None:
+    """The branch whose cases a supervisor sees; None (every branch) for head office."""
+    return branch if branch and branch != "head_office" else None
+
+
+def _open_items(conn: Connection, now: datetime, branch: str | None) -> list[dict[str, Any]]:
     stmt = (
-        select(C.c.number, C.c.state, C.c.branch, C.c.escalation_level, D.c.name, D.c.due_at)
-        .select_from(C.join(D, D.c.complaint_id == C.c.id))
-        .where(
-            C.c.state.not_in([s.value for s in FINISHED]),
-            D.c.status.in_(list(ACTIVE)),
-            or_(D.c.due_at <= to_db(now), C.c.escalation_level >= 2),
+        select(
+            COMPLAINT.c.number,
+            COMPLAINT.c.state,
+            COMPLAINT.c.branch,
+            COMPLAINT.c.escalation_level,
+            DEADLINE.c.name,
+            DEADLINE.c.due_at,
         )
-        .order_by(D.c.due_at)
+        .select_from(COMPLAINT.join(DEADLINE, DEADLINE.c.complaint_id == COMPLAINT.c.id))
+        .where(
+            COMPLAINT.c.state.not_in([s.value for s in FINISHED]),
+            DEADLINE.c.status.in_(list(ACTIVE)),
+            or_(DEADLINE.c.due_at <= to_db(now), COMPLAINT.c.escalation_level >= 2),
+        )
+        .order_by(DEADLINE.c.due_at)
         .limit(MAX_ITEMS)
     )
-    if branch and branch != "head_office":
-        stmt = stmt.where(C.c.branch == branch)
+    if branch is not None:
+        stmt = stmt.where(COMPLAINT.c.branch == branch)
     items = []
     for r in conn.execute(stmt).mappings():
         due = from_db(r["due_at"])
@@ -66,15 +80,20 @@ def compose_digests(ctx: Context, now: datetime | None = None) -> int:
     with ctx.engine.begin() as conn:
         people = (
             conn.execute(
-                select(U.c.username, U.c.branch).where(
-                    U.c.role.in_(settings.digest_roles), U.c.active.is_(True)
+                select(USER.c.username, USER.c.branch).where(
+                    USER.c.role.in_(settings.digest_roles), USER.c.active.is_(True)
                 )
             )
             .mappings()
             .all()
         )
+        # Supervisors of one branch (and all of head office) share one list: read it once.
+        by_scope: dict[str | None, list[dict[str, Any]]] = {}
         for person in people:
-            items = _open_items(conn, now, person["branch"])
+            scope = _scope(person["branch"])
+            if scope not in by_scope:
+                by_scope[scope] = _open_items(conn, now, scope)
+            items = by_scope[scope]
             made += enqueue_alert(
                 conn,
                 dedupe_key=f"digest:{person['username']}:{day}",

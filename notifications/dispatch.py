@@ -33,7 +33,14 @@ from sqlalchemy.engine import Connection
 
 from notifications import budget as rate
 from notifications.facts import current_payloads, people
-from notifications.plugins import PostResult, fit_bytes, json_len, text_alternative, utf8_len
+from notifications.plugins import (
+    WECOM_MARKDOWN_LIMIT,
+    PostResult,
+    fit_bytes,
+    json_len,
+    text_alternative,
+    utf8_len,
+)
 from notifications.quiet import next_send_time
 from notifications.routing import CAPTURE, Channel, Routing, load_routing
 from notifications.settings import NotifySettings, load_settings
@@ -41,13 +48,15 @@ from notifications.templates import Message, render
 from services.context import Context
 from storage.models import Complaint, Outbox
 from storage.notifications import DeliveryAttempt, NotifyChannel, NotifyDelivery
+from storage.records import enqueue_alert
+from storage.schema import table_of
 from storage.timeutil import to_db, utcnow
 
-OutboxTable = Outbox.__table__  # type: ignore[attr-defined]
-ComplaintTable = Complaint.__table__  # type: ignore[attr-defined]
-DeliveryTable = NotifyDelivery.__table__  # type: ignore[attr-defined]
-AttemptTable = DeliveryAttempt.__table__  # type: ignore[attr-defined]
-ChannelTable = NotifyChannel.__table__  # type: ignore[attr-defined]
+OutboxTable = table_of(Outbox)
+ComplaintTable = table_of(Complaint)
+DeliveryTable = table_of(NotifyDelivery)
+AttemptTable = table_of(DeliveryAttempt)
+ChannelTable = table_of(NotifyChannel)
 
 
 @dataclass
@@ -265,9 +274,23 @@ def claim(
         and_(DeliveryTable.c.status == "pending", DeliveryTable.c.next_attempt_at <= to_db(now)),
         and_(DeliveryTable.c.status == "sending", DeliveryTable.c.lease_until < to_db(now)),
     )
+    # With the delivery, what its alert's fallback needs (the alert's key fields and the
+    # complaint's branch), so that a failure reads neither row again.
     stmt = (
-        select(DeliveryTable, OutboxTable.c.kind, OutboxTable.c.payload, OutboxTable.c.complaint_id)
-        .select_from(DeliveryTable.join(OutboxTable, OutboxTable.c.id == DeliveryTable.c.outbox_id))
+        select(
+            DeliveryTable,
+            OutboxTable.c.kind,
+            OutboxTable.c.payload,
+            OutboxTable.c.complaint_id,
+            OutboxTable.c.event_id,
+            OutboxTable.c.dedupe_key.label("alert_key"),
+            ComplaintTable.c.branch,
+        )
+        .select_from(
+            DeliveryTable.join(
+                OutboxTable, OutboxTable.c.id == DeliveryTable.c.outbox_id
+            ).outerjoin(ComplaintTable, ComplaintTable.c.id == OutboxTable.c.complaint_id)
+        )
         .where(due)
         .order_by(
             DeliveryTable.c.urgent.desc(), DeliveryTable.c.next_attempt_at, DeliveryTable.c.id
@@ -369,6 +392,7 @@ def send_message(
                     userids=recipients.userids,
                     mobiles=recipients.mobiles,
                     notice=message.notice,
+                    limit=channel.max_bytes or WECOM_MARKDOWN_LIMIT,
                 ),
             )
         except Exception as exc:  # noqa: BLE001 - a plugin bug must not stop the batch
@@ -460,15 +484,15 @@ def _record(
             report.sent += 1
             return
         report.failed += 1
-        fallback = None
-        if attempts >= settings.fallback_after:
-            fallback = _fallback_groups(conn, routing, d)
+        fallback = _fallback_groups(routing, d) if attempts >= settings.fallback_after else []
         if fallback:
-            alert = (
-                conn.execute(select(OutboxTable).where(OutboxTable.c.id == d["outbox_id"]))
-                .mappings()
-                .one()
-            )
+            alert = {
+                "id": d["outbox_id"],
+                "event_id": d["event_id"],
+                "dedupe_key": d["alert_key"],
+                "complaint_id": d["complaint_id"],
+                "kind": d["kind"],
+            }
             _insert_ignore(
                 conn,
                 _deliveries_for(alert, fallback, urgent=d["urgent"], now=base, fallback_of=d["id"]),
@@ -493,17 +517,9 @@ def _record(
             )
 
 
-def _fallback_groups(
-    conn: Connection, routing: Routing, d: dict[str, Any]
-) -> list[tuple[str, list[Channel]]]:
-    branch = conn.execute(
-        select(ComplaintTable.c.branch)
-        .select_from(
-            OutboxTable.join(ComplaintTable, ComplaintTable.c.id == OutboxTable.c.complaint_id)
-        )
-        .where(OutboxTable.c.id == d["outbox_id"])
-    ).scalar()
-    groups = routing.groups(d["tag"], branch)
+def _fallback_groups(routing: Routing, d: dict[str, Any]) -> list[tuple[str, list[Channel]]]:
+    """The next priority group of a claimed delivery's tag (`d["branch"]` from the claim)."""
+    groups = routing.groups(d["tag"], d["branch"])
     return [g for g in groups if g[1] and g[1][0].tags[d["tag"]] > d["priority"]][:1]
 
 
@@ -586,24 +602,35 @@ def _run_channel(
     cid: str,
     batch: list[dict[str, Any]],
     messages: dict[int, Message],
-    payloads: dict[int, dict[str, Any]],
+    recipients: dict[int, Recipients],
     base: datetime,
 ) -> DispatchReport:
     report = DispatchReport()  # one per thread, merged by the caller
-    _send_batch(ctx, routing, settings, cid, batch, messages, payloads, report, base)
+    _send_batch(ctx, routing, settings, cid, batch, messages, recipients, report, base)
     return report
 
 
 def _recipients(
-    ctx: Context, settings: NotifySettings, channel: Channel, tag: str, payload: dict[str, Any]
-) -> Recipients:
-    if not channel.mentions:
-        return NOBODY
-    found = people(ctx, tag, payload, settings.mentions)
-    return Recipients(
-        userids=tuple(u for u, _ in found if u),
-        mobiles=tuple(m for u, m in found if not u and m),
-    )
+    ctx: Context,
+    routing: Routing,
+    settings: NotifySettings,
+    claimed: list[dict[str, Any]],
+    payloads: dict[int, dict[str, Any]],
+) -> dict[int, Recipients]:
+    """Delivery id → whom its message @-mentions, for the claimed deliveries of channels
+    that mention (one read of the user table for the pass)."""
+    wanted: dict[int, tuple[str, dict[str, Any]]] = {}
+    for d in claimed:
+        channel = routing.by_id(d["channel_id"])
+        if channel is not None and channel.mentions:
+            wanted[d["id"]] = (d["tag"], payloads[d["outbox_id"]])
+    return {
+        did: Recipients(
+            userids=tuple(u for u, _ in found if u),
+            mobiles=tuple(m for u, m in found if not u and m),
+        )
+        for did, found in people(ctx, wanted, settings.mentions).items()
+    }
 
 
 def _send_batch(
@@ -613,7 +640,7 @@ def _send_batch(
     cid: str,
     batch: list[dict[str, Any]],
     messages: dict[int, Message],
-    payloads: dict[int, dict[str, Any]],
+    recipients: dict[int, Recipients],
     report: DispatchReport,
     base: datetime,
 ) -> None:
@@ -632,7 +659,7 @@ def _send_batch(
             _release(ctx, settings, batch[i:], base, retry=False)
             report.held += len(batch) - i
             return
-        who = _recipients(ctx, settings, channel, d["tag"], payloads[d["outbox_id"]])
+        who = recipients.get(d["id"], NOBODY)
         if channel.budget is not None:
             # The robot's budget, shared with every other dispatcher: wait for a slot
             # while the lease allows, else leave the rest pending for the next pass.
@@ -682,8 +709,6 @@ def _close_alerts(ctx: Context, outbox_ids: set[int], now: datetime) -> None:
 def _tell_admins(ctx: Context, settings: NotifySettings, routing: Routing, now: datetime) -> bool:
     """One alert a day to the administrators naming the channels left out for want of a
     secret (it goes by whichever channel still works, or waits for one). True when new."""
-    from storage.records import enqueue_alert
-
     gone = sorted(u.describe() for u in routing.unavailable)
     digest = hashlib.sha256("\n".join(gone).encode()).hexdigest()[:16]
     day = now.astimezone(ctx.tz).date().isoformat()
@@ -750,6 +775,7 @@ def dispatch(
             )
             for oid, d in alerts.items()
         }
+        recipients = _recipients(ctx, routing, settings, claimed, payloads)
         by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for d in claimed:
             by_channel[d["channel_id"]].append(d)
@@ -757,7 +783,7 @@ def dispatch(
         with ThreadPoolExecutor(workers, thread_name_prefix="notify") as pool:
             for fut in [
                 pool.submit(
-                    _run_channel, ctx, routing, settings, cid, batch, messages, payloads, now
+                    _run_channel, ctx, routing, settings, cid, batch, messages, recipients, now
                 )
                 for cid, batch in by_channel.items()
             ]:

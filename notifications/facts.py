@@ -14,20 +14,24 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from notifications.routing import apprise_tag
 from services.context import Context
 from storage.ledger import LedgerMatter
 from storage.models import Complaint, Deadline, User
+from storage.schema import table_of
 from storage.timeutil import from_db
 
-ComplaintTable = Complaint.__table__  # type: ignore[attr-defined]
-DeadlineTable = Deadline.__table__  # type: ignore[attr-defined]
-UserTable = User.__table__  # type: ignore[attr-defined]
-MatterTable = LedgerMatter.__table__  # type: ignore[attr-defined]
+ComplaintTable = table_of(Complaint)
+DeadlineTable = table_of(Deadline)
+UserTable = table_of(User)
+MatterTable = table_of(LedgerMatter)
+
+K = TypeVar("K")
 
 _CASE_FIELDS = ("number", "state", "priority", "owner", "branch", "media_involved")
 
@@ -129,17 +133,11 @@ def _ledger_now(ctx: Context, conn: Connection, now: datetime) -> dict[str, Any]
     }
 
 
-def people(
-    ctx: Context,
-    audience: str,
-    payload: Mapping[str, Any],
-    mentions: Mapping[str, tuple[str, ...]],
-) -> list[tuple[str, str | None]]:
-    """The people one audience of an alert is for, as (WeCom user id or "", work mobile or
-    None): `user:<name>` is that user; otherwise `[notifications.mentions]` names "owner"
-    (the case's handler) or user roles (active users of that role in the case's branch, else
-    head office)."""
-    tag = audience.strip().lower().replace(":", "-")
+def _wanted(
+    audience: str, payload: Mapping[str, Any], mentions: Mapping[str, tuple[str, ...]]
+) -> tuple[list[str], list[str]]:
+    """The usernames and user roles one audience of an alert mentions."""
+    tag = apprise_tag(audience)
     usernames: list[str] = []
     roles: list[str] = []
     if tag.startswith("user-"):
@@ -150,9 +148,25 @@ def people(
                 usernames.append(str(payload["owner"]))
         else:
             roles.append(who)
-    if not usernames and not roles:
-        return []
-    branch = payload.get("branch") or "head_office"
+    return usernames, roles
+
+
+def people(
+    ctx: Context,
+    wanted: Mapping[K, tuple[str, Mapping[str, Any]]],
+    mentions: Mapping[str, tuple[str, ...]],
+) -> dict[K, list[tuple[str, str | None]]]:
+    """For each key's (audience, payload) of an alert, the people it is for, as (WeCom user
+    id or "", work mobile or None): `user:<name>` is that user; otherwise
+    `[notifications.mentions]` names "owner" (the case's handler) or user roles (active users
+    of that role in the case's branch, else head office). One read of the user table for
+    every key, each mobile decrypted once."""
+    asks = {k: _wanted(audience, payload, mentions) for k, (audience, payload) in wanted.items()}
+    all_names = {u for names, _ in asks.values() for u in names}
+    all_roles = {r for _, roles in asks.values() for r in roles}
+    out: dict[K, list[tuple[str, str | None]]] = {k: [] for k in wanted}
+    if not all_names and not all_roles:
+        return out
     with ctx.engine.connect() as conn:
         found = [
             dict(r)
@@ -163,25 +177,31 @@ def people(
                     UserTable.c.branch,
                     UserTable.c.wecom_userid,
                     UserTable.c.mobile_token,
-                ).where(
-                    UserTable.c.active.is_(True),
-                    UserTable.c.username.in_(usernames) | UserTable.c.role.in_(roles),
                 )
+                .where(
+                    UserTable.c.active.is_(True),
+                    UserTable.c.username.in_(all_names) | UserTable.c.role.in_(all_roles),
+                )
+                .order_by(UserTable.c.id)
             ).mappings()
         ]
-    chosen = [u for u in found if u["username"] in usernames]
-    for role in roles:
-        of_role = [u for u in found if u["role"] == role]
-        local = [u for u in of_role if u["branch"] == branch]
-        chosen += local or [u for u in of_role if u["branch"] == "head_office"]
-    out: list[tuple[str, str | None]] = []
-    seen: set[str] = set()
-    for u in chosen:
-        if u["username"] in seen:
-            continue
-        seen.add(u["username"])
-        if u["wecom_userid"]:
-            out.append((u["wecom_userid"], None))
-        elif u["mobile_token"]:
-            out.append(("", ctx.vault.decrypt(u["mobile_token"])))
+    mobiles: dict[str, str | None] = {}
+    for k, (usernames, roles) in asks.items():
+        branch = wanted[k][1].get("branch") or "head_office"
+        chosen = [u for u in found if u["username"] in usernames]
+        for role in roles:
+            of_role = [u for u in found if u["role"] == role]
+            local = [u for u in of_role if u["branch"] == branch]
+            chosen += local or [u for u in of_role if u["branch"] == "head_office"]
+        seen: set[str] = set()
+        for u in chosen:
+            if u["username"] in seen:
+                continue
+            seen.add(u["username"])
+            if u["wecom_userid"]:
+                out[k].append((u["wecom_userid"], None))
+            elif u["mobile_token"]:
+                if u["username"] not in mobiles:
+                    mobiles[u["username"]] = ctx.vault.decrypt(u["mobile_token"])
+                out[k].append(("", mobiles[u["username"]]))
     return out

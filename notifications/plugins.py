@@ -213,13 +213,15 @@ def register() -> None:
             userids: Sequence[str] = (),
             mobiles: Sequence[str] = (),
             notice: str = "",
+            limit: int = WECOM_MARKDOWN_LIMIT,
         ) -> PostResult:
-            """The alert as markdown with `<@userid>` mentions, then (only when someone is
-            known by mobile alone) a text message mentioning them by mobile."""
+            """The alert as markdown with `<@userid>` mentions, fitted to `limit` bytes (the
+            channel's `max_bytes`), then (only when someone is known by mobile alone) a text
+            message mentioning them by mobile."""
             if not self.tousu_mention:
                 userids, mobiles = (), ()
             tail = ("\n" + " ".join(f"<@{u}>" for u in userids)) if userids else ""
-            content = fit_bytes(markdown, WECOM_MARKDOWN_LIMIT, tail=tail)
+            content = fit_bytes(markdown, limit, tail=tail)
             first, body = self._post({"msgtype": "markdown", "markdown": {"content": content}})
             if not first.ok or not mobiles:
                 return PostResult(first.ok, first.error, first.throttled, (body,))

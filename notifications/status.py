@@ -18,11 +18,12 @@ from notifications.templates import render
 from services.context import Context
 from storage.models import Outbox
 from storage.notifications import NotifyChannel, NotifyDelivery
+from storage.schema import table_of
 from storage.timeutil import utcnow
 
-OutboxTable = Outbox.__table__  # type: ignore[attr-defined]
-DeliveryTable = NotifyDelivery.__table__  # type: ignore[attr-defined]
-ChannelTable = NotifyChannel.__table__  # type: ignore[attr-defined]
+OutboxTable = table_of(Outbox)
+DeliveryTable = table_of(NotifyDelivery)
+ChannelTable = table_of(NotifyChannel)
 
 
 def configured(

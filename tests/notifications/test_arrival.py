@@ -27,11 +27,12 @@ from notifications.settings import ServiceLimits
 from notifications.templates import render
 from services.context import Context
 from storage.models import Complaint, Outbox
+from storage.schema import table_of
 from tests.notifications.conftest import SENT, SMTP, WORKING, alert, routing, settings
 
 TZ = ZoneInfo("Asia/Shanghai")
-OutboxTable = Outbox.__table__  # type: ignore[attr-defined]
-ComplaintTable = Complaint.__table__  # type: ignore[attr-defined]
+OutboxTable = table_of(Outbox)
+ComplaintTable = table_of(Complaint)
 LABELS = {"decision": "处理决定告知时限"}
 
 

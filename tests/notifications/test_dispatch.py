@@ -12,14 +12,14 @@ from sqlalchemy import select
 from notifications.dispatch import dispatch
 from services.context import Context
 from storage.models import Outbox
-from storage.notifications import DeliveryAttempt, NotifyDelivery
+from storage.notifications import DeliveryAttempt
+from storage.schema import table_of
 from tests.notifications.conftest import SMTP, WORKING, WeCom, alert, routing, settings
 
 pytestmark = pytest.mark.clock  # quiet hours, retries and leases against the suite's clock
 
-OUT = Outbox.__table__  # type: ignore[attr-defined]
-D = NotifyDelivery.__table__  # type: ignore[attr-defined]
-A = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+OUTBOX = table_of(Outbox)
+ATTEMPT = table_of(DeliveryAttempt)
 
 
 def _yaml(smtp: SMTP) -> str:
@@ -56,8 +56,8 @@ def test_an_alert_reaches_email_and_wecom_once_and_every_attempt_is_recorded(
     # A second pass finds nothing to do: never twice.
     again = dispatch(ctx, now=WORKING + timedelta(minutes=5), routing=r, settings=settings())
     assert again.sent == 0 and len(smtp.messages) == 1 and len(wecom.posts) == 1
-    assert [a["result"] for a in _rows(ctx, A)] == ["sent", "sent"]
-    assert _rows(ctx, OUT)[0]["status"] == "sent"
+    assert [a["result"] for a in _rows(ctx, ATTEMPT)] == ["sent", "sent"]
+    assert _rows(ctx, OUTBOX)[0]["status"] == "sent"
 
 
 def test_two_audiences_resolving_to_one_channel_send_it_once(
@@ -78,9 +78,9 @@ def test_a_second_alert_of_one_event_for_the_same_channel_is_kept_as_a_duplicate
     from tests.factories import accepted, cst
 
     accepted(ctx, cst(2026, 11, 20, 10, 0))
-    E = Event.__table__  # type: ignore[attr-defined]
+    event = table_of(Event)
     with ctx.engine.begin() as conn:  # one event, alerts to two audiences sharing a mailbox
-        cid, eid = conn.execute(select(E.c.complaint_id, E.c.id).limit(1)).one()
+        cid, eid = conn.execute(select(event.c.complaint_id, event.c.id).limit(1)).one()
         for key, audience in (("imm:lead", "role:team_lead"), ("imm:sup", "supervisors")):
             enqueue_alert(
                 conn,
@@ -96,7 +96,7 @@ def test_a_second_alert_of_one_event_for_the_same_channel_is_kept_as_a_duplicate
     r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: role-team_lead, supervisors\n")
     assert dispatch(ctx, now=WORKING, routing=r, settings=settings()).sent == 1
     assert len(smtp.messages) == 1
-    assert sorted(o["status"] for o in _rows(ctx, OUT)) == ["duplicate", "sent"]
+    assert sorted(o["status"] for o in _rows(ctx, OUTBOX)) == ["duplicate", "sent"]
 
 
 def test_a_channel_down_and_back_loses_nothing_and_sends_nothing_twice(
@@ -116,9 +116,9 @@ def test_a_channel_down_and_back_loses_nothing_and_sends_nothing_twice(
     assert later.sent == 5
     subjects = [str(m["Subject"]) for m in smtp.messages]
     assert len(subjects) == 5 and len({m["Message-ID"] for m in smtp.messages}) == 5
-    attempts = _rows(ctx, A)
+    attempts = _rows(ctx, ATTEMPT)
     assert sorted(a["result"] for a in attempts) == ["failed"] + ["sent"] * 5
-    assert all(o["status"] == "sent" for o in _rows(ctx, OUT))
+    assert all(o["status"] == "sent" for o in _rows(ctx, OUTBOX))
 
 
 def test_a_wecom_robot_answering_503_holds_alerts_until_it_recovers(
@@ -200,7 +200,7 @@ def test_a_second_dispatcher_finds_claimed_deliveries_taken(
     # Its lease runs out (the first dispatcher died): taken again, recorded as interrupted.
     late = WORKING + timedelta(seconds=s.lease_seconds + 1)
     assert len(claim(ctx, s, late, 10, rep)) == 1
-    assert [a["result"] for a in _rows(ctx, A)] == ["interrupted"]
+    assert [a["result"] for a in _rows(ctx, ATTEMPT)] == ["interrupted"]
 
 
 def test_an_alert_with_no_matching_channel_goes_to_the_fallback_tag_or_waits_visibly(
