@@ -249,6 +249,12 @@ class Action:
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
 
+    @property
+    def person(self) -> str | None:
+        """The field naming a user the action needs (e.g. the new owner), if any: loaded with
+        the case in the same round trip."""
+        return next((f.name for f in self.fields if f.kind is Kind.user), None)
+
     def complete(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The row's fields taken from `given`; a missing one takes its declared default."""
         values: dict[str, Any] = {}

@@ -60,36 +60,57 @@ _UPD_DEADLINE = (
 )
 
 
+_ACTOR = (
+    USER.c.username.label("actor_username"),
+    USER.c.role.label("actor_role"),
+    USER.c.active.label("actor_active"),
+)
+_WITH_ACTOR = COMPLAINT.outerjoin(USER, USER.c.username == bindparam("actor"))
 _SEL_CASE_AND_ACTOR = (
+    select(COMPLAINT, *_ACTOR)
+    .select_from(_WITH_ACTOR)
+    .where(COMPLAINT.c.number == bindparam("number"))
+)
+PERSON = USER.alias("person")
+_SEL_CASE_ACTOR_AND_PERSON = (
     select(
         COMPLAINT,
-        USER.c.username.label("actor_username"),
-        USER.c.role.label("actor_role"),
-        USER.c.active.label("actor_active"),
+        *_ACTOR,
+        PERSON.c.username.label("person_username"),
+        PERSON.c.role.label("person_role"),
+        PERSON.c.active.label("person_active"),
     )
-    .select_from(COMPLAINT.outerjoin(USER, USER.c.username == bindparam("actor")))
+    .select_from(_WITH_ACTOR.outerjoin(PERSON, PERSON.c.username == bindparam("person")))
     .where(COMPLAINT.c.number == bindparam("number"))
 )
 
 
 def load_case_and_actor(
-    conn: Connection, number: str, actor: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The complaint and the acting user in one round trip (every action needs both)."""
-    row = conn.execute(_SEL_CASE_AND_ACTOR, {"number": number, "actor": actor}).mappings().first()
+    conn: Connection, number: str, actor: str, *, person: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """The complaint, the acting user and (when the action names one) another user, in one
+    round trip. The other user is returned unchecked ({"username": None, ...} when unknown):
+    the effect that needs it checks it with `checked_user`, in its turn."""
+    params = {"number": number, "actor": actor, "person": person}
+    query = _SEL_CASE_AND_ACTOR if person is None else _SEL_CASE_ACTOR_AND_PERSON
+    row = conn.execute(query, params).mappings().first()
     if row is None:
         raise NotFound(f"投诉 {number} 不存在")
     case = dict(row)
-    user = {
-        "username": case.pop("actor_username"),
-        "role": case.pop("actor_role"),
-        "active": case.pop("actor_active"),
-    }
-    if user["username"] is None:
-        raise InvalidInput("user", f"用户 {actor} 不存在")
-    if not user["active"]:
-        raise InvalidInput("user", f"用户 {actor} 已停用")
-    return case, user
+    user = checked_user({k: case.pop(f"actor_{k}") for k in ("username", "role", "active")}, actor)
+    named = None
+    if person is not None:
+        named = {k: case.pop(f"person_{k}") for k in ("username", "role", "active")}
+    return case, user, named
+
+
+def checked_user(row: Mapping[Any, Any] | None, username: str) -> dict[str, Any]:
+    """A user row as loaded, refused when unknown or disabled."""
+    if row is None or row["username"] is None:
+        raise InvalidInput("user", f"用户 {username} 不存在")
+    if not row["active"]:
+        raise InvalidInput("user", f"用户 {username} 已停用")
+    return dict(row)
 
 
 def load_case(conn: Connection, number: str) -> dict[str, Any]:
@@ -108,11 +129,7 @@ def load_case_by_id(conn: Connection, cid: int) -> dict[str, Any]:
 
 def load_user(conn: Connection, username: str) -> dict[str, Any]:
     row = conn.execute(_SEL_USER, {"username": username}).mappings().first()
-    if row is None:
-        raise InvalidInput("user", f"用户 {username} 不存在")
-    if not row["active"]:
-        raise InvalidInput("user", f"用户 {username} 已停用")
-    return dict(row)
+    return checked_user(row, username)
 
 
 def load_deadlines(conn: Connection, cid: int) -> dict[str, ClockDeadline]:

@@ -82,7 +82,8 @@ def perform(
     act = lc.action(trigger)
     data = dict(fields or {})
     now = utcnow()
-    case, user = records.load_case_and_actor(conn, number, actor)
+    person = data.get(act.person) if act.person else None
+    case, user, named = records.load_case_and_actor(conn, number, actor, person=person)
     if expected_version is not None and expected_version != case["version"]:
         raise Conflict(
             f"投诉 {number} 已被他人修改(您看到的版本 {expected_version}, "
@@ -94,7 +95,8 @@ def perform(
     before = lc.State(case["state"])
     after = lc.fire(act, before)
 
-    values = effects.column_values(ctx, act, case, data, when, conn=conn)
+    move = effects.Move(ctx, conn, case, data, when, named)
+    values = effects.column_values(act, move)
     if act.clock:
         ending = ENDINGS.get(act.clock)
         if ending is not None:  # met / stopped: one statement, nothing to compute

@@ -9,8 +9,9 @@ function here, registered under its name; a test checks every name a row uses is
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -26,20 +27,20 @@ if TYPE_CHECKING:
     from services.context import Context
 
 
-class Effect(Protocol):
-    """A named column effect: the columns it sets, from the case, the fields and the time."""
+@dataclass(frozen=True)
+class Move:
+    """What a column effect reads: the case as it was, the action's fields and time, the
+    transaction, and the user the row names (loaded with the case, unchecked)."""
 
-    def __call__(
-        self,
-        ctx: Context,
-        case: Mapping[str, Any],
-        fields: Mapping[str, Any],
-        at: datetime,
-        *,
-        conn: Connection,
-    ) -> dict[str, Any]: ...
+    ctx: Context
+    conn: Connection
+    case: Mapping[str, Any]
+    fields: Mapping[str, Any]
+    at: datetime
+    person: Mapping[str, Any] | None = None
 
 
+Effect = Callable[[Move], dict[str, Any]]
 EFFECTS: dict[str, Effect] = {}
 
 
@@ -51,19 +52,12 @@ def effect(name: str) -> Callable[[Effect], Effect]:
     return register
 
 
-def column_values(
-    ctx: Context,
-    act: lc.Action,
-    case: Mapping[str, Any],
-    fields: Mapping[str, Any],
-    at: datetime,
-    *,
-    conn: Connection,
-) -> dict[str, Any]:
+def column_values(act: lc.Action, move: Move) -> dict[str, Any]:
     """Complaint columns the action sets, beyond state and history."""
+    case, fields = move.case, move.fields
     values: dict[str, Any] = {}
     for column in act.stamps:
-        values[column] = to_db(at)
+        values[column] = to_db(move.at)
     for column in act.clears:
         values[column] = None
     for column, name in act.copies:
@@ -72,7 +66,7 @@ def column_values(
     for column in act.increments:
         values[column] = int(case[column] or 0) + 1
     for name in act.effects:
-        values.update(EFFECTS[name](ctx, case, fields, at, conn=conn))
+        values.update(EFFECTS[name](move))
     return values
 
 
@@ -83,55 +77,39 @@ def owner(
     roles: Collection[lc.Role] = lc.OWNER_ROLES,
     refusal: str = "的角色不能负责投诉",
     field: str = "owner",
+    loaded: Mapping[str, Any] | None = None,
 ) -> str:
     """The username of a person whose role may own the thing (a case by default, 首问负责);
-    refuses anyone else."""
-    user = records.load_user(conn, username)
+    refuses anyone else. `loaded` is the user's row when the caller already has it."""
+    if loaded is not None:
+        user = records.checked_user(loaded, username)
+    else:
+        user = records.load_user(conn, username)
     if lc.Role(user["role"]) not in roles:
         raise InvalidInput(field, f"{username} {refusal}")
     return str(user["username"])
 
 
 @effect("take_owner")
-def _take_owner(
-    ctx: Context,
-    case: Mapping[str, Any],
-    fields: Mapping[str, Any],
-    at: datetime,
-    *,
-    conn: Connection,
-) -> dict[str, Any]:
-    return {"owner": owner(conn, fields["owner"])}
+def _take_owner(move: Move) -> dict[str, Any]:
+    return {"owner": owner(move.conn, move.fields["owner"], loaded=move.person)}
 
 
 @effect("classify")
-def _classify(
-    ctx: Context,
-    case: Mapping[str, Any],
-    fields: Mapping[str, Any],
-    at: datetime,
-    *,
-    conn: Connection,
-) -> dict[str, Any]:
-    tax = ctx.config.taxonomy
+def _classify(move: Move) -> dict[str, Any]:
+    tax = move.ctx.config.taxonomy
     return {
-        "category": choice(fields["category"], tax.categories, "category"),
-        "product": choice(fields["product"], tax.products, "product"),
+        "category": choice(move.fields["category"], tax.categories, "category"),
+        "product": choice(move.fields["product"], tax.products, "product"),
     }
 
 
 @effect("assess_priority")
-def _assess_priority(
-    ctx: Context,
-    case: Mapping[str, Any],
-    fields: Mapping[str, Any],
-    at: datetime,
-    *,
-    conn: Connection,
-) -> dict[str, Any]:
+def _assess_priority(move: Move) -> dict[str, Any]:
+    case, fields = move.case, move.fields
     level, reasons = assess(
         {**case, **(case["details"] or {}), "repeat": case["linked_to_id"] is not None},
-        ctx.config.priority,
+        move.ctx.config.priority,
     )
     if fields.get("priority"):
         level, reasons = fields["priority"], [f"人工设定: {fields.get('priority_reason', '')}"]
@@ -139,30 +117,19 @@ def _assess_priority(
 
 
 @effect("raise_escalation_level")
-def _raise_escalation_level(
-    ctx: Context,
-    case: Mapping[str, Any],
-    fields: Mapping[str, Any],
-    at: datetime,
-    *,
-    conn: Connection,
-) -> dict[str, Any]:
-    return {"escalation_level": max(case["escalation_level"] + 1, int(fields.get("level") or 0))}
+def _raise_escalation_level(move: Move) -> dict[str, Any]:
+    level = max(move.case["escalation_level"] + 1, int(move.fields.get("level") or 0))
+    return {"escalation_level": level}
 
 
 @effect("link_to_master")
-def _link_to_master(
-    ctx: Context,
-    case: Mapping[str, Any],
-    fields: Mapping[str, Any],
-    at: datetime,
-    *,
-    conn: Connection,
-) -> dict[str, Any]:
+def _link_to_master(move: Move) -> dict[str, Any]:
     """A repeat counted on its own (docs/rules.md §4) points at its matter's first complaint."""
-    master = records.load_case(conn, str(fields["master"]))
+    fields = move.fields
+    master = records.load_case(move.conn, str(fields["master"]))
     repeat = {k: fields[k] for k in ("master", "previous", "matched_on") if k in fields}
-    return {"linked_to_id": master["id"], "details": {**(case["details"] or {}), "repeat": repeat}}
+    details = {**(move.case["details"] or {}), "repeat": repeat}
+    return {"linked_to_id": master["id"], "details": details}
 
 
 def merge_target(conn: Connection, case: Mapping[str, Any], into: str) -> dict[str, Any]:
@@ -179,12 +146,5 @@ def merge_target(conn: Connection, case: Mapping[str, Any], into: str) -> dict[s
 
 
 @effect("merge_into")
-def _merge_into(
-    ctx: Context,
-    case: Mapping[str, Any],
-    fields: Mapping[str, Any],
-    at: datetime,
-    *,
-    conn: Connection,
-) -> dict[str, Any]:
-    return {"merged_into_id": merge_target(conn, case, fields["into"])["id"]}
+def _merge_into(move: Move) -> dict[str, Any]:
+    return {"merged_into_id": merge_target(move.conn, move.case, move.fields["into"])["id"]}
