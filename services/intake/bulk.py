@@ -33,6 +33,7 @@ from states.deadlines import apply_clock
 from states.errors import InvalidInput
 from storage import records
 from storage.records import COMPLAINT
+from storage.rows import UserRow
 from storage.timeutil import from_db, to_db, utcnow
 
 PARTY = registration.PARTY
@@ -72,7 +73,7 @@ def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
     ]
 
 
-def check_actor(ctx: Context, actor: str) -> dict[str, Any]:
+def check_actor(ctx: Context, actor: str) -> UserRow:
     with ctx.engine.connect() as conn:
         user = records.load_user(conn, actor)
     registration.check_registrar(user)
@@ -83,7 +84,7 @@ def register_batch(
     ctx: Context,
     items: Sequence[tuple[int, Registration]],
     *,
-    user: dict[str, Any],
+    user: UserRow,
     escalate: bool = True,
 ) -> BatchResult:
     """Register one batch of (source line, registration) in one transaction."""
@@ -125,7 +126,7 @@ def register_batch(
 def _insert(
     ctx: Context,
     fresh: list[tuple[int, Registration]],
-    user: dict[str, Any],
+    user: UserRow,
     now: datetime,
     out: BatchResult,
     escalate: bool,
@@ -151,7 +152,7 @@ def _insert(
         if inst not in institutions:
             institutions[inst] = registration._institution_id(conn, reg.institution, reg.branch)
         number = registration.number_for(ctx, received, cid)
-        row = {
+        row: dict[str, Any] = {
             "id": cid,
             "number": number,
             **registration.case_row(
@@ -200,7 +201,7 @@ def _insert(
 def _repeats(
     ctx: Context,
     rows: list[dict[str, Any]],
-    user: dict[str, Any],
+    user: UserRow,
     out: BatchResult,
     *,
     conn: Connection,

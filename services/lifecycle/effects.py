@@ -21,6 +21,7 @@ from states.fields import Kind
 from states.priority import assess
 from states.validation import choice
 from storage import records
+from storage.rows import ComplaintRow, NamedUserRow
 from storage.timeutil import to_db
 
 if TYPE_CHECKING:
@@ -34,10 +35,10 @@ class Move:
 
     ctx: Context
     conn: Connection
-    case: Mapping[str, Any]
+    case: ComplaintRow
     fields: Mapping[str, Any]
     at: datetime
-    person: Mapping[str, Any] | None = None
+    person: NamedUserRow | None = None
 
 
 Effect = Callable[[Move], dict[str, Any]]
@@ -54,7 +55,9 @@ def effect(name: str) -> Callable[[Effect], Effect]:
 
 def column_values(act: lc.Action, move: Move) -> dict[str, Any]:
     """Complaint columns the action sets, beyond state and history."""
-    case, fields = move.case, move.fields
+    fields = move.fields
+    # The row names its columns as strings: read them through a plain Mapping view.
+    columns: Mapping[str, Any] = move.case
     values: dict[str, Any] = {}
     for column in act.stamps:
         values[column] = to_db(move.at)
@@ -64,7 +67,7 @@ def column_values(act: lc.Action, move: Move) -> dict[str, Any]:
         value = fields.get(name)
         values[column] = bool(value) if act.field(name).kind is Kind.flag else value
     for column in act.increments:
-        values[column] = int(case[column] or 0) + 1
+        values[column] = int(columns[column] or 0) + 1
     for name in act.effects:
         values.update(EFFECTS[name](move))
     return values
@@ -77,7 +80,7 @@ def owner(
     roles: Collection[lc.Role] = lc.OWNER_ROLES,
     refusal: str = "的角色不能负责投诉",
     field: str = "owner",
-    loaded: Mapping[str, Any] | None = None,
+    loaded: NamedUserRow | None = None,
 ) -> str:
     """The username of a person whose role may own the thing (a case by default, 首问负责);
     refuses anyone else. `loaded` is the user's row when the caller already has it."""
@@ -132,7 +135,7 @@ def _link_to_master(move: Move) -> dict[str, Any]:
     return {"linked_to_id": master["id"], "details": details}
 
 
-def merge_target(conn: Connection, case: Mapping[str, Any], into: str) -> dict[str, Any]:
+def merge_target(conn: Connection, case: ComplaintRow, into: str) -> dict[str, Any]:
     """The open complaint `case` is merged into (Art. 18 ¶3)."""
     target = records.load_case(conn, str(into))
     if target["id"] == case["id"]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from states.lifecycle import Action
+from storage.rows import ComplaintRow, NewComplaintRow
 
 if TYPE_CHECKING:
     from services.context import Context
@@ -36,7 +37,7 @@ class ActionTaken:
     ctx: Context
     conn: Connection
     action: Action
-    case: Mapping[str, Any]  # the complaint as it was before the action
+    case: ComplaintRow  # the complaint as it was before the action
     values: Mapping[str, Any]  # the complaint columns the action set
     fields: Mapping[str, Any]
     at: datetime
@@ -51,7 +52,7 @@ class CaseRegistered:
     ctx: Context
     conn: Connection
     complaint_id: int
-    row: Mapping[str, Any]  # the values inserted
+    row: NewComplaintRow  # the values inserted (no id nor number)
     actor: str
 
 

@@ -20,6 +20,7 @@ from states.deadlines import apply_clock
 from states.errors import Forbidden, InvalidInput
 from storage import models, records
 from storage.models import Party
+from storage.rows import ActorRow, NewComplaintRow
 from storage.schema import table_of
 from storage.timeutil import to_db, utcnow
 
@@ -199,7 +200,7 @@ def _institution_id(conn: Connection, name: str | None, branch: str) -> int | No
     )
 
 
-def check_registrar(user: dict[str, Any]) -> None:
+def check_registrar(user: ActorRow) -> None:
     if lc.Role(user["role"]) not in lc.REGISTER_ROLES:
         raise Forbidden(f"角色「{lc.Role(user['role']).label}」无权登记投诉")
 
@@ -208,12 +209,12 @@ def case_row(
     ctx: Context,
     reg: Registration,
     *,
-    user: dict[str, Any],
+    user: ActorRow,
     now: datetime,
     complainant_id: int,
     agent_id: int | None,
     institution_id: int | None,
-) -> dict[str, Any]:
+) -> NewComplaintRow:
     """The `complaint` row of a validated registration (without id and number)."""
     received = reg.received_at or now
     details: dict[str, Any] = {"extra": reg.extra} if reg.extra else {}

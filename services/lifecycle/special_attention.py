@@ -26,6 +26,7 @@ from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput, NotFound
 from storage import records
 from storage.ledger import SpecialAttention, SpecialAttentionAudit
+from storage.rows import ActorRow
 from storage.schema import table_of
 from storage.timeutil import to_db, utcnow
 
@@ -37,7 +38,7 @@ def _audit(
     conn: Connection,
     *,
     action: str,
-    user: dict[str, Any],
+    user: ActorRow,
     entry_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
