@@ -80,13 +80,20 @@ class DispatchReport:
 
 
 def is_urgent(row: Any, settings: NotifySettings) -> bool:
+    """Whether an alert goes at once, even in quiet hours. A case's priority and media
+    involvement are read from the case as it is now (`case_priority`, `case_media_involved`,
+    joined by `fan_out`), so a case raised to 重大 after its alert was queued is not held;
+    the payload's copy serves alerts without a case."""
     payload = row["payload"] or {}
+    has_case = row.get("case_priority") is not None
+    priority = row["case_priority"] if has_case else payload.get("priority")
+    media = row["case_media_involved"] if has_case else payload.get("media_involved")
     return bool(
         row["urgent"]
         or row["kind"] in settings.urgent_kinds
         or payload.get("trigger") in settings.urgent_kinds
-        or payload.get("priority") == "major"
-        or payload.get("media_involved")
+        or priority == "major"
+        or media
         or payload.get("urgent")
     )
 
@@ -178,7 +185,12 @@ def fan_out(
 ) -> None:
     """Pending outbox rows → one delivery per resolved channel (one transaction)."""
     stmt = (
-        select(OutboxTable, ComplaintTable.c.branch)
+        select(
+            OutboxTable,
+            ComplaintTable.c.branch,
+            ComplaintTable.c.priority.label("case_priority"),
+            ComplaintTable.c.media_involved.label("case_media_involved"),
+        )
         .select_from(
             OutboxTable.outerjoin(ComplaintTable, ComplaintTable.c.id == OutboxTable.c.complaint_id)
         )

@@ -273,7 +273,7 @@ COMPLAINANT_TOLD = Field(
     "complainant_told", "告知投诉人", "告知投诉人的时间和方式", example="2026-03-05电话告知"
 )
 ANALYSIS: tuple[Field, ...] = tuple(
-    Field(name, label, f"五维度分析 (docs/rules.md §5): {label}", example=example)
+    Field(name, label, f"五维度分析 (docs/rules.md §4): {label}", example=example)
     for (name, label), example in zip(
         FIVE_DIMENSIONS.items(),
         ("退休教师", "理赔时效", "调查协商", "保险法第二十三条", "补足赔款"),
@@ -423,7 +423,7 @@ ACTIONS: tuple[Action, ...] = (
                 example="理赔",
             ),
         ),
-        note="疑难、重复投诉会商 (docs/rules.md §6)",
+        note="疑难、重复投诉会商 (docs/rules.md §4)",
         command="consult",
         help="提请会商 (疑难、重复投诉)。",
     ),
@@ -607,7 +607,7 @@ ACTIONS: tuple[Action, ...] = (
         HANDLERS,
         fields=(*ANALYSIS, ROOT_CAUSE),
         clock="closed",
-        note="五维度分析与溯源整改 (docs/rules.md §5)",
+        note="五维度分析与溯源整改 (docs/rules.md §4)",
         command="close",
         help="办结: 五维度分析与溯源整改。",
         stamps=("closed_at",),

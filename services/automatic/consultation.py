@@ -390,7 +390,7 @@ def _convene_majors(ctx: Context, *, now: datetime) -> int:
                     actor=alerts.SYSTEM,
                     key=f"major:{case['id']}",
                     reason_code="major",
-                    reason="重大消费投诉, 自动提请会商(seed 002/004)",
+                    reason="重大消费投诉, 自动提请会商",
                     departments=None,
                     meeting_at=None,
                     now=now,

@@ -7,6 +7,7 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from notifications.dispatch import dispatch
 from notifications.quiet import next_send_time
@@ -14,7 +15,9 @@ from notifications.routing import RoutingError
 from notifications.templates import SPECS, render, scrub
 from services.context import Context
 from states.calendar import WorkCalendar
-from tests.factories import cst
+from storage import records
+from storage.records import enqueue_alert
+from tests.factories import cst, registered
 from tests.notifications.conftest import SMTP, WeCom, alert, routing, settings, unmasked
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -280,3 +283,32 @@ urls:
   - json://127.0.0.1:9/hook:
       - tag: supervisors
 """)
+
+
+@pytest.mark.now(cst(2026, 11, 23, 22, 0))  # its case is registered that morning
+@pytest.mark.parametrize(("priority", "sent", "deferred"), [("normal", 0, 1), ("major", 1, 0)])
+def test_a_warning_goes_at_night_when_its_case_is_major_now_whatever_its_payload_said(
+    ctx: Context, smtp: SMTP, priority: str, sent: int, deferred: int
+) -> None:
+    # Queued while the case was 一般; the case is 重大 by the time the dispatcher runs.
+    night = cst(2026, 11, 23, 22, 0)
+    number = registered(ctx, cst(2026, 11, 23, 9))
+    with ctx.transaction() as conn:
+        cid = records.load_case(conn, number)["id"]
+        enqueue_alert(
+            conn,
+            dedupe_key=f"{number}:warn",
+            kind="deadline_warning",
+            audience="supervisors",
+            complaint_id=cid,
+            event_id=None,
+            payload={"number": number, "priority": "normal", "deadline": "decision"},
+            urgent=False,
+            now=night,
+        )
+        conn.execute(
+            update(records.COMPLAINT).where(records.COMPLAINT.c.id == cid).values(priority=priority)
+        )
+    r = routing(f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: supervisors\n")
+    report = dispatch(ctx, now=night, routing=r, settings=settings())
+    assert (report.sent, report.deferred) == (sent, deferred)
