@@ -11,6 +11,7 @@ SQLModel classes costs about 30 ms per process, a quarter of the start-up budget
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import column, literal_column, select, table
@@ -246,6 +247,43 @@ def deadlines_of(ctx: Context, number: str) -> list[dict[str, Any]]:
 SUPERVISING = ("supervisor", "committee")
 SCOPES = {"mine": "我的投诉", "team": "本组", "branch": "本机构", "all": "全部"}
 
+_QUEUE_COMPLAINT = table(
+    "complaint",
+    *(
+        column(c)
+        for c in (
+            "id",
+            "number",
+            "state",
+            "priority",
+            "category",
+            "product",
+            "branch",
+            "owner",
+            "received_at",
+            "escalation_level",
+        )
+    ),
+)
+_QUEUE_DEADLINE = table(
+    "deadline", *(column(c) for c in ("complaint_id", "name", "status", "due_at", "verified"))
+)
+_QUEUE_USER = table("user", column("username"), column("team"))
+
+
+@dataclass(frozen=True)
+class _QueueFilters:
+    """A queue's filters once checked: states as values, branch and category canonical."""
+
+    scope: str
+    team: str | None
+    branch: str | None
+    handler: str | None
+    states: list[str]
+    priority: str | None
+    category: str | None
+    limit: int
+
 
 def queue(
     ctx: Context,
@@ -265,34 +303,45 @@ def queue(
     The filters ride on the indexes (owner, state) / (branch, state) / (state); the nearest
     deadline is a correlated lookup through deadline's (complaint_id, name) key, so the cost
     follows the size of the queue, not of the table."""
-    from sqlalchemy import func, or_
+    filters = _queue_filters(
+        ctx,
+        actor=actor,
+        scope=scope,
+        team=team,
+        branch=branch,
+        handler=handler,
+        states=states,
+        priority=priority,
+        category=category,
+        limit=limit,
+    )
+    query = _queue_query(filters, actor)
+    with read_only(ctx.engine) as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        soonest = _nearest_deadlines(conn, [r["id"] for r in rows])
+    items = [_queue_item(r, soonest.get(r["id"])) for r in rows]
+    return {"scope": scope, "items": items, "limit": limit}
 
+
+def _queue_filters(
+    ctx: Context,
+    *,
+    actor: dict[str, Any],
+    scope: str,
+    team: str | None,
+    branch: str | None,
+    handler: str | None,
+    states: list[str] | None,
+    priority: str | None,
+    category: str | None,
+    limit: int,
+) -> _QueueFilters:
+    """Check the queue's filters against the actor's role and the taxonomy."""
     from states import lifecycle as lc
     from states.errors import Forbidden, InvalidInput
     from states.validation import choice
 
     tax = ctx.config.taxonomy
-    COMPLAINT = table(
-        "complaint",
-        *(
-            column(c)
-            for c in (
-                "id",
-                "number",
-                "state",
-                "priority",
-                "category",
-                "product",
-                "branch",
-                "owner",
-                "received_at",
-                "escalation_level",
-            )
-        ),
-    )
-    DEADLINE = table(
-        "deadline", *(column(c) for c in ("complaint_id", "name", "status", "due_at", "verified"))
-    )
     role = actor["role"]
     if scope not in SCOPES:
         raise InvalidInput(
@@ -316,7 +365,24 @@ def queue(
         branch = choice(branch, tax.branches, "branch")
     if limit < 1:
         raise InvalidInput("limit", "条数至少为 1")
+    return _QueueFilters(
+        scope=scope,
+        team=team,
+        branch=branch,
+        handler=handler,
+        states=wanted,
+        priority=priority,
+        category=category,
+        limit=limit,
+    )
 
+
+def _queue_query(filters: _QueueFilters, actor: dict[str, Any]) -> Any:
+    """The queue's statement: its rows with their nearest running due time, nearest first."""
+    from sqlalchemy import func, or_
+
+    COMPLAINT, DEADLINE = _QUEUE_COMPLAINT, _QUEUE_DEADLINE
+    f = filters
     nearest = (
         select(func.min(DEADLINE.c.due_at))
         .where(DEADLINE.c.complaint_id == COMPLAINT.c.id, DEADLINE.c.status == "running")
@@ -336,54 +402,52 @@ def queue(
         COMPLAINT.c.received_at,
         COMPLAINT.c.escalation_level,
         nearest,
-    ).where(COMPLAINT.c.state.in_(wanted))
-    if scope == "mine" and handler in (None, actor["username"]):
+    ).where(COMPLAINT.c.state.in_(f.states))
+    if f.scope == "mine" and f.handler in (None, actor["username"]):
         mine = COMPLAINT.c.owner == actor["username"]
-        if role == "intake_clerk":
+        if actor["role"] == "intake_clerk":
             # First contact: a clerk also sees the unaccepted complaints of the branch.
             mine = or_(
                 mine, (COMPLAINT.c.branch == actor["branch"]) & (COMPLAINT.c.state == "registered")
             )
         query = query.where(mine)
-    elif handler is not None:
-        query = query.where(COMPLAINT.c.owner == handler)
-    if scope == "team":
-        USER = table("user", column("username"), column("team"))
-        members = select(USER.c.username).where(USER.c.team == (team or actor["team"]))
+    elif f.handler is not None:
+        query = query.where(COMPLAINT.c.owner == f.handler)
+    if f.scope == "team":
+        USER = _QUEUE_USER
+        members = select(USER.c.username).where(USER.c.team == (f.team or actor["team"]))
         query = query.where(COMPLAINT.c.owner.in_(members))
-    elif scope == "branch":
-        query = query.where(COMPLAINT.c.branch == (branch or actor["branch"]))
-    if branch is not None and scope != "branch":
-        query = query.where(COMPLAINT.c.branch == branch)
-    if priority is not None:
-        query = query.where(COMPLAINT.c.priority == priority)
-    if category is not None:
-        query = query.where(COMPLAINT.c.category == category)
-    query = query.order_by(nearest.is_(None), nearest, COMPLAINT.c.id).limit(limit)
+    elif f.scope == "branch":
+        query = query.where(COMPLAINT.c.branch == (f.branch or actor["branch"]))
+    if f.branch is not None and f.scope != "branch":
+        query = query.where(COMPLAINT.c.branch == f.branch)
+    if f.priority is not None:
+        query = query.where(COMPLAINT.c.priority == f.priority)
+    if f.category is not None:
+        query = query.where(COMPLAINT.c.category == f.category)
+    return query.order_by(nearest.is_(None), nearest, COMPLAINT.c.id).limit(f.limit)
 
-    with read_only(ctx.engine) as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-        ids = [r["id"] for r in rows]
-        named: dict[int, dict[str, Any]] = {}
-        if ids:
-            for d in conn.execute(
-                select(
-                    DEADLINE.c.complaint_id, DEADLINE.c.name, DEADLINE.c.due_at, DEADLINE.c.verified
-                )
-                .where(DEADLINE.c.complaint_id.in_(ids), DEADLINE.c.status == "running")
-                .order_by(DEADLINE.c.due_at)
-            ).mappings():
-                named.setdefault(d["complaint_id"], dict(d))
-    items = []
-    for r in rows:
-        soonest = named.get(r["id"])
-        items.append(
-            {
-                **r,
-                "received_at": from_db(r["received_at"]),
-                "nearest_due": from_db(soonest["due_at"]) if soonest else None,
-                "nearest_deadline": soonest["name"] if soonest else None,
-                "verified": bool(soonest["verified"]) if soonest else None,
-            }
-        )
-    return {"scope": scope, "items": items, "limit": limit}
+
+def _nearest_deadlines(conn: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each listed complaint's nearest running deadline (name, due time, verified)."""
+    DEADLINE = _QUEUE_DEADLINE
+    named: dict[int, dict[str, Any]] = {}
+    if ids:
+        for d in conn.execute(
+            select(DEADLINE.c.complaint_id, DEADLINE.c.name, DEADLINE.c.due_at, DEADLINE.c.verified)
+            .where(DEADLINE.c.complaint_id.in_(ids), DEADLINE.c.status == "running")
+            .order_by(DEADLINE.c.due_at)
+        ).mappings():
+            named.setdefault(d["complaint_id"], dict(d))
+    return named
+
+
+def _queue_item(row: dict[str, Any], soonest: dict[str, Any] | None) -> dict[str, Any]:
+    """One queue row as the command line shows it: aware times, its nearest deadline named."""
+    return {
+        **row,
+        "received_at": from_db(row["received_at"]),
+        "nearest_due": from_db(soonest["due_at"]) if soonest else None,
+        "nearest_deadline": soonest["name"] if soonest else None,
+        "verified": bool(soonest["verified"]) if soonest else None,
+    }
