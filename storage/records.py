@@ -162,7 +162,7 @@ def load_deadlines(conn: Connection, cid: int) -> dict[str, ClockDeadline]:
     return out
 
 
-def _deadline_values(dl: ClockDeadline) -> dict[str, Any]:
+def deadline_values(dl: ClockDeadline) -> dict[str, Any]:
     return {
         "status": dl.status,
         "started_at": to_db(dl.started_at),
@@ -183,7 +183,7 @@ def save_deadlines(conn: Connection, cid: int, deadlines: Mapping[str, ClockDead
     for dl in deadlines.values():
         if not dl.changed:
             continue
-        values = _deadline_values(dl)
+        values = deadline_values(dl)
         if dl.row_id is not None:
             changed.append({"_id": dl.row_id, **values})
         else:

@@ -109,16 +109,35 @@ def test_the_import_graph_of_the_packages_has_no_cycle() -> None:
             visit(node)
 
 
-def test_no_module_imports_another_modules_private_names() -> None:
-    offenders = []
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if (
-                    isinstance(node, ast.ImportFrom)
-                    and (node.module or "").split(".")[0] in PACKAGES
-                ):
-                    private = [a.name for a in node.names if a.name.startswith("_")]
-                    if private:
-                        offenders.append(f"{path.relative_to(ROOT)}: {node.module} {private}")
+def _private_uses(tree: ast.Module, modules: set[str]) -> list[str]:
+    """`from x import _y`, and `m._y` on a project module `m` this file imported."""
+    found, imported = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES:
+            found += [f"{node.module} {a.name}" for a in node.names if a.name.startswith("_")]
+            imported |= {
+                a.asname or a.name for a in node.names if f"{node.module}.{a.name}" in modules
+            }
+        elif isinstance(node, ast.Import):
+            imported |= {a.asname or a.name for a in node.names if a.name in modules}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in imported
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    modules = set(_graph())
+    offenders = [
+        f"{path.relative_to(ROOT)}: {use}"
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        for use in _private_uses(ast.parse(path.read_text(encoding="utf-8")), modules)
+    ]
     assert offenders == []

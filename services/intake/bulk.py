@@ -150,7 +150,7 @@ def _insert(
             party_rows.append(arow)
         inst = (reg.institution or "", reg.branch)
         if inst not in institutions:
-            institutions[inst] = registration._institution_id(conn, reg.institution, reg.branch)
+            institutions[inst] = registration.find_institution(conn, reg.institution, reg.branch)
         number = registration.number_for(ctx, received, cid)
         row: dict[str, Any] = {
             "id": cid,
@@ -170,7 +170,7 @@ def _insert(
         apply_clock(ctx.clock, "registered", clocks, received, case=row, fields={})
         for dl in clocks.values():
             deadline_rows.append(
-                {"complaint_id": cid, "name": dl.name, **records._deadline_values(dl)}
+                {"complaint_id": cid, "name": dl.name, **records.deadline_values(dl)}
             )
         event_rows.append(
             {

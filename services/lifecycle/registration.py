@@ -187,7 +187,7 @@ def complainant_key(ctx: Context, p: Person) -> str:
     return ""
 
 
-def _institution_id(conn: Connection, name: str | None, branch: str) -> int | None:
+def find_institution(conn: Connection, name: str | None, branch: str) -> int | None:
     if not name:
         return None
     code = f"{branch}:{name}"
@@ -293,7 +293,7 @@ def _register(ctx: Context, reg: Registration, *, actor: str, conn: Connection) 
         now=now,
         complainant_id=complainant_id,
         agent_id=agent_id,
-        institution_id=_institution_id(conn, reg.institution, reg.branch),
+        institution_id=find_institution(conn, reg.institution, reg.branch),
     )
     cid = records.inserted_id(conn.execute(_INS_CASE, row))
     number = number_for(ctx, received, cid)
