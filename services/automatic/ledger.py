@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from services.automatic import consultation
 from services.context import Context
@@ -514,88 +514,137 @@ def update_matter(
     mid = _parse_ref(ref)
     now = utcnow()
     with ctx.engine.begin() as conn:
-        row = (
-            conn.execute(select(LEDGER_MATTER).where(LEDGER_MATTER.c.id == mid)).mappings().first()
+        row, editor = _matter_for_editing(conn, mid, ref, actor, expected_version)
+        values, changes = _matter_changes(
+            conn,
+            row,
+            owner=owner,
+            resolution_class=resolution_class,
+            status=status,
+            stopped_on=stopped_on,
+            measure=measure,
+            note=note,
+            today=now.astimezone(ctx.tz).date(),
         )
-        if row is None:
-            raise NotFound(f"台账事项 {ref} 不存在")
-        user = records.load_user(conn, actor)
-        if lc.Role(user["role"]) not in EDITORS and row["owner"] != user["username"]:
-            raise Forbidden("只有主管、消委会委员或该台账责任人可以更新台账")
-        if expected_version is not None and expected_version != row["version"]:
-            raise Conflict(f"台账事项 {matter_code(mid)} 已被他人修改, 请刷新后重试")
-        values: dict[str, Any] = {}
-        changes: list[tuple[str, str, dict[str, Any]]] = []
-        if owner is not None and owner != row["owner"]:
-            values["owner"] = effects.owner(
-                conn, owner, roles=LEDGER_OWNERS, refusal="的角色不能担任台账责任人"
-            )
-            changes.append(
-                ("owner_changed", f"责任人: {row['owner'] or '未指定'} → {owner}", {"owner": owner})
-            )
-        if resolution_class is not None:
-            if resolution_class not in rules.RESOLUTION_CLASSES:
-                raise InvalidInput(
-                    "class",
-                    "化解分类取值: "
-                    + ", ".join(f"{k}({v})" for k, v in rules.RESOLUTION_CLASSES.items()),
-                )
-            values["resolution_class"] = resolution_class
-            changes.append(
-                (
-                    "class_changed",
-                    f"化解分类: {rules.RESOLUTION_CLASSES[resolution_class]}",
-                    {"class": resolution_class},
-                )
-            )
-        if stopped_on is not None:
-            if stopped_on > now.astimezone(ctx.tz).date():
-                raise InvalidInput("stopped_on", "停访息诉日期不能晚于今天")
-            values["stopped_on"] = stopped_on
-            changes.append(
-                (
-                    "stopped",
-                    f"停访息诉: {stopped_on.isoformat()}",
-                    {"stopped_on": stopped_on.isoformat()},
-                )
-            )
-        if status is not None:
-            if status not in rules.MATTER_STATUSES:
-                raise InvalidInput(
-                    "status",
-                    "状态取值: " + ", ".join(f"{k}({v})" for k, v in rules.MATTER_STATUSES.items()),
-                )
-            if status == "resolved" and not (resolution_class or row["resolution_class"]):
-                raise InvalidInput("class", "标记已化解前须先确定化解分类")
-            values["status"] = status
-            changes.append(
-                ("status_changed", f"状态: {rules.MATTER_STATUSES[status]}", {"status": status})
-            )
-        if measure is not None:
-            if measure not in rules.MEASURES:
-                raise InvalidInput(
-                    "measure",
-                    "化解措施取值: " + ", ".join(f"{k}({v})" for k, v in rules.MEASURES.items()),
-                )
-            if not note:
-                raise InvalidInput("note", "记录化解措施须填写说明")
-            changes.append(("measure", f"{rules.MEASURES[measure]}: {note}", {"measure": measure}))
-        elif note:
-            changes.append(("note", note, {}))
-        if not changes:
-            raise InvalidInput("update", "没有要更新的内容")
-        if values:
-            values.update(version=row["version"] + 1, updated_at=to_db(now))
-            done = conn.execute(
-                update(LEDGER_MATTER)
-                .where(LEDGER_MATTER.c.id == mid, LEDGER_MATTER.c.version == row["version"])
-                .values(**values)
-            )
-            if done.rowcount != 1:
-                raise Conflict(f"台账事项 {matter_code(mid)} 已被他人修改, 请刷新后重试")
-        for kind, text, details in changes:
-            _log(conn, mid, actor=user["username"], kind=kind, note=text, details=details, at=now)
+        _apply_matter_changes(conn, row, values, changes, actor=editor, at=now)
     return show(ctx, mid)
+
+
+# A change to a matter as its ledger_action row records it: (kind, note, details).
+_Change = tuple[str, str, dict[str, Any]]
+
+
+def _matter_for_editing(
+    conn: Connection, mid: int, ref: str | int, actor: str, expected_version: int | None
+) -> tuple[RowMapping, str]:
+    """The matter's row and the editor's username, once the actor may edit the matter at the
+    version they saw."""
+    row = conn.execute(select(LEDGER_MATTER).where(LEDGER_MATTER.c.id == mid)).mappings().first()
+    if row is None:
+        raise NotFound(f"台账事项 {ref} 不存在")
+    user = records.load_user(conn, actor)
+    if lc.Role(user["role"]) not in EDITORS and row["owner"] != user["username"]:
+        raise Forbidden("只有主管、消委会委员或该台账责任人可以更新台账")
+    if expected_version is not None and expected_version != row["version"]:
+        raise Conflict(f"台账事项 {matter_code(mid)} 已被他人修改, 请刷新后重试")
+    return row, user["username"]
+
+
+def _one_of(value: str, choices: dict[str, str], field: str, label: str) -> None:
+    """Refuse a value that is not a key of `choices`, listing them as key(label)."""
+    if value not in choices:
+        raise InvalidInput(
+            field, f"{label}取值: " + ", ".join(f"{k}({v})" for k, v in choices.items())
+        )
+
+
+def _matter_changes(
+    conn: Connection,
+    row: RowMapping,
+    *,
+    owner: str | None,
+    resolution_class: str | None,
+    status: str | None,
+    stopped_on: date | None,
+    measure: str | None,
+    note: str | None,
+    today: date,
+) -> tuple[dict[str, Any], list[_Change]]:
+    """Validate the requested changes, in order, and return the column values to set and the
+    ledger_action rows to append; InvalidInput when a value is refused or nothing changes."""
+    values: dict[str, Any] = {}
+    changes: list[_Change] = []
+    if owner is not None and owner != row["owner"]:
+        values["owner"] = effects.owner(
+            conn, owner, roles=LEDGER_OWNERS, refusal="的角色不能担任台账责任人"
+        )
+        changes.append(
+            ("owner_changed", f"责任人: {row['owner'] or '未指定'} → {owner}", {"owner": owner})
+        )
+    if resolution_class is not None:
+        _one_of(resolution_class, rules.RESOLUTION_CLASSES, "class", "化解分类")
+        values["resolution_class"] = resolution_class
+        changes.append(
+            (
+                "class_changed",
+                f"化解分类: {rules.RESOLUTION_CLASSES[resolution_class]}",
+                {"class": resolution_class},
+            )
+        )
+    if stopped_on is not None:
+        if stopped_on > today:
+            raise InvalidInput("stopped_on", "停访息诉日期不能晚于今天")
+        values["stopped_on"] = stopped_on
+        changes.append(
+            (
+                "stopped",
+                f"停访息诉: {stopped_on.isoformat()}",
+                {"stopped_on": stopped_on.isoformat()},
+            )
+        )
+    if status is not None:
+        _one_of(status, rules.MATTER_STATUSES, "status", "状态")
+        if status == "resolved" and not (resolution_class or row["resolution_class"]):
+            raise InvalidInput("class", "标记已化解前须先确定化解分类")
+        values["status"] = status
+        changes.append(
+            ("status_changed", f"状态: {rules.MATTER_STATUSES[status]}", {"status": status})
+        )
+    if measure is not None:
+        _one_of(measure, rules.MEASURES, "measure", "化解措施")
+        if not note:
+            raise InvalidInput("note", "记录化解措施须填写说明")
+        changes.append(("measure", f"{rules.MEASURES[measure]}: {note}", {"measure": measure}))
+    elif note:
+        changes.append(("note", note, {}))
+    if not changes:
+        raise InvalidInput("update", "没有要更新的内容")
+    return values, changes
+
+
+def _apply_matter_changes(
+    conn: Connection,
+    row: RowMapping,
+    values: dict[str, Any],
+    changes: list[_Change],
+    *,
+    actor: str,
+    at: datetime,
+) -> None:
+    """Write the values at the next version (Conflict if someone else wrote first), then log
+    each change."""
+    mid = row["id"]
+    if values:
+        values.update(version=row["version"] + 1, updated_at=to_db(at))
+        done = conn.execute(
+            update(LEDGER_MATTER)
+            .where(LEDGER_MATTER.c.id == mid, LEDGER_MATTER.c.version == row["version"])
+            .values(**values)
+        )
+        if done.rowcount != 1:
+            raise Conflict(f"台账事项 {matter_code(mid)} 已被他人修改, 请刷新后重试")
+    for kind, text, details in changes:
+        _log(conn, mid, actor=actor, kind=kind, note=text, details=details, at=at)
 
 
 def add_for_complaint(ctx: Context, cid: int, *, conn: Connection, kind: str, why: str) -> int:
