@@ -24,7 +24,9 @@ from services.context import Context
 from services.lifecycle import actions as a
 from services.lifecycle.registration import Person, Registration, register
 from storage import records
-from storage.escalation import Consultation, Escalation, MediationReferral
+from storage.consultation import Consultation
+from storage.escalation import Escalation
+from storage.mediation_referral import MediationReferral
 from storage.schema import table_of
 from storage.timeutil import utcnow
 

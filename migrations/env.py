@@ -5,9 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-# Feature tables (one module per feature, each with its own migration revising 0001):
+# Tables outside storage/models.py (one module per noun):
+import storage.callback  # noqa: F401
+import storage.consultation  # noqa: F401
 import storage.escalation  # noqa: F401
 import storage.ledger  # noqa: F401
+import storage.mediation_referral  # noqa: F401
 import storage.models  # noqa: F401  (registers the tables)
 import storage.notifications  # noqa: F401
 from storage.db import make_engine

@@ -1,5 +1,6 @@
-"""Tables of the automatic side (issue 4): escalations fired, joint consultations (会商),
-mediation referrals (调解转介). Imports nothing of services/ or flows/.
+"""The escalation table (issue 4): escalations fired. Imports nothing of services/ or flows/.
+Joint consultations are in storage/consultation.py, mediation referrals in
+storage/mediation_referral.py.
 
 `escalation` is what makes "act once" hold: one row per (complaint, deadline, level, cycle),
 UNIQUE, written in the transaction that appends the event and the outbox alert. `cycle` names
@@ -11,10 +12,13 @@ shifts the due time, does not. Immediate escalations use deadline_name "immediat
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+# Re-exported only until services/automatic/consultation.py imports it from
+# storage.consultation (that file is being edited elsewhere); then this line goes.
+from storage.consultation import Consultation as Consultation
 
 
 class Escalation(SQLModel, table=True):
@@ -35,46 +39,3 @@ class Escalation(SQLModel, table=True):
     fired_at: datetime
     outcome: str = Field(default="acted", max_length=12)  # acted | superseded
     event_id: int | None = Field(default=None, foreign_key="event.id")
-
-
-class Consultation(SQLModel, table=True):
-    """A joint consultation: departments invited, a meeting in working hours, the decision."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    complaint_id: int = Field(foreign_key="complaint.id", index=True)
-    # Why it was convened, once per key: "deadline:<cycle>", "major", "ledger:<…>", "manual:<…>".
-    dedupe_key: str = Field(unique=True, max_length=160)
-    reason_code: str = Field(max_length=24)  # deadline_share | major | repeat | backlog | manual
-    reason: str = Field(sa_column=Column(Text, nullable=False))
-    departments: list[str] = Field(default_factory=list, sa_column=Column(JSON))
-    meeting_at: datetime
-    status: str = Field(default="convened", max_length=12, index=True)  # convened | concluded
-    convened_by: str = Field(max_length=64)
-    convened_at: datetime
-    reminded_at: datetime | None = None
-    escalated_at: datetime | None = None
-    decision: str | None = Field(default=None, sa_column=Column(Text))
-    decided_by: str | None = Field(default=None, max_length=64)
-    decided_at: datetime | None = None
-
-
-class MediationReferral(SQLModel, table=True):
-    """A referral to a mediation organisation; the clock stays paused while it runs."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    complaint_id: int = Field(foreign_key="complaint.id", index=True)
-    # The mediate event this referral belongs to: one referral per referral event.
-    event_seq: int
-    channel: str = Field(max_length=16)  # industry | people | judicial
-    organisation: str = Field(max_length=120)
-    contact: str = Field(max_length=120)  # outbox audience tag of the mediation contact
-    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-    status: str = Field(default="referred", max_length=12, index=True)  # referred | agreed | failed
-    referred_at: datetime
-    follow_up_at: datetime = Field(index=True)
-    followed_up: int = 0
-    result: str | None = Field(default=None, sa_column=Column(Text))
-    advice: str | None = Field(default=None, max_length=16)  # arbitration | litigation
-    result_at: datetime | None = None
-
-    __table_args__ = (UniqueConstraint("complaint_id", "event_seq"),)

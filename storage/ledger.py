@@ -1,7 +1,6 @@
-"""Tables of the repeat/backlog ledger (台账), the special-attention list (特别关注客户) and
-satisfaction callbacks (回访). Schema only; the rules live in services/automatic/repeats.py,
-services/automatic/ledger.py, services/lifecycle/special_attention.py and
-services/automatic/callbacks.py.
+"""Tables of the repeat/backlog ledger (台账) and the special-attention list (特别关注客户).
+Schema only; the rules live in services/automatic/repeats.py, services/automatic/ledger.py and
+services/lifecycle/special_attention.py.
 
 `special_attention_audit` and `ledger_action` are append-only (triggers in 0004_ledger):
 they are the audit trail of who saw and changed what.
@@ -98,29 +97,3 @@ class SpecialAttentionAudit(SQLModel, table=True):
     role: str = Field(max_length=24)
     at: datetime
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-
-
-class Callback(SQLModel, table=True):
-    """One satisfaction callback attempt (回访). `round` counts notifications of a decision."""
-
-    __tablename__ = "callback"
-    __table_args__ = (Index("ix_callback_status_due", "status", "due_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    complaint_id: int = Field(foreign_key="complaint.id", index=True)
-    round: int = 1
-    attempt: int = 1
-    status: str = Field(max_length=16)  # scheduled | reached | unreachable | cancelled
-    due_at: datetime
-    window_end_at: datetime
-    assignee: str = Field(max_length=64)
-    calendar_verified: bool = True
-    alerted_at: datetime | None = None
-    escalated_at: datetime | None = None
-    recorded_by: str | None = Field(default=None, max_length=64)
-    recorded_at: datetime | None = None
-    satisfaction: str | None = Field(default=None, max_length=24)
-    nps: int | None = None
-    outcome: str | None = Field(default=None, max_length=24)
-    note: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime

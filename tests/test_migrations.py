@@ -7,8 +7,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import storage.escalation  # noqa: F401  (feature tables)
+import storage.callback  # noqa: F401  (tables outside storage/models.py)
+import storage.consultation  # noqa: F401
+import storage.escalation  # noqa: F401
 import storage.ledger  # noqa: F401
+import storage.mediation_referral  # noqa: F401
 import storage.models  # noqa: F401
 import storage.notifications  # noqa: F401
 

@@ -23,7 +23,7 @@ from states import ledger as rules
 from states import lifecycle as lc
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage import records
-from storage.ledger import Callback
+from storage.callback import Callback
 from storage.records import COMPLAINT
 from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow

@@ -25,7 +25,7 @@ from services.lifecycle.actions import perform
 from states import lifecycle as lc
 from states.errors import InvalidInput, NotFound
 from storage import records
-from storage.escalation import MediationReferral
+from storage.mediation_referral import MediationReferral
 from storage.records import COMPLAINT, EVENT
 from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow

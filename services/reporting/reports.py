@@ -23,7 +23,7 @@ Definitions (also in docs/reports.md). Cohort = complaints received in the perio
   running past due) or a skipped step (a decision without acceptance; closed without a
   decision other than by a mediated settlement).
 - Callbacks: the attempts recorded in the period in the `callback` table
-  (storage/ledger.py, written by services/automatic/callbacks.py); "—" where none was recorded.
+  (storage/callback.py, written by services/automatic/callbacks.py); "—" where none was recorded.
 This module must not import cli/, flows/ or any renderer.
 """
 
@@ -42,7 +42,7 @@ from services.context import Context
 from services.reporting import exposure as exp
 from services.reporting.periods import Period, month_of
 from states.ledger import SATISFACTION
-from storage.ledger import Callback
+from storage.callback import Callback
 from storage.models import Complaint, Deadline, Event, User
 from storage.schema import table_of
 from storage.timeutil import utcnow

@@ -82,7 +82,7 @@ def test_callbacks_count_attempts_recorded_in_the_period(ctx: Context) -> None:
     numbers = dataset.build(ctx)
     with ctx.engine.begin() as conn:
         from storage import records
-        from storage.ledger import Callback
+        from storage.callback import Callback
 
         cid = records.load_case(conn, numbers["A"])["id"]
         at = dataset.AS_OF.replace(month=10, day=12)
