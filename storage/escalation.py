@@ -16,10 +16,6 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-# Re-exported only until services/automatic/consultation.py imports it from
-# storage.consultation (that file is being edited elsewhere); then this line goes.
-from storage.consultation import Consultation as Consultation
-
 
 class Escalation(SQLModel, table=True):
     __table_args__ = (

@@ -1,9 +1,8 @@
-"""Tables of the repeat/backlog ledger (台账) and the special-attention list (特别关注客户).
-Schema only; the rules live in services/automatic/repeats.py, services/automatic/ledger.py and
-services/lifecycle/special_attention.py.
+"""Tables of the repeat/backlog ledger (台账). Schema only; the rules live in
+services/automatic/repeats.py and services/automatic/ledger.py. The special-attention list is
+in storage/special_attention.py.
 
-`special_attention_audit` and `ledger_action` are append-only (triggers in 0004_ledger):
-they are the audit trail of who saw and changed what.
+`ledger_action` is append-only (a trigger in 0004_ledger): the audit trail of who changed what.
 """
 
 from __future__ import annotations
@@ -64,36 +63,4 @@ class LedgerAction(SQLModel, table=True):
     actor: str = Field(max_length=64)
     kind: str = Field(max_length=24)
     note: str | None = Field(default=None, sa_column=Column(Text))
-    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-
-
-class SpecialAttention(SQLModel, table=True):
-    """A complainant on the special-attention list. Keyed by the identity hash only."""
-
-    __tablename__ = "special_attention"
-
-    id: int | None = Field(default=None, primary_key=True)
-    complainant_hash: str = Field(max_length=64, index=True)
-    complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
-    reason: str = Field(sa_column=Column(Text, nullable=False))
-    evidence: str = Field(sa_column=Column(Text, nullable=False))
-    added_by: str = Field(max_length=64)
-    added_at: datetime
-    active: bool = True
-    removed_by: str | None = Field(default=None, max_length=64)
-    removed_at: datetime | None = None
-    removal_reason: str | None = Field(default=None, sa_column=Column(Text))
-
-
-class SpecialAttentionAudit(SQLModel, table=True):
-    """Append-only: every view and change of the special-attention list."""
-
-    __tablename__ = "special_attention_audit"
-
-    id: int | None = Field(default=None, primary_key=True)
-    entry_id: int | None = Field(default=None, foreign_key="special_attention.id", index=True)
-    action: str = Field(max_length=16)  # add | list | view | remove | denied
-    actor: str = Field(max_length=64)
-    role: str = Field(max_length=24)
-    at: datetime
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

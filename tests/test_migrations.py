@@ -14,6 +14,7 @@ import storage.ledger  # noqa: F401
 import storage.mediation_referral  # noqa: F401
 import storage.models  # noqa: F401
 import storage.notifications  # noqa: F401
+import storage.special_attention  # noqa: F401
 
 
 def test_the_migrated_schema_matches_the_models(any_ctx) -> None:  # type: ignore[no-untyped-def]

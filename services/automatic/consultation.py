@@ -24,7 +24,7 @@ from services.lifecycle.actions import perform
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput, NotFound
 from storage import records
-from storage.escalation import Consultation
+from storage.consultation import Consultation
 from storage.records import COMPLAINT
 from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow

@@ -25,9 +25,9 @@ from services.context import Context
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput, NotFound
 from storage import records
-from storage.ledger import SpecialAttention, SpecialAttentionAudit
 from storage.rows import ActorRow
 from storage.schema import table_of
+from storage.special_attention import SpecialAttention, SpecialAttentionAudit
 from storage.timeutil import to_db, utcnow
 
 SPECIAL_ATTENTION = table_of(SpecialAttention)

@@ -12,7 +12,7 @@ from services.lifecycle import actions as a
 from services.lifecycle import special_attention as sa
 from services.lifecycle.registration import register
 from states.errors import Forbidden, InvalidInput
-from storage.ledger import SpecialAttentionAudit
+from storage.special_attention import SpecialAttentionAudit
 from tests.factories import cst, registered, registration
 
 T = cst(2026, 3, 2, 10)
