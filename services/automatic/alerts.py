@@ -19,6 +19,7 @@ from services.context import Context
 from states import lifecycle as lc
 from storage import records
 from storage.escalation import Escalation
+from storage.rows import ComplaintRow
 from storage.schema import table_of
 from storage.timeutil import to_db
 
@@ -54,7 +55,7 @@ def payload(ctx: Context, case: Mapping[str, Any], **more: Any) -> dict[str, Any
 
 def append_escalation(
     ctx: Context,
-    case: dict[str, Any],
+    case: ComplaintRow,
     *,
     conn: Connection,
     at: datetime,
@@ -70,11 +71,9 @@ def append_escalation(
     lc.authorize(ESCALATE, lc.Role.system)
     lc.check(ESCALATE, case, {"reason": reason})
     seq = case["event_count"] + 1
-    values = {
-        "event_count": seq,
-        "last_event_at": to_db(at),
-        "escalation_level": max(case["escalation_level"], rank),
-    }
+    last_event_at = to_db(at)
+    level = max(case["escalation_level"], rank)
+    values = {"event_count": seq, "last_event_at": last_event_at, "escalation_level": level}
     if bump_version:
         case["version"] = records.update_case(conn, case, values)
     else:
@@ -83,7 +82,9 @@ def append_escalation(
         conn.execute(
             update(records.COMPLAINT).where(records.COMPLAINT.c.id == case["id"]).values(**values)
         )
-    case.update(values)
+    case["event_count"] = seq
+    case["last_event_at"] = last_event_at
+    case["escalation_level"] = level
     return records.append_event(
         conn,
         complaint_id=case["id"],

@@ -25,6 +25,7 @@ from states.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage import records
 from storage.callback import Callback
 from storage.records import COMPLAINT
+from storage.rows import ComplaintRow
 from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -291,7 +292,7 @@ def record(
 def _dissatisfied(
     ctx: Context,
     s: Settings,
-    case: dict[str, Any],
+    case: ComplaintRow,
     *,
     conn: Connection,
     actor: str,

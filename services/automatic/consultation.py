@@ -26,6 +26,7 @@ from states.errors import Forbidden, InvalidInput, NotFound
 from storage import records
 from storage.consultation import Consultation
 from storage.records import COMPLAINT
+from storage.rows import ComplaintRow
 from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -117,7 +118,7 @@ def _open_for(conn: Connection, cid: int) -> dict[str, Any] | None:
 
 def _convene(
     ctx: Context,
-    case: dict[str, Any],
+    case: ComplaintRow,
     *,
     conn: Connection,
     actor: str,
@@ -200,7 +201,7 @@ def _convene(
 
 def convene_on_deadline(
     ctx: Context,
-    case: dict[str, Any],
+    case: ComplaintRow,
     cycle: str,
     due: datetime,
     *,
@@ -487,7 +488,7 @@ def _escalate_one(
     ctx: Context,
     cfg: Mapping[str, Any],
     k_row: RowMapping,
-    case: dict[str, Any],
+    case: ComplaintRow,
     *,
     conn: Connection,
     now: datetime,

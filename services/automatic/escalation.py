@@ -33,6 +33,7 @@ from states import lifecycle as lc
 from states.priority import assess
 from storage import records
 from storage.records import COMPLAINT, DEADLINE
+from storage.rows import ComplaintRow
 from storage.timeutil import from_db, to_db, utcnow
 
 log = logging.getLogger("tousu.escalation")
@@ -176,13 +177,13 @@ def _claim_deadlines(
     return conn.execute(q).mappings().all()
 
 
-def _claim_cases(conn: Connection, cids: list[int]) -> dict[int, dict[str, Any]]:
+def _claim_cases(conn: Connection, cids: list[int]) -> dict[int, ComplaintRow]:
     """The complaints of the claimed rows, by id; on PostgreSQL locked, those held elsewhere
     (a handler, another sweeper) left out."""
     cq = select(COMPLAINT).where(COMPLAINT.c.id.in_(cids))
     if conn.dialect.name == "postgresql":
         cq = cq.with_for_update(skip_locked=True)
-    return {c["id"]: dict(c) for c in conn.execute(cq).mappings()}
+    return {c["id"]: records.complaint_row(c) for c in conn.execute(cq).mappings()}
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ def _fire_levels(
     ctx: Context,
     known: _Known,
     r: RowMapping,
-    case: dict[str, Any],
+    case: ComplaintRow,
     cycle: str,
     due: datetime,
     res: SweepResult,
@@ -299,7 +300,7 @@ def _escalate(
     ctx: Context,
     known: _Known,
     r: RowMapping,
-    case: dict[str, Any],
+    case: ComplaintRow,
     top: str,
     cycle: str,
     due: datetime,
@@ -360,7 +361,7 @@ def _convene_at_share(
     ctx: Context,
     known: _Known,
     r: RowMapping,
-    case: dict[str, Any],
+    case: ComplaintRow,
     cycle: str,
     started: datetime,
     due: datetime,

@@ -25,6 +25,7 @@ from states.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage import records
 from storage.ledger import LedgerAction, LedgerMatter, LedgerMember
 from storage.records import COMPLAINT
+from storage.rows import ComplaintRow
 from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -87,7 +88,7 @@ def attach(
     ctx: Context,
     *,
     conn: Connection,
-    master: dict[str, Any],
+    master: ComplaintRow,
     member_id: int | None,
     relation: str,
     kind: str = "repeat",

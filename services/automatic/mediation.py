@@ -27,6 +27,7 @@ from states.errors import InvalidInput, NotFound
 from storage import records
 from storage.mediation_referral import MediationReferral
 from storage.records import COMPLAINT, EVENT
+from storage.rows import ComplaintRow
 from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -98,7 +99,7 @@ def _latest_decision(conn: Connection, complaint_id: int) -> dict[str, Any]:
     return dict(found or {})
 
 
-def summary_of(ctx: Context, case: dict[str, Any], *, conn: Connection) -> dict[str, Any]:
+def summary_of(ctx: Context, case: ComplaintRow, *, conn: Connection) -> dict[str, Any]:
     """What a mediator needs to take the case on; no names, ID numbers, phones or addresses
     (2022 Order No. 9: collect and pass on personal data only for a stated purpose)."""
     tax = ctx.config.taxonomy
@@ -123,7 +124,7 @@ def summary_of(ctx: Context, case: dict[str, Any], *, conn: Connection) -> dict[
 
 def _prepare(
     ctx: Context,
-    case: dict[str, Any],
+    case: ComplaintRow,
     *,
     conn: Connection,
     seq: int,

@@ -22,6 +22,7 @@ Either way the matter enters the ledger (services/automatic/ledger.py) in the sa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from services.lifecycle.events import RepeatOutcome
 from states import lifecycle as lc
 from storage import records
 from storage.records import COMPLAINT
+from storage.rows import ComplaintRow
 from storage.timeutil import from_db, to_db, utcnow
 
 _COLS = (
@@ -83,7 +85,7 @@ def window_start(ctx: Context, received: datetime) -> datetime:
 
 
 def matches(
-    ctx: Context, case: dict[str, Any], *, conn: Connection
+    ctx: Context, case: Mapping[str, Any], *, conn: Connection
 ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
     """Earlier complaints this one repeats, newest first, each with the keys that matched."""
     keys = ctx.config.repeat.match
@@ -120,7 +122,7 @@ def matches(
     return out
 
 
-def _same(key: str, case: dict[str, Any], row: Any) -> bool:
+def _same(key: str, case: Mapping[str, Any], row: Any) -> bool:
     column = {"policy": "policy_no", "category": "category"}.get(key)
     if column is None:
         raise ValueError(f"[repeat] match: unknown key {key!r} (complainant, policy, category)")
@@ -134,12 +136,16 @@ def on_registered(
 
     `row` (the values just inserted) spares re-reading the complaint when it repeats nothing,
     which is the common case."""
-    case = {**row, "id": cid} if row is not None else records.load_case_by_id(conn, cid)
-    found = matches(ctx, case, conn=conn)
+    if row is None:
+        case = records.load_case_by_id(conn, cid)
+        found = matches(ctx, case, conn=conn)
+    else:
+        found = matches(ctx, {**row, "id": cid}, conn=conn)
+        if not found:
+            return RepeatOutcome(kind="none", state=row["state"])
+        case = records.load_case_by_id(conn, cid)
     if not found:
         return RepeatOutcome(kind="none", state=case["state"])
-    if row is not None:
-        case = records.load_case_by_id(conn, cid)
     latest, matched_on = found[0]
     rules = ctx.config.repeat
     # A complaint merged earlier stands for the open case it was merged into.
@@ -157,7 +163,7 @@ def on_registered(
     return _link(ctx, case, latest, matched_on, conn=conn)
 
 
-def _has_new_facts(ctx: Context, case: dict[str, Any], target: dict[str, Any]) -> bool:
+def _has_new_facts(ctx: Context, case: ComplaintRow, target: ComplaintRow) -> bool:
     mode = ctx.config.repeat.new_facts
     if mode == "always":
         return True
@@ -168,8 +174,8 @@ def _has_new_facts(ctx: Context, case: dict[str, Any], target: dict[str, Any]) -
 
 def _merge(
     ctx: Context,
-    case: dict[str, Any],
-    target: dict[str, Any],
+    case: ComplaintRow,
+    target: Mapping[str, Any],
     matched_on: tuple[str, ...],
     *,
     conn: Connection,
@@ -210,8 +216,8 @@ def _merge(
 
 def _link(
     ctx: Context,
-    case: dict[str, Any],
-    latest: dict[str, Any],
+    case: ComplaintRow,
+    latest: Mapping[str, Any],
     matched_on: tuple[str, ...],
     *,
     conn: Connection,

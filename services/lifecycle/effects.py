@@ -135,7 +135,7 @@ def _link_to_master(move: Move) -> dict[str, Any]:
     return {"linked_to_id": master["id"], "details": details}
 
 
-def merge_target(conn: Connection, case: ComplaintRow, into: str) -> dict[str, Any]:
+def merge_target(conn: Connection, case: ComplaintRow, into: str) -> ComplaintRow:
     """The open complaint `case` is merged into (Art. 18 ¶3)."""
     target = records.load_case(conn, str(into))
     if target["id"] == case["id"]:
