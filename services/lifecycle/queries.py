@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import column, literal_column, select, table
+from sqlalchemy.engine import Connection
 
 from services.context import Context
 from storage.db import read_only
@@ -42,15 +43,7 @@ def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
 
     with read_only(ctx.engine) as conn:
         case = records.load_case(conn, number)
-        deadlines = (
-            conn.execute(
-                select(records.DEADLINE)
-                .where(records.DEADLINE.c.complaint_id == case["id"])
-                .order_by(records.DEADLINE.c.due_at)
-            )
-            .mappings()
-            .all()
-        )
+        deadlines = _deadlines_by_due(conn, case["id"])
         events = (
             conn.execute(
                 select(records.EVENT)
@@ -60,11 +53,19 @@ def get_complaint(ctx: Context, number: str) -> dict[str, Any]:
             .mappings()
             .all()
         )
-    return {
-        "case": case,
-        "deadlines": [deadline_view(d) for d in deadlines],
-        "events": [dict(e) for e in events],
-    }
+    return {"case": case, "deadlines": deadlines, "events": [dict(e) for e in events]}
+
+
+def _deadlines_by_due(conn: Connection, complaint_id: int) -> list[dict[str, Any]]:
+    """A complaint's named deadlines as shown, nearest first."""
+    from storage import records
+
+    rows = conn.execute(
+        select(records.DEADLINE)
+        .where(records.DEADLINE.c.complaint_id == complaint_id)
+        .order_by(records.DEADLINE.c.due_at)
+    ).mappings()
+    return [deadline_view(d) for d in rows]
 
 
 def decrypt_party(ctx: Context, party_id: int) -> dict[str, Any]:
@@ -231,17 +232,7 @@ def deadlines_of(ctx: Context, number: str) -> list[dict[str, Any]]:
     from storage import records
 
     with read_only(ctx.engine) as conn:
-        case = records.load_case(conn, number)
-        rows = (
-            conn.execute(
-                select(records.DEADLINE)
-                .where(records.DEADLINE.c.complaint_id == case["id"])
-                .order_by(records.DEADLINE.c.due_at)
-            )
-            .mappings()
-            .all()
-        )
-    return [deadline_view(d) for d in rows]
+        return _deadlines_by_due(conn, records.load_case(conn, number)["id"])
 
 
 SUPERVISING = ("supervisor", "committee")
