@@ -102,26 +102,60 @@ class Registration:
 
 def validate(ctx: Context, reg: Registration, now: datetime) -> Registration:
     """Normalise in place; the first bad field raises InvalidInput naming it."""
-    tax = ctx.config.taxonomy
+    found = problems(ctx, reg, now)
+    if found:
+        raise found[0]
+    return reg
+
+
+def problems(ctx: Context, reg: Registration, now: datetime) -> list[InvalidInput]:
+    """Normalise in place and return every bad field (at most one per check), in field order:
+    bulk import reports a row whole; `validate` raises the first."""
+    found = []
+    for check in _CHECKS:
+        try:
+            check(ctx, reg, now)
+        except InvalidInput as exc:
+            found.append(exc)
+    return found
+
+
+def _check_name(ctx: Context, reg: Registration, now: datetime) -> None:
     c = reg.complainant
     if not (c.name or "").strip():
         raise InvalidInput("name", "投诉人姓名/名称不能为空")
     if c.kind not in ("person", "organisation"):
         raise InvalidInput("kind", "投诉人类型取值: person(个人), organisation(单位)")
+
+
+def _check_identity(ctx: Context, reg: Registration, now: datetime) -> None:
+    c = reg.complainant
     if c.kind == "organisation":
         if not c.credit_code:
             raise InvalidInput("credit_code", "单位投诉须填写统一社会信用代码(第十三条)")
         c.credit_code = v.credit_code(c.credit_code)
+    elif c.id_number:
+        c.id_number = v.resident_id(c.id_number)
+
+
+def _check_organisation(ctx: Context, reg: Registration, now: datetime) -> None:
+    c = reg.complainant
+    if c.kind == "organisation":
         if not c.legal_rep:
             raise InvalidInput("legal_rep", "单位投诉须填写法定代表人(第十三条)")
         if not c.address:
             raise InvalidInput("address", "单位投诉须填写住所地址(第十三条)")
-    elif c.id_number:
-        c.id_number = v.resident_id(c.id_number)
+
+
+def _check_contact(ctx: Context, reg: Registration, now: datetime) -> None:
+    c = reg.complainant
     if not c.phone and not c.address:
         raise InvalidInput("phone", "须留联系方式(电话或地址)")
     if c.phone:
         c.phone = v.phone(c.phone)
+
+
+def _check_agent(ctx: Context, reg: Registration, now: datetime) -> None:
     reg.capacity = v.choice(reg.capacity, CAPACITIES, "capacity")
     if reg.agent is not None:
         if not reg.agent.name:
@@ -132,20 +166,48 @@ def validate(ctx: Context, reg: Registration, now: datetime) -> Registration:
             reg.agent.id_number = v.resident_id(reg.agent.id_number, "agent_id_number")
         if reg.capacity == "agent" and not reg.power_of_attorney:
             raise InvalidInput("power_of_attorney", "受托代理人须提供授权委托书(第十四条)")
-    for name in ("claim", "facts"):
-        if not (getattr(reg, name) or "").strip():
-            raise InvalidInput(name, "投诉请求和主要事实不能为空(第十三条)")
-    reg.channel = v.choice(reg.channel, tax.channels, "channel")
-    reg.branch = v.choice(reg.branch, tax.branches, "branch")
-    if reg.category:
-        reg.category = v.choice(reg.category, tax.categories, "category")
-    if reg.product:
-        reg.product = v.choice(reg.product, tax.products, "product")
-    reg.amount = v.amount(reg.amount)
-    if reg.group_size < 1:
-        raise InvalidInput("group_size", "人数至少为 1")
+
+
+def _check_claim(ctx: Context, reg: Registration, now: datetime) -> None:
+    if not (reg.claim or "").strip():
+        raise InvalidInput("claim", "投诉请求和主要事实不能为空(第十三条)")
+
+
+def _check_facts(ctx: Context, reg: Registration, now: datetime) -> None:
+    if not (reg.facts or "").strip():
+        raise InvalidInput("facts", "投诉请求和主要事实不能为空(第十三条)")
+
+
+def _check_channel(ctx: Context, reg: Registration, now: datetime) -> None:
+    reg.channel = v.choice(reg.channel, ctx.config.taxonomy.channels, "channel")
     if reg.channel == "regulator" and not reg.regulator_ref:
         raise InvalidInput("regulator_ref", "监管转办投诉须填写转办编号")
+
+
+def _check_branch(ctx: Context, reg: Registration, now: datetime) -> None:
+    reg.branch = v.choice(reg.branch, ctx.config.taxonomy.branches, "branch")
+
+
+def _check_category(ctx: Context, reg: Registration, now: datetime) -> None:
+    if reg.category:
+        reg.category = v.choice(reg.category, ctx.config.taxonomy.categories, "category")
+
+
+def _check_product(ctx: Context, reg: Registration, now: datetime) -> None:
+    if reg.product:
+        reg.product = v.choice(reg.product, ctx.config.taxonomy.products, "product")
+
+
+def _check_amount(ctx: Context, reg: Registration, now: datetime) -> None:
+    reg.amount = v.amount(reg.amount)
+
+
+def _check_group_size(ctx: Context, reg: Registration, now: datetime) -> None:
+    if reg.group_size < 1:
+        raise InvalidInput("group_size", "人数至少为 1")
+
+
+def _check_received(ctx: Context, reg: Registration, now: datetime) -> None:
     received = reg.received_at or now
     if received.tzinfo is None:
         raise InvalidInput("received_at", "时间须带时区")
@@ -154,7 +216,24 @@ def validate(ctx: Context, reg: Registration, now: datetime) -> Registration:
     if reg.regulator_forwarded_on and reg.regulator_forwarded_on > received:
         raise InvalidInput("regulator_forwarded_on", "监管转办日期不能晚于本机构收到日期")
     reg.received_at = received
-    return reg
+
+
+_CHECKS = (
+    _check_name,
+    _check_identity,
+    _check_organisation,
+    _check_contact,
+    _check_agent,
+    _check_claim,
+    _check_facts,
+    _check_channel,
+    _check_branch,
+    _check_category,
+    _check_product,
+    _check_amount,
+    _check_group_size,
+    _check_received,
+)
 
 
 def party_row(ctx: Context, p: Person, now: datetime) -> dict[str, Any]:
