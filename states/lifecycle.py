@@ -595,9 +595,11 @@ ACTIONS: tuple[Action, ...] = (
         HANDLERS,
         fields=(Field("agreement", "调解协议", example="调解书"), *ANALYSIS, ROOT_CAUSE),
         clock="closed",
+        note="调解协议即告知的处理结果: 随后安排满意度回访",
         command="settle",
         help="调解成功办结 (记录协议与五维度分析)。",
         stamps=("closed_at",),
+        follow_ups=("schedule_callback",),
     ),
     Action(
         "close",

@@ -408,7 +408,8 @@ def sweep(ctx: Context, *, now: datetime | None = None) -> dict[str, int]:
 
 @events.subscribe("schedule_callback")
 def _on_notified(event: events.ActionTaken) -> None:
-    """After `notify`: a satisfaction callback (回访) follows every notified decision."""
+    """After `notify`, and after `settle` (the mediation agreement is the outcome the
+    complainant was told): a satisfaction callback (回访) follows every notified outcome."""
     schedule(
         event.ctx,
         event.case["id"],

@@ -253,3 +253,57 @@ def test_an_unrecorded_callback_is_escalated_two_working_days_after_it_fell_due(
     assert callbacks.sweep(ctx, now=cst(2026, 3, 10, 9))["escalated"] == 0
     [alert] = _outbox(ctx, "callback_overdue")
     assert alert["audience"] == "supervisors" and alert["urgent"]
+
+
+def test_a_case_settled_by_mediation_gets_a_callback_after_the_agreement(ctx):
+    # Mediation straight from negotiation: no decision was ever notified, the agreement is
+    # the outcome the complainant was told, and the callback follows it like any closure.
+    received = cst(2026, 2, 27, 10)
+    number = accepted(ctx, received)
+    a.investigate(ctx, number, actor="liaison", at=received + timedelta(hours=3))
+    a.negotiate(ctx, number, actor="liaison", findings="属实", at=received + timedelta(days=1))
+    a.mediate(
+        ctx,
+        number,
+        actor="liaison",
+        channel="industry",
+        organisation="北京保险行业协会调解委员会",
+        at=received + timedelta(days=2),
+    )
+    assert callbacks.for_complaint(ctx, number) == []
+    a.settle(
+        ctx,
+        number,
+        actor="liaison",
+        agreement="调解书",
+        **ANALYSIS,
+        root_cause="理赔时效",
+        at=cst(2026, 3, 2, 15),  # Monday
+    )
+    [cb] = callbacks.for_complaint(ctx, number)
+    assert cb["due_at"] == cst(2026, 3, 5, 9) and cb["status"] == "scheduled"
+    assert cb["round"] == 1 and cb["assignee"] == "liaison"
+
+
+def test_settling_after_a_notified_decision_replaces_its_pending_callback(ctx):
+    number = notified_at(ctx, cst(2026, 3, 2, 15))
+    a.mediate(
+        ctx,
+        number,
+        actor="liaison",
+        channel="industry",
+        organisation="调解中心",
+        at=cst(2026, 3, 2, 16),
+    )
+    a.settle(
+        ctx,
+        number,
+        actor="liaison",
+        agreement="调解书",
+        **ANALYSIS,
+        root_cause="时效",
+        at=cst(2026, 3, 3, 10),
+    )
+    first, second = callbacks.for_complaint(ctx, number)
+    assert first["status"] == "cancelled" and second["round"] == 2
+    assert second["due_at"] == cst(2026, 3, 6, 9)
