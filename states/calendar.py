@@ -1,8 +1,12 @@
 """China's working-day calendar (State Council notice, with 调休 make-up days).
 
-chinesecalendar knows 2004–2026 and raises NotImplementedError beyond; for such a year we
-fall back to Monday–Friday plus the dates an operator configured, and report the answer as
-unverified unless the year is listed in `calendar.verified_years` (docs/rules.md §1).
+chinesecalendar knows 2004–2026 and raises NotImplementedError beyond; it stays the source for
+the years it lists, because only it has the announced 调休 days. For a year it does not know we
+fall back to Monday–Friday less the statutory holidays fixed by rule (《全国年节及纪念日放假办法》:
+元旦, 春节 with its eve, 清明, 劳动节, 端午, 中秋, 国庆; lunar dates computed by the `holidays`
+package's China calendar, without its guessed "observed" days), plus the dates an operator
+configured, and report the answer as unverified unless the year is listed in
+`calendar.verified_years`, i.e. until the year's notice is in the calendar data (docs/rules.md §1).
 `find_workday` of chinesecalendar is off by one when the start is not a working day, so
 working days are counted here.
 """
@@ -42,7 +46,8 @@ class WorkCalendar:
             if known is not None:
                 answer = (known, True)
             else:
-                answer = (day.weekday() < 5, day.year in self.verified_years)
+                working = day.weekday() < 5 and day not in _statutory_holidays(day.year)
+                answer = (working, day.year in self.verified_years)
         self._cache[day] = answer
         return answer
 
@@ -78,6 +83,17 @@ def _library_workday(day: date) -> bool | None:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         return None
+
+
+@lru_cache(maxsize=16)
+def _statutory_holidays(year: int) -> frozenset[date]:
+    """The statutory holidays fixed by rule for a year chinesecalendar does not know.
+
+    `observed=False`: the extra days and 调休 swaps come only with the year's notice."""
+    from holidays.countries.china import China  # imported here: ~0.3 s, needed past 2026 only
+
+    days = China(years=year, observed=False, categories=("public",))  # type: ignore[no-untyped-call]
+    return frozenset(days.keys())
 
 
 def _as_date(value: str | date) -> date:
