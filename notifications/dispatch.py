@@ -11,7 +11,8 @@ Guarantees, and how:
   lease expires and its attempt is recorded as `interrupted` (at-least-once there, by choice:
   a lost breach alert costs more than a repeated one).
 - Fallback: after `fallback_after` failures a delivery is `failed_over` and the next Apprise
-  priority group of its tag gets a delivery of its own; `tousu notifications status` shows both.
+  priority group of its tag gets a delivery of its own; so does a delivery held on a failing
+  channel for `fallback_delay_seconds`; `tousu notifications status` shows both.
 - Quiet hours: a non-urgent alert waits for working hours (notifications/quiet.py).
 """
 
@@ -458,7 +459,13 @@ def _record(
                 channel_id=d["channel_id"],
                 started_at=to_db(started),
                 finished_at=to_db(now),
-                result="sent" if ok else ("throttled" if result.throttled else "failed"),
+                result="sent"
+                if ok
+                else (
+                    "throttled"
+                    if result.throttled
+                    else ("uncertain" if result.uncertain else "failed")
+                ),
                 error=error,
             )
         )
@@ -527,6 +534,67 @@ def _record(
                     next_attempt_at=to_db(base + _backoff(settings, attempts)),
                 )
             )
+
+
+def fail_over_held(
+    ctx: Context, routing: Routing, settings: NotifySettings, now: datetime, report: DispatchReport
+) -> None:
+    """Deliveries still waiting on a failing channel `fallback_delay` after they were made go
+    to their tag's next priority group. A channel that is down holds the rest of its batch
+    after one failure, so held deliveries accrue no attempts of their own: without this only
+    the one tried each pass would ever reach `fallback_after`."""
+    if settings.fallback_delay <= 0:
+        return
+    failing = select(ChannelTable.c.channel_id).where(ChannelTable.c.consecutive_failures > 0)
+    stmt = (
+        select(
+            DeliveryTable,
+            OutboxTable.c.kind,
+            OutboxTable.c.complaint_id,
+            OutboxTable.c.event_id,
+            OutboxTable.c.dedupe_key.label("alert_key"),
+            ComplaintTable.c.branch,
+        )
+        .select_from(
+            DeliveryTable.join(
+                OutboxTable, OutboxTable.c.id == DeliveryTable.c.outbox_id
+            ).outerjoin(ComplaintTable, ComplaintTable.c.id == OutboxTable.c.complaint_id)
+        )
+        .where(
+            DeliveryTable.c.status == "pending",
+            DeliveryTable.c.created_at <= to_db(now - timedelta(seconds=settings.fallback_delay)),
+            DeliveryTable.c.channel_id.in_(failing),
+        )
+        .order_by(DeliveryTable.c.id)
+        .limit(settings.batch)
+    )
+    with ctx.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=DeliveryTable, skip_locked=True)
+        for d in [dict(r) for r in conn.execute(stmt).mappings()]:
+            fallback = _fallback_groups(routing, d)
+            if not fallback:
+                continue
+            alert = {
+                "id": d["outbox_id"],
+                "event_id": d["event_id"],
+                "dedupe_key": d["alert_key"],
+                "complaint_id": d["complaint_id"],
+                "kind": d["kind"],
+            }
+            _insert_ignore(
+                conn,
+                _deliveries_for(alert, fallback, urgent=d["urgent"], now=now, fallback_of=d["id"]),
+            )
+            conn.execute(
+                update(DeliveryTable)
+                .where(DeliveryTable.c.id == d["id"], DeliveryTable.c.status == "pending")
+                .values(
+                    status="failed_over",
+                    last_error=d["last_error"] or "渠道持续故障, 超过转备用等待时间, 已转备用渠道",
+                )
+            )
+            report.failed_over += 1
 
 
 def _fallback_groups(routing: Routing, d: dict[str, Any]) -> list[tuple[str, list[Channel]]]:
@@ -698,22 +766,17 @@ def _send_batch(
             return
 
 
-def _close_alerts(ctx: Context, outbox_ids: set[int], now: datetime) -> None:
-    """An alert is `sent` when none of its deliveries is still pending or sending."""
-    if not outbox_ids:
-        return
-    ids = list(outbox_ids)
+def _close_alerts(ctx: Context, now: datetime) -> None:
+    """An alert is `sent` when none of its deliveries is still pending or sending. Closed by
+    state, not by pass: a routed alert whose deliveries a dispatcher killed mid-pass had
+    sent is closed by whichever pass comes next."""
+    open_ = select(DeliveryTable.c.outbox_id).where(
+        DeliveryTable.c.status.in_(("pending", "sending"))
+    )
     with ctx.engine.begin() as conn:
-        open_ = select(DeliveryTable.c.outbox_id).where(
-            DeliveryTable.c.outbox_id.in_(ids), DeliveryTable.c.status.in_(("pending", "sending"))
-        )
         conn.execute(
             update(OutboxTable)
-            .where(
-                OutboxTable.c.id.in_(ids),
-                OutboxTable.c.status == "routed",
-                OutboxTable.c.id.not_in(open_),
-            )
+            .where(OutboxTable.c.status == "routed", OutboxTable.c.id.not_in(open_))
             .values(status="sent", sent_at=to_db(now))
         )
 
@@ -767,6 +830,7 @@ def dispatch(
         report.seconds = clock.perf_counter() - t0
         return report
     fan_out(ctx, routing, settings, now, report)
+    fail_over_held(ctx, routing, settings, now, report)
     claimed = claim(ctx, settings, now, limit or settings.batch, report)
     if claimed:
         labels = {k: v.label for k, v in ctx.config.deadlines.items()}
@@ -802,7 +866,7 @@ def dispatch(
                 part = fut.result()
                 for name in ("sent", "failed", "held", "failed_over", "throttled"):
                     setattr(report, name, getattr(report, name) + getattr(part, name))
-        _close_alerts(ctx, {d["outbox_id"] for d in claimed}, utcnow())
+    _close_alerts(ctx, utcnow())
     report.seconds = clock.perf_counter() - t0
     return report
 

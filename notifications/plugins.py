@@ -81,6 +81,9 @@ class PostResult:
     error: str | None = None
     throttled: bool = False
     posted: tuple[bytes, ...] = ()  # request bodies sent (WeCom), for the byte checks
+    # The request was sent but no answer came (a read timeout): the server may have taken it,
+    # so the retry may arrive twice; recorded as an `uncertain` attempt, not a plain failure.
+    uncertain: bool = False
 
 
 class _LazyContext:
@@ -184,15 +187,26 @@ def register() -> None:
                     timeout=self.request_timeout,
                     allow_redirects=self.redirects,
                 )
+            except requests.ReadTimeout:
+                # WeCom's robot API has no idempotency key: say that the retry may repeat.
+                return PostResult(
+                    False,
+                    "企业微信机器人应答超时: 消息可能已送达, 将重试 (可能重复一次)",
+                    uncertain=True,
+                ), data
             except requests.RequestException as exc:
                 return PostResult(False, f"企业微信机器人连接失败: {type(exc).__name__}"), data
             if r.status_code != requests.codes.ok:
                 return PostResult(False, f"企业微信机器人返回 HTTP {r.status_code}"), data
             try:
                 answer = r.json()
-                errcode = int(answer.get("errcode", 0))
-            except (ValueError, AttributeError):
-                errcode, answer = 0, {}
+                errcode = int(answer["errcode"])
+            except (ValueError, TypeError, KeyError, AttributeError):
+                # HTTP 200 without WeCom's JSON answer (a proxy's page, a captive portal):
+                # nothing says the robot took the message.
+                return PostResult(
+                    False, "企业微信机器人应答无法识别 (HTTP 200 但不是含 errcode 的 JSON)"
+                ), data
             if errcode == WECOM_THROTTLED:
                 return PostResult(
                     False, "企业微信机器人限流 errcode=45009 (每分钟超过 20 条)", throttled=True
@@ -224,7 +238,7 @@ def register() -> None:
             content = fit_bytes(markdown, limit, tail=tail)
             first, body = self._post({"msgtype": "markdown", "markdown": {"content": content}})
             if not first.ok or not mobiles:
-                return PostResult(first.ok, first.error, first.throttled, (body,))
+                return PostResult(first.ok, first.error, first.throttled, (body,), first.uncertain)
             text = fit_bytes(notice or "请及时查看上一条投诉提醒。", WECOM_TEXT_LIMIT)
             second, body2 = self._post(
                 {

@@ -34,6 +34,8 @@ class NotifySettings:
     apprise_file: Path
     secrets_file: Path | None
     fallback_after: int = 3
+    # Seconds a delivery may wait on a failing channel before its fallback takes it (0 = off).
+    fallback_delay: float = 900.0
     backoff_base: float = 30.0
     backoff_max: float = 1800.0
     lease_seconds: int = 300
@@ -92,6 +94,7 @@ def load_settings(config: Config, environ: dict[str, str] | None = None) -> Noti
             apprise_file=_path(apprise_file, root),
             secrets_file=_path(secrets, root) if secrets else None,
             fallback_after=int(raw.get("fallback_after", 3)),
+            fallback_delay=float(raw.get("fallback_delay_seconds", 900)),
             backoff_base=float(raw.get("backoff_base_seconds", 30)),
             backoff_max=float(raw.get("backoff_max_seconds", 1800)),
             lease_seconds=int(raw.get("lease_seconds", 300)),

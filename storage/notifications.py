@@ -50,7 +50,7 @@ class DeliveryAttempt(SQLModel, table=True):
     channel_id: str = Field(max_length=40)
     started_at: datetime
     finished_at: datetime
-    result: str = Field(max_length=12)  # sent | failed | interrupted
+    result: str = Field(max_length=12)  # sent | failed | interrupted | throttled | uncertain
     error: str | None = Field(default=None, sa_column=Column(Text))  # secrets redacted
 
 

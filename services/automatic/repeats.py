@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Connection
 
 from services.automatic import ledger
@@ -57,7 +57,9 @@ _BY_COMPLAINANT = (
         COMPLAINT.c.complainant_hash == bindparam("key"),
         COMPLAINT.c.received_at >= bindparam("start"),
         COMPLAINT.c.received_at <= bindparam("end"),
-        COMPLAINT.c.id != bindparam("cid"),
+        # Only an earlier complaint can be repeated: one received at the same instant counts
+        # when it was stored first, so two same-time repeats never point at each other.
+        or_(COMPLAINT.c.received_at < bindparam("end"), COMPLAINT.c.id < bindparam("cid")),
     )
     .order_by(COMPLAINT.c.received_at.desc())
     .limit(bindparam("limit"))
@@ -68,7 +70,9 @@ _BY_POLICY = (
         COMPLAINT.c.policy_no == bindparam("key"),
         COMPLAINT.c.received_at >= bindparam("start"),
         COMPLAINT.c.received_at <= bindparam("end"),
-        COMPLAINT.c.id != bindparam("cid"),
+        # Only an earlier complaint can be repeated: one received at the same instant counts
+        # when it was stored first, so two same-time repeats never point at each other.
+        or_(COMPLAINT.c.received_at < bindparam("end"), COMPLAINT.c.id < bindparam("cid")),
     )
     .order_by(COMPLAINT.c.received_at.desc())
     .limit(bindparam("limit"))
