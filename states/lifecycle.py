@@ -157,13 +157,11 @@ def _remedies_listed(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | N
     return None
 
 
-def _extension_allowed(case: Mapping[str, Any], fields: Mapping[str, Any]) -> str | None:
-    """至多延长两次; 延至 60 日须审批并告知投诉人 (第十八条)"""
-    level = int(case.get("extension_level") or 0)
-    if level >= 2:
+def _extension_left(case: Mapping[str, Any], _: Mapping[str, Any]) -> str | None:
+    """至多延长至 60 日 (第十八条); the length asked for and its approval are checked with the
+    configured lengths (`[deadlines.decision] extensions`, services/lifecycle/effects.py)"""
+    if int(case.get("extension_level") or 0) >= 2:
         return "处理期限已延长至 60 日, 不能再延长(第十八条)"
-    if level == 1 and not (fields.get("approver") and fields.get("complainant_told")):
-        return "延长至 60 日须记录上级机构或总公司高级管理人员审批并告知投诉人(第十八条)"
     return None
 
 
@@ -456,16 +454,33 @@ ACTIONS: tuple[Action, ...] = (
         None,
         HANDLERS,
         fields=(
+            Field(
+                "to",
+                "延长至(日)",
+                "延长后的处理期限总日数: 30 或 60 (第十八条)",
+                Kind.integer,
+                example="30",
+            ),
             Field("reason", "延长理由", "延长理由 (情况复杂)", example="需调取外院病历"),
-            Field("approver", "审批人", "延至 60 日的审批人", required=False),
-            Field("complainant_told", "告知投诉人", "告知投诉人的时间和方式", required=False),
+            Field(
+                "approver",
+                "审批人",
+                "延至 60 日的审批人 (上级机构或总公司高级管理人员)",
+                required=False,
+            ),
+            Field(
+                "complainant_told",
+                "告知投诉人",
+                "延至 60 日时告知投诉人的时间和方式",
+                required=False,
+            ),
         ),
-        guards=(_extension_allowed,),
+        guards=(_extension_left,),
         clock="extend",
-        note="第十八条: 延至 30 日须说明理由; 延至 60 日须审批并告知投诉人",
+        note="第十八条: 延至 30 日须说明理由; 延至 60 日 (直接或自 30 日) 须审批并告知投诉人",
         command="extend",
-        help="延长处理期限: 至 30 日; 再延至 60 日须审批并告知投诉人 (第十八条)。",
-        increments=("extension_level",),
+        help="延长处理期限至 --to 30 或 60 日; 延至 60 日须审批并告知投诉人 (第十八条)。",
+        effects=("extend_decision",),
     ),
     Action(
         "decide",

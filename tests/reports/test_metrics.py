@@ -207,3 +207,67 @@ def test_decided_within_counts_calendar_days_as_the_deadlines_do(any_ctx: Contex
     assert r.summary["decided_7"] == pytest.approx(1 / 3)
     assert r.summary["decided_15"] == pytest.approx(2 / 3)
     assert (r.summary["beyond_30"], r.summary["beyond_60"]) == (0, 0)
+
+
+def _quarter_files(folder: Path, policies_take: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = {
+        "2026-10": (1, 10000, 40000),
+        "2026-11": (2, 20000, 40000),
+        "2026-12": (3, 60000, 40000),
+    }
+    for month, (premium, policies, insured) in rows.items():
+        (folder / f"{month}.csv").write_text(
+            "branch,premium_100m,policies,insured_persons\n"
+            f"beijing,{premium},{policies},{insured}\n",
+            encoding="utf-8",
+        )
+    (folder / "format.toml").write_text(
+        '[premium_100m]\nkind = "flow"\n'
+        f'[policies]\nkind = "stock"\ntake = "{policies_take}"\n'
+        '[insured_persons]\nkind = "stock"\ntake = "end"\n',
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize(("take", "policies"), [("end", 60000), ("average", 30000)])
+def test_a_quarter_sums_flows_and_takes_stocks_at_the_end_or_on_average(
+    ctx: Context, tmp_path: Path, take: str, policies: int
+) -> None:
+    # Q4 2026 holds 4 complaints. Premium is a flow (1 + 2 + 3 = 6 亿元); policies in force
+    # and persons insured are stocks: 40,000 persons every month is 40,000, not 120,000.
+    dataset.build(ctx)
+    _quarter_files(tmp_path / "config" / "exposure", take)
+    s = reports.build(ctx, parse_quarter("2026Q4"), as_of=dataset.AS_OF).summary
+    assert s["volume"] == 4
+    assert s["per_premium"] == pytest.approx(4 / 6)
+    assert s["per_policies"] == pytest.approx(4 / (policies / 10000))
+    assert s["per_insured"] == pytest.approx(4 / 4)
+
+
+def test_a_quarter_from_month_files_needs_every_measure_declared(
+    ctx: Context, tmp_path: Path
+) -> None:
+    from config import ConfigError
+
+    folder = tmp_path / "config" / "exposure"
+    _quarter_files(folder, "end")
+    (folder / "format.toml").write_text('[premium_100m]\nkind = "flow"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[policies\]"):
+        reports.build(ctx, parse_quarter("2026Q4"), as_of=dataset.AS_OF)
+    (folder / "format.toml").write_text(
+        '[premium_100m]\nkind = "flow"\n[policies]\nkind = "stock"\ntake = "sum"\n'
+        '[insured_persons]\nkind = "flow"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="stock"):
+        reports.build(ctx, parse_quarter("2026Q4"), as_of=dataset.AS_OF)
+
+
+def test_the_shipped_exposure_format_declares_policies_and_persons_as_stocks() -> None:
+    from services.reporting import exposure
+
+    root = Path(__file__).resolve().parents[2]
+    measures = exposure.read_format(root / "config" / "exposure" / exposure.FORMAT_FILE)
+    assert measures["premium_100m"] == exposure.Measure("flow", "sum")
+    assert measures["policies"].kind == "stock" and measures["insured_persons"].kind == "stock"
