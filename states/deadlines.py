@@ -230,7 +230,8 @@ def apply_clock(
             dl.status, dl.paused_at = PAUSED, at
         deadlines["decision"] = dl
     elif effect == "extend":
+        # Art. 18 ¶1: the handler names the new length (`to`, one of the configured
+        # extensions, checked by the service before the clock moves).
         dl = deadlines["decision"]
-        level = int(case.get("extension_level") or 0) + 1
-        dl.allowance = clock.rules["decision"].extensions[level - 1]
+        dl.allowance = int(fields["to"])
         clock.compute(dl)

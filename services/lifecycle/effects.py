@@ -119,6 +119,34 @@ def _assess_priority(move: Move) -> dict[str, Any]:
     return {"priority": level, "priority_reasons": reasons}
 
 
+@effect("extend_decision")
+def _extend_decision(move: Move) -> dict[str, Any]:
+    """Art. 18 ¶1: the decision period goes to the length the handler names, one of the
+    configured extensions (`[deadlines.decision] extensions`, 30 and 60 days), longer than
+    today's; the last one (60 days, straight from 15 or from 30) needs the approver and the
+    complainant told."""
+    lengths = list(move.ctx.config.deadlines["decision"].extensions)
+    to = move.fields.get("to")
+    if to not in lengths:
+        allowed = " 或 ".join(str(n) for n in lengths)
+        raise InvalidInput("to", f"延长至 {to} 日: 只能延长至 {allowed} 日(第十八条)")
+    level = lengths.index(to) + 1
+    current = int(move.case["extension_level"] or 0)
+    if level <= current:
+        raise Forbidden(
+            f"处理期限已延长至 {lengths[current - 1]} 日, 不能再延长至 {to} 日(第十八条)"
+        )
+    if level == len(lengths):
+        for name in ("approver", "complainant_told"):
+            if not move.fields.get(name):
+                raise InvalidInput(
+                    name,
+                    f"延长至 {to} 日须填写 {name}: 上级机构或总公司高级管理人员审批, "
+                    "并告知投诉人(第十八条)",
+                )
+    return {"extension_level": level}
+
+
 @effect("raise_escalation_level")
 def _raise_escalation_level(move: Move) -> dict[str, Any]:
     level = max(move.case["escalation_level"] + 1, int(move.fields.get("level") or 0))

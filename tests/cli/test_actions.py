@@ -93,7 +93,16 @@ def test_a_handler_takes_one_complaint_from_registration_to_closure(tousu: Tousu
             "negotiating",
         ),
         (
-            ["extend", number, "--reason", "需调取外院病历", "--at", "2026-03-07T09:00"],
+            [
+                "extend",
+                number,
+                "--to",
+                "30",
+                "--reason",
+                "需调取外院病历",
+                "--at",
+                "2026-03-07T09:00",
+            ],
             "liaison",
             "negotiating",
         ),
