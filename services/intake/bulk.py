@@ -299,11 +299,23 @@ def _insert(
             event_rows += _history(ctx, row, clocks, item.history, user, now)
             out.finished += lc.State(row["state"]) in _HANDLED
         case_rows.append(row)
+        late: list[Any] = []
         for dl in clocks.values():
             values = records.deadline_values(dl)
-            if dl.status == RUNNING and lc.State(row["state"]) not in _HANDLED:
-                values["next_check_at"] = _covered(dl, row, now, marks, out, labels)
+            if dl.status == RUNNING:
+                values["next_check_at"] = _covered(dl, row, now, marks)
+                if dl.due_at is not None and dl.due_at <= now:
+                    late.append(dl)
             deadline_rows.append({"complaint_id": cid, "name": dl.name, **values})
+        if late:
+            first = min(late, key=lambda dl: dl.due_at)
+            out.overdue.append(
+                {
+                    "number": number,
+                    "deadlines": "、".join(labels.get(dl.name, dl.name) for dl in late),
+                    "due": first.due_at.isoformat(),
+                }
+            )
         out.imported.append(number)
     conn.execute(insert(PARTY), party_rows)
     conn.execute(insert(records.COMPLAINT), case_rows)
@@ -375,17 +387,9 @@ def _history(
     return events
 
 
-def _covered(
-    dl: Any,
-    row: dict[str, Any],
-    now: datetime,
-    marks: list[dict[str, Any]],
-    out: BatchResult,
-    labels: dict[str, str],
-) -> Any:
-    """An open imported case's ladder levels already past at import: recorded as covered
-    by the import's summary alert (never fired one by one); returns the next check time.
-    A deadline already due puts the case on the overdue list."""
+def _covered(dl: Any, row: dict[str, Any], now: datetime, marks: list[dict[str, Any]]) -> Any:
+    """An imported case's ladder levels already past at import: recorded as covered by the
+    import's summary alert (never fired one by one); returns the next check time."""
     cycle = alerts.cycle_of(dl.started_at, dl.allowance)
     ahead = []
     for w in dl.warnings:
@@ -406,15 +410,6 @@ def _covered(
                 "outcome": "imported",
             }
         )
-    if dl.due_at is not None and dl.due_at <= now:
-        out.overdue.append(
-            {
-                "number": row["number"],
-                "deadline": dl.name,
-                "deadline_label": labels.get(dl.name, dl.name),
-                "due": dl.due_at.isoformat(),
-            }
-        )
     return to_db(min(ahead)) if ahead else None
 
 
@@ -423,12 +418,6 @@ def tell_overdue(ctx: Context, overdue: OverdueList, *, source: str, now: dateti
     complaints already past a deadline (the first `overdue_list_limit` of them)."""
     raw = ctx.config.section("import")
     audience = str(raw.get("overdue_audience", "role:supervisor"))
-    seen: set[str] = set()
-    cases = []
-    for entry in overdue.cases:
-        if entry["number"] not in seen:
-            seen.add(entry["number"])
-            cases.append(entry)
     with ctx.engine.begin() as conn:
         return records.enqueue_alert(
             conn,
@@ -441,7 +430,7 @@ def tell_overdue(ctx: Context, overdue: OverdueList, *, source: str, now: dateti
                 "title": f"历史导入: {overdue.count} 项期限已逾期的在办投诉",
                 "source": source,
                 "overdue": overdue.count,
-                "cases": cases,
+                "cases": overdue.cases,
             },
             urgent=False,
             now=now,

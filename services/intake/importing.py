@@ -324,6 +324,11 @@ def _open_text(path: Path, encoding: str | None, delimiter: str | None) -> Sourc
     sep = delimiter or _delimiter(first)
     header = next(csv.reader([first], delimiter=sep), [])
     headers = [h.strip().lstrip("\ufeff") for h in header]
+    if any("\ufffd" in h for h in headers):
+        fh.close()
+        raise InvalidInput(
+            "encoding", f"按 {enc} 读出的表头含无法解码的字符, 请用 --encoding 指定文件的编码"
+        )
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         reader = csv.reader(fh, delimiter=sep)
