@@ -48,6 +48,9 @@ def add(
     team: Annotated[str, typer.Option(help="所在小组")] = "",
     branch: Annotated[str, typer.Option(help="所属机构代码, 如 beijing")] = "head_office",
     email: Annotated[str, typer.Option(help="电子邮件")] = "",
+    employee_no: Annotated[
+        str, typer.Option(help="工号 (回避检查: 被投诉员工不得负责或调查, 第十七条)")
+    ] = "",
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -64,6 +67,7 @@ def add(
             team=team,
             branch=branch,
             email=email,
+            employee_no=employee_no,
             actor=_actor(ctx, user),
         )
         if as_json:
@@ -77,6 +81,7 @@ def add(
                         "role": role,
                         "team": team,
                         "branch": branch,
+                        "employee_no": employee_no,
                         "active": True,
                     }
                 },
@@ -98,11 +103,11 @@ def list_(user: UserOpt = None, as_json: JsonOpt = False) -> None:
     ctx = open_ctx()
     try:
         rows = svc.list_users(ctx, actor=str(resolve_user(ctx, user)["username"]))
-        keys = ("username", "name", "role", "team", "branch", "email", "active")
+        keys = ("username", "name", "role", "team", "branch", "employee_no", "email", "active")
         if as_json:
             output.emit_json({"users": [{k: r[k] for k in keys} for r in rows]}, ctx.tz)
             return
-        t = output.Table("用户", ["用户名", "姓名", "角色", "小组", "机构", "状态"])
+        t = output.Table("用户", ["用户名", "姓名", "角色", "小组", "机构", "工号", "状态"])
         for r in rows:
             t.add_row(
                 r["username"],
@@ -110,6 +115,7 @@ def list_(user: UserOpt = None, as_json: JsonOpt = False) -> None:
                 Role(r["role"]).label,
                 r["team"],
                 r["branch"],
+                r["employee_no"] or "-",
                 "启用" if r["active"] else "停用",
             )
         t.print()

@@ -39,11 +39,17 @@ def add_user(
     team: str = "",
     branch: str = "head_office",
     email: str = "",
+    employee_no: str = "",
     actor: str | None = None,
 ) -> None:
+    """`employee_no` is the staff number (工号) the recusal check (Art. 17) matches against the
+    employee a complaint is about."""
     _require_admin(ctx, actor)
     if not username or not username.replace("_", "").replace(".", "").isalnum():
         raise InvalidInput("username", "用户名只能包含字母、数字、点和下划线")
+    employee_no = (employee_no or "").strip()
+    if len(employee_no) > 40:
+        raise InvalidInput("employee_no", "工号最多 40 个字符")
     try:
         Role(role)
     except ValueError:
@@ -60,6 +66,7 @@ def add_user(
                 role=role,
                 team=team,
                 branch=branch,
+                employee_no=employee_no,
                 email=email,
                 active=True,
                 created_at=to_db(utcnow()),

@@ -282,6 +282,15 @@ ROOT_CAUSE = Field(
     "root_cause", "溯源整改", "溯源整改: 根本原因与整改措施", example="理赔时效监控缺失"
 )
 OWNER_ROLES = (Role.liaison, Role.supervisor, Role.investigator, Role.intake_clerk)
+# Art. 17 recusal: the owner or investigator who is the employee complained about (or in that
+# employee's team, `[recusal] same_team`) needs a supervisor's override with a reason.
+RECUSAL_OVERRIDE = Field(
+    "recusal_override",
+    "回避例外理由",
+    "负责人或调查人为被投诉员工 (或同组) 时, 主管批准由其办理的理由 (第十七条)",
+    required=False,
+)
+RECUSAL_ROLES: tuple[Role, ...] = (Role.supervisor,)
 
 # Registration (登记) creates the case, so it has no source state; who may do it, and what
 # follows it in the same transaction (services/lifecycle/registration.py publishes these):
@@ -330,14 +339,15 @@ ACTIONS: tuple[Action, ...] = (
                 choices=PRIORITIES,
             ),
             Field("priority_reason", "设定理由", "人工设定优先级的理由", required=False),
+            RECUSAL_OVERRIDE,
         ),
         guards=(_priority_value,),
         clock="accepted",
-        note="首问负责: owner 为负责到底的投诉对接人",
+        note="首问负责: owner 为负责到底的投诉对接人; 第十七条: 被投诉员工回避",
         command="accept",
         help="受理: 确定类别、险种和负责人 (受理时限 24 小时)。",
         stamps=("accepted_at",),
-        effects=("take_owner", "classify", "assess_priority"),
+        effects=("take_owner", "recuse_owner", "classify", "assess_priority"),
         follow_ups=("escalate_if_major",),
     ),
     Action(
@@ -349,11 +359,12 @@ ACTIONS: tuple[Action, ...] = (
         fields=(
             Field("owner", "新负责人", "新负责人用户名", Kind.user, example="wu.duijie"),
             Field("reason", "交接理由", example="休假交接"),
+            RECUSAL_OVERRIDE,
         ),
-        note="首问负责: 只能显式交接",
+        note="首问负责: 只能显式交接; 第十七条: 被投诉员工回避",
         command="assign",
         help="转派/交接: 首问负责制下只能显式交接。",
-        effects=("take_owner",),
+        effects=("take_owner", "recuse_owner"),
     ),
     Action(
         "investigate",
@@ -361,9 +372,11 @@ ACTIONS: tuple[Action, ...] = (
         (State.accepted, State.reopened),
         State.investigating,
         (Role.investigator, *HANDLERS),
-        fields=(Field("note", "备注", required=False),),
+        fields=(Field("note", "备注", required=False), RECUSAL_OVERRIDE),
+        note="第十七条: 被投诉员工回避, 不得调查",
         command="investigate",
         help="开始调查核实。",
+        effects=("recuse_investigator",),
     ),
     Action(
         "negotiate",

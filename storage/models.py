@@ -52,6 +52,9 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=24)
     team: str = Field(default="", max_length=64)
     branch: str = Field(default="head_office", max_length=64)
+    # 0011: the staff number (工号), matched against the employee a complaint is about
+    # (Art. 17 recusal).
+    employee_no: str = Field(default="", max_length=40)
     email: str = Field(default="", max_length=200)
     # For @-mentions in WeCom robot alerts (0009): the WeCom user id, and the work mobile as
     # a Fernet token (storage/vault.py), never the number itself.

@@ -92,6 +92,7 @@ class UserRow(ActorRow):
     name: str
     team: str
     branch: str
+    employee_no: str
     email: str
     wecom_userid: str
     mobile_token: str | None  # a Fernet token (storage/vault.py), never the number

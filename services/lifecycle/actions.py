@@ -95,7 +95,7 @@ def perform(
     before = lc.State(case["state"])
     after = lc.fire(act, before)
 
-    move = effects.Move(ctx, conn, case, data, when, named)
+    move = effects.Move(ctx, conn, case, data, when, named, user["username"])
     values = effects.column_values(act, move)
     if act.clock:
         ending = ENDINGS.get(act.clock)

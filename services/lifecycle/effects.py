@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import false, or_, select
 from sqlalchemy.engine import Connection
 
 from states import lifecycle as lc
@@ -39,6 +40,7 @@ class Move:
     fields: Mapping[str, Any]
     at: datetime
     person: NamedUserRow | None = None
+    actor: str = ""  # the acting user's name
 
 
 Effect = Callable[[Move], dict[str, Any]]
@@ -179,3 +181,81 @@ def merge_target(conn: Connection, case: ComplaintRow, into: str) -> ComplaintRo
 @effect("merge_into")
 def _merge_into(move: Move) -> dict[str, Any]:
     return {"merged_into_id": merge_target(move.conn, move.case, move.fields["into"])["id"]}
+
+
+# ---- Art. 17: recusal ---------------------------------------------------------------------------
+
+
+def _switch(raw: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = raw.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"recusal.{name}", "取值 true 或 false")
+    return value
+
+
+def _complained_about(conn: Connection, case: ComplaintRow) -> list[Mapping[str, Any]]:
+    """The users who are the employee the complaint is about: the same staff number, or the
+    same name where the complaint or the user gives no number."""
+    number = (case["employee_no"] or "").strip()
+    name = (case["employee_name"] or "").strip()
+    if not number and not name:
+        return []
+    user = records.USER
+    rows = conn.execute(
+        select(user.c.username, user.c.name, user.c.team, user.c.employee_no).where(
+            or_(
+                user.c.employee_no == number if number else false(),
+                user.c.name == name if name else false(),
+            )
+        )
+    ).mappings()
+    return [
+        r
+        for r in rows
+        if (number and r["employee_no"] == number)
+        or (r["name"] == name and not (number and r["employee_no"]))
+    ]
+
+
+def recusal(move: Move, username: str, who: str) -> None:
+    """Art. 17: `username` (the owner or the investigator, `who`) may not be the employee the
+    complaint is about, nor, with `[recusal] same_team`, in that employee's team; a supervisor
+    may override it with a reason (`recusal_override`, kept in the event)."""
+    raw = move.ctx.config.section("recusal")
+    if not _switch(raw, "enabled", True):
+        return
+    case = move.case
+    complained = _complained_about(move.conn, case)
+    if not complained:
+        return
+    employee = case["employee_name"] or case["employee_no"]
+    conflict = ""
+    if any(r["username"] == username for r in complained):
+        conflict = f"{who} {username} 即被投诉员工 {employee}"
+    elif _switch(raw, "same_team", False):
+        team = records.load_user(move.conn, username)["team"]
+        if team and any(r["team"] == team for r in complained):
+            conflict = f"{who} {username} 与被投诉员工 {employee} 同在「{team}」"
+    if not conflict:
+        return
+    if not move.fields.get("recusal_override"):
+        raise Forbidden(
+            f"回避(第十七条): {conflict}; 请改由他人办理, "
+            "或由主管以 --recusal-override 说明理由后办理"
+        )
+    role = lc.Role(records.load_user(move.conn, move.actor)["role"])
+    if role not in lc.RECUSAL_ROLES:
+        allowed = "、".join(r.label for r in lc.RECUSAL_ROLES)
+        raise Forbidden(f"回避(第十七条): {conflict}; 回避例外须由{allowed}批准")
+
+
+@effect("recuse_owner")
+def _recuse_owner(move: Move) -> dict[str, Any]:
+    recusal(move, str(move.fields["owner"]), "负责人")
+    return {}
+
+
+@effect("recuse_investigator")
+def _recuse_investigator(move: Move) -> dict[str, Any]:
+    recusal(move, move.actor, "调查人")
+    return {}
