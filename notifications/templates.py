@@ -111,6 +111,9 @@ SUMMARY_SPECS: dict[str, _Spec] = {
     "notify_unavailable": _Spec(
         "提醒渠道不可用", "请系统管理员设置所列密钥(环境变量或密钥文件),恢复提醒发送。"
     ),
+    "import_overdue": _Spec(
+        "历史导入逾期汇总", "请逐件指定承办人并督办所列已逾期的在办投诉(导入时未逐件升级)。"
+    ),
 }
 GENERIC = _Spec("投诉提醒", "请登录投诉处理系统查看并处理。")
 KINDS = {**SPECS, **SUMMARY_SPECS}
@@ -567,6 +570,31 @@ def _markdown(doc: _Doc, subject: str, budget: int = MARKDOWN_BUDGET) -> str:
     return text
 
 
+def _import_doc(payload: Mapping[str, Any], tz: ZoneInfo) -> _Doc:
+    """Bulk import: the open imported complaints already past a deadline, told once."""
+    spec = SUMMARY_SPECS["import_overdue"]
+    total = int(payload.get("overdue") or 0)
+    cases = list(payload.get("cases") or [])
+    table = _Table(
+        "已逾期的在办投诉",
+        ["编号", "已逾期的期限", "最早到期"],
+        [
+            [str(c.get("number")), str(c.get("deadlines") or ""), _local(c.get("due"), tz)]
+            for c in cases
+        ],
+        more=max(0, total - len(cases)),
+    )
+    return _Doc(
+        spec.title,
+        f"导入 {payload.get('source') or ''} 的在办投诉中 {total} 件已逾期",
+        [("导入来源", str(payload.get("source") or "—")), ("已逾期件数", f"{total} 件")],
+        spec.action,
+        [table],
+        footnote="明细: tousu queue --scope all",
+        alarm=True,
+    )
+
+
 def render(
     kind: str,
     payload: Mapping[str, Any],
@@ -587,6 +615,8 @@ def render(
         doc = _report_doc(payload, opts)
     elif kind == "notify_unavailable":
         doc = _unavailable_doc(payload)
+    elif kind == "import_overdue":
+        doc = _import_doc(payload, tz)
     else:
         doc = _case_doc(kind, payload, deadline_labels, tz, now, opts)
     doc.facts = [(k, scrub(v)) for k, v in doc.facts]

@@ -413,11 +413,19 @@ def _covered(dl: Any, row: dict[str, Any], now: datetime, marks: list[dict[str, 
     return to_db(min(ahead)) if ahead else None
 
 
+def settings(ctx: Context) -> dict[str, Any]:
+    """`[import]` in config/tousu.toml."""
+    raw = ctx.config.section("import")
+    return {
+        "overdue_audience": str(raw.get("overdue_audience", "role:supervisor")),
+        "overdue_list_limit": int(raw.get("overdue_list_limit", 50)),
+    }
+
+
 def tell_overdue(ctx: Context, overdue: OverdueList, *, source: str, now: datetime) -> bool:
     """One alert to the supervisors ([import] overdue_audience) listing the open imported
     complaints already past a deadline (the first `overdue_list_limit` of them)."""
-    raw = ctx.config.section("import")
-    audience = str(raw.get("overdue_audience", "role:supervisor"))
+    audience = settings(ctx)["overdue_audience"]
     with ctx.engine.begin() as conn:
         return records.enqueue_alert(
             conn,

@@ -840,7 +840,7 @@ def _run(
     batch: list[Item] = []
     raw: dict[int, dict[str, Any]] = {}
     problems: list[Problem] = []
-    overdue = bulk.OverdueList(limit=int(import_settings(ctx)["overdue_list_limit"]))
+    overdue = bulk.OverdueList(limit=bulk.settings(ctx)["overdue_list_limit"])
 
     def reject(found: list[Problem]) -> None:
         problems.extend(found)
@@ -929,11 +929,3 @@ def _run(
     if not dry_run and overdue.count:
         result.overdue = overdue.count
         bulk.tell_overdue(ctx, overdue, source=mapping.source, now=now)
-
-
-def import_settings(ctx: Context) -> dict[str, Any]:
-    raw = ctx.config.section("import")
-    return {
-        "overdue_audience": str(raw.get("overdue_audience", "role:supervisor")),
-        "overdue_list_limit": int(raw.get("overdue_list_limit", 50)),
-    }

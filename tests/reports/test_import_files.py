@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from notifications import templates
 from services.automatic import alerts, escalation
 from services.context import Context
 from services.intake import bulk, importing
@@ -511,6 +512,11 @@ def test_two_thousand_history_rows_then_a_sweep_queue_no_per_case_committee_esca
     assert queued[0]["payload"]["overdue"] == open_cases
     assert len({c["number"] for c in queued[0]["payload"]["cases"]}) == open_cases
     assert "决定" in queued[0]["payload"]["cases"][0]["deadlines"]
+    message = templates.render(
+        "import_overdue", queued[0]["payload"], deadline_labels={}, tz=ctx.tz
+    )
+    assert f"{open_cases} 件已逾期" in message.subject
+    assert queued[0]["payload"]["cases"][0]["number"] in message.text
     # A day later the sweep still fires nothing for the imported history.
     later = escalation.sweep(ctx, now=AT + timedelta(days=1))
     assert later.escalated == 0
@@ -564,3 +570,38 @@ def test_finished_history_records_its_deadlines_met_or_breached_at_its_own_times
     assert [a for a, _ in steps] == ["register", "accept", "notify", "close"]
     assert from_db(steps[-1][1]) == datetime(2025, 4, 2, 10, 0, tzinfo=AT_TZ)
     assert count(ctx, alerts.ESCALATION) == 0
+
+
+# ---- The documented examples -----------------------------------------------------------------
+
+
+def test_the_commented_example_mappings_load_and_name_real_taxonomy_codes(
+    ctx: Context, tmp_path: Path
+) -> None:
+    from config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "config" / "import_mapping.example.toml").read_text(encoding="utf-8")
+    blocks = text.split("# " + "-" * 93)[1:]
+    assert len(blocks) == 2
+    tax = ctx.config.taxonomy
+    codes = {
+        "channel": tax.channels,
+        "category": tax.categories,
+        "product": tax.products,
+        "branch": tax.branches,
+    }
+    for block in blocks:
+        body = "\n".join(
+            line[2:]
+            for line in block.splitlines()
+            if line.startswith("# ") and "=" in line or line.startswith("# [")
+        )
+        path = tmp_path / "example.toml"
+        path.write_text(body, encoding="utf-8")
+        m = importing.load_mapping(path)
+        assert m.columns and m.formats
+        for fld, table in m.values.items():
+            assert set(table.values()) <= set(codes[fld]), (fld, table)
+        for fld, value in m.constants.items():
+            if fld in codes:
+                assert value in codes[fld]
