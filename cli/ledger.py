@@ -93,11 +93,12 @@ def show(
             f"投诉 {m['complaint_count']} 次, 单独计数 {m['case_count']} 件, "
             f"监管转办 {m['regulator_count']} 件"
         )
-        t = output.table("投诉", ["投诉编号", "关系", "状态", "渠道", "收到时间"])
+        t = output.table("投诉", ["投诉编号", "关系", "匹配依据", "状态", "渠道", "收到时间"])
         for mb in view["members"]:
             t.add_row(
                 mb["number"],
                 rules.RELATIONS.get(mb["relation"], mb["relation"]),
+                rules.matched_label(mb["matched_on"]) if mb["relation"] != "master" else "",
                 mb["state"],
                 mb["channel"],
                 output.fmt_time(mb["received_at"], s.ctx.tz),

@@ -73,6 +73,11 @@ class Priority(BaseModel):
 class Repeat(BaseModel):
     window_days: int = 180
     match: list[str] = ["complainant", "policy", "category"]
+    identifiers: list[Literal["id_number", "phone", "policy_name"]] = [
+        "id_number",
+        "phone",
+        "policy_name",
+    ]
     backlog_open_days: int = 60
     backlog_repeat_count: int = 3
     merge_states: list[str] = [

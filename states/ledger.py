@@ -26,6 +26,25 @@ MATTER_KINDS: dict[str, str] = {
     "dissatisfied": "回访不满意",
 }
 MATTER_STATUSES: dict[str, str] = {"open": "化解中", "resolved": "已化解"}
+# docs/rules.md §4 (重复投诉): what made a complaint a repeat of its matter. The identifiers
+# (`[repeat] identifiers`) come first, then the other `[repeat] match` keys.
+MATCH_KEYS: dict[str, str] = {
+    "id_number": "证件号码",
+    "phone": "联系电话",
+    "policy_name": "保单号+姓名",
+    "policy": "同一保单",
+    "category": "同一投诉类别",
+}
+
+
+def matched_label(keys: tuple[str, ...] | list[str] | str | None) -> str:
+    """("phone", "policy") or the stored "phone,policy" → 联系电话、同一保单."""
+    if not keys:
+        return "—"
+    items = keys.split(",") if isinstance(keys, str) else list(keys)
+    return "、".join(MATCH_KEYS.get(k, k) for k in items)
+
+
 # docs/rules.md §4 (多元共治): measures a ledger records.
 MEASURES: dict[str, str] = {
     "resolve": "解决合理诉求",

@@ -50,6 +50,9 @@ class LedgerMember(SQLModel, table=True):
     complaint_id: int = Field(foreign_key="complaint.id", unique=True)
     relation: str = Field(max_length=12)
     added_at: datetime
+    # 0012: the identifiers that made it a repeat, comma-separated (id_number, phone,
+    # policy_name; then policy, category): services/automatic/repeats.py.
+    matched_on: str | None = Field(default=None, max_length=64)
 
 
 class LedgerAction(SQLModel, table=True):

@@ -31,6 +31,9 @@ class Party(SQLModel, table=True):
     credit_code: str | None = Field(default=None, max_length=18)  # organisations, not personal
     legal_rep_enc: str | None = None
     created_at: datetime
+    # 0012: personal data erased past the retention period (`[retention]`, flows/retention.py);
+    # the *_enc fields are then empty and the hashes kept only if configured.
+    erased_at: datetime | None = None
 
 
 class Institution(SQLModel, table=True):
@@ -71,6 +74,7 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_owner_state", "owner", "state"),
         Index("ix_complaint_branch_state", "branch", "state"),
         Index("ix_complaint_received_at", "received_at"),  # 0007: report periods
+        Index("ix_complaint_complainant_id", "complainant_id"),  # 0012: repeats by identifier
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -93,8 +93,11 @@ def attach(
     relation: str,
     kind: str = "repeat",
     actor: str = "system",
+    matched_on: tuple[str, ...] = (),
 ) -> int:
-    """Put `member_id` (or only the master) in the master's matter, creating it if needed."""
+    """Put `member_id` (or only the master) in the master's matter, creating it if needed.
+
+    `matched_on`: the keys that made it a repeat (identifiers first), kept on the member."""
     now = utcnow()
     row = (
         conn.execute(
@@ -175,18 +178,20 @@ def attach(
                     complaint_id=member_id,
                     relation=relation,
                     added_at=to_db(now),
+                    matched_on=",".join(matched_on) or None,
                 )
             )
             number = conn.execute(
                 select(COMPLAINT.c.number).where(COMPLAINT.c.id == member_id)
             ).scalar()
+            why = f" (匹配依据: {rules.matched_label(matched_on)})" if matched_on else ""
             _log(
                 conn,
                 matter_id,
                 actor=actor,
                 kind="member_added",
-                note=f"{rules.RELATIONS[relation]}: {number}",
-                details={"complaint": number, "relation": relation},
+                note=f"{rules.RELATIONS[relation]}: {number}{why}",
+                details={"complaint": number, "relation": relation, "matched_on": list(matched_on)},
             )
     recount(conn, matter_id)
     return matter_id
@@ -465,6 +470,7 @@ def show(ctx: Context, ref: str | int) -> dict[str, Any]:
             conn.execute(
                 select(
                     LEDGER_MEMBER.c.relation,
+                    LEDGER_MEMBER.c.matched_on,
                     COMPLAINT.c.number,
                     COMPLAINT.c.state,
                     COMPLAINT.c.received_at,

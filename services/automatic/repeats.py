@@ -3,13 +3,17 @@
 Owns: deciding, in the registering transaction, whether a new complaint repeats an earlier
 one and what follows. Must not import cli/, flows/ or notifications/.
 
-- Keys, window and states come from `[repeat]`: the complainant identity hash (required when
-  listed) plus at least one of policy number / category when those are listed. Window edges
-  are local calendar days: an earlier complaint received 180 days before (any time that day)
-  is inside a 180-day window, 181 days before is not.
-- The look-up is one range scan of `ix_complaint_complainant_received` (or
-  `ix_complaint_policy_received` when the complainant is not a key): its cost depends on how
-  many complaints this complainant made in the window, never on the size of the table.
+- Keys, window and states come from `[repeat]`: the same complainant (required when listed)
+  plus at least one of policy number / category when those are listed. The complainant is the
+  same when any of `[repeat] identifiers` matches: ID number (or credit code), phone, or policy
+  number + name, each compared through its keyed hash (storage/vault.py), so a complaint that
+  gives name, phone and policy but no ID number still finds the earlier one that gave all
+  four; the identifiers that matched are recorded (event and ledger). Window edges are local
+  calendar days: an earlier complaint received 180 days before (any time that day) is inside
+  a 180-day window, 181 days before is not.
+- Each identifier is one index look-up (`party` by hash, then `ix_complaint_complainant_id`;
+  policy + name by `ix_complaint_policy_received`): its cost depends on how many complaints
+  this complainant made in the window, never on the size of the table.
 - A repeat of a case still being handled (`merge_states`) is merged into it with the `merge`
   action; when it brings new facts the open case's decision clock restarts (Art. 18 ¶3).
 - A repeat of a decided or finished case stays a case of its own, linked (`linked_to_id`) to
@@ -26,7 +30,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.engine import Connection
 
 from services.automatic import ledger
@@ -35,9 +39,13 @@ from services.lifecycle import actions, events
 from services.lifecycle.events import RepeatOutcome
 from states import lifecycle as lc
 from storage import records
+from storage.models import Party
 from storage.records import COMPLAINT
 from storage.rows import ComplaintRow
+from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
+
+PARTY = table_of(Party)
 
 _COLS = (
     COMPLAINT.c.id,
@@ -51,32 +59,39 @@ _COLS = (
     COMPLAINT.c.facts,
     COMPLAINT.c.regulator_forwarded,
 )
-_BY_COMPLAINANT = (
-    select(*_COLS)
-    .where(
-        COMPLAINT.c.complainant_hash == bindparam("key"),
-        COMPLAINT.c.received_at >= bindparam("start"),
-        COMPLAINT.c.received_at <= bindparam("end"),
-        # Only an earlier complaint can be repeated: one received at the same instant counts
-        # when it was stored first, so two same-time repeats never point at each other.
-        or_(COMPLAINT.c.received_at < bindparam("end"), COMPLAINT.c.id < bindparam("cid")),
+
+
+def _window(stmt: Select[Any]) -> Select[Any]:
+    return (
+        stmt.where(
+            COMPLAINT.c.received_at >= bindparam("start"),
+            COMPLAINT.c.received_at <= bindparam("end"),
+            # Only an earlier complaint can be repeated: one received at the same instant counts
+            # when it was stored first, so two same-time repeats never point at each other.
+            or_(COMPLAINT.c.received_at < bindparam("end"), COMPLAINT.c.id < bindparam("cid")),
+        )
+        .order_by(COMPLAINT.c.received_at.desc())
+        .limit(bindparam("limit"))
     )
-    .order_by(COMPLAINT.c.received_at.desc())
-    .limit(bindparam("limit"))
+
+
+_WITH_PARTY = select(*_COLS).join_from(COMPLAINT, PARTY, PARTY.c.id == COMPLAINT.c.complainant_id)
+# One statement per identifier (`[repeat] identifiers`), each through the complainant's keyed
+# hash (storage/vault.py): an index look-up of `party` by hash, then its complaints by
+# `ix_complaint_complainant_id`; policy + name goes by `ix_complaint_policy_received`.
+_BY_IDENTIFIER: dict[str, Select[Any]] = {
+    "id_number": _window(_WITH_PARTY.where(PARTY.c.id_number_hash == bindparam("key"))),
+    "phone": _window(_WITH_PARTY.where(PARTY.c.phone_hash == bindparam("key"))),
+    "policy_name": _window(
+        _WITH_PARTY.where(
+            COMPLAINT.c.policy_no == bindparam("policy"), PARTY.c.name_hash == bindparam("key")
+        )
+    ),
+}
+_PARTY_KEYS = select(PARTY.c.id_number_hash, PARTY.c.phone_hash, PARTY.c.name_hash).where(
+    PARTY.c.id == bindparam("pid")
 )
-_BY_POLICY = (
-    select(*_COLS)
-    .where(
-        COMPLAINT.c.policy_no == bindparam("key"),
-        COMPLAINT.c.received_at >= bindparam("start"),
-        COMPLAINT.c.received_at <= bindparam("end"),
-        # Only an earlier complaint can be repeated: one received at the same instant counts
-        # when it was stored first, so two same-time repeats never point at each other.
-        or_(COMPLAINT.c.received_at < bindparam("end"), COMPLAINT.c.id < bindparam("cid")),
-    )
-    .order_by(COMPLAINT.c.received_at.desc())
-    .limit(bindparam("limit"))
-)
+_BY_POLICY = _window(select(*_COLS).where(COMPLAINT.c.policy_no == bindparam("key")))
 # Enough earlier complaints of one complainant to find a match; a complainant with more than
 # this inside the window is already a ledger matter.
 _SCAN_LIMIT = 200
@@ -88,41 +103,61 @@ def window_start(ctx: Context, received: datetime) -> datetime:
     return datetime.combine(day, time(0), ctx.tz)
 
 
+def identifier_keys(
+    ctx: Context, case: Mapping[str, Any], *, conn: Connection
+) -> dict[str, dict[str, Any]]:
+    """The configured identifiers this case has, each with its statement's parameters."""
+    party = conn.execute(_PARTY_KEYS, {"pid": case["complainant_id"]}).mappings().first()
+    if party is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name in ctx.config.repeat.identifiers:
+        if name == "id_number" and party["id_number_hash"]:
+            out[name] = {"key": party["id_number_hash"]}
+        elif name == "phone" and party["phone_hash"]:
+            out[name] = {"key": party["phone_hash"]}
+        elif name == "policy_name" and case["policy_no"] and party["name_hash"]:
+            out[name] = {"key": party["name_hash"], "policy": case["policy_no"]}
+    return out
+
+
 def matches(
     ctx: Context, case: Mapping[str, Any], *, conn: Connection
 ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
-    """Earlier complaints this one repeats, newest first, each with the keys that matched."""
+    """Earlier complaints this one repeats, newest first, each with the keys that matched.
+
+    With "complainant" in `[repeat] match`, the complainant is the same when any configured
+    identifier matches (ID number, phone, policy number + name), each through its keyed hash;
+    the keys then name the identifiers that matched, followed by the other keys."""
     keys = ctx.config.repeat.match
     received = from_db(case["received_at"])
     assert received is not None
-    if "complainant" in keys and case["complainant_hash"]:
-        stmt, key = _BY_COMPLAINANT, case["complainant_hash"]
-    elif "complainant" not in keys and "policy" in keys and case["policy_no"]:
-        stmt, key = _BY_POLICY, case["policy_no"]
+    window = {
+        "start": to_db(window_start(ctx, received)),
+        "end": to_db(received),
+        "cid": case["id"],
+        "limit": _SCAN_LIMIT,
+    }
+    found: dict[int, tuple[dict[str, Any], list[str]]] = {}
+    if "complainant" in keys:
+        for name, params in identifier_keys(ctx, case, conn=conn).items():
+            for hit in conn.execute(_BY_IDENTIFIER[name], {**window, **params}).mappings():
+                found.setdefault(hit["id"], (dict(hit), []))[1].append(name)
+        others = [k for k in keys if k != "complainant"]
+    elif "policy" in keys and case["policy_no"]:
+        for hit in conn.execute(_BY_POLICY, {**window, "key": case["policy_no"]}).mappings():
+            found[hit["id"]] = (dict(hit), ["policy"])
+        others = [k for k in keys if k != "policy"]
     else:
         return []
-    rows = (
-        conn.execute(
-            stmt,
-            {
-                "key": key,
-                "start": to_db(window_start(ctx, received)),
-                "end": to_db(received),
-                "cid": case["id"],
-                "limit": _SCAN_LIMIT,
-            },
-        )
-        .mappings()
-        .all()
-    )
-    others = [k for k in keys if k != "complainant" and not (k == "policy" and stmt is _BY_POLICY)]
-    out = []
-    for row in rows:
-        hit = ("complainant",) if stmt is _BY_COMPLAINANT else ("policy",)
-        extra = tuple(k for k in others if _same(k, case, row))
+    out: list[tuple[dict[str, Any], tuple[str, ...]]] = []
+    for earlier, via in sorted(
+        found.values(), key=lambda f: (f[0]["received_at"], f[0]["id"]), reverse=True
+    ):
+        extra = tuple(k for k in others if _same(k, case, earlier))
         if others and not extra:
             continue
-        out.append((dict(row), hit + extra))
+        out.append((earlier, tuple(via) + extra))
     return out
 
 
@@ -207,7 +242,14 @@ def _merge(
         },
     )
     master = records.master_of(conn, full_target)
-    ledger.attach(ctx, conn=conn, master=master, member_id=case["id"], relation="merged")
+    ledger.attach(
+        ctx,
+        conn=conn,
+        master=master,
+        member_id=case["id"],
+        relation="merged",
+        matched_on=matched_on,
+    )
     return RepeatOutcome(
         kind="merged",
         state=result.state,
@@ -247,7 +289,14 @@ def _link(
             "reason": f"重复投诉: {why}",
         },
     )
-    ledger.attach(ctx, conn=conn, master=master, member_id=case["id"], relation="linked")
+    ledger.attach(
+        ctx,
+        conn=conn,
+        master=master,
+        member_id=case["id"],
+        relation="linked",
+        matched_on=matched_on,
+    )
     return RepeatOutcome(
         kind="linked", state=case["state"], master=master["number"], matched_on=matched_on
     )

@@ -88,7 +88,9 @@ def test_a_repeat_of_a_closed_case_opens_a_new_case_linked_to_the_master(ctx):
     assert reg.state == "registered"
     data = queries.get_complaint(ctx, reg.number)
     assert data["case"]["linked_to_id"] is not None
-    assert data["events"][-1]["action"] == "link"
+    # The link, then the priority it raises (a repeat ranks higher, docs/rules.md §4).
+    assert [e["action"] for e in data["events"]][-2:] == ["link", "reprioritize"]
+    assert data["case"]["priority"] == "key"
 
 
 def test_a_third_complaint_links_to_the_first_not_to_the_second(ctx):
@@ -158,7 +160,8 @@ def test_the_same_category_on_another_policy_is_a_repeat(ctx):
         registration(received_at=T0 + timedelta(days=1), policy_no="P999", category="claims"),
         actor="clerk",
     )
-    assert reg.repeat.kind == "merged" and reg.repeat.matched_on == ("complainant", "category")
+    assert reg.repeat.kind == "merged"
+    assert reg.repeat.matched_on == ("id_number", "phone", "category")
     assert reg.repeat.target == first
 
 
@@ -227,3 +230,67 @@ def test_registration_without_a_repeat_writes_nothing_to_the_ledger(ctx):
     registered(ctx, T0)
     registered(ctx, T0, complainant=Person(name="钱七", phone="13900139000"))
     assert ledger.list_matters(ctx) == []
+
+
+def test_name_phone_and_policy_without_an_id_number_repeat_a_complaint_that_gave_all_four(ctx):
+    first = _closed(ctx, T0)  # 赵六 with ID number, phone and policy P2026000123
+    no_id = Person(name="赵六", phone="138 0013 8000", address="北京市朝阳区")
+    reg = register(
+        ctx, registration(received_at=T0 + timedelta(days=20), complainant=no_id), actor="clerk"
+    )
+    assert reg.repeat.kind == "linked" and reg.repeat.master == first
+    assert reg.repeat.matched_on == ("phone", "policy_name", "policy")
+    [matter] = ledger.list_matters(ctx)
+    member = ledger.show(ctx, matter["code"])["members"][1]
+    assert (member["number"], member["matched_on"]) == (reg.number, "phone,policy_name,policy")
+    added = ledger.show(ctx, matter["code"])["actions"][-1]
+    assert "联系电话、保单号+姓名、同一保单" in added["note"]
+
+
+def test_the_same_name_on_the_same_policy_with_a_new_phone_is_a_repeat_by_policy_and_name(ctx):
+    first = accepted(ctx, T0)
+    moved = Person(name="赵六", phone="13911112222")
+    reg = register(
+        ctx, registration(received_at=T0 + timedelta(days=2), complainant=moved), actor="clerk"
+    )
+    assert reg.repeat.kind == "merged" and reg.repeat.target == first
+    assert reg.repeat.matched_on == ("policy_name", "policy")
+
+
+def test_the_id_number_alone_finds_the_complainant_with_a_new_phone_and_policy(ctx):
+    accepted(ctx, T0)  # accepted as claims
+    again = Person(name="赵六", phone="13911112222", id_number="11010519491231002X")
+    reg = register(
+        ctx,
+        registration(
+            received_at=T0 + timedelta(days=2),
+            complainant=again,
+            policy_no="P777",
+            category="claims",
+        ),
+        actor="clerk",
+    )
+    assert reg.repeat.kind == "merged" and reg.repeat.matched_on == ("id_number", "category")
+
+
+def test_the_identifiers_that_count_come_from_configuration(tmp_path, sqlite_template):
+    import shutil
+
+    from services.context import open_context
+    from tests.conftest import make_config, seed_users
+
+    db = tmp_path / "t.db"
+    shutil.copy(sqlite_template, db)
+    ctx = open_context(
+        make_config(tmp_path, f"sqlite:///{db}", TOUSU__REPEAT__IDENTIFIERS='["id_number"]')
+    )
+    seed_users(ctx)
+    try:
+        accepted(ctx, T0)
+        no_id = Person(name="赵六", phone="13800138000")
+        reg = register(
+            ctx, registration(received_at=T0 + timedelta(days=2), complainant=no_id), actor="clerk"
+        )
+        assert reg.repeat.kind == "none"
+    finally:
+        ctx.close()
