@@ -193,7 +193,7 @@ def _switch(raw: Mapping[str, Any], name: str, default: bool) -> bool:
     return value
 
 
-def _complained_about(conn: Connection, case: ComplaintRow) -> list[Mapping[str, Any]]:
+def _complained_about(conn: Connection, case: ComplaintRow) -> list[dict[str, Any]]:
     """The users who are the employee the complaint is about: the same staff number, or the
     same name where the complaint or the user gives no number."""
     number = (case["employee_no"] or "").strip()
@@ -210,7 +210,7 @@ def _complained_about(conn: Connection, case: ComplaintRow) -> list[Mapping[str,
         )
     ).mappings()
     return [
-        r
+        dict(r)
         for r in rows
         if (number and r["employee_no"] == number)
         or (r["name"] == name and not (number and r["employee_no"]))
