@@ -32,7 +32,10 @@ demo: install
 
 # The whole suite once at the default instant, then the time-sensitive tests (marker `clock`)
 # once at each named instant of tests/conftest.py CLOCKS (`--clock NAME` or an ISO time).
+# scripts/system-packages first: the Debian tools the report tests print with (LibreOffice,
+# poppler, Chromium, Noto CJK); installed when root and online, else those tests skip.
 test: install
+	sh scripts/system-packages
 	$(BIN)/python -m pytest -q
 	@set -e; names=$$($(BIN)/python -c "from tests.conftest import CLOCKS; \
 		print(*(name for name in CLOCKS if name != 'default'))"); test -n "$$names"; \

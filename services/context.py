@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -11,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from config import Config, load_config
 from states.calendar import WorkCalendar
 from states.deadlines import Clock
-from storage.db import make_engine
+from storage.db import is_sqlite, make_engine
 from storage.vault import Vault, load_key
 
 
@@ -22,6 +24,9 @@ class Context:
     clock: Clock
     tz: ZoneInfo
     _vault: Vault | None = field(default=None, repr=False)
+    _held: threading.local = field(default_factory=threading.local, repr=False)
+    _all_held: list[Connection] = field(default_factory=list, repr=False)
+    _held_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def vault(self) -> Vault:
@@ -32,11 +37,43 @@ class Context:
 
     def transaction(self) -> AbstractContextManager[Connection]:
         """One unit of work: `with ctx.transaction() as conn:` commits when the block ends and
-        rolls back if it raises (the engine's own `begin()`, named for what it is here)."""
-        return self.engine.begin()
+        rolls back if it raises.
+
+        On SQLite each thread keeps one connection open between units of work (idle, it holds
+        no lock and no snapshot), so an action does not pay a pool checkout and check-in
+        around its few statements. PostgreSQL goes through the pool (pre-ping on checkout
+        survives a server restart), and so does a unit of work begun inside another one on
+        the same thread."""
+        conn = self._held_connection()
+        if conn is None or conn.in_transaction():
+            return self.engine.begin()
+        return _unit_of_work(conn)
+
+    def _held_connection(self) -> Connection | None:
+        if not is_sqlite(self.engine):
+            return None
+        conn: Connection | None = getattr(self._held, "conn", None)
+        if conn is not None and conn.engine is self.engine and not conn.closed:
+            return conn
+        conn = self.engine.connect()
+        self._held.conn = conn
+        with self._held_lock:
+            self._all_held.append(conn)
+        return conn
 
     def close(self) -> None:
+        with self._held_lock:
+            held, self._all_held[:] = list(self._all_held), []
+        for conn in held:
+            conn.close()
+        self._held = threading.local()
         self.engine.dispose()
+
+
+@contextmanager
+def _unit_of_work(conn: Connection) -> Iterator[Connection]:
+    with conn.begin():
+        yield conn
 
 
 def make_clock(config: Config) -> Clock:

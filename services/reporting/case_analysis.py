@@ -9,6 +9,7 @@ Must not import cli/ or flows/.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +18,29 @@ from sqlalchemy import func, select
 from services.context import Context
 from services.lifecycle.audit import event_label
 from services.lifecycle.registration import CAPACITIES
+from services.reporting import paper
 from states import lifecycle as lc
 from storage import records
-from storage.timeutil import from_db
+from storage.timeutil import from_db, utcnow
 
 # Case reviews (以案促改) read case content: handlers, supervisors and the committee.
 ANALYSIS_ROLES = frozenset(
     {lc.Role.liaison, lc.Role.supervisor, lc.Role.committee, lc.Role.coordinator}
 )
 DIMENSION_COLUMNS = ["投诉编号", *lc.FIVE_DIMENSIONS.values(), "溯源整改"]
+FORM_TEXT_WIDTH = 80  # the text column of the printed form: A4 portrait with the labels
 
 
 def _text(*parts: str | None) -> str:
-    return "; ".join(p for p in parts if p)
+    """The parts that say something, each once."""
+    return "; ".join(dict.fromkeys(p for p in parts if p))
+
+
+def _entries(*texts: str | None) -> str:
+    """Laws and rules cited in several places (the decision's basis, the closing analysis),
+    each entry once, in the order first cited."""
+    found = (e.strip() for t in texts if t for e in re.split(r"[;；、,，\n]+", t))
+    return "; ".join(dict.fromkeys(e for e in found if e))
 
 
 def analyse(ctx: Context, number: str) -> dict[str, str]:
@@ -88,7 +99,7 @@ def analyse(ctx: Context, number: str) -> dict[str, str]:
         closing.get("content"),
     )
     process = _text(" → ".join(steps), closing.get("process"))
-    rules = _text(decision.get("basis"), closing.get("rules"))
+    rules = _entries(decision.get("basis"), closing.get("rules"))
     outcome = _text(
         f"当前状态: {lc.State(case['state']).label}",
         decision.get("reasons"),
@@ -108,25 +119,46 @@ def analyse(ctx: Context, number: str) -> dict[str, str]:
 
 
 def export(ctx: Context, numbers: list[str], path: Path, *, actor: str) -> Path:
-    """A workbook with one row per case and one column per dimension."""
+    """A workbook laid out as a form: one sheet per case (named by its number), each
+    dimension a labelled field with its whole text wrapped, printed portrait on one page
+    wide."""
     from services.reporting.files import authorize
 
     authorize(ctx, actor, ANALYSIS_ROLES, "导出五维度案例分析")
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment, Border, PatternFill, Side
 
+    style = paper.style_of(ctx, generated=utcnow())
     wb = Workbook()
-    ws = wb.active
-    ws.title = "五维度分析"
-    ws.append(DIMENSION_COLUMNS)
-    for c in range(1, len(DIMENSION_COLUMNS) + 1):
-        ws.cell(row=1, column=c).font = Font(bold=True)
-        ws.column_dimensions[ws.cell(row=1, column=c).column_letter].width = 20 if c == 1 else 40
+    paper.declare_font(wb, style)
+    wb.remove(wb.active)
+    thin = Side(style="thin", color="999999")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
     for number in numbers:
-        ws.append(list(analyse(ctx, number).values()))
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        fields = analyse(ctx, number)
+        ws = wb.create_sheet(number[:31])
+        ws["A1"] = f"五维度案例分析 {number}"
+        ws["A1"].font = paper.font(style, bold=True, size=style.size + 4)
+        ws.merge_cells("A1:B1")
+        for r, (label, text) in enumerate(list(fields.items())[1:], 3):
+            head = ws.cell(row=r, column=1, value=label)
+            head.font = paper.font(style, bold=True)
+            head.fill = PatternFill("solid", fgColor="DDE7F3")
+            head.alignment = Alignment(vertical="top", wrap_text=True)
+            cell = ws.cell(row=r, column=2, value=text or "—")
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+            head.border = cell.border = box
+        paper.apply_font(ws, style)
+        ws.column_dimensions["A"].width = 14
+        ws.column_dimensions["B"].width = FORM_TEXT_WIDTH
+        paper.fit_rows(ws, style)
+        paper.page_setup(
+            ws,
+            style,
+            title="五维度案例分析 (以案促改)",
+            period=f"投诉编号 {number}",
+            landscape=False,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -13,9 +13,10 @@ from datetime import datetime
 from pathlib import Path
 
 from services.context import Context
-from services.reporting import reports
+from services.reporting import paper, reports
 from services.reporting.periods import Period
-from services.reporting.render import write_excel, write_html
+from services.reporting.render import write_html
+from services.reporting.workbook import write_excel
 from states import lifecycle as lc
 from states.errors import Forbidden
 from storage import records
@@ -58,8 +59,9 @@ def produce(
     rep = reports.build(ctx, period, as_of=as_of)
     folder = out_dir or reports.output_dir(ctx)
     stem = "tousu-report-" + period.label.replace("~", "_")
-    excel = write_excel(rep, folder / f"{stem}.xlsx")
-    html = write_html(rep, folder / f"{stem}.html")
+    style = paper.style_of(ctx, generated=utcnow())
+    excel = write_excel(rep, folder / f"{stem}.xlsx", style)
+    html = write_html(rep, folder / f"{stem}.html", style)
     volume = int(rep.summary["volume"] or 0)
     sent = False
     if notify:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from services.automatic import ledger
 from services.context import Context
 from services.lifecycle import queries
+from services.reporting import paper
 from states import ledger as rules
 from storage.records import COMPLAINT
 from storage.timeutil import local, utcnow
@@ -40,7 +41,9 @@ HEADERS = (
     "会商日期",
     "最近更新",
 )
-WIDTHS = (6, 12, 10, 22, 44, 9, 12, 12, 13, 13, 10, 10, 12, 50, 9, 13, 13, 17)
+# The widest a column grows (its content decides below that); longer text wraps, and the
+# row grows to show all of it.
+WIDTHS = (5, 12, 8, 19, 24, 6, 8, 8, 11, 11, 8, 9, 9, 30, 7, 11, 11, 16)
 
 
 def _mask(name: str | None) -> str:
@@ -114,25 +117,26 @@ def export(ctx: Context, path: Path | None = None, *, status: str | None = None)
             folder = ctx.config.data_dir.parent / folder
         path = folder / f"台账_{local(now, ctx.tz):%Y%m%d_%H%M}.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
+    style = paper.style_of(ctx, generated=now)
     wb = Workbook()
+    paper.declare_font(wb, style)
     ws = wb.active
     ws.title = "重复投诉与积案台账"
     last = get_column_letter(len(HEADERS))
     ws.merge_cells(f"A1:{last}1")
     ws["A1"] = "重复投诉与积案台账"
-    ws["A1"].font = Font(size=14, bold=True)
+    ws["A1"].font = paper.font(style, bold=True, size=style.size + 4)
     ws["A1"].alignment = Alignment(horizontal="center")
     ws.merge_cells(f"A2:{last}2")
-    ws["A2"] = f"导出时间: {local(now, ctx.tz):%Y-%m-%d %H:%M}(北京时间)"
+    ws["A2"] = f"导出时间: {style.stamp}"
     thin = Side(style="thin", color="999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    for col, (title, width) in enumerate(zip(HEADERS, WIDTHS, strict=True), start=1):
+    for col, title in enumerate(HEADERS, start=1):
         cell = ws.cell(row=3, column=col, value=title)
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = border
-        ws.column_dimensions[get_column_letter(col)].width = width
     for r, values in enumerate(rows(ctx, status=status), start=4):
         for col, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=col, value=value)
@@ -140,5 +144,22 @@ def export(ctx: Context, path: Path | None = None, *, status: str | None = None)
             cell.border = border
     ws.freeze_panes = "C4"
     ws.auto_filter.ref = f"A3:{last}{max(3, ws.max_row)}"
+    paper.apply_font(ws, style)
+    paper.fit_columns(
+        ws,
+        style,
+        minimum=5,
+        limits={get_column_letter(c): w for c, w in enumerate(WIDTHS, start=1)},
+    )
+    paper.fit_rows(ws, style)
+    paper.page_setup(
+        ws,
+        style,
+        title="重复投诉与积案台账",
+        period=f"导出时间 {style.stamp}",
+        landscape=True,
+        title_rows="3:3",
+        title_cols="A:C",
+    )
     wb.save(path)
     return path

@@ -1,18 +1,27 @@
-"""Render a `services.reporting.reports.Report` as an Excel workbook (summary sheet, one sheet per
-breakdown, trend) and a self-contained HTML page (inline CSS and SVG charts, no network).
+"""Render a `services.reporting.reports.Report` as a self-contained HTML page (inline CSS and
+SVG charts, no script, no network) that reads at 1280 px and prints on A4: every change is
+coloured by whether it is good news for that metric (`reports.BETTER`), wide breakdowns are
+split into narrow tables that keep their labels on one line, and times are in the configured
+zone. The workbook is services/reporting/workbook.py.
 
-Rendering only: no database access. openpyxl is imported inside `write_excel` so that the
-CLI does not pay for it on other commands.
+Rendering only: no database access.
 """
 
 from __future__ import annotations
 
 from html import escape
 from pathlib import Path
-from typing import Any
 
-from services.reporting import charts
-from services.reporting.reports import CHANGE_METRICS, DIMENSIONS, METRICS, Report, Row, change
+from services.reporting import charts, paper
+from services.reporting.reports import (
+    BETTER,
+    CHANGE_METRICS,
+    DIMENSIONS,
+    METRICS,
+    Report,
+    Row,
+    change,
+)
 
 KINDS = {key: kind for key, _, kind in METRICS}
 LABELS = {key: label for key, label, _ in METRICS}
@@ -58,174 +67,124 @@ def _summary_rows(
     return rows
 
 
-# ---- Excel -----------------------------------------------------------------------------------
-
-
-def _cell(ws: Any, row: int, col: int, key: str, value: float | None) -> None:
-    cell = ws.cell(row=row, column=col)
-    if value is None:
-        cell.value = DASH
-        return
-    cell.value = value
-    cell.number_format = {
-        "count": "#,##0",
-        "share": "0.0%",
-        "ratio": "0.00",
-        "days": "0.0",
-        "score": "0.0",
-    }[KINDS.get(key, "count")]
-
-
-def _change_cell(ws: Any, row: int, col: int, value: float | None) -> None:
-    cell = ws.cell(row=row, column=col, value=DASH if value is None else value)
-    if value is not None:
-        cell.number_format = "+0.0%;-0.0%;0.0%"
-
-
-def write_excel(rep: Report, path: Path) -> Path:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    bold, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F3")
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "汇总"
-    ws.append([f"投诉统计报告 {rep.period.title}"])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append(
-        [
-            f"统计区间 {rep.period.label}; 上期 {rep.previous.label}; 去年同期 "
-            f"{rep.year_ago.label}; 数据截至 {rep.as_of:%Y-%m-%d %H:%M} UTC"
-        ]
-    )
-    ws.append([])
-    header = ["指标", "本期", "上期", "环比", "去年同期", "同比"]
-    ws.append(header)
-    for c in range(1, len(header) + 1):
-        ws.cell(row=4, column=c).font, ws.cell(row=4, column=c).fill = bold, head_fill
-    for i, (key, label, now, prev, mom, yoy, yoy_change) in enumerate(_summary_rows(rep), 5):
-        ws.cell(row=i, column=1, value=label)
-        _cell(ws, i, 2, key, now)
-        _cell(ws, i, 3, key, prev)
-        _change_cell(ws, i, 4, mom)
-        _cell(ws, i, 5, key, yoy)
-        _change_cell(ws, i, 6, yoy_change)
-    r = ws.max_row + 2
-    ws.cell(row=r, column=1, value="升级次数(按级别)").font = bold
-    for level, count in sorted(rep.escalation_levels.items()):
-        r += 1
-        ws.cell(row=r, column=1, value=f"第 {level} 级")
-        ws.cell(row=r, column=2, value=count)
-    for note in rep.notes:
-        r += 2
-        ws.cell(row=r, column=1, value=f"注: {note}")
-    ws.column_dimensions["A"].width = 22
-    for col in "BCDEF":
-        ws.column_dimensions[col].width = 14
-    for dim, title in DIMENSIONS.items():
-        sheet = wb.create_sheet(f"按{title}")
-        cols = [
-            title,
-            *(label for _, label, _ in METRICS),
-            "上期投诉量",
-            "环比",
-            "去年同期投诉量",
-            "同比",
-        ]
-        sheet.append(cols)
-        for c in range(1, len(cols) + 1):
-            cell = sheet.cell(row=1, column=c)
-            cell.font, cell.fill = bold, head_fill
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-        for i, row in enumerate(rep.breakdowns[dim], 2):
-            sheet.cell(row=i, column=1, value=row.label)
-            for j, (key, _, _) in enumerate(METRICS, 2):
-                _cell(sheet, i, j, key, row.metrics[key])
-            base = len(METRICS) + 2
-            vol = row.metrics["volume"]
-            sheet.cell(row=i, column=base, value=row.previous_volume)
-            _change_cell(sheet, i, base + 1, change(vol, row.previous_volume))
-            sheet.cell(row=i, column=base + 2, value=row.year_ago_volume)
-            _change_cell(sheet, i, base + 3, change(vol, row.year_ago_volume))
-        sheet.column_dimensions["A"].width = 20
-        sheet.freeze_panes = "B2"
-    trend = wb.create_sheet("月度趋势")
-    trend.append(["月份", "投诉量", "监管转办量"])
-    for c in range(1, 4):
-        trend.cell(row=1, column=c).font = bold
-    for label, volume, forwarded in rep.trend:
-        trend.append([label, volume, forwarded])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
-
-
 # ---- HTML ------------------------------------------------------------------------------------
 
+# Breakdown tables are split into these groups of columns, so that a 26-column table never
+# squeezes its labels at 1280 px or on A4.
+GROUPS: list[tuple[str, list[str]]] = [
+    ("规模", ["volume", "forwarded", "per_premium", "per_policies", "per_insured", "repeat_rate"]),
+    (
+        "时效与合规",
+        [
+            "accepted_24h",
+            "avg_decision_days",
+            "decided_7",
+            "decided_15",
+            "beyond_30",
+            "beyond_60",
+            "backlog",
+            "deviation_rate",
+        ],
+    ),
+    (
+        "升级、调解与回访",
+        [
+            "escalations",
+            "consultations",
+            "mediations",
+            "mediation_success",
+            "callback_reach",
+            "satisfaction",
+            "nps",
+        ],
+    ),
+]
+
 CSS = """
-body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:24px;
-color:#222;max-width:1200px}h1{font-size:22px}h2{font-size:17px;border-bottom:2px solid #2f6fb0;
-padding-bottom:4px;margin-top:32px}table{border-collapse:collapse;font-size:12px;margin:8px 0}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#dde7f3}
-td:first-child,th:first-child{text-align:left}.up{color:#b03030}.down{color:#2f7d32}
-.note{color:#666;font-size:12px}.charts{display:flex;flex-wrap:wrap;gap:24px}
-.scroll{overflow-x:auto}
+body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",sans-serif;margin:24px auto;
+color:#222;max-width:1200px;padding:0 16px}h1{font-size:22px}h2{font-size:17px;
+border-bottom:2px solid #2f6fb0;padding-bottom:4px;margin-top:32px}h3{font-size:14px;
+margin:16px 0 4px}table{border-collapse:collapse;font-size:12px;margin:8px 0}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#dde7f3;
+word-break:keep-all}td:first-child,th:first-child{text-align:left;white-space:nowrap}
+.better{color:#2f7d32}.worse{color:#b03030}.note{color:#666;font-size:12px}
+.charts{display:flex;flex-wrap:wrap;gap:24px}.charts svg{max-width:100%;height:auto}
+.wide{overflow-x:auto;max-width:100%}
+@media print{@page{size:A4 landscape;margin:12mm}body{max-width:none;margin:0;padding:0;
+font-size:10pt}h2{break-after:avoid;page-break-after:avoid}h3{break-after:avoid}
+table{break-inside:auto}tr,svg{break-inside:avoid;page-break-inside:avoid}
+thead{display:table-header-group}.wide{overflow:visible}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
+LEGEND = (
+    "环比/同比颜色: 绿色表示向好, 红色表示变差 "
+    "(按指标方向: 受理率、满意率等越高越好, 投诉量、偏差率、积案等越低越好)。"
+)
 
 
-def _change_html(value: float | None) -> str:
+def _change_html(value: float | None, key: str = "volume") -> str:
+    """A change, green when it is good news for this metric and red when bad (arrows too,
+    for a black-and-white printout)."""
     if value is None:
         return DASH
-    # More complaints is worse: a rise is shown in red.
-    cls = "up" if value > 0 else "down" if value < 0 else ""
-    return f"<span class='{cls}'>{fmt_change(value)}</span>"
+    good = BETTER.get(key, 0) * value
+    cls = "better" if good > 0 else "worse" if good < 0 else ""
+    arrow = "▲" if value > 0 else "▼" if value < 0 else ""
+    return f"<span class='{cls}'>{arrow}{fmt_change(value)}</span>"
 
 
-def _breakdown_table(dim: str, rows: list[Row]) -> str:
-    head = "".join(f"<th>{escape(label)}</th>" for _, label, _ in METRICS)
-    out = [
-        f"<div class='scroll'><table><tr><th>{escape(DIMENSIONS[dim])}</th>{head}"
-        "<th>环比</th><th>同比</th></tr>"
-    ]
-    for row in rows:
-        cells = "".join(f"<td>{fmt(key, row.metrics[key])}</td>" for key, _, _ in METRICS)
-        vol = row.metrics["volume"]
+def _breakdown_tables(dim: str, rows: list[Row]) -> str:
+    """One breakdown as a table per column group, the label column first in each."""
+    out = []
+    for name, keys in GROUPS:
+        head = "".join(f"<th>{escape(LABELS[k])}</th>" for k in keys)
+        extra = "<th>环比</th><th>同比</th>" if keys[0] == "volume" else ""
         out.append(
-            f"<tr><td>{escape(row.label)}</td>{cells}"
-            f"<td>{_change_html(change(vol, row.previous_volume))}</td>"
-            f"<td>{_change_html(change(vol, row.year_ago_volume))}</td></tr>"
+            f"<h3>{escape(name)}</h3><div class='wide'><table><thead><tr>"
+            f"<th>{escape(DIMENSIONS[dim])}</th>{head}{extra}</tr></thead><tbody>"
         )
-    out.append("</table></div>")
+        for row in rows:
+            cells = "".join(f"<td>{fmt(k, row.metrics[k])}</td>" for k in keys)
+            if extra:
+                vol = row.metrics["volume"]
+                cells += (
+                    f"<td>{_change_html(change(vol, row.previous_volume))}</td>"
+                    f"<td>{_change_html(change(vol, row.year_ago_volume))}</td>"
+                )
+            out.append(f"<tr><td>{escape(row.label)}</td>{cells}</tr>")
+        out.append("</tbody></table></div>")
     return "".join(out)
 
 
-def write_html(rep: Report, path: Path) -> Path:
+def write_html(rep: Report, path: Path, style: paper.Style) -> Path:
     s = rep.summary
     parts = [
         f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>投诉统计报告 {escape(rep.period.title)}</title><style>{CSS}</style>"
         f"</head><body><h1>投诉统计报告 {escape(rep.period.title)}</h1>"
         f"<p class='note'>统计区间 {escape(rep.period.label)}; 上期 {escape(rep.previous.label)};"
-        f" 去年同期 {escape(rep.year_ago.label)}; 数据截至 {rep.as_of:%Y-%m-%d %H:%M} UTC</p>"
+        f" 去年同期 {escape(rep.year_ago.label)};"
+        f" 数据截至 {escape(paper.stamp(rep.as_of, style.tz))}; 生成时间 {escape(style.stamp)}</p>"
     ]
     parts.append(
-        "<h2>一、汇总</h2><table><tr><th>指标</th><th>本期</th><th>上期</th><th>环比</th>"
-        "<th>去年同期</th><th>同比</th></tr>"
+        "<h2>一、汇总</h2><table><thead><tr><th>指标</th><th>本期</th><th>上期</th><th>环比</th>"
+        "<th>去年同期</th><th>同比</th></tr></thead><tbody>"
     )
     for key, label, now, prev, mom, yoy, yoy_change in _summary_rows(rep):
         parts.append(
             f"<tr><td>{escape(label)}</td><td>{fmt(key, now)}</td>"
-            f"<td>{fmt(key, prev)}</td><td>{_change_html(mom)}</td>"
-            f"<td>{fmt(key, yoy)}</td><td>{_change_html(yoy_change)}</td></tr>"
+            f"<td>{fmt(key, prev)}</td><td>{_change_html(mom, key)}</td>"
+            f"<td>{fmt(key, yoy)}</td><td>{_change_html(yoy_change, key)}</td></tr>"
         )
-    parts.append("</table>")
+    parts.append(f"</tbody></table><p class='note'>{escape(LEGEND)}</p>")
     if rep.escalation_levels:
         levels = ", ".join(f"第 {k} 级 {v} 次" for k, v in sorted(rep.escalation_levels.items()))
         parts.append(f"<p>升级次数(按级别): {escape(levels)}</p>")
     parts += [f"<p class='note'>注: {escape(n)}</p>" for n in rep.notes]
-    parts.append("<h2>二、月度趋势</h2>")
-    parts.append(charts.trend(rep.trend, title="近 13 个月投诉量与监管转办量"))
-    parts.append("<h2>三、时效</h2><div class='charts'>")
+    parts.append("<h2>二、月度趋势</h2><div class='charts'>")
+    parts.append(charts.trend(rep.trend, title=f"近 {len(rep.trend)} 个月投诉量与监管转办量"))
+    parts.append("</div><h2>三、时效</h2><div class='charts'>")
     timeliness = [(LABELS[k], s[k] or 0.0) for k in ("accepted_24h", "decided_7", "decided_15")]
     parts.append(
         charts.hbars(timeliness, fmt=lambda v: f"{v * 100:.1f}%", limit=1.0, title="受理与决定时效")
@@ -249,7 +208,7 @@ def write_html(rep: Report, path: Path) -> Path:
     parts.append("</div>")
     for n, (dim, title) in enumerate(DIMENSIONS.items(), 5):
         parts.append(f"<h2>{'五六七八九'[n - 5]}、按{escape(title)}</h2>")
-        parts.append(_breakdown_table(dim, rep.breakdowns[dim]))
+        parts.append(_breakdown_tables(dim, rep.breakdowns[dim]))
     parts.append("<p class='note'>指标口径见 docs/reports.md。</p></body></html>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(parts), encoding="utf-8")

@@ -85,6 +85,32 @@ METRICS: list[tuple[str, str, str]] = [
     ("nps", "NPS", "score"),
     ("deviation_rate", "制度执行偏差率", "share"),
 ]
+# Which way is good news: +1 higher is better (acceptance and decision shares, mediation
+# success, callbacks, satisfaction), -1 lower is better (volume, delay, repeats, backlog,
+# escalations, deviation); 0 neither (consultations and mediations are tools, not outcomes).
+BETTER: dict[str, int] = {
+    "volume": -1,
+    "forwarded": -1,
+    "per_premium": -1,
+    "per_policies": -1,
+    "per_insured": -1,
+    "accepted_24h": 1,
+    "avg_decision_days": -1,
+    "decided_7": 1,
+    "decided_15": 1,
+    "beyond_30": -1,
+    "beyond_60": -1,
+    "repeat_rate": -1,
+    "backlog": -1,
+    "escalations": -1,
+    "consultations": 0,
+    "mediations": 0,
+    "mediation_success": 1,
+    "callback_reach": 1,
+    "satisfaction": 1,
+    "nps": 1,
+    "deviation_rate": -1,
+}
 CHANGE_METRICS = [m for m, _, kind in METRICS if kind in ("count", "ratio", "days", "share")]
 DEFAULTS: dict[str, Any] = {
     "dir": "data/reports",
