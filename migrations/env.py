@@ -6,9 +6,11 @@ from alembic import context
 from sqlmodel import SQLModel
 
 # Tables outside storage/models.py (one module per noun):
+import storage.access_refusal  # noqa: F401
 import storage.callback  # noqa: F401
 import storage.consultation  # noqa: F401
 import storage.escalation  # noqa: F401
+import storage.key_check  # noqa: F401
 import storage.ledger  # noqa: F401
 import storage.mediation_referral  # noqa: F401
 import storage.models  # noqa: F401  (registers the tables)

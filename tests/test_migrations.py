@@ -7,9 +7,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
+import storage.access_refusal  # noqa: F401
 import storage.callback  # noqa: F401  (tables outside storage/models.py)
 import storage.consultation  # noqa: F401
 import storage.escalation  # noqa: F401
+import storage.key_check  # noqa: F401
 import storage.ledger  # noqa: F401
 import storage.mediation_referral  # noqa: F401
 import storage.models  # noqa: F401

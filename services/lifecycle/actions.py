@@ -30,8 +30,10 @@ from storage.timeutil import from_db, to_db, utcnow
 if TYPE_CHECKING:
     from services.context import Context
 
-# Clock skew tolerated between a handler's terminal and the server.
-FUTURE_TOLERANCE = timedelta(minutes=2)
+
+def clock_skew(ctx: Context) -> timedelta:
+    """How far ahead of this clock a given time may be (`[clock] skew_seconds`, default 0)."""
+    return timedelta(seconds=float(ctx.config.extra.get("clock", {}).get("skew_seconds", 0)))
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def check_time(at: datetime | None, *, last: datetime | None, now: datetime) -> datetime:
-    """When the action happened: default now; never in the future nor before the last event."""
+def check_time(
+    at: datetime | None, *, last: datetime | None, now: datetime, skew: timedelta = timedelta(0)
+) -> datetime:
+    """When the action happened: default now; never after now (beyond the configured clock
+    skew) nor before the case's previous event, whatever the time's source. Without `at`,
+    an action follows a previous event recorded up to the skew ahead at that event's time."""
     if at is None:
-        return now
+        return now if last is None or now >= last else last
     if at.tzinfo is None:
         raise InvalidInput("at", "时间须带时区")
-    if at > now + FUTURE_TOLERANCE:
+    if at > now + skew:
         raise InvalidInput("at", f"时间 {at.isoformat()} 晚于当前时间")
     if last is not None and at < last:
         raise InvalidInput("at", f"时间 {at.isoformat()} 早于该投诉上一事件 {last.isoformat()}")
@@ -91,7 +97,7 @@ def perform(
         )
     lc.authorize(act, user["role"])
     lc.check(act, case, data)
-    when = check_time(at, last=from_db(case["last_event_at"]), now=now)
+    when = check_time(at, last=from_db(case["last_event_at"]), now=now, skew=clock_skew(ctx))
     before = lc.State(case["state"])
     after = lc.fire(act, before)
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from services.context import Context
 from services.lifecycle import events
-from services.lifecycle.actions import FUTURE_TOLERANCE
+from services.lifecycle.actions import clock_skew
 from services.lifecycle.events import RepeatOutcome
 from states import lifecycle as lc
 from states import validation as v
@@ -211,7 +211,7 @@ def _check_received(ctx: Context, reg: Registration, now: datetime) -> None:
     received = reg.received_at or now
     if received.tzinfo is None:
         raise InvalidInput("received_at", "时间须带时区")
-    if received > now + FUTURE_TOLERANCE:
+    if received > now + clock_skew(ctx):
         raise InvalidInput("received_at", "收到时间晚于当前时间")
     if reg.regulator_forwarded_on and reg.regulator_forwarded_on > received:
         raise InvalidInput("regulator_forwarded_on", "监管转办日期不能晚于本机构收到日期")
