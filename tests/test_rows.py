@@ -3,11 +3,12 @@ registration writes exactly the columns `NewComplaintRow` names."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.context import Context
 from services.lifecycle import registration
 from storage import records
 from storage.rows import ComplaintRow, NewComplaintRow, UserRow
-from storage.timeutil import utcnow
 from tests.factories import registration as a_registration
 
 
@@ -19,8 +20,9 @@ def test_a_user_row_names_every_column_of_the_user_table() -> None:
     assert set(UserRow.__annotations__) == set(records.USER.c.keys())
 
 
-def test_registration_writes_the_columns_a_new_complaint_row_names(ctx: Context) -> None:
-    now = utcnow()
+def test_registration_writes_the_columns_a_new_complaint_row_names(
+    ctx: Context, now: datetime
+) -> None:
     reg = registration.validate(ctx, a_registration(), now)
     row = registration.case_row(
         ctx,
