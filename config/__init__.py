@@ -17,7 +17,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -80,6 +80,8 @@ class Repeat(BaseModel):
     ]
     backlog_open_days: int = 60
     backlog_repeat_count: int = 3
+    backlog_group_size: int = 5
+    backlog_group_open_days: int = 15
     merge_states: list[str] = [
         "registered",
         "accepted",
@@ -94,11 +96,80 @@ class Repeat(BaseModel):
     new_facts: Literal["differs", "always", "never"] = "differs"
 
 
+# The institution hierarchy (Art. 20; seed practice: 总公司 / 分公司 / 中心支公司), highest first.
+INSTITUTION_LEVELS: dict[str, str] = {
+    "head_office": "总公司",
+    "branch": "分公司",
+    "central_sub": "中心支公司",
+}
+
+
+class Institution(BaseModel):
+    """Where a branch code sits: its level and the institution directly above it."""
+
+    level: Literal["head_office", "branch", "central_sub"] = "branch"
+    parent: str | None = "head_office"
+
+
 class Taxonomy(BaseModel):
     categories: dict[str, str]
     products: dict[str, str]
     channels: dict[str, str]
+    # Code → label. In taxonomy.toml an entry is a label, or a table with `label`, `level`
+    # and `parent`; a bare label is a 分公司 under head_office.
     branches: dict[str, str]
+    institutions: dict[str, Institution] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_branches(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("branches"), dict):
+            return data
+        labels: dict[str, Any] = {}
+        places: dict[str, Any] = {}
+        for code, entry in data["branches"].items():
+            if isinstance(entry, dict):
+                labels[code] = entry.get("label", code)
+                places[code] = {k: v for k, v in entry.items() if k in ("level", "parent")}
+            else:
+                labels[code] = entry
+                places[code] = {}
+            if code == "head_office":
+                places[code] = {"level": "head_office", "parent": None, **places[code]}
+        return {**data, "branches": labels, "institutions": places}
+
+    @model_validator(mode="after")
+    def _check_hierarchy(self) -> Taxonomy:
+        order = list(INSTITUTION_LEVELS)
+        for code, place in self.institutions.items():
+            if place.level == "head_office":
+                if place.parent is not None:
+                    raise ValueError(f"branches.{code}: 总公司没有上级机构")
+                continue
+            parent = self.institutions.get(place.parent or "")
+            if parent is None:
+                raise ValueError(
+                    f"branches.{code}.parent: 上级机构 {place.parent} 不在 branches 中"
+                )
+            if order.index(parent.level) >= order.index(place.level):
+                raise ValueError(
+                    f"branches.{code}: 上级机构 {place.parent} 的层级须高于"
+                    f"{INSTITUTION_LEVELS[place.level]}"
+                )
+        return self
+
+    def above(self, code: str) -> list[str]:
+        """The institutions above `code`, nearest first (empty for head office or unknown)."""
+        chain: list[str] = []
+        place = self.institutions.get(code)
+        while place is not None and place.parent is not None and place.parent not in chain:
+            chain.append(place.parent)
+            place = self.institutions.get(place.parent)
+        return chain
+
+    def level_of(self, code: str) -> str:
+        place = self.institutions.get(code)
+        return place.level if place is not None else "branch"
 
 
 class Config(BaseModel):

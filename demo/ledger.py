@@ -68,7 +68,7 @@ def _decide_notify(ctx: Context, number: str, t: datetime) -> None:
         basis="合同第八条",
         reasons="不属于保险责任",
         remedies=["review", "mediation", "litigation"],
-        by_branch=True,
+        institution="beijing",
         at=t + timedelta(days=3),
     )
     a.notify(

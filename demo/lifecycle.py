@@ -95,7 +95,7 @@ def run(ctx: Context, console: Console) -> None:
         basis="保险合同第五条",
         reasons="属于保险责任范围",
         remedies=["review", "mediation", "arbitration", "litigation"],
-        by_branch=True,
+        institution="beijing",
         at=at(24 * 6),
     )
     a.notify(

@@ -15,6 +15,7 @@ import storage.ledger  # noqa: F401
 import storage.mediation_referral  # noqa: F401
 import storage.models  # noqa: F401  (registers the tables)
 import storage.notifications  # noqa: F401
+import storage.public_opinion  # noqa: F401
 import storage.special_attention  # noqa: F401
 from storage.db import make_engine
 

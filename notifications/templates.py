@@ -24,15 +24,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.privacy import mask_id, mask_name, mask_phone
+from services.privacy import mask_name, mask_text
 from states.ledger import MATTER_KINDS, RESOLUTION_CLASSES
 from states.lifecycle import PRIORITIES, STATE_LABELS, State
 
-# Not preceded or followed by a letter or digit: case numbers (TS2026030200000123) stay.
-_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?1[3-9]\d{9}(?![0-9A-Za-z])")
-_LANDLINE = re.compile(r"(?<![0-9A-Za-z])0\d{2,3}-\d{7,8}(?![0-9A-Za-z])")
-_ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
-_ID15 = re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")
+# C0/C1 controls (but line breaks and tabs), bidi embeddings/overrides/isolates: a value a
+# person typed must not drive a terminal or reorder what the recipient reads.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Internal references to the design notes ("(seed 002/004)") are not for the recipients.
 _SEED = re.compile(r"\s*[（(]\s*seeds?\s[^)）]*[)）]", re.IGNORECASE)
 # Payload keys that hold a person's name or contact, masked before they reach a template.
@@ -41,11 +39,12 @@ MARKDOWN_BUDGET = 3900  # bytes a robot message's lists are shortened to (WeCom 
 
 
 def scrub(text: str) -> str:
+    """Design-note references dropped, every phone and ID number masked (however spaced or
+    hyphenated: services/privacy.mask_text), control characters other than line breaks
+    dropped."""
     text = _SEED.sub("", text)
-    text = _ID18.sub(lambda m: mask_id(m.group()) or "", text)
-    text = _ID15.sub(lambda m: mask_id(m.group()) or "", text)
-    text = _PHONE.sub(lambda m: mask_phone(m.group()[-11:]) or "", text)
-    return _LANDLINE.sub(lambda m: mask_phone(m.group()) or "", text)
+    text = _CONTROL.sub("", text)
+    return mask_text(text) or ""
 
 
 @dataclass(frozen=True)
@@ -481,7 +480,7 @@ _FOOTER = "本消息由投诉处理系统自动发送,个人信息已脱敏;请�
 
 def _text(doc: _Doc, subject: str) -> str:
     lines = [subject, ""]
-    lines += [f"{k}: {v}" for k, v in doc.facts]
+    lines += [f"{k}: {_one_line(v)}" for k, v in doc.facts]  # one fact per line, always
     for t in doc.tables:
         lines += ["", f"{t.heading}:"]
         lines.append("  " + " | ".join(t.columns))
@@ -534,8 +533,40 @@ def _html(doc: _Doc, subject: str) -> str:
     return "\n".join(parts)
 
 
+# Robot markdown: the characters that open a header, a link or image, a quote, a tag, code,
+# a table or strike-through in WeCom/DingTalk/Feishu markdown, as their full-width twins.
+# `*` and `_` stay: masks are written with `*` (138****8000), usernames hold `_`, and
+# emphasis can change no link, heading or recipient.
+_MD_SPECIAL = str.maketrans(
+    {
+        "<": "＜",
+        ">": "＞",
+        "[": "［",
+        "]": "］",
+        "(": "（",
+        ")": "）",
+        "`": "｀",
+        "#": "＃",
+        "~": "～",
+        "|": "｜",
+        "!": "！",
+        "\\": "＼",
+        "=": "＝",
+    }
+)
+
+
+def _one_line(value: str) -> str:
+    """A value kept on its own line: line breaks become spaces."""
+    return (
+        " ".join(value.split("\n")).replace("\r", " ") if "\n" in value or "\r" in value else value
+    )
+
+
 def _md(value: str) -> str:
-    return value.replace("<", "＜").replace(">", "＞")
+    """A value for robot markdown: on one line, markup characters neutralised, and no bare
+    address a client would turn into a link."""
+    return _one_line(value).translate(_MD_SPECIAL).replace("://", "：//")
 
 
 def _markdown(doc: _Doc, subject: str, budget: int = MARKDOWN_BUDGET) -> str:
@@ -623,7 +654,7 @@ def render(
     doc.action = scrub(doc.action)
     for t in doc.tables:
         t.rows = [[scrub(c) for c in r] for r in t.rows]
-    subject = scrub(f"【{doc.label}】{doc.headline}".strip())
+    subject = _one_line(scrub(f"【{doc.label}】{doc.headline}".strip()))
     number = str(payload.get("number") or "")
     notice = f"请及时查看: {subject}" if number or doc.alarm else f"请查看: {subject}"
     return Message(

@@ -159,6 +159,14 @@ def end(ending: Ending, dl: Deadline, at: datetime) -> None:
     dl.changed = True
 
 
+# The closure follow-through (docs/rules.md §2): after a decision is notified the handler has
+# this clock to close the case; it is stopped when the case goes back into handling (a review,
+# a reopening, mediation) and started again when the decision is notified anew. A clock whose
+# rule is not configured is not started.
+CLOSURE = "closure"
+LEAVE_NOTIFIED: frozenset[str] = frozenset({"review_requested", "reopened", "pause"})
+
+
 def begins(effect: str, case: Mapping[str, Any]) -> tuple[str, ...]:
     """The deadlines an effect starts (again) from its time, after its ending."""
     if effect == "registered":
@@ -166,7 +174,9 @@ def begins(effect: str, case: Mapping[str, Any]) -> tuple[str, ...]:
     if effect == "accepted":
         return ("investigation",)
     if effect == "notified" and case.get("decided_by_branch"):
-        return ("review_request",)  # only a branch decision can be reviewed (Art. 20)
+        return ("review_request", CLOSURE)  # only a branch decision can be reviewed (Art. 20)
+    if effect in ("notified", "reviewed"):
+        return (CLOSURE,)
     if effect == "review_requested":
         return ("review_decision",)
     return ()
@@ -205,7 +215,13 @@ def apply_clock(
     if ending is not None:
         for dl in deadlines.values():
             end(ending, dl, at)
+    if effect in LEAVE_NOTIFIED:
+        closure = deadlines.get(CLOSURE)
+        if closure is not None:
+            end(Ending(STOPPED, (CLOSURE,)), closure, at)
     for name in begins(effect, case):
+        if name not in clock.rules:
+            continue
         old = deadlines.get(name)
         deadlines[name] = clock.start(name, at)
         deadlines[name].row_id = old.row_id if old else None

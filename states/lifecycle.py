@@ -179,6 +179,20 @@ def _notice_channel(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | No
     return None
 
 
+def _not_media_yet(case: Mapping[str, Any], _: Mapping[str, Any]) -> str | None:
+    """已标记涉及舆情的投诉不再重复标记"""
+    if case.get("media_involved"):
+        return "该投诉已标记涉及舆情, 舆情应急预案已启动"
+    return None
+
+
+def _media_marked(case: Mapping[str, Any], _: Mapping[str, Any]) -> str | None:
+    """舆情风险评估仅适用于涉及舆情的投诉"""
+    if not case.get("media_involved"):
+        return "该投诉未标记涉及舆情, 没有舆情风险评估任务"
+    return None
+
+
 def _priority_value(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | None:
     """人工设定的优先级须为 normal/key/major"""
     if fields.get("priority") not in (None, *PRIORITIES):
@@ -297,7 +311,11 @@ RECUSAL_ROLES: tuple[Role, ...] = (Role.supervisor,)
 REGISTER_ROLES: frozenset[Role] = frozenset(
     {Role.intake_clerk, Role.liaison, Role.supervisor, Role.system}
 )
-REGISTER_FOLLOW_UPS: tuple[str, ...] = ("escalate_on_arrival", "detect_repeat")
+REGISTER_FOLLOW_UPS: tuple[str, ...] = (
+    "escalate_on_arrival",
+    "opinion_plan_on_arrival",
+    "detect_repeat",
+)
 
 ACTIONS: tuple[Action, ...] = (
     Action(
@@ -515,21 +533,23 @@ ACTIONS: tuple[Action, ...] = (
                 default=tuple(REMEDIES),
             ),
             Field(
-                "by_branch",
-                "由分支机构作出",
-                "由分支机构作出 (可申请核查)",
-                Kind.flag,
+                "institution",
+                "决定机构",
+                "作出决定的机构代码, 如 beijing / 北京分公司; 默认为投诉所涉机构。"
+                "分支机构的决定可申请核查 (第二十条)",
+                Kind.choice,
                 required=False,
-                default=False,
+                choices="branches",
+                example="beijing",
             ),
         ),
         guards=(_remedies_listed,),
         clock="decided",
-        note="第十九条: 核实情况、依据和理由、救济途径",
+        note="第十九条: 核实情况、依据和理由、救济途径; 记录决定机构 (第二十条)",
         command="decide",
         help="作出处理决定 (第十九条: 核实情况、依据和理由、救济途径)。",
         stamps=("decided_at",),
-        copies=(("decided_by_branch", "by_branch"),),
+        effects=("record_decider",),
     ),
     Action(
         "notify",
@@ -578,8 +598,10 @@ ACTIONS: tuple[Action, ...] = (
         (Role.supervisor,),
         fields=(Field("conclusion", "核查结论", "核查结论 (维持原决定)", example="维持"),),
         clock="reviewed",
+        note="第二十条: 由作出决定的机构的上级机构核查; 同级或下级机构不得作出核查决定",
         command="review conclude",
-        help="作出核查决定 (维持); 改变原决定请用 tousu reopen。",
+        help="作出核查决定 (维持; 须为决定机构的上级机构); 改变原决定请用 tousu reopen。",
+        effects=("check_reviewer",),
     ),
     Action(
         "mediate",
@@ -715,6 +737,7 @@ ACTIONS: tuple[Action, ...] = (
         fields=(Field("master", "原投诉", "原投诉编号", Kind.case),),
         note="原投诉已决定或终结、或为监管转办件时另立新案并关联, 单独计数 (docs/rules.md §4)",
         effects=("link_to_master",),
+        follow_ups=("reassess_priority",),
     ),
     Action(
         "reopen",
@@ -739,10 +762,117 @@ ACTIONS: tuple[Action, ...] = (
             Field("reason", "升级理由", example="涉及舆情"),
             Field("level", "升至级别", "升至的级别 (默认加一级)", Kind.integer, required=False),
         ),
-        note="人工升级或时限巡检自动升级(系统)",
+        note="人工升级或时限巡检自动升级(系统); 人工升级通知所达级别的对象",
         command="escalate",
-        help="人工升级。",
+        help="人工升级: 通知升级所达级别的对象 (升级阶梯)。",
         effects=("raise_escalation_level",),
+        follow_ups=("alert_escalation",),
+    ),
+    Action(
+        "report_media",
+        "涉及舆情",
+        OPEN,
+        None,
+        (*STAFF, Role.committee),
+        fields=(
+            Field(
+                "source",
+                "舆情来源",
+                "舆情来源: 媒体或网络平台及报道情况",
+                example="某短视频平台发布投诉视频",
+            ),
+            Field(
+                "assessor",
+                "风险评估负责人",
+                "负责风险评估的高级管理层用户名 (主管或消委会委员); "
+                "默认取配置 public_opinion.assessor",
+                Kind.user,
+                required=False,
+                example="committee",
+            ),
+        ),
+        guards=(_not_media_yet,),
+        note="舆情 (docs/rules.md §4): 立即启动舆情应急预案, 报高级管理层风险评估并升级",
+        command="media",
+        help="标记涉及舆情: 立即启动舆情应急预案 (风险评估任务), 重新评估优先级并立即升级。",
+        effects=("mark_media",),
+        follow_ups=("reassess_priority", "start_opinion_plan"),
+    ),
+    Action(
+        "assess_opinion",
+        "舆情风险评估结论",
+        OPEN,
+        None,
+        (Role.supervisor, Role.committee),
+        fields=(
+            Field(
+                "outcome",
+                "评估结论",
+                "风险评估结论与应对措施",
+                example="风险可控, 由分公司统一回应",
+            ),
+        ),
+        guards=(_media_marked,),
+        note="舆情应急预案的风险评估任务: 记录结论 (docs/rules.md §4)",
+        command="opinion",
+        help="记录舆情风险评估结论 (完成舆情应急预案的风险评估任务)。",
+        effects=("record_opinion_outcome",),
+    ),
+    Action(
+        "update_facts",
+        "更新案件要素",
+        OPEN,
+        None,
+        (Role.intake_clerk, *HANDLERS),
+        fields=(
+            Field("reason", "更新理由", "更新理由 (信息来源)", example="投诉人补充材料"),
+            Field("group_size", "涉及人数", "涉及人数", Kind.integer, required=False),
+            Field("amount", "涉及金额", "涉及金额 (元)", required=False, example="120000"),
+            Field(
+                "regulator_ref",
+                "监管转办编号",
+                "监管转办编号 (投诉由监管机构转办时)",
+                required=False,
+                example="12378-2026-000001",
+            ),
+            Field(
+                "vulnerable",
+                "特殊群体消费者",
+                "标记为特殊群体消费者",
+                Kind.flag,
+                required=False,
+                default=False,
+            ),
+        ),
+        note="优先级依据的要素变化时重新评估优先级 (docs/rules.md §4)",
+        command="facts",
+        help="更新涉及人数、金额、监管转办或特殊群体: 重新评估优先级, 需要时立即升级。",
+        effects=("update_facts",),
+        follow_ups=("reassess_priority", "escalate_on_change"),
+    ),
+    Action(
+        "reprioritize",
+        "调整优先级",
+        OPEN,
+        None,
+        (Role.supervisor, Role.system),
+        fields=(
+            Field(
+                "priority",
+                "优先级",
+                "人工设定优先级 normal/key/major; 不填则按案件要素重新评估",
+                Kind.choice,
+                required=False,
+                choices=PRIORITIES,
+            ),
+            Field("reason", "理由", "调整理由", example="涉及金额更正"),
+        ),
+        guards=(_priority_value,),
+        note="优先级随案件要素变化重新评估, 每次变化记入时间线 (docs/rules.md §4)",
+        command="priority",
+        help="调整优先级: 人工设定, 或按案件要素重新评估 (主管)。",
+        effects=("assess_priority",),
+        follow_ups=("escalate_on_change",),
     ),
 )
 

@@ -118,6 +118,10 @@ class Complaint(SQLModel, table=True):
     media_involved: bool = False
     vulnerable: bool = False
     decided_by_branch: bool = False
+    # Art. 20 (0010): the institutions (config/taxonomy.toml [branches]) that made the
+    # decision and the review of it.
+    decided_by: str | None = Field(default=None, max_length=64)
+    reviewed_by: str | None = Field(default=None, max_length=64)
     extension_level: int = 0
     escalation_level: int = 0
     merged_into_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)

@@ -62,6 +62,8 @@ class ComplaintRow(NewComplaintRow):
     notified_at: datetime | None
     closed_at: datetime | None
     decided_by_branch: bool
+    decided_by: str | None
+    reviewed_by: str | None
     extension_level: int
     escalation_level: int
     merged_into_id: int | None

@@ -69,7 +69,7 @@ def notified(ctx: Context, received: datetime, by_branch: bool = False) -> str:
         basis="保险合同第五条",
         reasons="属于保险责任",
         remedies=["review", "mediation", "arbitration", "litigation"],
-        by_branch=by_branch,
+        institution="beijing" if by_branch else None,
         at=received + timedelta(days=2),
     )
     a.notify(

@@ -344,7 +344,7 @@ def test_a_second_branch_notice_after_reopening_restarts_the_review_window_in_pl
         basis="保险合同第五条",
         reasons="补足赔款",
         remedies=["review"],
-        by_branch=True,
+        institution="beijing",
         at=cst(2026, 3, 12, 9),
     )
     a.notify(ctx, number, actor="liaison", channel="sms", proof="短信回执", at=cst(2026, 3, 12, 10))

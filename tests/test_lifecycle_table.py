@@ -50,7 +50,12 @@ def test_the_machine_has_exactly_the_tables_moves() -> None:
 def test_an_action_is_allowed_exactly_from_its_source_states(
     act: lc.Action, state: lc.State
 ) -> None:
-    case = {"state": state.value, "decided_by_branch": True, "extension_level": 0}
+    case = {
+        "state": state.value,
+        "decided_by_branch": True,
+        "extension_level": 0,
+        "media_involved": act.trigger == "assess_opinion",
+    }
     fields = dict.fromkeys(act.requires, "x")
     fields.update(
         {

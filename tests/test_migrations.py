@@ -16,6 +16,7 @@ import storage.ledger  # noqa: F401
 import storage.mediation_referral  # noqa: F401
 import storage.models  # noqa: F401
 import storage.notifications  # noqa: F401
+import storage.public_opinion  # noqa: F401
 import storage.special_attention  # noqa: F401
 
 

@@ -517,3 +517,57 @@ def _on_accepted(event: events.ActionTaken) -> None:
 def _on_registered(event: events.CaseRegistered) -> None:
     """舆情 / 重大 / 监管转办: escalated at registration, not at the first sweep."""
     escalate_on_arrival(event.ctx, event.complaint_id, dict(event.row), conn=event.conn)
+
+
+@events.subscribe("escalate_on_change")
+def _on_facts_changed(event: events.ActionTaken) -> None:
+    """A fact that escalates at once (舆情, 重大, regulator-forwarded) became true by an action:
+    escalated now, each trigger once per complaint."""
+    escalate_on_arrival(event.ctx, event.case["id"], conn=event.conn)
+
+
+def ladder_level(ctx: Context, level: int) -> EscalationLevel | None:
+    """The ladder entry of an escalation level (`[[escalation.levels]]`): the highest one at
+    or below `level`, or the lowest when `level` is below them all."""
+    ladder = sorted(ctx.config.escalation, key=lambda lv: (lv.level, lv.at_fraction))
+    if not ladder:
+        return None
+    reached = [lv for lv in ladder if lv.level <= level]
+    return reached[-1] if reached else ladder[0]
+
+
+@events.subscribe("alert_escalation")
+def _on_manual_escalation(event: events.ActionTaken) -> None:
+    """A manual escalation tells the audience of the level it reaches (the ladder's `to`, and
+    for a 重大 case `[flows] major_also_to`), at once for a breach level, 重大 or 舆情."""
+    ctx = event.ctx
+    case: dict[str, Any] = {**event.case, **event.values}
+    level = int(case["escalation_level"])
+    lv = ladder_level(ctx, level)
+    if lv is None:
+        return
+    major_to = settings(ctx)["major_also_to"]
+    major = case["priority"] == "major"
+    reason = str(event.fields.get("reason") or "")
+    alerts.alert(
+        ctx,
+        case,
+        conn=event.conn,
+        key=f"manual:{case['id']}:{event.event_id}",
+        kind="escalation",
+        audiences=[lv.to] + ([major_to] if major and major_to else []),
+        event_id=event.event_id,
+        urgent=lv.at_fraction >= 1 or major or bool(case["media_involved"]),
+        now=utcnow(),
+        payload=alerts.payload(
+            ctx,
+            case,
+            level=level,
+            level_code=lv.code,
+            level_label=lv.label,
+            title=f"人工升级至第 {level} 级: {reason}",
+            reason=reason,
+            by=event.actor,
+            manual=True,
+        ),
+    )

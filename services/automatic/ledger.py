@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from services.automatic import consultation
 from services.context import Context
-from services.lifecycle import effects
+from services.lifecycle import backlog, effects
 from states import ledger as rules
 from states import lifecycle as lc
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -222,26 +222,15 @@ def recount(conn: Connection, matter_id: int) -> dict[str, Any]:
     return values
 
 
-def _open_states() -> list[str]:
-    return [s.value for s in lc.OPEN]
-
-
 def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
     """Nightly: find backlog, recount, fill owners, send due matters to joint consultation."""
     now = now or utcnow()
     rep = ctx.config.repeat
     backlog_new = matters = 0
-    cutoff_day = now.astimezone(ctx.tz).date() - timedelta(days=rep.backlog_open_days)
-    cutoff = rules.local_midnight(cutoff_day, ctx.tz)  # received before it: open > N days
     with ctx.engine.begin() as conn:
+        # Unresolved handling only, by age or group size (the reports count the same).
         old_open = (
-            conn.execute(
-                select(COMPLAINT).where(
-                    COMPLAINT.c.state.in_(_open_states()), COMPLAINT.c.received_at < to_db(cutoff)
-                )
-            )
-            .mappings()
-            .all()
+            conn.execute(select(COMPLAINT).where(backlog.condition(ctx, now))).mappings().all()
         )
         for row in old_open:
             master = records.master_of(conn, dict(row))
@@ -259,7 +248,7 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
                 kind="backlog",
             )
             if before is None or before.kind != "backlog":
-                _set_kind(conn, mid, "backlog", f"在办超过 {rep.backlog_open_days} 日")
+                _set_kind(conn, mid, "backlog", backlog.why(ctx, dict(row), now))
                 backlog_new += 1
         for matter in (
             conn.execute(select(LEDGER_MATTER).where(LEDGER_MATTER.c.status == "open"))
@@ -271,6 +260,7 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
             if (
                 matter["kind"] != "backlog"
                 and counts["complaint_count"] >= rep.backlog_repeat_count
+                and _unresolved_member(conn, matter["id"], now)
             ):
                 _set_kind(
                     conn, matter["id"], "backlog", f"重复投诉 {counts['complaint_count']} 次未化解"
@@ -285,6 +275,20 @@ def refresh(ctx: Context, *, now: datetime | None = None) -> dict[str, Any]:
         "consulted": consulted,
         "consult_pending": consult_pending,
     }
+
+
+def _unresolved_member(conn: Connection, matter_id: int, now: datetime) -> bool:
+    """Whether any complaint of the matter is still unresolved (repeats 3 or more times
+    "unresolved", docs/rules.md §4): a matter whose decisions were all notified is not."""
+    return (
+        conn.execute(
+            select(LEDGER_MEMBER.c.complaint_id)
+            .join(COMPLAINT, COMPLAINT.c.id == LEDGER_MEMBER.c.complaint_id)
+            .where(LEDGER_MEMBER.c.matter_id == matter_id, backlog.unresolved_at(now))
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _set_kind(conn: Connection, matter_id: int, kind: str, why: str) -> None:

@@ -13,20 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, or_, select, update
 from sqlalchemy.engine import Connection
 
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput
 from states.fields import Kind
 from states.priority import assess
-from states.validation import choice
+from states.validation import amount, choice
 from storage import records
+from storage.public_opinion import OpinionTask
 from storage.rows import ComplaintRow, NamedUserRow
+from storage.schema import table_of
 from storage.timeutil import to_db
 
 if TYPE_CHECKING:
     from services.context import Context
+
+OPINION_TASK = table_of(OpinionTask)
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,8 @@ def _assess_priority(move: Move) -> dict[str, Any]:
         move.ctx.config.priority,
     )
     if fields.get("priority"):
-        level, reasons = fields["priority"], [f"人工设定: {fields.get('priority_reason', '')}"]
+        why = fields.get("priority_reason") or fields.get("reason") or ""
+        level, reasons = fields["priority"], [f"人工设定: {why}"]
     return {"priority": level, "priority_reasons": reasons}
 
 
@@ -181,6 +186,98 @@ def merge_target(conn: Connection, case: ComplaintRow, into: str) -> ComplaintRo
 @effect("merge_into")
 def _merge_into(move: Move) -> dict[str, Any]:
     return {"merged_into_id": merge_target(move.conn, move.case, move.fields["into"])["id"]}
+
+
+# ---- Art. 20: which institution decided, and who may review it -------------------------------
+
+
+@effect("record_decider")
+def _record_decider(move: Move) -> dict[str, Any]:
+    """The institution that made the decision (default: the one complained about); a decision
+    by any institution below head office is a branch's and may be reviewed (Art. 20)."""
+    tax = move.ctx.config.taxonomy
+    given = move.fields.get("institution")
+    decider = choice(given, tax.branches, "institution") if given else move.case["branch"]
+    return {"decided_by": decider, "decided_by_branch": tax.level_of(decider) != "head_office"}
+
+
+@effect("check_reviewer")
+def _check_reviewer(move: Move) -> dict[str, Any]:
+    """Art. 20: the review is made by an institution above the one that decided; the reviewer's
+    institution is the acting user's. The same or a lower institution is refused."""
+    tax = move.ctx.config.taxonomy
+    decider = move.case["decided_by"] or move.case["branch"]
+    reviewer = records.load_user(move.conn, move.actor)["branch"]
+    if reviewer not in tax.above(decider):
+        label = tax.branches.get
+        raise Forbidden(
+            f"核查须由作出决定的机构({label(decider, decider)})的上级机构作出, "
+            f"{move.actor} 所在机构为{label(reviewer, reviewer)}(第二十条)"
+        )
+    return {"reviewed_by": reviewer}
+
+
+# ---- Facts behind the priority, and the 舆情 plan (docs/rules.md §4) --------------------------
+
+
+@effect("mark_media")
+def _mark_media(move: Move) -> dict[str, Any]:
+    if move.fields.get("assessor"):
+        owner(
+            move.conn,
+            move.fields["assessor"],
+            roles=(lc.Role.supervisor, lc.Role.committee),
+            refusal="不是主管或消委会委员, 不能负责舆情风险评估",
+            field="assessor",
+            loaded=move.person,
+        )
+    return {"media_involved": True}
+
+
+@effect("update_facts")
+def _update_facts(move: Move) -> dict[str, Any]:
+    fields = move.fields
+    values: dict[str, Any] = {}
+    if fields.get("group_size") is not None:
+        size = int(fields["group_size"])
+        if size < 1:
+            raise InvalidInput("group_size", "人数至少为 1")
+        values["group_size"] = size
+    if fields.get("amount") not in (None, ""):
+        values["amount"] = amount(fields["amount"])
+    if fields.get("regulator_ref"):
+        values["regulator_ref"] = str(fields["regulator_ref"]).strip()
+        values["regulator_forwarded"] = True
+    if fields.get("vulnerable"):
+        values["vulnerable"] = True
+    if not values:
+        raise InvalidInput(
+            "group_size", "至少填写一项要素: group_size、amount、regulator_ref 或 vulnerable"
+        )
+    return values
+
+
+@effect("record_opinion_outcome")
+def _record_opinion_outcome(move: Move) -> dict[str, Any]:
+    """Completes the open risk-assessment task of the case's 舆情 plan with its outcome."""
+    task = move.conn.execute(
+        select(OPINION_TASK.c.id)
+        .where(OPINION_TASK.c.complaint_id == move.case["id"], OPINION_TASK.c.status == "open")
+        .order_by(OPINION_TASK.c.id)
+    ).first()
+    if task is None:
+        raise Forbidden("该投诉没有待完成的舆情风险评估任务")
+    move.conn.execute(
+        update(OPINION_TASK)
+        .where(OPINION_TASK.c.id == task.id)
+        .values(
+            status="done",
+            outcome=move.fields["outcome"],
+            done_at=to_db(move.at),
+            done_by=move.actor,
+        )
+    )
+    return {}
 
 
 # ---- Art. 17: recusal ---------------------------------------------------------------------------

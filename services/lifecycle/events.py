@@ -73,8 +73,10 @@ _SUBSCRIBERS: dict[str, Callable[[Any], Any]] = {}
 # The modules whose functions carry out follow-ups (each registers with `subscribe`).
 SUBSCRIBER_MODULES: tuple[str, ...] = (
     "services.lifecycle.actions",
+    "services.lifecycle.priority",
     "services.automatic.callbacks",
     "services.automatic.escalation",
+    "services.automatic.public_opinion",
     "services.automatic.repeats",
 )
 _loaded = False

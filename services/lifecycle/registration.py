@@ -18,6 +18,7 @@ from states import lifecycle as lc
 from states import validation as v
 from states.deadlines import apply_clock
 from states.errors import Forbidden, InvalidInput
+from states.priority import assess
 from storage import models, records
 from storage.models import Party
 from storage.rows import ActorRow, NewComplaintRow
@@ -299,12 +300,25 @@ def case_row(
     details: dict[str, Any] = {"extra": reg.extra} if reg.extra else {}
     if reg.major_designated:
         details["major_designated"] = True
+    # Assessed at registration from the facts given (docs/rules.md §4), re-assessed when one
+    # changes (services/lifecycle/priority.py).
+    level, reasons = assess(
+        {
+            "amount": reg.amount,
+            "group_size": reg.group_size,
+            "regulator_forwarded": reg.channel == "regulator",
+            "media_involved": reg.media_involved,
+            "vulnerable": reg.vulnerable,
+            "major_designated": reg.major_designated,
+        },
+        ctx.config.priority,
+    )
     return {
         "state": lc.State.registered.value,
         "version": 1,
         "event_count": 1,
-        "priority": "normal",
-        "priority_reasons": [],
+        "priority": level,
+        "priority_reasons": reasons,
         "category": reg.category,
         "product": reg.product,
         "channel": reg.channel,
@@ -392,7 +406,7 @@ def _register(ctx: Context, reg: Registration, *, actor: str, conn: Connection) 
         at=received,
         recorded_at=now,
         reason=None,
-        details=public_details(reg),
+        details={**public_details(reg), "priority": row["priority"]},
     )
     registered = events.CaseRegistered(ctx, conn, cid, row, user["username"])
     outcomes = {name: events.publish(name, registered) for name in lc.REGISTER_FOLLOW_UPS}

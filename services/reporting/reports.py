@@ -16,8 +16,10 @@ Definitions (also in docs/reports.md). Cohort = complaints received in the perio
   end of the 30th/60th calendar day after receipt (the Art. 18 extension ceilings from
   `[deadlines.decision] extensions`).
 - Repeat rate: cohort cases linked to or merged into an earlier complaint.
-- Backlog: open at the period end (or now) and received more than `[repeat]
-  backlog_open_days` earlier (a stock, not a cohort figure).
+- Backlog: unresolved at the period end (or now: not ended, no decision notified) and received
+  more than `[repeat] backlog_open_days` earlier, or a group complaint of `backlog_group_size`
+  people or more received more than `backlog_group_open_days` earlier (a stock, not a cohort
+  figure; services/lifecycle/backlog.py, shared with the ledger refresh).
 - Escalations, joint consultations, mediation referrals and outcomes: events in the period.
 - Execution deviation (制度执行偏差率): cohort cases with a missed own deadline (met late, or
   running past due) or a skipped step (a decision without acceptance; closed without a
@@ -39,6 +41,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from services.context import Context
+from services.lifecycle import backlog
 from services.reporting import exposure as exp
 from services.reporting.periods import Period, month_of
 from states.ledger import SATISFACTION
@@ -338,16 +341,10 @@ def _event_sums(
 def _backlog(
     ctx: Context, dim: str | None, cutoff: datetime, *, conn: Connection
 ) -> dict[str, float]:
-    older = cutoff - timedelta(days=ctx.config.repeat.backlog_open_days)
     g = _group(dim).label("g")
-    stmt = (
-        select(g, func.count())
-        .where(
-            COMPLAINT.c.received_at < older,
-            or_(COMPLAINT.c.closed_at.is_(None), COMPLAINT.c.closed_at >= cutoff),
-        )
-        .group_by(g)
-    )
+    # The ledger's definition (services/lifecycle/backlog.py): unresolved handling at the
+    # cutoff, by age or group size; a notified case awaiting closure is not backlog.
+    stmt = select(g, func.count()).where(backlog.condition(ctx, cutoff)).group_by(g)
     return {r[0]: float(r[1]) for r in conn.execute(stmt)}
 
 

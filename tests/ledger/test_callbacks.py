@@ -30,7 +30,7 @@ def notified_at(ctx, when: datetime, *, by_branch: bool = False, close: bool = F
         basis="合同",
         reasons="属责",
         remedies=["review", "mediation"],
-        by_branch=by_branch,
+        institution="beijing" if by_branch else None,
         at=received + timedelta(days=2),
     )
     a.notify(ctx, number, actor="liaison", channel="phone", proof="通话记录", at=when)
