@@ -76,6 +76,8 @@ def resolve_user(ctx: Context, user: str | None) -> dict[str, Any]:
         raise Forbidden(f"未知用户 {name}: 请联系系统管理员添加 (tousu users add)") from None
     if not found["active"]:
         raise Forbidden(f"用户 {name} 已停用")
+    if found["role"] == "system":  # the clock-driven actor: its actions are never a person's
+        raise Forbidden(f"{name} 是系统自动处理使用的身份, 不能在命令行中指定")
     return found
 
 

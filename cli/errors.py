@@ -102,6 +102,13 @@ class TousuGroup(TyperGroup):
             if found is None:
                 raise
             code, message, field = found
+            if code == FORBIDDEN:  # every refusal is audited: who, what, when
+                from os import environ
+
+                from services.access import record_cli_refusal
+
+                sub = [ctx.invoked_subcommand] if ctx.invoked_subcommand else []
+                record_cli_refusal([*sub, *argv], message, environ)
             report(code, message, field, as_json="--json" in argv)
             sys.stdout.flush()
             raise typer.Exit(code) from None

@@ -27,11 +27,7 @@ def _actor(ctx: Context, user: str | None) -> str | None:
     """The administrator acting; None only to bootstrap the very first administrator."""
     from services import users as svc
 
-    if (
-        not user
-        and not ctx.config.default_user
-        and not any(u["role"] == "admin" and u["active"] for u in svc.list_users(ctx))
-    ):
+    if not user and not ctx.config.default_user and not svc.has_people(ctx):
         return None
     return str(resolve_user(ctx, user)["username"])
 
@@ -59,6 +55,7 @@ def add(
 
     ctx = open_ctx()
     try:
+        actor = _actor(ctx, user)
         svc.add_user(
             ctx,
             username,
@@ -68,7 +65,8 @@ def add(
             branch=branch,
             email=email,
             employee_no=employee_no,
-            actor=_actor(ctx, user),
+            actor=actor,
+            bootstrap=actor is None,
         )
         if as_json:
             from cli.output import emit_json

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from services.context import Context
 from states.errors import InvalidInput, NotFound
@@ -41,10 +42,14 @@ def add_user(
     email: str = "",
     employee_no: str = "",
     actor: str | None = None,
+    bootstrap: bool = False,
 ) -> None:
     """`employee_no` is the staff number (工号) the recusal check (Art. 17) matches against the
-    employee a complaint is about."""
+    employee a complaint is about. `bootstrap`: the first administrator, added without an
+    acting user, only while the user table holds no one but the system actor."""
     _require_admin(ctx, actor)
+    if role == Role.system and (actor is not None or bootstrap):
+        raise InvalidInput("role", "system 是系统自动处理的身份, 不能分配给用户")
     if not username or not username.replace("_", "").replace(".", "").isalnum():
         raise InvalidInput("username", "用户名只能包含字母、数字、点和下划线")
     employee_no = (employee_no or "").strip()
@@ -57,6 +62,8 @@ def add_user(
     if branch not in ctx.config.taxonomy.branches:
         raise InvalidInput("branch", f"机构取值: {', '.join(ctx.config.taxonomy.branches)}")
     with ctx.engine.begin() as conn:
+        if bootstrap:
+            _only_bootstrap(conn, role)
         if conn.execute(select(USER.c.id).where(USER.c.username == username)).first():
             raise InvalidInput("username", f"用户 {username} 已存在")
         conn.execute(
@@ -91,12 +98,53 @@ def ensure_system_user(ctx: Context) -> None:
             )
 
 
+def _people(conn: Connection) -> int:
+    """Users other than the system actor, active or not."""
+    return int(
+        conn.execute(
+            select(func.count()).select_from(USER).where(USER.c.role != Role.system)
+        ).scalar()
+        or 0
+    )
+
+
+def has_people(ctx: Context) -> bool:
+    """Whether anyone but the system actor was ever added (bootstrap is over once so)."""
+    with ctx.engine.connect() as conn:
+        return _people(conn) > 0
+
+
+def _only_bootstrap(conn: Connection, role: str) -> None:
+    from states.errors import Forbidden
+
+    if _people(conn):
+        raise Forbidden("系统中已有用户: 添加用户须由系统管理员操作 (--user)")
+    if role != Role.admin:
+        raise InvalidInput("role", "第一个用户须是系统管理员 (--role admin)")
+
+
 def set_active(ctx: Context, username: str, active: bool, *, actor: str | None = None) -> None:
+    """Never disables the last active administrator (no one could manage users after)."""
     _require_admin(ctx, actor)
     with ctx.engine.begin() as conn:
+        if not active:
+            _keep_an_administrator(conn, username)
         done = conn.execute(update(USER).where(USER.c.username == username).values(active=active))
         if done.rowcount == 0:
             raise NotFound(f"用户 {username} 不存在")
+
+
+def _keep_an_administrator(conn: Connection, username: str) -> None:
+    from states.errors import Forbidden
+
+    admins = [
+        r.username
+        for r in conn.execute(
+            select(USER.c.username).where(USER.c.role == Role.admin, USER.c.active.is_(True))
+        )
+    ]
+    if admins == [username]:
+        raise Forbidden(f"{username} 是最后一位启用的系统管理员, 不能停用 (请先添加另一位管理员)")
 
 
 def list_users(ctx: Context, *, actor: str | None = None) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
+from services import access
 from services.lifecycle import effects, events
 from states import lifecycle as lc
 from states.deadlines import ENDINGS, Deadline, apply_clock, begins, needs_rows
@@ -96,6 +97,7 @@ def perform(
             f"当前版本 {case['version']}), 请刷新后重试"
         )
     lc.authorize(act, user["role"])
+    access.check_scope(ctx, conn, case, user["username"], user["role"])
     lc.check(act, case, data)
     when = check_time(at, last=from_db(case["last_event_at"]), now=now, skew=clock_skew(ctx))
     before = lc.State(case["state"])

@@ -203,10 +203,12 @@ def complaint_view(
         if role not in lc.PII_ROLES:
             allowed = "、".join(r.label for r in lc.PII_ROLES)
             raise Forbidden(f"角色「{role.label}」无权查看完整个人信息, 可查看角色: {allowed}")
+        from services.access import check_scope
         from services.lifecycle import audit
 
         with read_only(ctx.engine) as conn:
             case = _case_light(conn, number)
+            check_scope(ctx, conn, case, actor["username"], role.value)
         parts = ["complainant"] + (["agent"] if case["agent_id"] else [])
         audit.record(
             ctx,
