@@ -495,6 +495,6 @@ def _repeats(
         key=lambda r: (r["received_at"], r["id"]),
     )
     for row in candidates:
-        outcome = repeats.on_registered(ctx, row["id"], conn=conn, actor=user["username"])
+        outcome = repeats.on_registered(ctx, row["id"], conn=conn, actor=user["username"], row=row)
         out.merged += outcome.kind == "merged"
         out.linked += outcome.kind == "linked"

@@ -856,7 +856,13 @@ def _run(
                 result.imported += len(batch) - stored
             else:
                 done = bulk.register_batch(
-                    ctx, batch, user=user, escalate=escalate, now=now, overdue=overdue
+                    ctx,
+                    batch,
+                    user=user,
+                    escalate=escalate,
+                    now=now,
+                    overdue=overdue,
+                    validate=False,  # Converter.convert ran registration.problems
                 )
                 result.imported += len(done.imported)
                 result.existing += done.existing

@@ -73,9 +73,7 @@ def test_a_notified_case_has_a_closure_deadline_in_the_queue_that_climbs_the_lad
     assert items[0]["nearest_due"] == expected.due_at.astimezone(ctx.tz).isoformat()
     # Past due: the sweep escalates it like any other deadline (breach → department head).
     escalation.sweep(ctx, now=now)
-    events = [
-        e for e in queries.get_complaint(ctx, number)["events"] if e["action"] == "escalate"
-    ]
+    events = [e for e in queries.get_complaint(ctx, number)["events"] if e["action"] == "escalate"]
     assert any(e["details"].get("deadline") == "closure" for e in events)
     audiences = {r["audience"] for r in _alerts(ctx, number, "escalation")}
     assert "role:department_head" in audiences or "role:committee" in audiences
@@ -259,7 +257,8 @@ def test_group_and_forwarded_complaints_are_ranked_at_registration(
     major = [r for r in _alerts(ctx, group, "immediate_escalation") if ":major:" in r["dedupe_key"]]
     assert {r["audience"] for r in major} == {"role:committee", "role:senior_management"}
     for alert in major:
-        assert (alert["payload"]["priority"], alert["payload"]["priority_label"]) == ("major", "重大")
+        payload = alert["payload"]
+        assert (payload["priority"], payload["priority_label"]) == ("major", "重大")
 
 
 def test_a_changed_fact_re_assesses_the_priority_as_an_event_and_escalates(
