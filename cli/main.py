@@ -42,6 +42,7 @@ LAZY: dict[str, str] = {
     "notifications": "cli.notifications:app",  # alert outbox: dispatch/status/test/digest
     "report": "cli.report:app",  # reports and five-dimension case export (统计报告)
     "import": "cli.importer:app",  # bulk import from CSV/XLSX (批量导入)
+    "find": "cli.find:app",  # complaints by phone / ID number / policy (按个人信息查找)
     # ---- end of sub-apps -------------------------------------------------------------------
 }
 

@@ -185,7 +185,10 @@ class Config(BaseModel):
     escalation: list[EscalationLevel]
     priority: Priority = Priority()
     repeat: Repeat = Repeat()
-    retention_years: int = 10
+    retention_years: int = Field(default=10, ge=1)
+    # Keep the keyed hashes (storage/vault.py) of erased parties: repeat matching and
+    # `tousu find` still recognise the person, who can no longer be read.
+    retention_keep_hashes: bool = False
     taxonomy: Taxonomy
     # Sections later features add (notifications, flows, ledger, callbacks, reports) are kept
     # as raw tables and validated by the feature that reads them.
@@ -304,6 +307,7 @@ def load_config(
             priority=Priority(**raw.get("priority", {})),
             repeat=Repeat(**raw.get("repeat", {})),
             retention_years=raw.get("retention", {}).get("years", 10),
+            retention_keep_hashes=raw.get("retention", {}).get("keep_hashes", False),
             taxonomy=Taxonomy(**taxonomy),
             extra={k: v for k, v in raw.items() if k not in known},
         )

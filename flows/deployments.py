@@ -92,6 +92,13 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         1,
         "工作时间每 30 分钟: 回访到期提醒与逾期升级",
     ),
+    Deployment(
+        "retention",
+        "flows/retention.py:retention_sweep",
+        "30 3 * * *",
+        1,
+        "每天 03:30: 删除办结已满保存年限投诉的个人信息 ([retention])",
+    ),
 )
 
 

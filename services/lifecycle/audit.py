@@ -7,16 +7,25 @@ deadlines and `last_event_at` (which bounds `--at` of the next action) stay as t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from services.context import Context
 
 VIEW_PII = "view_pii"  # 查看完整个人信息 (2022 Order No. 9: log access to personal data)
+FIND_PII = "find_pii"  # 按个人信息查找 (`tousu find`, logged like a view)
+ERASE_PII = "erase_pii"  # 个人信息超过保存期限删除 (`[retention]`, docs/rules.md §3)
 
-LABELS = {VIEW_PII: "查看完整个人信息"}
+LABELS = {
+    VIEW_PII: "查看完整个人信息",
+    FIND_PII: "按个人信息查找",
+    ERASE_PII: "删除个人信息(超过保存期限)",
+}
 
 
 def event_label(action: str) -> str:
@@ -26,8 +35,12 @@ def event_label(action: str) -> str:
 
     if action == "register":
         return "登记"
+    from states.casefile import EVENT_LABELS  # contacts, evidence, rectification
+
     found = lc.ACTIONS_BY_TRIGGER.get(action)
-    return found.label if found else LABELS.get(action, action)
+    if found:
+        return found.label
+    return LABELS.get(action) or EVENT_LABELS.get(action, action)
 
 
 def record(
@@ -42,23 +55,47 @@ def record(
     """Append one non-state event; returns its id."""
     from storage import records  # here, so that `LABELS` is cheap to import for `show`
 
-    now = utcnow()
     with ctx.engine.begin() as conn:
         case = records.load_case(conn, number)
         user = records.load_user(conn, actor)
-        seq = case["event_count"] + 1
-        records.update_case(conn, case, {"event_count": seq})
-        return records.append_event(
+        return record_in(
             conn,
-            complaint_id=case["id"],
-            seq=seq,
-            action=action,
-            from_state=case["state"],
-            to_state=case["state"],
+            case,
             actor=user["username"],
             role=user["role"],
-            at=now,
-            recorded_at=now,
+            action=action,
             reason=reason,
-            details=details or {},
+            details=details,
         )
+
+
+def record_in(
+    conn: Connection,
+    case: Mapping[str, Any],
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Append one non-state event to a loaded case inside the caller's transaction."""
+    from storage import records
+
+    now = utcnow()
+    seq = case["event_count"] + 1
+    records.update_case(conn, case, {"event_count": seq})
+    return records.append_event(
+        conn,
+        complaint_id=case["id"],
+        seq=seq,
+        action=action,
+        from_state=case["state"],
+        to_state=case["state"],
+        actor=actor,
+        role=role,
+        at=now,
+        recorded_at=now,
+        reason=reason,
+        details=details or {},
+    )
