@@ -126,3 +126,22 @@ def test_at_1280_px_nothing_overflows_and_every_row_label_stays_on_one_line(
     _chromium([f"--screenshot={shot}", html.as_uri()], tmp_path / "profile")
     width, height = struct.unpack(">II", shot.read_bytes()[16:24])  # the PNG's IHDR
     assert (width, height) == (1280, 900)
+
+
+def test_printed_from_chromium_the_report_is_a4_landscape_with_every_section(
+    produced: tuple[Produced, dict[str, str]], tmp_path: Path
+) -> None:
+    pdf = tmp_path / "report.pdf"
+    _chromium(
+        ["--no-pdf-header-footer", f"--print-to-pdf={pdf}", produced[0].html.as_uri()],
+        tmp_path / "profile",
+    )
+    info = subprocess.run(
+        [tool("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"Page size:\s+84\d\.\d+ x 59\d\.\d+ pts \(A4\)", info), info
+    text = subprocess.run(
+        [tool("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for heading in ("投诉统计报告 2026年10月", "一、汇总", "九、按处理人", "升级、调解与回访"):
+        assert heading in text, heading

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +16,10 @@ import pytest
 from services.automatic import ledger
 from services.context import Context, open_context
 from services.lifecycle import actions as a
-from services.reporting import case_analysis, ledger_export, paper
+from services.reporting import case_analysis, ledger_export, paper, reports
 from services.reporting.files import Produced
+from services.reporting.periods import parse_month
+from services.reporting.workbook import write_excel
 from tests.conftest import make_config
 from tests.factories import ANALYSIS, cst, notified
 from tests.reports import dataset
@@ -62,17 +65,40 @@ def test_every_sheet_is_set_up_for_a4_one_page_wide_with_titles_header_and_foote
     assert wb["汇总"].page_setup.fitToHeight == 1 and wb["按处理人"].page_setup.fitToHeight == 0
 
 
-def test_no_column_is_narrower_than_the_numbers_it_shows(
-    produced: tuple[Produced, dict[str, str]],
-) -> None:
+def long_report(ctx: Context) -> reports.Report:
+    """October's report with 120 handlers, each with a seven-digit volume and a change of
+    over a million per cent: long pages and the widest numbers a breakdown shows."""
+    dataset.build(ctx)
+    rep = reports.build(ctx, parse_month("2026-10"), as_of=dataset.AS_OF)
+    one = rep.breakdowns["handler"][0]
+    rep.breakdowns["handler"] = [
+        replace(
+            one,
+            key=f"h{i}",
+            label=f"处理人{i:03d}",
+            metrics={**one.metrics, "volume": 1_234_567.0 + i},
+            previous_volume=1,
+            year_ago_volume=3,
+        )
+        for i in range(120)
+    ]
+    return rep
+
+
+def test_no_column_is_narrower_than_the_numbers_it_shows(ctx: Context, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    for ws in load_workbook(produced[0].excel).worksheets:
+    path = write_excel(long_report(ctx), tmp_path / "long.xlsx", paper.style_of(ctx, dataset.AS_OF))
+    for ws in load_workbook(path).worksheets:
+        # The widths the file sets (<col min max width>); any other column is the default 8.43.
+        widths = {
+            i: d.width for d in ws.column_dimensions.values() for i in range(d.min, d.max + 1)
+        }
         for row in ws.iter_rows():
             for cell in row:
                 if isinstance(cell.value, int | float):
-                    width = ws.column_dimensions[cell.column_letter].width
                     shown = paper.shown(cell.value, cell.number_format)
+                    width = widths.get(cell.column, 8.43)
                     assert width >= paper.text_width(shown) + 1, (ws.title, cell.coordinate)
 
 
