@@ -78,6 +78,7 @@ GROUPS: list[tuple[str, list[str]]] = [
         [
             "accepted_24h",
             "avg_decision_days",
+            "avg_accepted_decision_days",
             "decided_7",
             "decided_15",
             "beyond_30",

@@ -47,6 +47,20 @@ def test_timeliness_follows_the_configured_allowances(report: reports.Report) ->
     assert s["beyond_60"] == 0
 
 
+def test_timeliness_is_given_from_receipt_and_from_acceptance_each_labelled(
+    report: reports.Report,
+) -> None:
+    # From receipt (the regulation's clock): A 5 days, B 10 days. From acceptance to the
+    # decision (the internal practice): A accepted after 2 h, B after 30 h.
+    s = report.summary
+    assert s["avg_decision_days"] == pytest.approx(7.5)
+    assert s["avg_accepted_decision_days"] == pytest.approx(((5 * 24 - 2) + (10 * 24 - 30)) / 48)
+    labels = {key: label for key, label, _ in reports.METRICS}
+    assert "自收到" in labels["avg_decision_days"]
+    assert "自受理" in labels["avg_accepted_decision_days"]
+    assert all("自收到" in labels[k] for k in ("decided_7", "decided_15"))
+
+
 def test_repeat_backlog_and_deviation_rates(report: reports.Report) -> None:
     s = report.summary
     assert s["repeat_rate"] == pytest.approx(0.25)
