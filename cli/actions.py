@@ -59,7 +59,10 @@ def example(act: Action) -> str:
 def _annotation(f: Field) -> tuple[Any, Any]:
     """(annotation, default) of the function parameter Typer turns into the field's option."""
     label = f.help or f.label
-    option = typer.Option(f.flag_name, help=label)
+    if f.kind is Kind.integer:  # the declared range, checked before the command runs
+        option = typer.Option(f.flag_name, help=label, min=f.low, max=f.high)
+    else:
+        option = typer.Option(f.flag_name, help=label)
     if f.kind is Kind.flag:
         return Annotated[bool, option], False
     if f.kind is Kind.many:

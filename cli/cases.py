@@ -298,7 +298,7 @@ def queue(
     state: Annotated[list[str] | None, Opt(help="状态代码 (可重复), 默认全部在办状态")] = None,
     priority: Annotated[S, Opt(help="优先级: normal(一般) key(重点) major(重大)")] = None,
     category: Annotated[S, Opt(help="投诉类别代码或名称")] = None,
-    limit: Annotated[int, Opt(help="最多显示条数")] = 50,
+    limit: Annotated[int, Opt(help="最多显示条数", min=1, max=10_000)] = 50,
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

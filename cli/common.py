@@ -36,7 +36,13 @@ AtOpt = Annotated[
     ),
 ]
 VersionOpt = Annotated[
-    int | None, typer.Option("--expect-version", help="您看到的版本号; 他人已修改时拒绝 (退出码 5)")
+    int | None,
+    typer.Option(
+        "--expect-version",
+        min=0,
+        max=2**31 - 1,
+        help="您看到的版本号; 他人已修改时拒绝 (退出码 5)",
+    ),
 ]
 
 

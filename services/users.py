@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -10,12 +11,14 @@ from sqlalchemy.engine import Connection
 from services.context import Context
 from states.errors import InvalidInput, NotFound
 from states.lifecycle import Role
+from states.validation import text
 from storage.models import User
 from storage.schema import table_of
 from storage.timeutil import to_db, utcnow
 
 USER = table_of(User)
 SYSTEM_USER = "system"
+USERNAME = re.compile(r"[A-Za-z0-9._]{1,64}")  # the user table's username column is 64 long
 
 
 def _require_admin(ctx: Context, actor: str | None) -> None:
@@ -50,8 +53,11 @@ def add_user(
     _require_admin(ctx, actor)
     if role == Role.system and (actor is not None or bootstrap):
         raise InvalidInput("role", "system 是系统自动处理的身份, 不能分配给用户")
-    if not username or not username.replace("_", "").replace(".", "").isalnum():
-        raise InvalidInput("username", "用户名只能包含字母、数字、点和下划线")
+    if not USERNAME.fullmatch(username or ""):
+        raise InvalidInput("username", "用户名只能包含字母、数字、点和下划线, 最多 64 个字符")
+    name = text(name, "name", limit=100, required=True) or ""
+    team = text(team, "team", limit=64) or ""
+    email = text(email, "email", limit=200, multiline=False) or ""
     employee_no = (employee_no or "").strip()
     if len(employee_no) > 40:
         raise InvalidInput("employee_no", "工号最多 40 个字符")

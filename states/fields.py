@@ -38,6 +38,10 @@ class Kind(StrEnum):
     case = "case"  # a complaint number
 
 
+# The longest value of each kind of text field unless the field declares its own.
+TEXT_LIMITS = {Kind.text: 4000, Kind.user: 64, Kind.case: 32, Kind.many: 200, Kind.choice: 64}
+
+
 @dataclass(frozen=True)
 class Field:
     """One input of an action.
@@ -57,6 +61,15 @@ class Field:
     option: str = ""
     default: Any = None
     example: str = ""
+    # Limits, enforced by states/validation.fields_of before anything is written: the
+    # longest text (0: the kind's default in TEXT_LIMITS below) and an integer's range.
+    max_length: int = 0
+    low: int = 0
+    high: int = 2**31 - 1
+
+    @property
+    def limit(self) -> int:
+        return self.max_length or TEXT_LIMITS.get(self.kind, 0)
 
     @property
     def flag_name(self) -> str:

@@ -760,7 +760,15 @@ ACTIONS: tuple[Action, ...] = (
         (Role.coordinator, *HANDLERS, Role.committee, Role.system),
         fields=(
             Field("reason", "升级理由", example="涉及舆情"),
-            Field("level", "升至级别", "升至的级别 (默认加一级)", Kind.integer, required=False),
+            Field(
+                "level",
+                "升至级别",
+                "升至的级别 (默认加一级)",
+                Kind.integer,
+                required=False,
+                low=1,
+                high=9,
+            ),
         ),
         note="人工升级或时限巡检自动升级(系统); 人工升级通知所达级别的对象",
         command="escalate",

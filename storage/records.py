@@ -109,12 +109,13 @@ def load_case_and_actor(
     return cast(ComplaintRow, case), user, named
 
 
-def checked_user(row: Mapping[Any, Any] | None, username: str) -> ActorRow:
-    """A user row as loaded, refused when unknown or disabled."""
+def checked_user(row: Mapping[Any, Any] | None, username: str, field: str = "user") -> ActorRow:
+    """A user row as loaded, refused when unknown or disabled; `field` names the option that
+    gave the name (the acting --user, or e.g. --owner)."""
     if row is None or row["username"] is None:
-        raise InvalidInput("user", f"用户 {username} 不存在")
+        raise InvalidInput(field, f"用户 {username} 不存在")
     if not row["active"]:
-        raise InvalidInput("user", f"用户 {username} 已停用")
+        raise InvalidInput(field, f"用户 {username} 已停用")
     return cast(ActorRow, dict(row))
 
 
@@ -137,10 +138,10 @@ def load_case_by_id(conn: Connection, cid: int) -> ComplaintRow:
     return complaint_row(row)
 
 
-def load_user(conn: Connection, username: str) -> UserRow:
+def load_user(conn: Connection, username: str, field: str = "user") -> UserRow:
     """A user by name, refused when unknown or disabled (the statement selects every column)."""
     row = conn.execute(_SEL_USER, {"username": username}).mappings().first()
-    return cast(UserRow, checked_user(row, username))
+    return cast(UserRow, checked_user(row, username, field))
 
 
 def load_deadlines(conn: Connection, cid: int) -> dict[str, ClockDeadline]:

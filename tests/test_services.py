@@ -171,8 +171,10 @@ def test_the_event_log_is_append_only(any_ctx) -> None:
 
 def test_decline_only_on_the_ground_of_article_fourteen(ctx) -> None:
     number = registered(ctx, cst(2026, 6, 1, 9))
-    with pytest.raises(Forbidden):
+    # A ground outside the declared choices is bad input (exit 2), not a refusal.
+    with pytest.raises(InvalidInput) as refused:
         a.decline(ctx, number, actor="liaison", ground="frivolous", explanation="x")
+    assert refused.value.field == "ground"
     a.decline(
         ctx,
         number,

@@ -22,6 +22,7 @@ from services.lifecycle import backlog, effects
 from states import ledger as rules
 from states import lifecycle as lc
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
+from states.validation import choice
 from storage import records
 from storage.ledger import LedgerAction, LedgerMatter, LedgerMember
 from storage.records import COMPLAINT
@@ -451,9 +452,11 @@ def list_matters(
     ctx: Context, *, status: str | None = None, kind: str | None = None, owner: str | None = None
 ) -> list[dict[str, Any]]:
     stmt = select(LEDGER_MATTER).order_by(LEDGER_MATTER.c.last_received_at.desc())
-    if status:
+    if status:  # a filter that matches nothing by its spelling is refused, not ignored
+        status = choice(status, rules.MATTER_STATUSES, "status")
         stmt = stmt.where(LEDGER_MATTER.c.status == status)
     if kind:
+        kind = choice(kind, rules.MATTER_KINDS, "kind")
         stmt = stmt.where(LEDGER_MATTER.c.kind == kind)
     if owner:
         stmt = stmt.where(LEDGER_MATTER.c.owner == owner)

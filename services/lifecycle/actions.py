@@ -25,6 +25,7 @@ from services.lifecycle import effects, events
 from states import lifecycle as lc
 from states.deadlines import ENDINGS, Deadline, apply_clock, begins, needs_rows
 from states.errors import Conflict, InvalidInput
+from states.validation import fields_of
 from storage import records
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -87,7 +88,7 @@ def perform(
 ) -> ActionResult:
     """Take one lifecycle action on a complaint inside the caller's transaction `conn`."""
     act = lc.action(trigger)
-    data = dict(fields or {})
+    data = fields_of(act.fields, fields or {})  # limits and choices (states/validation.py)
     now = utcnow()
     person = data.get(act.person) if act.person else None
     case, user, named = records.load_case_and_actor(conn, number, actor, person=person)

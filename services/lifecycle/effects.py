@@ -91,9 +91,9 @@ def owner(
     """The username of a person whose role may own the thing (a case by default, 首问负责);
     refuses anyone else. `loaded` is the user's row when the caller already has it."""
     if loaded is not None:
-        user = records.checked_user(loaded, username)
+        user = records.checked_user(loaded, username, field)
     else:
-        user = records.load_user(conn, username)
+        user = records.load_user(conn, username, field)
     if lc.Role(user["role"]) not in roles:
         raise InvalidInput(field, f"{username} {refusal}")
     return str(user["username"])
@@ -156,7 +156,11 @@ def _extend_decision(move: Move) -> dict[str, Any]:
 
 @effect("raise_escalation_level")
 def _raise_escalation_level(move: Move) -> dict[str, Any]:
-    level = max(move.case["escalation_level"] + 1, int(move.fields.get("level") or 0))
+    asked = move.fields.get("level")
+    top = max((lv.level for lv in move.ctx.config.escalation), default=1)
+    if asked is not None and not 1 <= int(asked) <= top:
+        raise InvalidInput("level", f"升级级别应在 1 至 {top} 之间 (配置 escalation.levels)")
+    level = max(move.case["escalation_level"] + 1, int(asked or 0))
     return {"escalation_level": level}
 
 

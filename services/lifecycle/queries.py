@@ -224,6 +224,14 @@ def complaint_view(
         party = _decrypt(ctx, row)
         parties[key] = party if reveal else privacy.mask_party(party)
     view["parties"] = parties
+    if not reveal:  # phone and ID numbers typed into free text are masked like the parties'
+        case = view["case"]
+        for key in ("claim", "facts", "basis"):
+            case[key] = privacy.mask_text(case.get(key))
+        for event in view["events"]:
+            for key in ("reason", "details"):
+                if key in event:
+                    event[key] = privacy.mask_details(event[key])
     view["masked"] = not reveal
     view["allowed_actions"] = [a.trigger for a in lc.allowed_actions(view["case"]["state"], role)]
     return view

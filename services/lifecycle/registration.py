@@ -121,6 +121,37 @@ def problems(ctx: Context, reg: Registration, now: datetime) -> list[InvalidInpu
     return found
 
 
+# Where each free-text field of a registration lives: (field name, holder, attribute).
+_TEXTS = (
+    ("name", "complainant", "name"),
+    ("id_number", "complainant", "id_number"),
+    ("phone", "complainant", "phone"),
+    ("address", "complainant", "address"),
+    ("credit_code", "complainant", "credit_code"),
+    ("legal_rep", "complainant", "legal_rep"),
+    ("agent_name", "agent", "name"),
+    ("agent_phone", "agent", "phone"),
+    ("agent_id_number", "agent", "id_number"),
+    *((name, "", name) for name in ("claim", "facts", "basis", "power_of_attorney")),
+    *((name, "", name) for name in ("institution", "employee_name", "employee_no")),
+    *((name, "", name) for name in ("policy_no", "regulator_ref", "external_ref")),
+)
+
+
+def _check_texts(ctx: Context, reg: Registration, now: datetime) -> None:
+    """Every text field through `validation.text`: no control or bidi characters, within its
+    declared limit (validation.TEXT_LIMITS; identifiers 64), blank as missing."""
+    for name, holder, attr in _TEXTS:
+        obj = getattr(reg, holder) if holder else reg
+        if obj is not None:
+            value = v.text(getattr(obj, attr), name, limit=v.TEXT_LIMITS.get(name, 64))
+            setattr(obj, attr, "" if value is None and attr == "name" else value)
+    if "on_behalf_of" in reg.extra:
+        reg.extra["on_behalf_of"] = v.text(reg.extra["on_behalf_of"], "on_behalf_of")
+    if "heirs" in reg.extra:
+        reg.extra["heirs"] = [v.text(h, "heir", required=True) for h in reg.extra["heirs"]]
+
+
 def _check_name(ctx: Context, reg: Registration, now: datetime) -> None:
     c = reg.complainant
     if not (c.name or "").strip():
@@ -204,8 +235,7 @@ def _check_amount(ctx: Context, reg: Registration, now: datetime) -> None:
 
 
 def _check_group_size(ctx: Context, reg: Registration, now: datetime) -> None:
-    if reg.group_size < 1:
-        raise InvalidInput("group_size", "人数至少为 1")
+    reg.group_size = v.integer(reg.group_size, "group_size", *v.GROUP_SIZE, label="投诉人数")
 
 
 def _check_received(ctx: Context, reg: Registration, now: datetime) -> None:
@@ -220,6 +250,7 @@ def _check_received(ctx: Context, reg: Registration, now: datetime) -> None:
 
 
 _CHECKS = (
+    _check_texts,
     _check_name,
     _check_identity,
     _check_organisation,

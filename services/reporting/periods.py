@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from states.errors import InvalidInput
+from states.validation import YEARS
 
 
 def _add_months(day: date, months: int) -> date:
@@ -86,10 +87,18 @@ def month_of(day: date) -> Period:
     return Period("month", first, _add_months(first, 1))
 
 
+def _year(year: int, text: str, field: str) -> None:
+    """Reports cover years within validation.YEARS (a typing error otherwise)."""
+    low, high = YEARS
+    if not low <= year <= high:
+        raise InvalidInput(field, f"「{text}」超出范围: 年份应在 {low} 至 {high} 之间")
+
+
 def parse_month(text: str) -> Period:
     m = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise InvalidInput("period", f"「{text}」不是有效月份(格式 YYYY-MM)")
+    _year(int(m.group(1)), text, "period")
     return month_of(date(int(m.group(1)), int(m.group(2)), 1))
 
 
@@ -97,6 +106,7 @@ def parse_quarter(text: str) -> Period:
     m = re.fullmatch(r"(\d{4})\s*[Qq]([1-4])", text.strip())
     if not m:
         raise InvalidInput("quarter", f"「{text}」不是有效季度(格式 YYYYQn, 如 2026Q3)")
+    _year(int(m.group(1)), text, "quarter")
     start = date(int(m.group(1)), 3 * (int(m.group(2)) - 1) + 1, 1)
     return Period("quarter", start, _add_months(start, 3))
 
@@ -105,6 +115,8 @@ def span(first: date, last: date) -> Period:
     """From `first` to `last`, both local days included."""
     if last < first:
         raise InvalidInput("to", "结束日期早于开始日期")
+    _year(first.year, first.isoformat(), "from")
+    _year(last.year, last.isoformat(), "to")
     period = Period("range", first, last + timedelta(days=1))
     if first.day == 1 and period.end.day == 1 and _add_months(first, 1) == period.end:
         return Period("month", first, period.end)
