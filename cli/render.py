@@ -118,7 +118,7 @@ def print_case(ctx: Any, view: dict[str, Any]) -> None:
     out.print(
         "您可执行: "
         + (
-            "、".join(f"{a}({lc.ACTIONS_BY_TRIGGER[a].label})" for a in allowed)
+            "、".join(lc.offered(lc.ACTIONS_BY_TRIGGER[a]) for a in allowed)
             if allowed
             else "无"
         )

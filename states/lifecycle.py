@@ -2,7 +2,7 @@
 
 Words (English code ↔ Chinese term): complaint 投诉, register 登记, accept 受理,
 investigate 调查, negotiate 协商, appraisal 外部鉴定/检测/评估, joint consultation 会商,
-decision 处理决定, notify 告知, review 核查, mediation 调解, close 办结, withdraw 撤诉,
+decision 处理决定, notify 告知, review 核查, mediation 调解, close 办结, withdraw 撤回投诉,
 decline 不予办理, merge 合并, reopen 重新处理, escalate 升级, ledger 台账, callback 回访.
 
 The table `ACTIONS` is the single source: the `transitions` machine, role checks
@@ -60,7 +60,7 @@ STATE_LABELS: dict[State, str] = {
     State.mediating: "调解中(暂停计时)",
     State.reopened: "重新处理",
     State.closed: "已办结",
-    State.withdrawn: "已撤诉",
+    State.withdrawn: "已撤回投诉",
     State.declined: "不予办理",
     State.merged: "已合并",
 }
@@ -134,7 +134,17 @@ FIVE_DIMENSIONS: dict[str, str] = {
 Guard = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
 """A guard takes (complaint snapshot, action fields) and returns None or the refusal reason."""
 
+CASE_GUARDS: set[Guard] = set()
+"""Guards that read the complaint alone (`@on_case`): "what can I do now" (`allowed_actions`
+with the case) leaves out an action whose case guard refuses it."""
 
+
+def on_case(guard: Guard) -> Guard:
+    CASE_GUARDS.add(guard)
+    return guard
+
+
+@on_case
 def _decision_by_branch(case: Mapping[str, Any], _: Mapping[str, Any]) -> str | None:
     """核查仅适用于分支机构作出的处理决定 (第二十条)"""
     if not case.get("decided_by_branch"):
@@ -157,6 +167,7 @@ def _remedies_listed(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | N
     return None
 
 
+@on_case
 def _extension_left(case: Mapping[str, Any], _: Mapping[str, Any]) -> str | None:
     """至多延长至 60 日 (第十八条); the length asked for and its approval are checked with the
     configured lengths (`[deadlines.decision] extensions`, services/lifecycle/effects.py)"""
@@ -179,6 +190,7 @@ def _notice_channel(_: Mapping[str, Any], fields: Mapping[str, Any]) -> str | No
     return None
 
 
+@on_case
 def _not_media_yet(case: Mapping[str, Any], _: Mapping[str, Any]) -> str | None:
     """已标记涉及舆情的投诉不再重复标记"""
     if case.get("media_involved"):
@@ -186,6 +198,7 @@ def _not_media_yet(case: Mapping[str, Any], _: Mapping[str, Any]) -> str | None:
     return None
 
 
+@on_case
 def _media_marked(case: Mapping[str, Any], _: Mapping[str, Any]) -> str | None:
     """舆情风险评估仅适用于涉及舆情的投诉"""
     if not case.get("media_involved"):
@@ -285,7 +298,7 @@ COMPLAINANT_TOLD = Field(
     "complainant_told", "告知投诉人", "告知投诉人的时间和方式", example="2026-03-05电话告知"
 )
 ANALYSIS: tuple[Field, ...] = tuple(
-    Field(name, label, f"五维度分析 (docs/rules.md §4): {label}", example=example)
+    Field(name, label, f"五维度分析: {label}", example=example)
     for (name, label), example in zip(
         FIVE_DIMENSIONS.items(),
         ("退休教师", "理赔时效", "调查协商", "保险法第二十三条", "补足赔款"),
@@ -666,17 +679,22 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "withdraw",
-        "撤诉",
+        "撤回投诉",
         OPEN,
         State.withdrawn,
         (Role.intake_clerk, *HANDLERS),
         fields=(
-            Field("reason", "撤诉情况", "撤诉情况 (收到撤诉的方式)", example="投诉人电话撤诉"),
+            Field(
+                "reason",
+                "撤回情况",
+                "撤回投诉的情况 (收到撤回的方式)",
+                example="投诉人来电撤回投诉",
+            ),
         ),
         clock="ended",
-        note="第十五条: 自收到撤诉之日起终止",
+        note="第十五条: 投诉人撤回投诉的, 自收到撤回之日起终止办理",
         command="withdraw",
-        help="撤诉: 自收到撤诉之日起终止办理 (第十五条)。",
+        help="撤回投诉: 自收到投诉人撤回之日起终止办理 (第十五条)。",
         stamps=("closed_at",),
     ),
     Action(
@@ -930,14 +948,31 @@ def action(trigger: str) -> Action:
         raise InvalidInput("action", f"未知操作 {trigger}") from None
 
 
-def allowed_actions(state: State | str, role: Role | str | None = None) -> list[Action]:
-    """The moves possible from `state`, optionally only those `role` may take."""
+def allowed_actions(
+    state: State | str,
+    role: Role | str | None = None,
+    case: Mapping[str, Any] | None = None,
+) -> list[Action]:
+    """The moves possible from `state`, optionally only those `role` may take and, given the
+    complaint, only those its case guards (`@on_case`) allow now."""
     st = State(state)
-    return [a for a in ACTIONS if st in a.sources and (role is None or Role(role) in a.roles)]
+    return [
+        a
+        for a in ACTIONS
+        if st in a.sources
+        and (role is None or Role(role) in a.roles)
+        and (case is None or all(g(case, {}) is None for g in a.guards if g in CASE_GUARDS))
+    ]
+
+
+def offered(act: Action) -> str:
+    """An action as a person reads it in a list: the command typed and its label."""
+    return f"{act.command or act.trigger}({act.label})"
 
 
 def describe_allowed(state: State) -> str:
-    names = [f"{a.trigger}({a.label})" for a in allowed_actions(state)]
+    """The commands people may type from `state` (the system's own moves left out)."""
+    names = [offered(a) for a in allowed_actions(state) if a.command]
     return ", ".join(names) if names else "无(终结状态)"
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
@@ -59,19 +59,29 @@ def _jsonable(value: Any) -> Any:
 
 
 def check_time(
-    at: datetime | None, *, last: datetime | None, now: datetime, skew: timedelta = timedelta(0)
+    at: datetime | None,
+    *,
+    last: datetime | None,
+    now: datetime,
+    skew: timedelta = timedelta(0),
+    tz: tzinfo | None = None,
 ) -> datetime:
     """When the action happened: default now; never after now (beyond the configured clock
     skew) nor before the case's previous event, whatever the time's source. Without `at`,
-    an action follows a previous event recorded up to the skew ahead at that event's time."""
+    an action follows a previous event recorded up to the skew ahead at that event's time.
+    A refusal quotes the times in `tz`, the handler's zone."""
     if at is None:
         return now if last is None or now >= last else last
     if at.tzinfo is None:
         raise InvalidInput("at", "时间须带时区")
+
+    def shown(moment: datetime) -> str:
+        return (moment.astimezone(tz) if tz is not None else moment).isoformat()
+
     if at > now + skew:
-        raise InvalidInput("at", f"时间 {at.isoformat()} 晚于当前时间")
+        raise InvalidInput("at", f"时间 {shown(at)} 晚于当前时间")
     if last is not None and at < last:
-        raise InvalidInput("at", f"时间 {at.isoformat()} 早于该投诉上一事件 {last.isoformat()}")
+        raise InvalidInput("at", f"时间 {shown(at)} 早于该投诉上一事件 {shown(last)}")
     return at
 
 
@@ -100,7 +110,9 @@ def perform(
     lc.authorize(act, user["role"])
     access.check_scope(ctx, conn, case, user["username"], user["role"])
     lc.check(act, case, data)
-    when = check_time(at, last=from_db(case["last_event_at"]), now=now, skew=clock_skew(ctx))
+    when = check_time(
+        at, last=from_db(case["last_event_at"]), now=now, skew=clock_skew(ctx), tz=ctx.tz
+    )
     before = lc.State(case["state"])
     after = lc.fire(act, before)
 

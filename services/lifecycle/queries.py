@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import column, literal_column, select, table
@@ -30,7 +31,10 @@ def deadline_view(row: Any) -> dict[str, Any]:
         "started": from_db(row["started_at"]),
         "verified": bool(row["verified"]),
         "rule": row["rule"],
-        "warnings": row["warnings"],
+        # Stored as UTC text; read back as times so that every time goes out in one zone.
+        "warnings": [
+            {**w, "at": datetime.fromisoformat(w["at"])} for w in row["warnings"] or []
+        ],
         "met": from_db(row["met_at"]),
         "allowance": row["allowance"],
         "paused_seconds": row["paused_seconds"],
@@ -233,7 +237,10 @@ def complaint_view(
                 if key in event:
                     event[key] = privacy.mask_details(event[key])
     view["masked"] = not reveal
-    view["allowed_actions"] = [a.trigger for a in lc.allowed_actions(view["case"]["state"], role)]
+    # What this person may do now: their role's moves from the state whose case guards pass,
+    # the commands they type (the system's own moves have none).
+    possible = lc.allowed_actions(view["case"]["state"], role, view["case"])
+    view["allowed_actions"] = [a.trigger for a in possible if a.command]
     return view
 
 
