@@ -318,6 +318,11 @@ def queue(
             category=category,
             limit=limit,
         )
+        from services.casefile.quiet import quiet_days
+
+        quiet = quiet_days(s.ctx, found["items"])
+        for item in found["items"]:  # days without a contact with the complainant (Art. 17)
+            item["days_without_contact"] = quiet.get(item["id"])
         if as_json:
             from cli.output import emit_json
 

@@ -43,6 +43,10 @@ LAZY: dict[str, str] = {
     "report": "cli.report:app",  # reports and five-dimension case export (统计报告)
     "import": "cli.importer:app",  # bulk import from CSV/XLSX (批量导入)
     "find": "cli.find:app",  # complaints by phone / ID number / policy (按个人信息查找)
+    "contact": "cli.contact",  # contact log (联系记录)
+    "attach": "cli.evidence",  # evidence files in (证据材料)
+    "evidence": "cli.evidence:app",  # evidence list/get/verify
+    "rectify": "cli.rectify:app",  # rectification ledger (整改台账)
     # ---- end of sub-apps -------------------------------------------------------------------
 }
 

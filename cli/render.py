@@ -155,6 +155,8 @@ def print_queue(ctx: Any, user: dict[str, Any], found: dict[str, Any]) -> None:
         tag, style = urgency(r["nearest_due"], now, tz)
         overdue += tag == "已超时"
         today += tag == "今日到期"
+        if r.get("days_without_contact") is not None:
+            tag = " ".join(t for t in (tag, f"{r['days_without_contact']} 天未联系") if t)
         rule = ctx.config.deadlines.get(r["nearest_deadline"] or "")
         t.add_row(
             r["number"],

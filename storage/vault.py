@@ -32,6 +32,14 @@ class Vault:
             return None
         return self._fernet.decrypt(token.encode()).decode()
 
+    def seal(self, data: bytes) -> bytes:
+        """A file's bytes encrypted and authenticated (evidence at rest)."""
+        return self._fernet.encrypt(data)
+
+    def unseal(self, token: bytes) -> bytes:
+        """The bytes `seal` encrypted; cryptography's InvalidToken when changed or foreign."""
+        return self._fernet.decrypt(token)
+
     def match_hash(self, kind: str, value: str | None) -> str | None:
         """Keyed hash of a normalised identifier (kind separates phone from ID number)."""
         if not value:

@@ -10,13 +10,16 @@ from sqlmodel import SQLModel
 import storage.access_refusal  # noqa: F401
 import storage.callback  # noqa: F401  (tables outside storage/models.py)
 import storage.consultation  # noqa: F401
+import storage.contact  # noqa: F401
 import storage.escalation  # noqa: F401
+import storage.evidence  # noqa: F401
 import storage.key_check  # noqa: F401
 import storage.ledger  # noqa: F401
 import storage.mediation_referral  # noqa: F401
 import storage.models  # noqa: F401
 import storage.notifications  # noqa: F401
 import storage.public_opinion  # noqa: F401
+import storage.rectification  # noqa: F401
 import storage.special_attention  # noqa: F401
 
 
