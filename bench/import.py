@@ -101,15 +101,24 @@ def write_gb18030(ctx: Context, path: Path, n: int, *, seed: int) -> int:
     return bad
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it is not inherited from
+    the parent that forked it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(source: Path, root: Path, template: Path) -> None:
     """Child process: import `source`, print one JSON line with the peak resident memory."""
     ctx = context(root, template, source.stem)
     mapping = importing.load_mapping(ROOT / "config" / "import_mapping.example.toml")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_mb()
     t0 = time.perf_counter()
     res = importing.run(ctx, source, mapping, actor="clerk", rejects=root, escalate=False)
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(
         json.dumps(
             {
@@ -287,6 +296,7 @@ def main() -> None:
             f"(reference; import ÷ raw_flat = {rate_import / (len(flat) / t_flat):.3f})"
         )
         raw_ctx.close()
+        del data, flat
         if args.large:
             memory(root, template, (args.small, args.large), args.batch)
         print(f"ratio={rate_import / rate_raw:.3f}")

@@ -5,8 +5,9 @@
   `access_refusal` with who, what and when, in a transaction of its own, so the refusal
   stays on record although the refused work rolled back.
 - Scope (`[access]` in config/tousu.toml): the roles listed in `handler_roles` act on cases
-  of their own branch (`handler_scope = "branch"`), of their own team (`"team"`: the owner
-  is in their team), or only their own (`"own"`); a case assigned to them is always theirs.
+  of their own branch and the institutions below it in config/taxonomy.toml
+  (`handler_scope = "branch"`), of their own team (`"team"`: the owner is in their team), or
+  only their own (`"own"`); a case assigned to them is always theirs.
   Supervisors act within `supervisor_scope` ("branch" or "all"). A user of the head office
   (`head_office_branch`) sees every branch when `head_office_sees_all`.
 """
@@ -132,7 +133,12 @@ def check_scope(
         return  # the caller refuses unknown users itself
     if cfg["head_office_sees_all"] and me.branch == cfg["head_office_branch"]:
         return
-    if scope == "branch" and case.get("branch") == me.branch:
+    # A branch covers the institutions below it (config/taxonomy.toml): a 分公司 acts on its
+    # 中心支公司's cases, e.g. to review their decisions (Art. 20).
+    branch = str(case.get("branch") or "")
+    if scope == "branch" and (
+        branch == me.branch or me.branch in ctx.config.taxonomy.above(branch)
+    ):
         return
     if scope == "team" and case.get("owner"):
         owner_team = conn.execute(

@@ -205,8 +205,12 @@ def test_a_central_sub_branch_decision_is_reviewed_by_its_own_branch_not_another
     ctx: Context,
 ) -> None:
     number = _in_review(ctx, "guangdong_foshan")
-    with pytest.raises(Forbidden, match="上级机构"):
+    # Another branch (四川) is not above 佛山: refused (by the review rule, or before it by the
+    # handler's scope when [access] limits supervisors to their branch), nothing changed.
+    version = _case(ctx, number)["version"]
+    with pytest.raises(Forbidden):
         a.conclude_review(ctx, number, actor="sc_sup", conclusion="维持", at=cst(2026, 3, 20))
+    assert (_case(ctx, number)["state"], _case(ctx, number)["version"]) == ("reviewing", version)
     a.conclude_review(ctx, number, actor="gd_sup", conclusion="维持", at=cst(2026, 3, 20))
     assert _case(ctx, number)["reviewed_by"] == "guangdong"
 
@@ -267,10 +271,14 @@ def test_a_changed_fact_re_assesses_the_priority_as_an_event_and_escalates(
     number = accepted(ctx, now - timedelta(days=1), complainant=_person(3))
     assert _case(ctx, number)["priority"] == "normal"
     result = tousu(
-        "facts", number, "--group-size", "25", "--reason", "同批次 25 位客户联名", user="liaison"
-    )
+        "facts", number, "--group-size", "25", "--reason", "同批次 25 位客户联名", "--json",
+        user="liaison",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     case = _case(ctx, number)
+    # The version printed is the one to give --expect-version next (the priority change and
+    # the escalation happen inside the action).
+    assert as_json(result)["version"] == case["version"]
     assert (case["group_size"], case["priority"]) == (25, "major")
     events = queries.get_complaint(ctx, number)["events"]
     change = next(e for e in events if e["action"] == "reprioritize")
