@@ -10,6 +10,7 @@ laying out Rich costs about 45 ms per command, a third of the start-up budget of
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -18,8 +19,15 @@ import typer
 DEADLINE_STATUS = {"running": "计时中", "paused": "暂停", "met": "已完成", "stopped": "已停止"}
 
 
+# A time with its offset written as text (an event's details keep due and meeting times so).
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)")
+
+
 def to_local(value: Any, tz: Any) -> Any:
-    """Aware datetimes → local ISO strings (with offset), recursively."""
+    """Aware datetimes → local ISO strings (with offset), recursively; so are times already
+    written as text with another offset, so that every time in the JSON has the same one."""
+    if isinstance(value, str) and _ISO_TIME.fullmatch(value):
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         from storage.timeutil import local
 

@@ -3,6 +3,7 @@ possible now under their real command names, and the regulation's words (issue 1
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import typer
 import typer.main
 
 from cli.main import app
+from services.automatic import escalation
 from services.automatic.escalation import immediate_rules
 from services.context import Context
 from services.lifecycle import actions as a
@@ -51,6 +53,35 @@ def test_every_time_in_the_json_of_show_carries_the_same_offset(tousu: Tousu, ct
         w["at"] for d in body["deadlines"] for w in d["warnings"]
     ]
     assert times and all(t.endswith("+08:00") for t in times), times
+
+
+def _times(value: object) -> Iterator[str]:
+    """Every string in a JSON body that is a time with an offset (ISO 8601)."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _times(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _times(v)
+    elif isinstance(value, str) and ISO_TIME.fullmatch(value):
+        yield value
+
+
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)")
+
+
+def test_times_recorded_in_the_history_go_out_in_the_same_offset(
+    tousu: Tousu, ctx: Context
+) -> None:
+    # The sweep's escalation events and a convened consultation keep due and meeting times in
+    # their details; show --json gives them like every other time.
+    number = accepted(ctx, cst(2026, 11, 10, 9))
+    escalation.sweep(ctx)
+    body = as_json(tousu("show", number, "--json", user="liaison"))
+    details = [t for e in body["events"] for t in _times(e["details"])]
+    assert details, body["events"]
+    every = list(_times(body))
+    assert all(t.endswith("+08:00") for t in every), [t for t in every if "+08:00" not in t]
 
 
 def test_show_offers_no_extension_once_the_decision_period_is_sixty_days(
