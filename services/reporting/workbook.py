@@ -60,6 +60,13 @@ def _head(ws: Any, row: int, values: list[str]) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
 
+def _label(ws: Any, row: int, text: str) -> None:
+    """A row label in column A: wrapped when longer than the column, never cut off."""
+    from openpyxl.styles import Alignment
+
+    ws.cell(row=row, column=1, value=text).alignment = Alignment(wrap_text=True, vertical="top")
+
+
 def _wrap(ws: Any, cell: str) -> None:
     from openpyxl.styles import Alignment
 
@@ -95,7 +102,7 @@ def _summary(wb: Any, rep: Report, style: paper.Style) -> None:
     for i, (key, label, _) in enumerate(METRICS, 5):
         now, prev, yoy = (rep.summary[key], rep.summary_previous[key], rep.summary_year_ago[key])
         comparable = key in CHANGE_METRICS
-        ws.cell(row=i, column=1, value=label)
+        _label(ws, i, label)
         _cell(ws, i, 2, key, now)
         _cell(ws, i, 3, key, prev)
         _change_cell(ws, i, 4, change(now, prev) if comparable else None, key)
@@ -116,7 +123,7 @@ def _summary(wb: Any, rep: Report, style: paper.Style) -> None:
     top = r + 2
     _head(ws, top, ["时效", "本期", "上期", "去年同期"])
     for i, key in enumerate(TIMELINESS, top + 1):
-        ws.cell(row=i, column=1, value=LABELS[key])
+        _label(ws, i, LABELS[key])
         for col, source in enumerate((rep.summary, rep.summary_previous, rep.summary_year_ago), 2):
             _cell(ws, i, col, key, source[key])
     chart = _axes(BarChart(), title="受理与决定时效", y_title="占比", y_format="0%")
@@ -163,7 +170,7 @@ def _breakdown(wb: Any, rep: Report, dim: str, title: str, style: paper.Style) -
     rows = rep.breakdowns[dim]
     base = len(METRICS) + 2
     for i, row in enumerate(rows, 2):
-        ws.cell(row=i, column=1, value=row.label)
+        _label(ws, i, row.label)
         for j, (key, _, _) in enumerate(METRICS, 2):
             _cell(ws, i, j, key, row.metrics[key])
         vol = row.metrics["volume"]
@@ -187,7 +194,7 @@ def _breakdown(wb: Any, rep: Report, dim: str, title: str, style: paper.Style) -
         chart.legend = None
         chart.width, chart.height = 22, max(7.0, 2.0 + 0.8 * len(rows))
         ws.add_chart(chart, f"B{len(rows) + 3}")
-    paper.fit_rows(ws, style, rows=[1])
+    paper.fit_rows(ws, style)
     paper.page_setup(
         ws,
         style,
@@ -232,6 +239,48 @@ def _trend(wb: Any, rep: Report, style: paper.Style) -> None:
     )
 
 
+def _rectification(wb: Any, rep: Report, style: paper.Style) -> None:
+    """整改完成率 by department and by branch against the target (以案促改)."""
+    got = rep.rectification
+    if got is None:
+        return
+    ws = wb.create_sheet("整改完成率")
+    target = got["target_rate"]
+    ws["A1"] = (
+        f"整改完成率 (目标 {target:.0%}): 本期到期的整改事项中期末前已完成的占比, 已撤销的不计"
+    )
+    row = 3
+    for title, lines in (
+        ("责任部门", got["by_department"]),
+        ("机构", got["by_branch"]),
+        ("合计", [got["total"]]),
+    ):
+        _head(ws, row, [title, "应完成", "已完成", "完成率", "是否达标"])
+        for line in lines:
+            row += 1
+            rate = line["rate"]
+            ws.cell(row=row, column=1, value=line["label"])
+            ws.cell(row=row, column=2, value=line["due"]).number_format = FORMATS["count"]
+            ws.cell(row=row, column=3, value=line["done"]).number_format = FORMATS["count"]
+            shown = DASH if rate is None else rate
+            ws.cell(row=row, column=4, value=shown).number_format = FORMATS["share"]
+            met = DASH if rate is None else ("达标" if line["meets_target"] else "未达标")
+            ws.cell(row=row, column=5, value=met)
+        row += 2
+    ws.freeze_panes = "A2"
+    paper.apply_font(ws, style)
+    paper.fit_columns(ws, style, minimum=10, limits={"A": 24})
+    paper.fit_rows(ws, style)
+    paper.page_setup(
+        ws,
+        style,
+        title=f"投诉统计报告 {rep.period.title}",
+        period=f"统计区间 {rep.period.label}",
+        landscape=True,
+        title_rows="1:1",
+    )
+
+
 def write_excel(rep: Report, path: Path, style: paper.Style) -> Path:
     from openpyxl import Workbook
 
@@ -241,6 +290,7 @@ def write_excel(rep: Report, path: Path, style: paper.Style) -> Path:
     for dim, title in DIMENSIONS.items():
         _breakdown(wb, rep, dim, title, style)
     _trend(wb, rep, style)
+    _rectification(wb, rep, style)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -25,7 +25,7 @@ from tests.factories import ANALYSIS, cst, notified
 from tests.reports import dataset
 
 pytestmark = pytest.mark.now(dataset.AS_OF)
-SHEETS = ["汇总", "按投诉类别", "按产品", "按渠道", "按机构", "按处理人", "月度趋势"]
+SHEETS = ["汇总", "按投诉类别", "按产品", "按渠道", "按机构", "按处理人", "月度趋势", "整改完成率"]
 
 
 def test_cjk_characters_count_double_and_numbers_show_through_their_format() -> None:
@@ -100,6 +100,20 @@ def test_no_column_is_narrower_than_the_numbers_it_shows(ctx: Context, tmp_path:
                     shown = paper.shown(cell.value, cell.number_format)
                     width = widths.get(cell.column, 8.43)
                     assert width >= paper.text_width(shown) + 1, (ws.title, cell.coordinate)
+
+
+def test_a_label_longer_than_its_column_wraps_onto_a_row_tall_enough_for_it(
+    ctx: Context, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    rep = long_report(ctx)
+    rep.breakdowns["handler"][0].label = "华东区域理赔服务中心第三业务部客户经理王某某"  # 44 cells
+    path = write_excel(rep, tmp_path / "long.xlsx", paper.style_of(ctx, dataset.AS_OF))
+    ws = load_workbook(path)["按处理人"]
+    label = ws["A2"]
+    assert label.alignment.wrap_text and ws.column_dimensions["A"].width < 44
+    assert ws.row_dimensions[2].height >= 2 * 10 * 1.5  # two lines at 10 pt
 
 
 def test_every_cell_declares_the_configured_cjk_font_with_the_simplified_chinese_charset(
