@@ -27,7 +27,7 @@ migrate: install
 
 demo: install
 	rm -f data/demo.db data/demo.db-wal data/demo.db-shm
-	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/tousu db upgrade
+	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/tousu db init
 	TOUSU_DATABASE_URL=$(DEMO_DB) $(BIN)/python -m demo
 
 # The whole suite once at the default instant, then the time-sensitive tests (marker `clock`)

@@ -61,10 +61,19 @@ class Session:
 
 
 def open_ctx() -> Context:
+    """The context of a command, after the personal-data key is found to be this database's
+    (exit 6 otherwise: services/keys.py)."""
     from config import load_config
     from services.context import open_context
+    from services.keys import check_at_start
 
-    return open_context(load_config())
+    ctx = open_context(load_config())
+    try:
+        check_at_start(ctx)
+    except BaseException:
+        ctx.close()
+        raise
+    return ctx
 
 
 def resolve_user(ctx: Context, user: str | None) -> dict[str, Any]:

@@ -33,6 +33,8 @@ LAZY: dict[str, str] = {
     **dict.fromkeys(actions.top_level(), "cli.actions"),
     "users": "cli.users",
     "db": "cli.db",
+    "key": "cli.keys:app",  # personal-data key: new, rotate, status
+    "doctor": "cli.doctor",  # the key, file modes and secrets checked
     # ---- Other features' sub-apps: one line each ("notify" is the lifecycle action 告知, so
     # ---- notifications take another name) ------------------------------------------------
     "ledger": "cli.ledger:app",  # ledger (台账)

@@ -278,7 +278,11 @@ def load_config(
     general = raw.get("general", {})
     data_dir = Path(general.get("data_dir", "data"))
     data_dir = data_dir if data_dir.is_absolute() else base / data_dir
-    key_file = Path(env.get("TOUSU_KEY_FILE") or general.get("key_file", data_dir / "tousu.key"))
+    # The personal-data key lives outside the data directory (a copy of `data/` must not
+    # carry the key to its own database): by default in the user's configuration directory.
+    key_file = Path(
+        env.get("TOUSU_KEY_FILE") or general.get("key_file", "~/.config/tousu/tousu.key")
+    ).expanduser()
     key_file = key_file if key_file.is_absolute() else base / key_file
     url = raw.get("database", {}).get("url") or f"sqlite:///{data_dir / 'tousu.db'}"
     known = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection, Engine
@@ -14,7 +16,9 @@ from config import Config, load_config
 from states.calendar import WorkCalendar
 from states.deadlines import Clock
 from storage.db import is_sqlite, make_engine
-from storage.vault import Vault, load_key
+
+if TYPE_CHECKING:
+    from storage.vault import Vault
 
 
 @dataclass
@@ -30,10 +34,20 @@ class Context:
 
     @property
     def vault(self) -> Vault:
-        """Created on first use so that read-only commands never load the cipher."""
+        """Created on first use so that read-only commands never load the cipher; the key is
+        checked against the database's (services/keys.py), never created here."""
         if self._vault is None:
-            self._vault = Vault(load_key(self.config.key_file, self.config.key))
+            from services.keys import open_vault
+            from storage.db import read_only
+
+            # A read of its own: the vault is often first needed inside a unit of work.
+            with read_only(self.engine) as conn:
+                self._vault = open_vault(self.config, conn)
         return self._vault
+
+    def reset_vault(self) -> None:
+        """Forget the vault (after a key rotation): the next use reads the keys again."""
+        self._vault = None
 
     def transaction(self) -> AbstractContextManager[Connection]:
         """One unit of work: `with ctx.transaction() as conn:` commits when the block ends and
@@ -94,13 +108,51 @@ def open_context(
     config = config or load_config()
     if url:
         config = config.model_copy(update={"database_url": url})
+    restrict_new_files(config)
     if migrate:
         from storage.migrate import upgrade
 
         upgrade(config.database_url)
-    return Context(
+    context = Context(
         config=config,
         engine=make_engine(config.database_url),
         clock=make_clock(config),
         tz=ZoneInfo(config.timezone),
     )
+    secure_database_file(config)
+    return context
+
+
+def file_mode(config: Config) -> int:
+    """0600, or 0640 when `[files] group` names a group that may read (docs: README)."""
+    return 0o640 if config.section("files").get("group") else 0o600
+
+
+def restrict_new_files(config: Config) -> None:
+    """Every file this process creates (the SQLite database, reports, exports, import
+    reject files) is readable by its owner only, or also by the configured group."""
+    os.umask(0o027 if config.section("files").get("group") else 0o077)
+
+
+def secure_file(config: Config, path: str | os.PathLike[str]) -> None:
+    """Bring an existing file to the configured mode (and group), e.g. a database file
+    created before the mode was enforced."""
+    group = config.section("files").get("group")
+    if group:
+        import grp
+        from contextlib import suppress
+
+        with suppress(KeyError, PermissionError):  # `tousu doctor` reports a group not set
+            os.chown(path, -1, grp.getgrnam(str(group)).gr_gid)
+    os.chmod(path, file_mode(config))
+
+
+def secure_database_file(config: Config) -> None:
+    if not is_sqlite(config.database_url):
+        return
+    from pathlib import Path
+
+    path = config.database_url.split("///", 1)[-1]
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        if path and path != ":memory:" and Path(name).is_file():
+            secure_file(config, name)

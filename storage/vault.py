@@ -1,8 +1,11 @@
 """Personal data at rest: Fernet encryption plus a keyed hash (HMAC-SHA256) per field.
 
-The key comes from TOUSU_KEY or a key file (created 0600 on first use). The hash key is
-derived from the same secret so that a copied database file reveals no complainant and
-matching (repeat detection, lookup by phone) still works without decrypting.
+The keys come from TOUSU_KEY or the key file (services/keys.py reads and checks them; nothing
+creates one silently). The first key encrypts, every key decrypts (MultiFernet, so values
+written before a rotation stay readable while it runs). The hash key is kept in the database
+encrypted with the key (`key_check`), so that a copied database file reveals no complainant,
+matching (repeat detection, lookup by phone) works without decrypting, and a rotation of the
+encryption key leaves every stored hash valid.
 """
 
 from __future__ import annotations
@@ -10,17 +13,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
-from pathlib import Path
+from collections.abc import Sequence
 
 
 class Vault:
-    def __init__(self, key: bytes) -> None:
-        from cryptography.fernet import Fernet  # imported here: only writers and unmaskers pay
+    def __init__(self, keys: bytes | Sequence[bytes], *, hash_key: bytes | None = None) -> None:
+        # imported here: only writers and unmaskers pay
+        from cryptography.fernet import Fernet, MultiFernet
 
-        self._fernet = Fernet(key)
-        self._hash_key = hashlib.sha256(b"tousu-match:" + base64.urlsafe_b64decode(key)).digest()
+        keys = [keys] if isinstance(keys, bytes) else list(keys)
+        self._fernet = MultiFernet([Fernet(k) for k in keys])
+        self._hash_key = (
+            hash_key or hashlib.sha256(b"tousu-match:" + base64.urlsafe_b64decode(keys[0])).digest()
+        )
 
     def encrypt(self, value: str | None) -> str | None:
         if value is None or value == "":
@@ -40,6 +46,10 @@ class Vault:
         """The bytes `seal` encrypted; cryptography's InvalidToken when changed or foreign."""
         return self._fernet.decrypt(token)
 
+    def rotate(self, token: str) -> str:
+        """A token re-encrypted with the first key (key rotation)."""
+        return self._fernet.rotate(token.encode()).decode()
+
     def match_hash(self, kind: str, value: str | None) -> str | None:
         """Keyed hash of a normalised identifier (kind separates phone from ID number)."""
         if not value:
@@ -51,17 +61,3 @@ class Vault:
 
 def normalize(value: str) -> str:
     return re.sub(r"[\s\-()（）]", "", value).upper()
-
-
-def load_key(key_file: Path, key: str = "") -> bytes:
-    """The given key (TOUSU_KEY), else the key file, created with mode 0600 on first use."""
-    if key:
-        return key.encode()
-    if key_file.exists():
-        return key_file.read_bytes().strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    new = base64.urlsafe_b64encode(os.urandom(32))
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(new + b"\n")
-    return new
