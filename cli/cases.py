@@ -285,6 +285,11 @@ def _show_json(view: dict[str, Any]) -> dict[str, Any]:
         "masked": view["masked"],
         "allowed_actions": view["allowed_actions"],
         "events": events,
+        "opinion_tasks": [
+            {k: t.get(k) for k in ("kind", "owner", "status", "source", "outcome", "done_by")}
+            | {"opened_at": from_db(t["opened_at"]), "done_at": from_db(t.get("done_at"))}
+            for t in view.get("opinion_tasks", [])
+        ],
     }
 
 

@@ -114,6 +114,12 @@ def print_case(ctx: Any, view: dict[str, Any]) -> None:
             e["reason"] or "",
         )
     out.print(events.render())
+    for task in view.get("opinion_tasks", []):
+        done = task["status"] == "done"
+        out.print(
+            f"舆情风险评估: 负责人 {task['owner'] or '未指定'}, "
+            + (f"已完成 ({task['done_by']}): {task['outcome']}" if done else "待完成")
+        )
     allowed = view["allowed_actions"]
     out.print(
         "您可执行: "

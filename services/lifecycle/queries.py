@@ -184,12 +184,25 @@ def complaint_light(ctx: Context, number: str) -> dict[str, Any]:
             if case["institution_id"]
             else None
         )
+        # The 舆情 plan's tasks (storage/public_opinion.py), read only for a case that has them.
+        opinion = (
+            conn.execute(
+                _all("opinion_task")
+                .where(column("complaint_id") == case["id"])
+                .order_by(column("id"))
+            )
+            .mappings()
+            .all()
+            if case["media_involved"]
+            else []
+        )
     return {
         "case": case,
         "deadlines": [deadline_view(_typed(d)) for d in deadlines],
         "events": [_typed(e) for e in events],
         "_parties": parties,
         "institution": institution["name"] if institution else None,
+        "opinion_tasks": [_typed(t) for t in opinion],
     }
 
 

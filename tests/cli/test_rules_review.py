@@ -367,6 +367,8 @@ def test_media_involvement_starts_the_plan_with_a_task_and_escalates_at_once(
     assert audiences == {"role:senior_management", "role:public_opinion"}
     actions = [e["action"] for e in queries.get_complaint(ctx, number)["events"]]
     assert actions[-3:] == ["report_media", "reprioritize", "escalate"]
+    # The handler sees the task in `show`.
+    assert "舆情风险评估: 负责人 committee, 待完成" in tousu("show", number, user="liaison").stdout
     # Once only.
     again = tousu("media", number, "--source", "再次报道", user="liaison")
     assert again.exit_code == 3 and "已标记涉及舆情" in again.output
@@ -381,6 +383,12 @@ def test_media_involvement_starts_the_plan_with_a_task_and_escalates_at_once(
         "committee",
     )
     assert tousu("opinion", number, "--outcome", "再记", user="committee").exit_code == 3
+    [shown] = as_json(tousu("show", number, "--json", user="liaison"))["opinion_tasks"]
+    assert (shown["status"], shown["outcome"], shown["done_by"]) == (
+        "done",
+        "风险可控, 分公司统一回应",
+        "committee",
+    )
 
 
 def test_the_assessor_must_be_upper_management(tousu: Tousu, ctx: Context, now: datetime) -> None:
