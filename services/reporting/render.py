@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from services.reporting import charts, paper
 from services.reporting.reports import (
@@ -157,6 +158,34 @@ def _breakdown_tables(dim: str, rows: list[Row]) -> str:
     return "".join(out)
 
 
+def _rectification_html(got: dict[str, Any]) -> str:
+    """整改完成率 by department and by branch, each against the target (以案促改)."""
+    target = got["target_rate"]
+    out = [
+        f"<h2>十、整改完成率</h2><p class='note'>目标 {target * 100:.0f}%; 本期到期的整改事项"
+        f"中期末前已完成的占比 (已撤销的不计)。合计: 应完成 {got['total']['due']} 项, "
+        f"已完成 {got['total']['done']} 项, 完成率 {_rate(got['total']['rate'])}</p>"
+    ]
+    for title, lines in (("责任部门", got["by_department"]), ("机构", got["by_branch"])):
+        out.append(
+            f"<div class='wide'><table><thead><tr><th>{title}</th><th>应完成</th>"
+            "<th>已完成</th><th>完成率</th><th>是否达标</th></tr></thead><tbody>"
+        )
+        for line in lines:
+            met = "—" if line["rate"] is None else ("达标" if line["meets_target"] else "未达标")
+            cls = "" if line["rate"] is None or line["meets_target"] else " class='worse'"
+            out.append(
+                f"<tr><td>{escape(line['label'])}</td><td>{line['due']}</td>"
+                f"<td>{line['done']}</td><td>{_rate(line['rate'])}</td><td{cls}>{met}</td></tr>"
+            )
+        out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
 def write_html(rep: Report, path: Path, style: paper.Style) -> Path:
     s = rep.summary
     parts = [
@@ -210,6 +239,8 @@ def write_html(rep: Report, path: Path, style: paper.Style) -> Path:
     for n, (dim, title) in enumerate(DIMENSIONS.items(), 5):
         parts.append(f"<h2>{'五六七八九'[n - 5]}、按{escape(title)}</h2>")
         parts.append(_breakdown_tables(dim, rep.breakdowns[dim]))
+    if rep.rectification is not None:
+        parts.append(_rectification_html(rep.rectification))
     parts.append("<p class='note'>指标口径见 docs/reports.md。</p></body></html>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(parts), encoding="utf-8")

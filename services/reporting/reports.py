@@ -166,6 +166,8 @@ class Report:
     trend: list[tuple[str, int, int]]
     exposure_found: bool
     notes: list[str] = field(default_factory=list)
+    # 整改完成率 by department and branch (services/casefile/rectification.py `completion`)
+    rectification: dict[str, Any] | None = None
 
 
 def change(now: float | None, before: float | None) -> float | None:
@@ -411,9 +413,7 @@ def _finish(
         "per_insured": _ratio(vol, expo.insured_persons / 10_000) if expo else None,
         "accepted_24h": _ratio(s.get("acc_ok", 0), s.get("acc_due", 0)),
         "avg_decision_days": (_ratio(s.get("decide_s", 0), s.get("decided", 0) * 86400.0)),
-        "avg_accepted_decision_days": _ratio(
-            s.get("handled_s", 0), s.get("handled", 0) * 86400.0
-        ),
+        "avg_accepted_decision_days": _ratio(s.get("handled_s", 0), s.get("handled", 0) * 86400.0),
         "decided_7": _ratio(s.get("decided_7", 0), s.get("decided", 0)),
         "decided_15": _ratio(s.get("decided_15", 0), s.get("decided", 0)),
         "beyond_30": s.get("beyond_30", 0.0),
@@ -568,6 +568,9 @@ def build(ctx: Context, period: Period, *, as_of: datetime | None = None) -> Rep
                 ).where(COMPLAINT.c.received_at >= s, COMPLAINT.c.received_at < e)
             ).one()
             trend.append((m.label, int(vol or 0), int(fwd or 0)))
+    from services.casefile import rectification
+
+    rectified = rectification.completion(ctx, start=start, end=end)
     return Report(
         period=period,
         previous=previous,
@@ -581,4 +584,5 @@ def build(ctx: Context, period: Period, *, as_of: datetime | None = None) -> Rep
         trend=trend,
         exposure_found=exposures[period] is not None,
         notes=notes,
+        rectification=rectified,
     )

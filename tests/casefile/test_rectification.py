@@ -4,6 +4,7 @@ rung once; updates; 整改完成率 by department and branch against the target.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -137,3 +138,28 @@ def test_the_completion_rate_by_department_and_branch_meets_or_misses_the_target
     assert (
         rect.completion(ctx, start=cst(2026, 9, 1), end=cst(2026, 10, 1))["total"]["rate"] is None
     )
+
+
+def test_the_monthly_report_shows_the_completion_rate_by_department_and_branch(
+    ctx: Context, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from services.reporting.files import produce
+    from services.reporting.periods import parse_month
+
+    number = accepted(ctx, RECEIVED)
+    done = rect.add(ctx, number, actor="liaison", what="培训", department="claims",
+                    due=date(2026, 8, 20), now=ADDED)  # fmt: skip
+    rect.add(ctx, number, actor="liaison", what="制度", department="legal",
+             due=date(2026, 8, 25), now=ADDED)  # fmt: skip
+    rect.update_item(ctx, done["id"], actor="liaison", status="done", evidence="签到表",
+                     now=cst(2026, 8, 19))  # fmt: skip
+    out = produce(ctx, parse_month("2026-08"), actor="supervisor", notify=False, out_dir=tmp_path)
+    ws = load_workbook(out.excel)["整改完成率"]
+    rows = {r[0]: r[1:] for r in ws.iter_rows(min_row=3, values_only=True) if r[0]}
+    assert rows["理赔部"] == (1, 1, 1.0, "达标")
+    assert rows["法律部"] == (1, 0, 0.0, "未达标")
+    assert rows["合计"] == (2, 1, 0.5, "未达标")
+    html = out.html.read_text(encoding="utf-8")
+    assert "十、整改完成率" in html and "目标 95%" in html and "50.0%" in html

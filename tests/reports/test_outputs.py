@@ -38,6 +38,7 @@ def test_the_workbook_has_a_summary_and_a_sheet_per_breakdown(produced) -> None:
         "按机构",
         "按处理人",
         "月度趋势",
+        "整改完成率",
     ]
     summary = {
         row[0]: row[1:] for row in wb["汇总"].iter_rows(min_row=5, values_only=True) if row[0]
