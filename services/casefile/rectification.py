@@ -294,6 +294,21 @@ def list_items(
     return out
 
 
+def summaries(ctx: Context, complaint_id: int) -> list[str]:
+    """A case's items as one line each, for the five-dimension analysis (溯源整改)."""
+    departments = settings(ctx)["departments"]
+    with read_only(ctx.engine) as conn:
+        rows = conn.execute(
+            select(ITEM).where(ITEM.c.complaint_id == complaint_id).order_by(ITEM.c.id)
+        ).mappings()
+        return [
+            f"整改事项 #{r['id']}: {r['what']} ({departments.get(r['department'], r['department'])}"
+            f", 期限 {due_on(ctx, from_db(r['due_at'])).isoformat()}"
+            f", {cf.ITEM_STATUSES.get(r['status'], r['status'])})"
+            for r in rows
+        ]
+
+
 # ---- The overdue ladder (run by the deadline sweep, flows/sweep.py) ---------------------------
 
 

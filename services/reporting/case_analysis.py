@@ -1,6 +1,7 @@
 """Five-dimension case analysis (五维度, docs/rules.md §4) for case reviews (以案促改): consumer
 background, complaint content, handling process, rules applied, outcome, plus the root cause
-(溯源整改) recorded when the case was closed or settled.
+(溯源整改) recorded when the case was closed or settled, with the rectification items opened
+from it (services/casefile/rectification.py).
 
 Built from the complaint row and its event log only; personal data stays encrypted (the
 background names the complainant's capacity and circumstances, never identity or contact).
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from services.casefile import rectification
 from services.context import Context
 from services.lifecycle.audit import event_label
 from services.lifecycle.registration import CAPACITIES
@@ -113,7 +115,7 @@ def analyse(ctx: Context, number: str) -> dict[str, str]:
         process,
         rules,
         outcome,
-        closing.get("root_cause") or "",
+        _text(closing.get("root_cause"), *rectification.summaries(ctx, case["id"])),
     ]
     return dict(zip(DIMENSION_COLUMNS, values, strict=True))
 

@@ -163,3 +163,13 @@ def test_the_monthly_report_shows_the_completion_rate_by_department_and_branch(
     assert rows["合计"] == (2, 1, 0.5, "未达标")
     html = out.html.read_text(encoding="utf-8")
     assert "十、整改完成率" in html and "目标 95%" in html and "50.0%" in html
+
+
+def test_the_five_dimension_analysis_lists_the_cases_rectification_items(ctx: Context) -> None:
+    from services.reporting.case_analysis import analyse
+
+    number = accepted(ctx, RECEIVED)
+    item = rect.add(ctx, number, actor="liaison", what="理赔时效纳入考核", department="claims",
+                    due=date(2026, 8, 31), now=ADDED)  # fmt: skip
+    root = analyse(ctx, number)["溯源整改"]
+    assert f"整改事项 #{item['id']}: 理赔时效纳入考核 (理赔部, 期限 2026-08-31, 待整改)" in root
