@@ -62,18 +62,25 @@ def build(root: Path, template: Path, size: int, seed: int) -> Context:
     rng = random.Random(seed)
     people = max(1, size // 3)
     hashes = [ctx.vault.match_hash("phone", phone(i)) for i in range(people)]
+    name_hash = ctx.vault.match_hash("name", "赵六")
     t0 = time.perf_counter()
     with ctx.engine.begin() as conn:
-        party = records.inserted_id(
-            conn.execute(
-                insert(table_of(Party)).values(
-                    kind="person",
-                    name_enc="x",
-                    name_hash="x",
-                    id_type="resident_id",
-                    created_at=NOW,
-                )
-            )
+        # One party per complainant with the keyed hashes registration writes: repeats are
+        # matched through them (services/automatic/repeats.py, `[repeat] identifiers`).
+        conn.execute(
+            insert(table_of(Party)),
+            [
+                {
+                    "id": i + 1,
+                    "kind": "person",
+                    "name_enc": "x",
+                    "name_hash": name_hash,
+                    "id_type": "resident_id",
+                    "phone_hash": hashes[i],
+                    "created_at": NOW,
+                }
+                for i in range(people)
+            ],
         )
         chunk: list[dict[str, object]] = []
         for i in range(size):
@@ -97,7 +104,7 @@ def build(root: Path, template: Path, size: int, seed: int) -> Context:
                     "received_at": received,
                     "registered_at": received,
                     "last_event_at": received,
-                    "complainant_id": party,
+                    "complainant_id": who + 1,
                     "complainant_capacity": "consumer",
                     "complainant_hash": hashes[who],
                     "claim": "要求赔付",

@@ -142,7 +142,7 @@ def _matched_parties(
         p
         for (p,) in conn.execute(
             select(PARTY.c.id).where(
-                PARTY.c.id.in_(ids or {-1}),
+                PARTY.c.id.in_(sorted(ids) or [-1]),
                 *(getattr(PARTY.c, column) == value for column, value in hashes.items()),
             )
         )
