@@ -93,6 +93,7 @@ def log(
     with ctx.transaction() as conn:
         user = history.acting_user(conn, actor, ROLES, "登记联系记录")
         case = records.load_case(conn, number)
+        history.in_scope(ctx, conn, case, user)
         when = history.happened_at(ctx, case, at, now)
         reason = f"{cf.CHANNELS[channel]}({cf.DIRECTIONS[direction]}): {text}"
         if ref is not None:

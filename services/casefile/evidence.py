@@ -139,8 +139,9 @@ def attach(
         raise InvalidInput("note", f"说明不超过 {NOTE_MAX} 字")
     now = utcnow()
     with read_only(ctx.engine) as conn:  # refuse early, before reading any file
-        history.acting_user(conn, actor, ROLES, "添加证据材料")
+        user = history.acting_user(conn, actor, ROLES, "添加证据材料")
         case = records.load_case(conn, number)
+        history.in_scope(ctx, conn, case, user)
         held = set(
             conn.execute(
                 select(EVIDENCE.c.sha256).where(
@@ -177,6 +178,7 @@ def _record(
     with ctx.transaction() as conn:
         user = history.acting_user(conn, actor, ROLES, "添加证据材料")
         case = records.load_case(conn, number)
+        history.in_scope(ctx, conn, case, user)
         for c in candidates:
             values = {
                 "complaint_id": case["id"],
@@ -226,8 +228,10 @@ def _rows(conn: Connection, complaint_id: int) -> list[dict[str, Any]]:
 
 def list_for(ctx: Context, number: str, *, actor: str) -> list[dict[str, Any]]:
     with read_only(ctx.engine) as conn:
-        history.acting_user(conn, actor, ROLES, "查看证据材料")
-        return _rows(conn, records.load_case(conn, number)["id"])
+        user = history.acting_user(conn, actor, ROLES, "查看证据材料")
+        case = records.load_case(conn, number)
+        history.in_scope(ctx, conn, case, user)
+        return _rows(conn, case["id"])
 
 
 def get(
@@ -241,6 +245,7 @@ def get(
     with ctx.transaction() as conn:
         user = history.acting_user(conn, actor, ROLES, "查看证据材料")
         case = records.load_case(conn, number)
+        history.in_scope(ctx, conn, case, user)
         row = next((r for r in _rows(conn, case["id"]) if r["id"] == evidence_id), None)
         if row is None:
             raise NotFound(f"投诉 {number} 没有证据材料 #{evidence_id}")
@@ -298,8 +303,10 @@ def _verdict(ctx: Context, conn: Connection, row: dict[str, Any]) -> str:
 def verify(ctx: Context, number: str, *, actor: str) -> list[dict[str, Any]]:
     """Each evidence file of `number` with its verdict (`VERDICTS`)."""
     with read_only(ctx.engine) as conn:
-        history.acting_user(conn, actor, ROLES, "核验证据材料")
-        rows = _rows(conn, records.load_case(conn, number)["id"])
+        user = history.acting_user(conn, actor, ROLES, "核验证据材料")
+        case = records.load_case(conn, number)
+        history.in_scope(ctx, conn, case, user)
+        rows = _rows(conn, case["id"])
         return [{**r, "verdict": _verdict(ctx, conn, r)} for r in rows]
 
 

@@ -66,6 +66,14 @@ def acting_user(conn: Connection, username: str, roles: Iterable[lc.Role], what:
     return user
 
 
+def in_scope(ctx: Context, conn: Connection, case: ComplaintRow, user: UserRow) -> None:
+    """Forbidden when the case lies outside the user's scope (`[access]`, services/access.py),
+    as for the lifecycle's actions."""
+    from services.access import check_scope
+
+    check_scope(ctx, conn, case, user["username"], user["role"])
+
+
 def happened_at(ctx: Context, case: ComplaintRow, at: datetime | None, now: datetime) -> datetime:
     """When a contact happened: default now; never in the future (beyond `[clock]
     skew_seconds`) nor before the complaint was received."""

@@ -144,6 +144,7 @@ def add(
     with ctx.transaction() as conn:
         user = history.acting_user(conn, actor, EDITORS, "新增整改事项")
         case = records.load_case(conn, number)
+        history.in_scope(ctx, conn, case, user)
         values = {
             "complaint_id": case["id"],
             "what": text,
@@ -200,6 +201,8 @@ def update_item(
         row = conn.execute(select(ITEM).where(ITEM.c.id == item_id)).mappings().first()
         if row is None:
             raise NotFound(f"整改事项 #{item_id} 不存在")
+        case = records.load_case_by_id(conn, row["complaint_id"])
+        history.in_scope(ctx, conn, case, user)
         current = row["status"]
         to = status or current
         if not cf.may_move(current, to):
@@ -223,7 +226,6 @@ def update_item(
             values["due_at"] = to_db(due_at_of(ctx, due))
             values["ladder_level"] = 0
         conn.execute(update(ITEM).where(ITEM.c.id == item_id).values(values))
-        case = records.load_case_by_id(conn, row["complaint_id"])
         changes = []
         if to != current:
             changes.append(f"{cf.ITEM_STATUSES[current]} → {cf.ITEM_STATUSES[to]}")

@@ -146,3 +146,25 @@ def test_quiet_days_count_from_the_last_contact_or_from_receipt(
     contacts.log(ctx, talked, actor="liaison", channel="sms", summary="进展告知")
     again = quiet.quiet_days(ctx, rows.values(), now=now)
     assert rows[talked]["id"] not in again
+
+
+def test_a_handler_of_another_branch_may_not_log_a_contact_nor_attach_nor_rectify(
+    ctx: Context, now: datetime, tmp_path: Path
+) -> None:
+    from services import users
+    from services.casefile import evidence, rectification
+
+    users.add_user(
+        ctx, "sh.duijie", name="沈对接", role="liaison", team="上海组", branch="shanghai"
+    )
+    number = accepted(ctx, now - timedelta(days=1), branch="beijing")  # owned by `liaison`
+    paper = tmp_path / "a.txt"
+    paper.write_bytes(b"note")
+    with pytest.raises(Forbidden):
+        contacts.log(ctx, number, actor="sh.duijie", channel="sms", summary="x")
+    with pytest.raises(Forbidden):
+        evidence.attach(ctx, number, [paper], actor="sh.duijie")
+    with pytest.raises(Forbidden):
+        rectification.add(ctx, number, actor="sh.duijie", what="x", department="claims")
+    assert contacts.for_complaint(ctx, number) == []
+    contacts.log(ctx, number, actor="liaison", channel="sms", summary="本人负责的投诉")
