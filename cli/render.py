@@ -123,11 +123,7 @@ def print_case(ctx: Any, view: dict[str, Any]) -> None:
     allowed = view["allowed_actions"]
     out.print(
         "您可执行: "
-        + (
-            "、".join(lc.offered(lc.ACTIONS_BY_TRIGGER[a]) for a in allowed)
-            if allowed
-            else "无"
-        )
+        + ("、".join(lc.offered(lc.ACTIONS_BY_TRIGGER[a]) for a in allowed) if allowed else "无")
     )
 
 

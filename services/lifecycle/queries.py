@@ -32,9 +32,7 @@ def deadline_view(row: Any) -> dict[str, Any]:
         "verified": bool(row["verified"]),
         "rule": row["rule"],
         # Stored as UTC text; read back as times so that every time goes out in one zone.
-        "warnings": [
-            {**w, "at": datetime.fromisoformat(w["at"])} for w in row["warnings"] or []
-        ],
+        "warnings": [{**w, "at": datetime.fromisoformat(w["at"])} for w in row["warnings"] or []],
         "met": from_db(row["met_at"]),
         "allowance": row["allowance"],
         "paused_seconds": row["paused_seconds"],
