@@ -121,8 +121,11 @@ def _backoff(settings: NotifySettings, attempts: int) -> timedelta:
 
 def _delivery_key(alert: Any, channel_id: str) -> str:
     """complaint × event × kind × recipient (channel). Alerts without an event (digests,
-    reports) use their own outbox key in place of the event."""
-    event = f"e{alert['event_id']}" if alert["event_id"] else alert["dedupe_key"]
+    reports) use their own outbox key in place of the event, or the `delivery_group` their
+    payload names: alerts of one group (the invitations of one consultation, one per
+    department) reach a recipient address once, however many departments share it."""
+    group = (alert.get("payload") or {}).get("delivery_group")
+    event = group or (f"e{alert['event_id']}" if alert["event_id"] else alert["dedupe_key"])
     key = f"{alert['complaint_id'] or '-'}|{event}|{alert['kind']}|{channel_id}"
     return key if len(key) <= 240 else hashlib.sha256(key.encode()).hexdigest()
 
@@ -511,6 +514,7 @@ def _record(
                 "dedupe_key": d["alert_key"],
                 "complaint_id": d["complaint_id"],
                 "kind": d["kind"],
+                "payload": d["payload"],
             }
             _insert_ignore(
                 conn,
@@ -550,6 +554,7 @@ def fail_over_held(
         select(
             DeliveryTable,
             OutboxTable.c.kind,
+            OutboxTable.c.payload,
             OutboxTable.c.complaint_id,
             OutboxTable.c.event_id,
             OutboxTable.c.dedupe_key.label("alert_key"),
@@ -581,6 +586,7 @@ def fail_over_held(
                 "dedupe_key": d["alert_key"],
                 "complaint_id": d["complaint_id"],
                 "kind": d["kind"],
+                "payload": d["payload"],
             }
             _insert_ignore(
                 conn,

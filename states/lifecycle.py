@@ -466,6 +466,7 @@ ACTIONS: tuple[Action, ...] = (
             ),
         ),
         note="疑难、重复投诉会商 (docs/rules.md §4)",
+        follow_ups=("record_consultation",),
         command="consult",
         help="提请会商 (疑难、重复投诉)。",
     ),

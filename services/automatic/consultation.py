@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from services.automatic import alerts
 from services.context import Context
+from services.lifecycle import events
 from services.lifecycle.actions import perform
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput, NotFound
@@ -161,28 +162,57 @@ def _convene(
                 "meeting_at": meeting.isoformat(),
             },
         )
+    return _record(
+        ctx,
+        conn,
+        case["id"],
+        key=key,
+        reason_code=reason_code,
+        reason=reason,
+        departments=depts,
+        meeting=meeting,
+        actor=actor,
+        now=now,
+    )
+
+
+def _record(
+    ctx: Context,
+    conn: Connection,
+    complaint_id: int,
+    *,
+    key: str,
+    reason_code: str,
+    reason: str,
+    departments: list[str],
+    meeting: datetime,
+    actor: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The consultation row and one invitation per department (the case already moved)."""
+    cfg = settings(ctx)
     row = {
-        "complaint_id": case["id"],
+        "complaint_id": complaint_id,
         "dedupe_key": key,
         "reason_code": reason_code,
         "reason": reason,
-        "departments": depts,
+        "departments": departments,
         "meeting_at": to_db(meeting),
         "status": "convened",
         "convened_by": actor,
         "convened_at": to_db(now),
     }
     row["id"] = records.inserted_id(conn.execute(insert(CONSULTATION).values(row)))
-    fresh = records.load_case_by_id(conn, case["id"])
+    fresh = records.load_case_by_id(conn, complaint_id)
     local = meeting.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
-    names = [cfg["labels"].get(d, d) for d in depts]
-    for d in depts:
+    names = [cfg["labels"].get(d, d) for d in departments]
+    for d in departments:
         records.enqueue_alert(
             conn,
             dedupe_key=f"consult:{row['id']}:invite:{d}",
             kind="consultation_invite",
             audience=f"dept:{d}",
-            complaint_id=case["id"],
+            complaint_id=complaint_id,
             event_id=None,
             urgent=False,
             now=now,
@@ -193,10 +223,36 @@ def _convene(
                 meeting_local=local,
                 departments=names,
                 reason=reason,
-                title=f"会商通知: {local} 会商投诉 {case['number']}({reason})",
+                title=f"会商通知: {local} 会商投诉 {fresh['number']}({reason})",
+                # One invitation per recipient address: departments that share a mailbox or
+                # robot get one message (notifications/dispatch.py `_delivery_key`).
+                delivery_group=f"consult:{row['id']}:invite",
             ),
         )
     return row
+
+
+@events.subscribe("record_consultation")
+def _record_manual(event: events.ActionTaken) -> None:
+    """`tousu consult` (the lifecycle action taken by a person) is a consultation like any
+    other: its row, meeting slot and invitations, so `cycle` reminds and escalates it. The
+    consultations this module convenes record themselves (their fields carry a reason code)."""
+    if event.fields.get("reason_code"):
+        return
+    ctx, conn, case = event.ctx, event.conn, event.case
+    cfg = settings(ctx)
+    _record(
+        ctx,
+        conn,
+        case["id"],
+        key=f"manual:{case['id']}:{event.event_id}",
+        reason_code="manual",
+        reason=str(event.fields.get("reason") or "提请会商"),
+        departments=list(event.fields.get("departments") or cfg["departments"]),
+        meeting=meeting_slot(ctx, max(event.at, utcnow()), cfg),
+        actor=event.actor,
+        now=event.at,
+    )
 
 
 def convene_on_deadline(
@@ -441,6 +497,7 @@ def _remind(ctx: Context, cfg: Mapping[str, Any], *, now: datetime) -> int:
                         meeting_at=meeting.isoformat(),
                         meeting_local=local,
                         title=f"会商提醒: 投诉 {case['number']} 将于 {local} 会商",
+                        delivery_group=f"consult:{k_row['id']}:remind",
                     ),
                 )
             conn.execute(

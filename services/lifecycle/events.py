@@ -75,6 +75,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "services.lifecycle.actions",
     "services.lifecycle.priority",
     "services.automatic.callbacks",
+    "services.automatic.consultation",
     "services.automatic.escalation",
     "services.automatic.public_opinion",
     "services.automatic.repeats",

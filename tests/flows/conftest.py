@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.cli.conftest import cli_env, tousu  # noqa: F401 - the CLI, for `tousu consult`
 from tests.notifications.conftest import smtp  # noqa: F401 - the mail server, for the dispatch flow
 
 
