@@ -37,6 +37,13 @@ def import_(
         typer.Option(help="被拒行文件的位置 (文件或目录; 默认与输入文件同目录, 从不覆盖)"),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验并报告, 不写入数据库")] = False,
+    reveal_rejects: Annotated[
+        bool,
+        typer.Option(
+            "--reveal-rejects",
+            help="被拒行文件中显示完整个人信息 (默认遮蔽; 仅可查看个人信息的角色, 记录在案)",
+        ),
+    ] = False,
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -78,6 +85,7 @@ def import_(
                 encoding=encoding,
                 dry_run=dry_run,
                 progress=lambda n: bar.advance(task, n),
+                reveal_rejects=reveal_rejects,
             )
         if as_json:
             output.emit_json(

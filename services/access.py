@@ -93,6 +93,25 @@ def record_cli_refusal(argv: Sequence[str], reason: str, environ: Mapping[str, s
         ctx.close()
 
 
+def record_pii_access(ctx: Context, *, username: str, role: str, what: str, detail: str) -> None:
+    """Personal data shown in full outside a complaint's history (who, when, what, where)."""
+    from storage.pii_access import PiiAccess
+
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            insert(table_of(PiiAccess)).values(
+                at=to_db(utcnow()), username=username, role=role, what=what, detail=detail
+            )
+        )
+
+
+def may_reveal(role: str) -> bool:
+    """Whether a role may see personal data unmasked (states/lifecycle.py PII_ROLES)."""
+    from states.lifecycle import PII_ROLES
+
+    return role in {r.value for r in PII_ROLES}
+
+
 def refusals(ctx: Context, *, limit: int = 100) -> list[dict[str, Any]]:
     with ctx.engine.connect() as conn:
         rows = conn.execute(select(REFUSAL).order_by(REFUSAL.c.id.desc()).limit(limit))

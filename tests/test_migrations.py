@@ -18,6 +18,7 @@ import storage.ledger  # noqa: F401
 import storage.mediation_referral  # noqa: F401
 import storage.models  # noqa: F401
 import storage.notifications  # noqa: F401
+import storage.pii_access  # noqa: F401
 import storage.public_opinion  # noqa: F401
 import storage.rectification  # noqa: F401
 import storage.special_attention  # noqa: F401

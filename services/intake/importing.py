@@ -36,13 +36,15 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from services import access, privacy
 from services.context import Context
 from services.intake import bulk
 from services.intake.bulk import History, Item, Problem
 from services.lifecycle import registration
 from services.lifecycle.registration import CAPACITIES, Person, Registration
 from states import validation as v
-from states.errors import InvalidInput
+from states.errors import Forbidden, InvalidInput
+from states.lifecycle import Role
 from storage.timeutil import utcnow
 
 PERSON_FIELDS = {"name", "kind", "id_number", "phone", "address", "credit_code", "legal_rep"}
@@ -715,16 +717,54 @@ def rejects_path(path: Path, where: Path | None) -> Path:
     return base
 
 
+# How each personal field is masked in a rejects file (services/privacy.py); any other cell
+# has phone and ID numbers typed into it masked.
+_MASKS: dict[str, Callable[[str | None], str | None]] = {
+    "name": privacy.mask_name,
+    "agent_name": privacy.mask_name,
+    "legal_rep": privacy.mask_name,
+    "phone": privacy.mask_phone,
+    "agent_phone": privacy.mask_phone,
+    "id_number": privacy.mask_id,
+    "agent_id_number": privacy.mask_id,
+    "address": privacy.mask_address,
+}
+
+
+def personal_headers(mapping: Mapping) -> dict[str, str]:
+    """Source header → the personal field it feeds (for masking rejects)."""
+    return {h: fld for fld, col in mapping.columns.items() if fld in _MASKS for h in col.headers}
+
+
 class RejectsWriter:
     """The rejects file, opened on the first reject with exclusive creation (no other import's
-    file is ever overwritten) and written as batches finish: one line per bad field."""
+    file is ever overwritten) and written as batches finish: one line per bad field.
 
-    def __init__(self, base: Path, headers: list[str]) -> None:
+    Personal data in it is masked (names, phones, ID numbers, addresses, and phones or IDs in
+    any other cell) unless `reveal` (`tousu import --reveal-rejects`, for roles that may
+    reveal, logged)."""
+
+    def __init__(
+        self,
+        base: Path,
+        headers: list[str],
+        *,
+        personal: dict[str, str] | None = None,
+        reveal: bool = False,
+    ) -> None:
         self.base = base
         self.headers = headers
+        self.personal = personal or {}
+        self.reveal = reveal
         self.path: Path | None = None
         self._fh: IO[str] | None = None
         self._out: Any = None
+
+    def _masked(self, field: str | None, value: str) -> str:
+        if self.reveal or not value:
+            return value
+        mask = _MASKS.get(field or "")
+        return (mask(value) if mask else privacy.mask_text(value)) or ""
 
     def _open(self) -> None:
         stem, n = self.base.name.removesuffix(".csv"), 1
@@ -749,8 +789,8 @@ class RejectsWriter:
         for p in sorted(problems, key=lambda p: p.line):
             row = rows.get(p.line, {})
             self._out.writerow(
-                [p.line, p.column, p.field, p.value, p.reason]
-                + [_shown(row.get(h)) for h in self.headers]
+                [p.line, p.column, p.field, self._masked(p.field, p.value), p.reason]
+                + [self._masked(self.personal.get(h), _shown(row.get(h))) for h in self.headers]
             )
 
     def close(self) -> None:
@@ -771,9 +811,11 @@ def run(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
+    reveal_rejects: bool = False,
 ) -> ImportResult:
     """Import every row; returns counts and where the rejected fields were written. No row
-    stops the file: a bad or failing row becomes a reject with its reason."""
+    stops the file: a bad or failing row becomes a reject with its reason. The rejects file
+    masks personal data unless `reveal_rejects` (a role that may reveal; logged)."""
     user = bulk.check_actor(ctx, actor)
     now = now or utcnow()
     started = time.perf_counter()
@@ -798,7 +840,16 @@ def run(
                 "mapping",
                 f"文件 {path.name} 没有映射文件中的列: {', '.join(dict.fromkeys(missing))}",
             )
-        writer = RejectsWriter(rejects_path(path, rejects), src.headers)
+        if reveal_rejects and not access.may_reveal(user["role"]):
+            raise Forbidden(
+                f"角色「{Role(user['role']).label}」无权查看完整个人信息, 不能使用 --reveal-rejects"
+            )
+        writer = RejectsWriter(
+            rejects_path(path, rejects),
+            src.headers,
+            personal=personal_headers(mapping),
+            reveal=reveal_rejects,
+        )
         try:
             _run(
                 ctx,
@@ -818,6 +869,14 @@ def run(
     finally:
         src.close()
     result.rejects_file = writer.path
+    if reveal_rejects and writer.path is not None:
+        access.record_pii_access(
+            ctx,
+            username=user["username"],
+            role=user["role"],
+            what="import rejects",
+            detail=f"被拒行文件未遮蔽个人信息: {writer.path} (导入 {path.name})",
+        )
     result.seconds = time.perf_counter() - started
     return result
 
