@@ -49,6 +49,7 @@ LAZY: dict[str, str] = {
     "attach": "cli.evidence",  # evidence files in (证据材料)
     "evidence": "cli.evidence:app",  # evidence list/get/verify
     "rectify": "cli.rectify:app",  # rectification ledger (整改台账)
+    "letter": "cli.letter",  # letters to the complainant (告知书)
     # ---- end of sub-apps -------------------------------------------------------------------
 }
 

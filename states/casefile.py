@@ -21,6 +21,7 @@ CONTACT = "contact"
 ATTACH = "attach"
 EVIDENCE_ERASED = "evidence_erased"
 VIEW_EVIDENCE = "view_evidence"
+RENDER_LETTER = "render_letter"
 RECTIFY_ADD = "rectify_add"
 RECTIFY_UPDATE = "rectify_update"
 RECTIFY_OVERDUE = "rectify_overdue"
@@ -30,6 +31,7 @@ EVENT_LABELS: dict[str, str] = {
     ATTACH: "附件入卷",
     EVIDENCE_ERASED: "证据材料删除(超过保存期限)",
     VIEW_EVIDENCE: "取出证据材料",
+    RENDER_LETTER: "出具告知书(含完整个人信息)",
     RECTIFY_ADD: "新增整改事项",
     RECTIFY_UPDATE: "更新整改事项",
     RECTIFY_OVERDUE: "整改逾期升级",
@@ -57,6 +59,18 @@ EVIDENCE_KINDS: dict[str, str] = {
     "invoice": "票据/发票",
     "photo": "照片",
     "other": "其他",
+}
+
+# ---- Letters (告知书): kind → (title, the action whose event the letter reports) ------------
+
+LETTER_KINDS: dict[str, tuple[str, str]] = {
+    "acceptance": ("投诉受理告知书", "accept"),
+    "extension": ("延长处理期限告知书", "extend"),  # Art. 18
+    "appraisal": ("暂停处理期限告知书", "start_appraisal"),  # Art. 18: appraisal time not counted
+    "decision": ("投诉处理决定告知书", "decide"),  # Art. 19
+    "decline": ("不予办理告知书", "decline"),  # Art. 18 para. 4
+    "review": ("核查结论告知书", "conclude_review"),  # Art. 20
+    "mediation": ("调解转介告知书", "mediate"),  # Arts. 23-24
 }
 
 # ---- Rectification ---------------------------------------------------------------------------

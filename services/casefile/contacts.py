@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
 
 from services.casefile import history
 from services.context import Context
@@ -26,6 +27,7 @@ from states.errors import InvalidInput
 from storage import records
 from storage.contact import Contact
 from storage.db import read_only
+from storage.rows import ComplaintRow, UserRow
 from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -95,45 +97,76 @@ def log(
         case = records.load_case(conn, number)
         history.in_scope(ctx, conn, case, user)
         when = history.happened_at(ctx, case, at, now)
-        reason = f"{cf.CHANNELS[channel]}({cf.DIRECTIONS[direction]}): {text}"
-        if ref is not None:
-            reason += f"; 录音编号 {ref}"
-        elif flagged:
-            reason += "; 未登记录音"
-        values = {
-            "complaint_id": case["id"],
-            "at": to_db(when),
-            "channel": channel,
-            "direction": direction,
-            "summary": text,
-            "recording_ref": ref,
-            "unrecorded": flagged,
-            "actor": user["username"],
-            "recorded_at": to_db(now),
-        }
-        contact_id = records.inserted_id(conn.execute(insert(CONTACT).values(values)))
-        event_id = history.append(
+        return record_in(
             conn,
             case,
-            actor=user["username"],
-            role=user["role"],
-            action=cf.CONTACT,
-            at=when,
+            user,
+            channel=channel,
+            direction=direction,
+            text=text,
+            ref=ref,
+            flagged=flagged,
+            when=when,
             now=now,
-            reason=reason,
-            details={
-                "contact_id": contact_id,
-                "channel": channel,
-                "direction": direction,
-                "recording": ref,
-                "unrecorded": flagged,
-            },
         )
-        conn.execute(CONTACT.update().where(CONTACT.c.id == contact_id).values(event_id=event_id))
+
+
+def record_in(
+    conn: Connection,
+    case: ComplaintRow,
+    user: UserRow,
+    *,
+    channel: str,
+    direction: str,
+    text: str,
+    ref: str | None,
+    flagged: bool,
+    when: datetime,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One checked contact's row and event in the caller's transaction (letters record the
+    posting of a letter this way, with its hash in `details`)."""
+    reason = f"{cf.CHANNELS[channel]}({cf.DIRECTIONS[direction]}): {text}"
+    if ref is not None:
+        reason += f"; 录音编号 {ref}"
+    elif flagged:
+        reason += "; 未登记录音"
+    values = {
+        "complaint_id": case["id"],
+        "at": to_db(when),
+        "channel": channel,
+        "direction": direction,
+        "summary": text,
+        "recording_ref": ref,
+        "unrecorded": flagged,
+        "actor": user["username"],
+        "recorded_at": to_db(now),
+    }
+    contact_id = records.inserted_id(conn.execute(insert(CONTACT).values(values)))
+    event_id = history.append(
+        conn,
+        case,
+        actor=user["username"],
+        role=user["role"],
+        action=cf.CONTACT,
+        at=when,
+        now=now,
+        reason=reason,
+        details={
+            "contact_id": contact_id,
+            "channel": channel,
+            "direction": direction,
+            "recording": ref,
+            "unrecorded": flagged,
+            **(details or {}),
+        },
+    )
+    conn.execute(CONTACT.update().where(CONTACT.c.id == contact_id).values(event_id=event_id))
     return {
         **values,
         "id": contact_id,
-        "number": number,
+        "number": case["number"],
         "at": when,
         "recorded_at": now,
         "event_id": event_id,

@@ -34,6 +34,7 @@ from states.errors import InvalidInput, NotFound
 from storage import records
 from storage.db import read_only
 from storage.evidence import Evidence
+from storage.rows import ComplaintRow, UserRow
 from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
@@ -174,45 +175,60 @@ def _record(
     note: str | None,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    out = []
     with ctx.transaction() as conn:
         user = history.acting_user(conn, actor, ROLES, "添加证据材料")
         case = records.load_case(conn, number)
         history.in_scope(ctx, conn, case, user)
-        for c in candidates:
-            values = {
-                "complaint_id": case["id"],
+        return record_in(conn, case, user, candidates, kind=kind, note=note, now=now)
+
+
+def record_in(
+    conn: Connection,
+    case: ComplaintRow,
+    user: UserRow,
+    candidates: Sequence[Candidate],
+    *,
+    kind: str,
+    note: str | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The rows and `attach` events of files already stored (`evidence_store.put`), in the
+    caller's transaction (letters store what they render this way)."""
+    out = []
+    for c in candidates:
+        values = {
+            "complaint_id": case["id"],
+            "kind": kind,
+            "filename": c.path.name[:255],
+            "media_type": c.media_type[:100],
+            "size": len(c.data),
+            "sha256": c.sha256,
+            "note": note,
+            "actor": user["username"],
+            "attached_at": to_db(now),
+        }
+        eid = records.inserted_id(conn.execute(insert(EVIDENCE).values(values)))
+        event_id = history.append(
+            conn,
+            case,
+            actor=user["username"],
+            role=user["role"],
+            action=cf.ATTACH,
+            at=now,
+            now=now,
+            reason=f"{cf.EVIDENCE_KINDS[kind]}: {values['filename']}"
+            + (f" ({note})" if note else ""),
+            details={
+                "evidence_id": eid,
+                "filename": values["filename"],
                 "kind": kind,
-                "filename": c.path.name[:255],
-                "media_type": c.media_type[:100],
-                "size": len(c.data),
+                "media_type": values["media_type"],
+                "size": values["size"],
                 "sha256": c.sha256,
-                "note": note,
-                "actor": user["username"],
-                "attached_at": to_db(now),
-            }
-            eid = records.inserted_id(conn.execute(insert(EVIDENCE).values(values)))
-            event_id = history.append(
-                conn,
-                case,
-                actor=user["username"],
-                role=user["role"],
-                action=cf.ATTACH,
-                at=now,
-                now=now,
-                reason=f"{cf.EVIDENCE_KINDS[kind]}: {values['filename']}"
-                + (f" ({note})" if note else ""),
-                details={
-                    "evidence_id": eid,
-                    "filename": values["filename"],
-                    "kind": kind,
-                    "media_type": values["media_type"],
-                    "size": values["size"],
-                    "sha256": c.sha256,
-                },
-            )
-            conn.execute(update(EVIDENCE).where(EVIDENCE.c.id == eid).values(event_id=event_id))
-            out.append({**values, "id": eid, "event_id": event_id, "attached_at": now})
+            },
+        )
+        conn.execute(update(EVIDENCE).where(EVIDENCE.c.id == eid).values(event_id=event_id))
+        out.append({**values, "id": eid, "event_id": event_id, "attached_at": now})
     return out
 
 

@@ -130,3 +130,24 @@ def test_rectify_add_update_list_and_rate(tousu: Tousu, ctx: Context, now: datet
     assert rate["target_rate"] == 0.95
     shown = tousu("rectify", "rate", "--period", f"{today:%Y-%m}", user="supervisor").stdout
     assert "整改完成率" in shown and "理赔部" in shown
+
+
+def test_tousu_letter_renders_keeps_and_records_the_posting(
+    tousu: Tousu, ctx: Context, now: datetime, tmp_path: Path
+) -> None:
+    number = accepted(ctx, now - timedelta(days=1))
+    out = tmp_path / "letters"
+    out.mkdir()
+    done = as_json(
+        tousu("letter", number, "acceptance", "--no-pdf", "--posted", "--out", str(out),
+              "--json", user="liaison")
+    )  # fmt: skip
+    letter = done["letter"]
+    assert [Path(f).name for f in letter["files"]] == [f"{number}-投诉受理告知书.docx"]
+    events = as_json(tousu("show", number, "--json", user="liaison"))["events"]
+    assert [e["action"] for e in events[-3:]] == ["attach", "render_letter", "contact"]
+    posted = events[-1]
+    assert posted["details"]["channel"] == "letter"
+    assert posted["details"]["letter_sha256"] == letter["docx_sha256"]
+    bad = tousu("letter", number, "decision", "--no-pdf", "--out", str(out), user="liaison")
+    assert bad.exit_code == 2 and "处理决定" in bad.output
