@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -324,6 +324,21 @@ def verify(ctx: Context, number: str, *, actor: str) -> list[dict[str, Any]]:
         history.in_scope(ctx, conn, case, user)
         rows = _rows(conn, case["id"])
         return [{**r, "verdict": _verdict(ctx, conn, r)} for r in rows]
+
+
+# ---- Key rotation: for services/keys.py `rotate` (issue 14) -----------------------------------
+
+
+def reseal_files(ctx: Context, rotate: Callable[[bytes], bytes]) -> int:
+    """Re-encrypt every kept evidence file with `rotate` (the rotation's MultiFernet.rotate),
+    so that the files stay readable once the old key is retired. Safe to run again: a file
+    already sealed with the new key is simply sealed again. Returns the files rewritten."""
+    with read_only(ctx.engine) as conn:
+        shas = conn.execute(
+            select(EVIDENCE.c.sha256).where(EVIDENCE.c.erased_at.is_(None)).distinct()
+        ).scalars()
+        wanted = sorted(set(shas))
+    return sum(evidence_store.reseal(ctx, sha, rotate) for sha in wanted)
 
 
 # ---- Retention: for the retention flow (issue 13 item 11) -------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -45,15 +46,7 @@ def put(ctx: Context, sha256: str, data: bytes) -> bool:
     target = path_of(ctx, sha256)
     if target.is_file() and read_plain(ctx, sha256) == data:
         return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(ctx.vault.seal(data))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write(target, ctx.vault.seal(data))
     return True
 
 
@@ -70,6 +63,30 @@ def read_plain(ctx: Context, sha256: str) -> bytes | None:
         return ctx.vault.unseal(token)
     except InvalidToken:
         return None
+
+
+def reseal(ctx: Context, sha256: str, rotate: Callable[[bytes], bytes]) -> bool:
+    """Re-encrypt one stored file with `rotate` (a key rotation's MultiFernet.rotate: any old
+    key decrypts, the new one encrypts); False when the file is missing."""
+    target = path_of(ctx, sha256)
+    try:
+        token = target.read_bytes()
+    except FileNotFoundError:
+        return False
+    _write(target, rotate(token))
+    return True
+
+
+def _write(target: Path, sealed: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(sealed)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def delete(ctx: Context, sha256: str) -> bool:

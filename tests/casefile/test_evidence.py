@@ -181,3 +181,19 @@ def test_retention_erases_a_cases_files_with_an_event_and_keeps_shared_content(
     assert [v["verdict"] for v in evidence.verify(ctx, kept, actor="liaison")] == ["ok"]
     last = get_complaint(ctx, old)["events"][-1]
     assert (last["action"], last["actor"]) == ("evidence_erased", "system")
+
+
+def test_a_key_rotation_reseals_the_files_so_the_new_key_alone_reads_them(
+    ctx: Context, now: datetime, tmp_path: Path
+) -> None:
+    from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+    number = accepted(ctx, now - timedelta(days=1))
+    [row] = evidence.attach(ctx, number, [_file(tmp_path, "a.pdf", PDF)], actor="liaison")
+    new = Fernet.generate_key()
+    multi = MultiFernet([Fernet(new), Fernet(ctx.config.key.encode())])
+    assert evidence.reseal_files(ctx, multi.rotate) == 1
+    sealed = evidence_store.path_of(ctx, row["sha256"]).read_bytes()
+    assert Vault(new).unseal(sealed) == PDF
+    with pytest.raises(InvalidToken):
+        Fernet(ctx.config.key.encode()).decrypt(sealed)
