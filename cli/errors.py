@@ -232,11 +232,11 @@ class TousuGroup(TyperGroup):
             if bad is not None:
                 raise bad
             return super().invoke(ctx)
-        except typer.Abort:
-            from cli import zh
-
-            zh.rich_strings()  # "Aborted." is drawn by Typer after this returns
-            raise
+        except typer.Abort:  # a prompt met the end of its input, or Ctrl-C: nothing done
+            typer.echo("", err=True)
+            report(BAD_INPUT, "已中止 (输入已结束或被中断), 未作任何修改", None, as_json)
+            sys.stdout.flush()
+            raise typer.Exit(BAD_INPUT) from None
         except (typer.Exit, NoArgsIsHelpError):
             raise
         except ClickException as exc:

@@ -86,7 +86,9 @@ def test_a_bad_registration_value_is_refused_by_name_and_nothing_is_written(
 def test_full_width_digits_in_phone_and_id_numbers_are_read_as_digits(
     tousu: Tousu, ctx: Context
 ) -> None:
-    args = _register_with(phone="１３８００１３８０００", id_number="１１０１０５１９４９１２３１００２Ｘ")
+    args = _register_with(
+        phone="１３８００１３８０００", id_number="１１０１０５１９４９１２３１００２Ｘ"
+    )
     result = tousu(*args, "--json")
     assert result.exit_code == 0, result.output
     shown = as_json(tousu("show", as_json(result)["number"], "--reveal", "--json"))
@@ -227,3 +229,37 @@ def test_an_investigator_sees_phone_and_id_numbers_in_the_facts_masked(
     assert not re.search(r"\d{4}[- ]?\d{4}[- ]?\d{3}", shown.replace("110105", "")), shown
     revealed = as_json(tousu("show", number, "--reveal", "--json", user="clerk"))
     assert revealed["complaint"]["facts"] == facts
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"code": "c" * 70}, {"code": "nul\x00byte"}, {"code": "n", "id": 2**70}],
+    ids=["too-long", "nul-byte", "huge-integer"],
+)
+def test_a_value_the_database_cannot_hold_is_bad_input_on_both_databases(
+    any_ctx: Context, value: dict[str, Any]
+) -> None:
+    """The net under the declared limits: whatever the driver says about a value (PostgreSQL's
+    DataError, SQLite's overflow) is exit 2, not a traceback."""
+    from sqlalchemy import insert
+
+    from cli.errors import classify
+    from storage.models import Institution
+    from storage.schema import table_of
+
+    row = {"name": "某机构", "branch": "beijing", "level": "branch", **value}
+    try:
+        with any_ctx.engine.begin() as conn:
+            conn.execute(insert(table_of(Institution)).values(**row))
+    except Exception as exc:  # noqa: BLE001 - whatever the driver raises is classified
+        found = classify(exc)
+        assert found is not None and found[0] == 2, (type(exc), exc)
+    else:  # SQLite holds any text: the declared limits (states/validation.py) keep both alike
+        assert any_ctx.engine.dialect.name == "sqlite" and "id" not in value
+
+
+def test_a_prompt_that_meets_the_end_of_its_input_is_bad_input(tousu: Tousu, ctx: Context) -> None:
+    before = _written(ctx)
+    result = tousu("register", "--prompt", "--name", "赵六", input="")
+    assert result.exit_code == 2, result.output
+    assert "已中止" in result.output and _written(ctx) == before
