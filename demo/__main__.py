@@ -17,6 +17,7 @@ STEPS = [
     "demo.ledger",
     "demo.flows",
     "demo.cli",
+    "demo.casefile",
     "demo.reports",
     "demo.notifications",
 ]
