@@ -99,7 +99,8 @@ def run(ctx: Context, console: Console) -> None:
     )
     swept = rectification.sweep(ctx, now=now)
     console.print(f"整改事项 #{item['id']} 到期未完成, 巡检升级 {swept.escalated} 次")
-    out = Path(tempfile.mkdtemp(prefix="tousu-letters-"))
+    out = ctx.config.data_dir / "letters"
+    out.mkdir(parents=True, exist_ok=True)
     done = letters.render(ctx, number, "decision", actor=HANDLER, out_dir=out, posted=True)
     for path in done["files"]:
         console.print(f"告知书: {path}")
