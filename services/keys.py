@@ -282,6 +282,25 @@ class Rotation:
     done: bool = False
 
 
+def _key_in_use(conn: Connection, keys: Keys) -> bytes:
+    """For a database without a check: the configured key that decrypts a stored value (the
+    only key when nothing is stored yet)."""
+    from cryptography.fernet import Fernet, InvalidToken
+
+    sample = _sample_token(conn)
+    if sample is None:
+        if len(keys.keys) == 1:
+            return keys.keys[0]
+        raise KeyUnusable("数据库尚未登记密钥且没有数据可供识别: 请只配置当前密钥后再运行")
+    for key in keys.keys:
+        try:
+            Fernet(key).decrypt(sample.encode())
+            return key
+        except InvalidToken:
+            continue
+    raise _mismatch(keys, ["(未登记; 已有数据无法用这些密钥解密)"])
+
+
 def _start(ctx: Context, keys: Keys, current: dict[str, Any]) -> Keys:
     """Put a new key first (the key file rewritten; TOUSU_KEY must already list it first) and
     record it as the key being rotated to."""
@@ -325,8 +344,8 @@ def rotate(
     keys = read_keys(ctx.config)
     with ctx.transaction() as conn:
         rows = _rows(conn)
-        if not rows:
-            record_check(conn, keys)
+        if not rows:  # the check of the key in use first: the one that reads what is stored
+            record_check(conn, Keys((_key_in_use(conn, keys),), keys.source))
             rows = _rows(conn)
     current = next(r for r in rows if r["state"] == "current")
     target = next((r for r in rows if r["state"] == "rotating"), None)

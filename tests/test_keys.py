@@ -169,3 +169,28 @@ def test_rotation_runs_in_batches_resumes_after_an_interruption_and_keeps_matchi
     # The old key alone is no longer this database's key.
     r = _run(ctx, tmp_path, "queue", "--user", "liaison", TOUSU_KEY=TEST_KEY)
     assert r.exit_code == 6
+
+
+def test_rotation_on_postgresql_re_encrypts_parties_and_user_mobiles(
+    pg_ctx: Context, tmp_path: Path
+) -> None:
+    from services import users
+
+    number = registered(pg_ctx, cst(2026, 6, 1, 9))
+    users.set_contact(pg_ctx, "supervisor", mobile="13912345678")
+    new = keys.new_key().decode()
+    both = open_context(
+        make_config(tmp_path, pg_ctx.config.database_url, TOUSU_KEY=f"{new},{TEST_KEY}")
+    )
+    try:
+        assert keys.rotate(both, batch=1).done
+    finally:
+        both.close()
+    only_new = open_context(make_config(tmp_path, pg_ctx.config.database_url, TOUSU_KEY=new))
+    try:
+        cid = queries.get_complaint(only_new, number)["case"]["complainant_id"]
+        assert queries.decrypt_party(only_new, cid)["name"] == "赵六"
+        shown = users.set_contact(only_new, "supervisor")
+        assert shown["mobile"] == "139****5678"
+    finally:
+        only_new.close()
