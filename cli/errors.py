@@ -115,24 +115,31 @@ def readable(text: str) -> str:
 
 def bad_argument(argv: list[str]) -> InvalidInput | None:
     """The first argument holding characters no one types (invalid UTF-8, control or bidi
-    characters other than line breaks and tabs), named by its option; checked before any
-    command runs, so no command ever sees them."""
-    from states.validation import bad_character
+    characters other than line breaks and tabs) or longer than any field takes, named by its
+    option; checked before any command runs, so no command ever sees it."""
+    from states.validation import TEXT_LIMITS, bad_character
 
+    longest = max(TEXT_LIMITS.values())  # no field takes more: the net for every command
     for i, arg in enumerate(argv):
         bad = bad_character(arg, multiline=True)
+        if bad is None and len(arg) > longest:
+            bad = f"过长: 任何参数最多 {longest} 个字符, 实际 {len(arg)} 个"
         if bad is None:
             continue
         option, _, _ = arg.partition("=")
         if not option.startswith("--") or option == arg:
             option = argv[i - 1] if i > 0 and argv[i - 1].startswith("--") else ""
         if option and bad_character(option) is None:
-            return InvalidInput(option[2:].replace("-", "_"), f"含有不允许的字符: {bad}")
-        return InvalidInput(ARGUMENT, f"含有不允许的字符: {bad}")
+            return InvalidInput(option[2:].replace("-", "_"), _why(bad))
+        return InvalidInput(ARGUMENT, _why(bad))
     return None
 
 
 ARGUMENT = "argument"  # the field of a positional argument (no flag to name)
+
+
+def _why(bad: str) -> str:
+    return bad if bad.startswith("过长") else f"含有不允许的字符: {bad}"
 
 
 def log_unexpected(exc: BaseException) -> str:

@@ -263,3 +263,15 @@ def test_a_prompt_that_meets_the_end_of_its_input_is_bad_input(tousu: Tousu, ctx
     result = tousu("register", "--prompt", "--name", "赵六", input="")
     assert result.exit_code == 2, result.output
     assert "已中止" in result.output and _written(ctx) == before
+
+
+def test_no_command_takes_an_argument_longer_than_any_field(
+    tousu: Tousu, ctx: Context, now: Any
+) -> None:
+    number = accepted(ctx, now - timedelta(days=1))
+    before = _written(ctx)
+    args = ["attention", "add", number, "--reason", "长" * 40_000, "--evidence", "来电录音"]
+    result = tousu(*args, user="supervisor")
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("错误(输入有误) --reason: 过长"), result.output
+    assert _written(ctx) == before
