@@ -69,7 +69,8 @@ def rotate(
         emit_json({"rotation": vars(result)}, None)
         return
     typer.echo(
-        f"密钥轮换完成: 当前密钥指纹 {result.fingerprint[:8]}…, 重新加密 {result.rewritten} 行。"
+        f"密钥轮换完成: 当前密钥指纹 {result.fingerprint[:8]}…, 重新加密 {result.rewritten} 行, "
+        f"证据文件 {result.files} 个。"
         "旧密钥仍在密钥文件 (或 TOUSU_KEY) 后面几行, 仅用于解密; 确认备份无误后可删去"
     )
 

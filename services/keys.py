@@ -12,7 +12,8 @@ rotation (storage/vault.py does the cryptography, storage/key_check.py holds the
   before the check existed, or migrated without a key) gets one at first use, after the
   key has decrypted a stored value if there is one.
 - `rotate` moves every encrypted value to a new key with MultiFernet, in batches of its
-  own transaction each, recording how far it got: run it again to resume. The match-hash
+  own transaction each, recording how far it got: run it again to resume; evidence files
+  are re-sealed before the old key is retired. The match-hash
   key does not change (it is carried over under the new key), so repeat detection and
   lookups keep finding earlier complaints.
 """
@@ -278,6 +279,7 @@ def ensure_check(ctx: Context, keys: Keys | None = None) -> bool:
 class Rotation:
     fingerprint: str
     rewritten: int = 0
+    files: int = 0  # evidence files re-sealed
     batches: int = 0
     done: bool = False
 
@@ -400,6 +402,10 @@ def rotate(
                 on_batch(result)
         else:
             return result  # stopped early: run again to resume
+    # Evidence files sealed with the old key, before it is retired (safe to repeat).
+    from services.casefile.evidence import reseal_files
+
+    result.files = reseal_files(ctx, multi.rotate)
     with ctx.transaction() as conn:
         conn.execute(
             update(checks)

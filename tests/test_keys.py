@@ -194,3 +194,27 @@ def test_rotation_on_postgresql_re_encrypts_parties_and_user_mobiles(
         assert shown["mobile"] == "139****5678"
     finally:
         only_new.close()
+
+
+def test_rotation_reseals_evidence_files_before_retiring_the_old_key(
+    ctx: Context, tmp_path: Path
+) -> None:
+    from services.casefile import evidence, evidence_store
+    from storage.vault import Vault
+    from tests.factories import accepted
+
+    number = accepted(ctx, cst(2026, 6, 1, 9))
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    [row] = evidence.attach(ctx, number, [pdf], actor="liaison")
+    new = keys.new_key().decode()
+    both = open_context(
+        make_config(tmp_path, ctx.config.database_url, TOUSU_KEY=f"{new},{TEST_KEY}")
+    )
+    try:
+        done = keys.rotate(both)
+        assert done.done and done.files == 1
+    finally:
+        both.close()
+    sealed = evidence_store.path_of(ctx, row["sha256"]).read_bytes()
+    assert Vault(new.encode()).unseal(sealed) == pdf.read_bytes()
