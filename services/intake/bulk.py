@@ -206,7 +206,9 @@ def register_batch(
                     _insert(ctx, fresh, user, now, part, escalate, conn=conn)
                 out.add(part)
             except Exception:
-                log.exception("import batch failed; registering its rows one by one")
+                # Kept for the log file: the user reads the reason in the rejects file (an
+                # ERROR record would reach the terminal with its traceback).
+                log.info("import batch failed; registering its rows one by one", exc_info=True)
                 for item in fresh:
                     out.add(_one(ctx, item, user, now, escalate, conn=conn))
     if overdue is not None:
@@ -224,7 +226,7 @@ def _one(
         with conn.begin_nested():
             _insert(ctx, [item], user, now, part, escalate, conn=conn)
     except Exception as exc:
-        log.exception("import row %s failed", item.line)
+        log.info("import row %s failed", item.line, exc_info=True)
         return BatchResult(
             rejected=[Problem(item.line, "", "", "", f"意外错误: {type(exc).__name__}: {exc}")]
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -106,3 +107,22 @@ def test_encoding_and_rejects_options(tousu: Tousu, ctx: Context, tmp_path: Path
     assert res.exit_code == 2 and (out / "in.rejects.csv").exists()
     wrong = tousu("import", str(path), "--mapping", str(m), "--encoding", "klingon")
     assert wrong.exit_code == 2 and "klingon" in wrong.output
+
+
+def test_a_row_failing_unexpectedly_is_a_reject_with_no_traceback_on_the_terminal(
+    tousu: Tousu, ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.intake import bulk
+
+    real = bulk.registration.party_row
+
+    def failing(ctx: Context, p: Any, now: datetime) -> dict[str, Any]:
+        if p.name == "王2":
+            raise RuntimeError("磁盘已满")
+        return real(ctx, p, now)
+
+    monkeypatch.setattr(bulk.registration, "party_row", failing)
+    path, m = write(tmp_path, [good(1), good(2), good(3)])
+    res = tousu("import", str(path), "--mapping", str(m))  # the fixture refuses a traceback
+    assert res.exit_code == 2 and "意外错误" in res.output
+    assert stored(ctx) == 2
