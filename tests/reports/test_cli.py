@@ -19,11 +19,13 @@ def test_import_reports_counts_and_the_rejects_file(
 ) -> None:
     write_sample(ctx, tmp_path / "legacy.csv", 30)
     result = tousu("import", str(tmp_path / "legacy.csv"), "--mapping", str(MAPPING))
-    assert result.exit_code == 0, result.output
+    # Some rows rejected (the rest stored): exit 2, so that a script can tell.
+    assert result.exit_code == 2, result.output
     assert "新登记 26" in result.output and "被拒 4" in result.output
-    assert "legacy.rejects.csv" in result.output
+    assert str(tmp_path / "legacy.rejects.csv") in result.output
     again = tousu("import", str(tmp_path / "legacy.csv"), "--mapping", str(MAPPING))
     assert "新登记 0, 已导入过 26" in again.output
+    assert str(tmp_path / "legacy.rejects-2.csv") in again.output
 
 
 @pytest.mark.now(dataset.AS_OF)
