@@ -20,7 +20,7 @@ from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput
 from states.fields import Kind
 from states.priority import assess
-from states.validation import amount, choice
+from states.validation import GROUP_SIZE, amount, choice, integer
 from storage import records
 from storage.public_opinion import OpinionTask
 from storage.rows import ComplaintRow, NamedUserRow
@@ -242,11 +242,8 @@ def _mark_media(move: Move) -> dict[str, Any]:
 def _update_facts(move: Move) -> dict[str, Any]:
     fields = move.fields
     values: dict[str, Any] = {}
-    if fields.get("group_size") is not None:
-        size = int(fields["group_size"])
-        if size < 1:
-            raise InvalidInput("group_size", "人数至少为 1")
-        values["group_size"] = size
+    if fields.get("group_size") is not None:  # the range registration takes, declared once
+        values["group_size"] = integer(fields["group_size"], "group_size", *GROUP_SIZE)
     if fields.get("amount") not in (None, ""):
         values["amount"] = amount(fields["amount"])
     if fields.get("regulator_ref"):

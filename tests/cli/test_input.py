@@ -275,3 +275,13 @@ def test_no_command_takes_an_argument_longer_than_any_field(
     assert result.exit_code == 2, result.output
     assert result.output.startswith("错误(输入有误) --reason: 过长"), result.output
     assert _written(ctx) == before
+
+
+def test_changed_facts_take_the_group_size_range_registration_takes(
+    tousu: Tousu, ctx: Context, now: Any
+) -> None:
+    number = accepted(ctx, now - timedelta(days=1))
+    before = _written(ctx)
+    args = ["facts", number, "--reason", "新增投诉人", "--group-size", "2000000", "--json"]
+    _refused(tousu(*args, user="supervisor"), "--group-size")
+    assert _written(ctx) == before
