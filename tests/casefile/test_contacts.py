@@ -168,3 +168,13 @@ def test_a_handler_of_another_branch_may_not_log_a_contact_nor_attach_nor_rectif
         rectification.add(ctx, number, actor="sh.duijie", what="x", department="claims")
     assert contacts.for_complaint(ctx, number) == []
     contacts.log(ctx, number, actor="liaison", channel="sms", summary="本人负责的投诉")
+
+
+@pytest.mark.postgres
+def test_contacts_and_quiet_days_work_on_both_databases(any_ctx: Context, now: datetime) -> None:
+    number = accepted(any_ctx, now - timedelta(days=6))
+    contacts.log(any_ctx, number, actor="liaison", channel="email", summary="进展告知")
+    case = get_complaint(any_ctx, number)["case"]
+    assert list(quiet.last_contacts(any_ctx, [case["id"]])) == [case["id"]]
+    assert quiet.quiet_days(any_ctx, [case], now=now) == {}
+    assert [c["channel"] for c in contacts.for_complaint(any_ctx, number)] == ["email"]

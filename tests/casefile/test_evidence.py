@@ -197,3 +197,12 @@ def test_a_key_rotation_reseals_the_files_so_the_new_key_alone_reads_them(
     assert Vault(new).unseal(sealed) == PDF
     with pytest.raises(InvalidToken):
         Fernet(ctx.config.key.encode()).decrypt(sealed)
+
+
+@pytest.mark.postgres
+def test_attach_and_verify_work_on_both_databases(
+    any_ctx: Context, now: datetime, tmp_path: Path
+) -> None:
+    number = accepted(any_ctx, now - timedelta(days=1))
+    evidence.attach(any_ctx, number, [_file(tmp_path, "a.pdf", PDF)], actor="liaison")
+    assert [v["verdict"] for v in evidence.verify(any_ctx, number, actor="liaison")] == ["ok"]

@@ -173,3 +173,16 @@ def test_the_five_dimension_analysis_lists_the_cases_rectification_items(ctx: Co
                     due=date(2026, 8, 31), now=ADDED)  # fmt: skip
     root = analyse(ctx, number)["溯源整改"]
     assert f"整改事项 #{item['id']}: 理赔时效纳入考核 (理赔部, 期限 2026-08-31, 待整改)" in root
+
+
+@pytest.mark.postgres
+def test_the_ladder_and_the_rate_work_on_both_databases(any_ctx: Context) -> None:
+    number = accepted(any_ctx, RECEIVED)
+    item = rect.add(any_ctx, number, actor="liaison", what="流程", department="claims",
+                    due=date(2026, 8, 31), now=ADDED)  # fmt: skip
+    assert rect.sweep(any_ctx, now=cst(2026, 9, 8, 0, 0)).escalated == 1
+    assert rect.sweep(any_ctx, now=cst(2026, 9, 8, 0, 0)).escalated == 0
+    rect.update_item(any_ctx, item["id"], actor="liaison", status="done", evidence="已完成",
+                     now=cst(2026, 9, 9))  # fmt: skip
+    got = rect.completion(any_ctx, start=cst(2026, 8, 1), end=cst(2026, 9, 1))
+    assert (got["total"]["due"], got["total"]["done"]) == (1, 0)  # done after the period
