@@ -268,11 +268,13 @@ def list_items(
 ) -> list[dict[str, Any]]:
     now = now or utcnow()
     with read_only(ctx.engine) as conn:
-        history.acting_user(conn, actor, READERS, "查看整改台账")
+        user = history.acting_user(conn, actor, READERS, "查看整改台账")
         C = records.COMPLAINT
         query = select(ITEM, C.c.number).join(C, C.c.id == ITEM.c.complaint_id)
         if number is not None:
-            query = query.where(ITEM.c.complaint_id == records.load_case(conn, number)["id"])
+            case = records.load_case(conn, number)
+            history.in_scope(ctx, conn, case, user)
+            query = query.where(ITEM.c.complaint_id == case["id"])
         if department is not None:
             query = query.where(ITEM.c.department == _department(ctx, department))
         if branch is not None:

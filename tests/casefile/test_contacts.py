@@ -166,6 +166,8 @@ def test_a_handler_of_another_branch_may_not_log_a_contact_nor_attach_nor_rectif
         evidence.attach(ctx, number, [paper], actor="sh.duijie")
     with pytest.raises(Forbidden):
         rectification.add(ctx, number, actor="sh.duijie", what="x", department="claims")
+    with pytest.raises(Forbidden):
+        rectification.list_items(ctx, actor="sh.duijie", number=number)
     assert contacts.for_complaint(ctx, number) == []
     contacts.log(ctx, number, actor="liaison", channel="sms", summary="本人负责的投诉")
 
