@@ -181,7 +181,7 @@ def _mismatch(keys: Keys, known: Iterable[str]) -> KeyUnusable:
     return KeyUnusable(
         f"个人信息密钥与数据库不匹配 (密钥来自 {keys.source}, 指纹 {keys.fingerprints[0][:8]}…; "
         f"数据库登记的密钥指纹 {', '.join(k[:8] + '…' for k in known)}): "
-        "请使用本数据库的密钥; 用错的密钥写入的数据将无人能解密"
+        "请使用本数据库的密钥 (换用新密钥须经 tousu key rotate); 用错的密钥写入的数据将无人能解密"
     )
 
 
@@ -200,21 +200,33 @@ def verify(conn: Connection, keys: Keys) -> dict[str, Any] | None:
     return next(r for r in rows if r["state"] == "current")
 
 
-def _unchecked(conn: Connection, keys: Keys) -> dict[str, Any]:
-    """A database without a check: the keys must decrypt a stored value, if there is one;
-    the match-hash key is then the one derived from the first key (as before the check)."""
-    from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+def _key_in_use(conn: Connection, keys: Keys) -> bytes:
+    """Of the configured keys, the one that decrypts a stored value (the first when nothing
+    is stored yet); KeyUnusable when none does."""
+    from cryptography.fernet import Fernet, InvalidToken
 
-    multi = MultiFernet([Fernet(k) for k in keys.keys])
     sample = _sample_token(conn)
-    if sample is not None:
+    if sample is None:
+        return keys.keys[0]
+    for key in keys.keys:
         try:
-            multi.decrypt(sample.encode())
+            Fernet(key).decrypt(sample.encode())
+            return key
         except InvalidToken:
-            raise _mismatch(keys, ["(未登记; 已有数据无法用此密钥解密)"]) from None
+            continue
+    raise _mismatch(keys, ["(未登记; 已有数据无法用此密钥解密)"])
+
+
+def _unchecked(conn: Connection, keys: Keys) -> dict[str, Any]:
+    """A database without a check: the configured key that decrypts a stored value (the
+    first key when nothing is stored yet) is the database's; its match-hash key is the one
+    derived from it, as before the check existed."""
+    from cryptography.fernet import Fernet
+
+    key = _key_in_use(conn, keys)
     return {
-        "fingerprint": keys.fingerprints[0],
-        "hash_key_enc": Fernet(keys.keys[0]).encrypt(_legacy_hash_key(keys.keys[0])).decode(),
+        "fingerprint": fingerprint(key),
+        "hash_key_enc": Fernet(key).encrypt(_legacy_hash_key(key)).decode(),
     }
 
 
@@ -269,7 +281,9 @@ def ensure_check(ctx: Context, keys: Keys | None = None) -> bool:
         if verify(conn, keys) is not None:
             return False
         record_check(conn, keys)
-        return True
+    with ctx.engine.connect() as conn:
+        verify(conn, keys)  # the recorded key is the data's: it must also be the first given
+    return True
 
 
 # ---- Rotation --------------------------------------------------------------------------------
@@ -282,25 +296,6 @@ class Rotation:
     files: int = 0  # evidence files re-sealed
     batches: int = 0
     done: bool = False
-
-
-def _key_in_use(conn: Connection, keys: Keys) -> bytes:
-    """For a database without a check: the configured key that decrypts a stored value (the
-    only key when nothing is stored yet)."""
-    from cryptography.fernet import Fernet, InvalidToken
-
-    sample = _sample_token(conn)
-    if sample is None:
-        if len(keys.keys) == 1:
-            return keys.keys[0]
-        raise KeyUnusable("数据库尚未登记密钥且没有数据可供识别: 请只配置当前密钥后再运行")
-    for key in keys.keys:
-        try:
-            Fernet(key).decrypt(sample.encode())
-            return key
-        except InvalidToken:
-            continue
-    raise _mismatch(keys, ["(未登记; 已有数据无法用这些密钥解密)"])
 
 
 def _start(ctx: Context, keys: Keys, current: dict[str, Any]) -> Keys:
@@ -347,7 +342,7 @@ def rotate(
     with ctx.transaction() as conn:
         rows = _rows(conn)
         if not rows:  # the check of the key in use first: the one that reads what is stored
-            record_check(conn, Keys((_key_in_use(conn, keys),), keys.source))
+            record_check(conn, keys)
             rows = _rows(conn)
     current = next(r for r in rows if r["state"] == "current")
     target = next((r for r in rows if r["state"] == "rotating"), None)

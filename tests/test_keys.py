@@ -218,3 +218,16 @@ def test_rotation_reseals_evidence_files_before_retiring_the_old_key(
         both.close()
     sealed = evidence_store.path_of(ctx, row["sha256"]).read_bytes()
     assert Vault(new.encode()).unseal(sealed) == pdf.read_bytes()
+
+
+def test_an_unchecked_database_records_the_key_that_reads_its_data_not_the_first_given(
+    ctx: Context, tmp_path: Path
+) -> None:
+    registered(ctx, cst(2026, 6, 1, 9))
+    new = keys.new_key().decode()
+    r = _run(ctx, tmp_path, "queue", "--user", "liaison", TOUSU_KEY=f"{new},{TEST_KEY}")
+    assert r.exit_code == 6  # the data's key is recorded; a new key first needs `key rotate`
+    assert [k["fingerprint"] for k in keys.status(ctx)["known"]] == [
+        keys.fingerprint(TEST_KEY.encode())[:8]
+    ]
+    assert _run(ctx, tmp_path, "queue", "--user", "liaison").exit_code == 0
