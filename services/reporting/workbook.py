@@ -138,7 +138,7 @@ def _summary(wb: Any, rep: Report, style: paper.Style) -> None:
     ws.add_chart(chart, f"A{top + len(TIMELINESS) + 2}")
     ws.freeze_panes = "B5"
     paper.apply_font(ws, style)
-    paper.fit_columns(ws, style, minimum=10, limits={"A": 24})
+    paper.fit_columns(ws, style, minimum=10, limits={"A": 30})  # labels on one line
     paper.fit_rows(ws, style)
     paper.page_setup(
         ws,
