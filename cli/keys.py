@@ -60,7 +60,9 @@ def rotate(
             if not as_json:
                 typer.echo(f"已重新加密 {r.rewritten} 行 (第 {r.batches} 批)", err=True)
 
-        result = keys.rotate(ctx, batch=batch, on_batch=progress)
+        from services.casefile.evidence import reseal_files
+
+        result = keys.rotate(ctx, batch=batch, on_batch=progress, reseal=reseal_files)
     finally:
         ctx.close()
     if as_json:

@@ -27,7 +27,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import column, func, insert, select, table, update
 from sqlalchemy.engine import Connection
@@ -37,8 +37,23 @@ from states.errors import TousuError
 from storage.timeutil import to_db, utcnow
 
 if TYPE_CHECKING:
-    from services.context import Context
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.engine import Engine
+
     from storage.vault import Vault
+
+
+class Context(Protocol):
+    """What this module needs of services.context.Context (which opens the vault through
+    this module, so it is not imported here)."""
+
+    config: Config
+    engine: Engine
+
+    def transaction(self) -> AbstractContextManager[Connection]: ...
+
+    def reset_vault(self) -> None: ...
 
 # What every command's start-up check reads, without the SQLModel tables (cli/main.py: a
 # command like `tousu show` must not pay for importing them).
@@ -333,6 +348,7 @@ def rotate(
     batch: int = 500,
     max_batches: int | None = None,
     on_batch: Callable[[Rotation], None] | None = None,
+    reseal: Callable[[Any, Callable[[bytes], bytes]], int] | None = None,
 ) -> Rotation:
     """Re-encrypt every stored token with the first key, `batch` rows a transaction; resumes
     where an earlier run stopped (`max_batches` stops early, as an interruption would)."""
@@ -397,10 +413,11 @@ def rotate(
                 on_batch(result)
         else:
             return result  # stopped early: run again to resume
-    # Evidence files sealed with the old key, before it is retired (safe to repeat).
-    from services.casefile.evidence import reseal_files
-
-    result.files = reseal_files(ctx, multi.rotate)
+    # Files sealed with the old key (evidence), before it is retired (safe to repeat). The
+    # caller passes the sealer's function (`services.casefile.evidence.reseal_files`): the
+    # case file builds on this module's context, not the other way round.
+    if reseal is not None:
+        result.files = reseal(ctx, multi.rotate)
     with ctx.transaction() as conn:
         conn.execute(
             update(checks)

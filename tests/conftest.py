@@ -183,7 +183,7 @@ def pg_ctx(tmp_path: Path, pg_database: str) -> Iterator[Context]:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(
             text(
-                "TRUNCATE outbox, event, deadline, complaint, party, institution, "
+                "TRUNCATE key_check, outbox, event, deadline, complaint, party, institution, "
                 '"user" RESTART IDENTITY CASCADE'
             )
         )

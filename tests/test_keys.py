@@ -212,7 +212,7 @@ def test_rotation_reseals_evidence_files_before_retiring_the_old_key(
         make_config(tmp_path, ctx.config.database_url, TOUSU_KEY=f"{new},{TEST_KEY}")
     )
     try:
-        done = keys.rotate(both)
+        done = keys.rotate(both, reseal=evidence.reseal_files)
         assert done.done and done.files == 1
     finally:
         both.close()

@@ -174,7 +174,8 @@ def test_xlsx_id_numbers_turned_into_floats_are_rejected_as_damaged_not_as_check
     ws.append(row(3, 电话="1.38E+10"))  # a text cell showing what a number column displayed
     ws.append(row(4, 证件号码=int(ID2[:17] + "0")))  # an integer longer than Excel keeps
     wb.save(tmp_path / "ids.xlsx")
-    res = run(ctx, tmp_path / "ids.xlsx", mapping(tmp_path))
+    # The values as read, unmasked (rejects files mask personal data unless revealed).
+    res = run(ctx, tmp_path / "ids.xlsx", mapping(tmp_path), reveal_rejects=True)
     assert (res.imported, res.rejected) == (1, 3)
     got = {(r["行号"], r["字段"]): r for r in rejects(res)}
     assert set(got) == {("2", "id_number"), ("4", "phone"), ("5", "id_number")}
@@ -338,7 +339,7 @@ def test_a_row_bad_in_every_field_lists_every_field_and_the_rest_of_the_file_goe
         收到时间="去年春天",
     )
     path = write_csv(tmp_path / "bad.csv", [row(1), bad, row(3)], "utf-8")
-    res = run(ctx, path, mapping(tmp_path))
+    res = run(ctx, path, mapping(tmp_path), reveal_rejects=True)  # the values as read
     assert (res.total, res.imported, res.rejected, res.exit_code) == (3, 2, 1, 2)
     listed = rejects(res)
     assert {r["行号"] for r in listed} == {"3"}
