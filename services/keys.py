@@ -55,6 +55,7 @@ class Context(Protocol):
 
     def reset_vault(self) -> None: ...
 
+
 # What every command's start-up check reads, without the SQLModel tables (cli/main.py: a
 # command like `tousu show` must not pay for importing them).
 _CHECKS = table(
