@@ -213,6 +213,9 @@ def main() -> None:
         shutil.copy(template, raw_db)
         env["TOUSU_DATABASE_URL"] = f"sqlite:///{svc_db}"
         ctx = open_context(load_config(environ=env, root=work))
+        # The key is checked against the database once per context, on its own connection:
+        # setup, not part of any action, so it is done before the recording starts.
+        assert ctx.vault is not None
         recorder = Recorder()
         ctx.engine.dispose()
         ctx.engine = recorder.engine(svc_db)

@@ -104,10 +104,17 @@ def window_start(ctx: Context, received: datetime) -> datetime:
 
 
 def identifier_keys(
-    ctx: Context, case: Mapping[str, Any], *, conn: Connection
+    ctx: Context,
+    case: Mapping[str, Any],
+    *,
+    conn: Connection,
+    hashes: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The configured identifiers this case has, each with its statement's parameters."""
-    party = conn.execute(_PARTY_KEYS, {"pid": case["complainant_id"]}).mappings().first()
+    """The configured identifiers this case has, each with its statement's parameters.
+    `hashes`: the complainant's keyed hashes when the caller has them (else read)."""
+    party: Mapping[Any, Any] | None = hashes
+    if party is None:
+        party = conn.execute(_PARTY_KEYS, {"pid": case["complainant_id"]}).mappings().first()
     if party is None:
         return {}
     out: dict[str, dict[str, Any]] = {}
@@ -122,7 +129,11 @@ def identifier_keys(
 
 
 def matches(
-    ctx: Context, case: Mapping[str, Any], *, conn: Connection
+    ctx: Context,
+    case: Mapping[str, Any],
+    *,
+    conn: Connection,
+    hashes: Mapping[str, Any] | None = None,
 ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
     """Earlier complaints this one repeats, newest first, each with the keys that matched.
 
@@ -140,7 +151,7 @@ def matches(
     }
     found: dict[int, tuple[dict[str, Any], list[str]]] = {}
     if "complainant" in keys:
-        for name, params in identifier_keys(ctx, case, conn=conn).items():
+        for name, params in identifier_keys(ctx, case, conn=conn, hashes=hashes).items():
             for hit in conn.execute(_BY_IDENTIFIER[name], {**window, **params}).mappings():
                 found.setdefault(hit["id"], (dict(hit), []))[1].append(name)
         others = [k for k in keys if k != "complainant"]
@@ -169,17 +180,24 @@ def _same(key: str, case: Mapping[str, Any], row: Any) -> bool:
 
 
 def on_registered(
-    ctx: Context, cid: int, *, conn: Connection, actor: str, row: dict[str, Any] | None = None
+    ctx: Context,
+    cid: int,
+    *,
+    conn: Connection,
+    actor: str,
+    row: dict[str, Any] | None = None,
+    hashes: Mapping[str, Any] | None = None,
 ) -> RepeatOutcome:
     """Called by services.lifecycle.registration.register after the insert, in its transaction.
 
     `row` (the values just inserted) spares re-reading the complaint when it repeats nothing,
-    which is the common case."""
+    which is the common case; `hashes` (the complainant's keyed hashes as written) spares
+    reading the party row."""
     if row is None:
         case = records.load_case_by_id(conn, cid)
         found = matches(ctx, case, conn=conn)
     else:
-        found = matches(ctx, {**row, "id": cid}, conn=conn)
+        found = matches(ctx, {**row, "id": cid}, conn=conn, hashes=hashes)
         if not found:
             return RepeatOutcome(kind="none", state=row["state"])
         case = records.load_case_by_id(conn, cid)
@@ -306,5 +324,10 @@ def _link(
 def _on_registered(event: events.CaseRegistered) -> RepeatOutcome:
     """Repeat detection (docs/rules.md §4): merge into an open case or link to the master."""
     return on_registered(
-        event.ctx, event.complaint_id, conn=event.conn, actor=event.actor, row=dict(event.row)
+        event.ctx,
+        event.complaint_id,
+        conn=event.conn,
+        actor=event.actor,
+        row=dict(event.row),
+        hashes=event.complainant_hashes,
     )

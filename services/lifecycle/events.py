@@ -54,6 +54,9 @@ class CaseRegistered:
     complaint_id: int
     row: NewComplaintRow  # the values inserted (no id nor number)
     actor: str
+    # The complainant's keyed hashes as written (id_number_hash, phone_hash, name_hash), so
+    # that a follow-up matching on them need not read the party row back.
+    complainant_hashes: Mapping[str, str | None] | None = None
 
 
 @dataclass(frozen=True)

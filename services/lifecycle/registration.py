@@ -404,9 +404,8 @@ def _register(ctx: Context, reg: Registration, *, actor: str, conn: Connection) 
     check_registrar(user)
     validate(ctx, reg, now)
     received = reg.received_at or now
-    complainant_id = records.inserted_id(
-        conn.execute(_INS_PARTY, party_row(ctx, reg.complainant, now))
-    )
+    complainant = party_row(ctx, reg.complainant, now)
+    complainant_id = records.inserted_id(conn.execute(_INS_PARTY, complainant))
     agent_id = None
     if reg.agent is not None:
         agent_id = records.inserted_id(conn.execute(_INS_PARTY, party_row(ctx, reg.agent, now)))
@@ -439,7 +438,8 @@ def _register(ctx: Context, reg: Registration, *, actor: str, conn: Connection) 
         reason=None,
         details={**public_details(reg), "priority": row["priority"]},
     )
-    registered = events.CaseRegistered(ctx, conn, cid, row, user["username"])
+    hashes = {k: complainant[k] for k in ("id_number_hash", "phone_hash", "name_hash")}
+    registered = events.CaseRegistered(ctx, conn, cid, row, user["username"], hashes)
     outcomes = {name: events.publish(name, registered) for name in lc.REGISTER_FOLLOW_UPS}
     repeat = outcomes["detect_repeat"]
     return Registered(number=number, id=cid, state=repeat.state, event_id=event_id, repeat=repeat)
