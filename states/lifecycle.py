@@ -756,7 +756,7 @@ ACTIONS: tuple[Action, ...] = (
         fields=(Field("master", "原投诉", "原投诉编号", Kind.case),),
         note="原投诉已决定或终结、或为监管转办件时另立新案并关联, 单独计数 (docs/rules.md §4)",
         effects=("link_to_master",),
-        follow_ups=("reassess_priority",),
+        follow_ups=("reassess_priority", "escalate_on_change"),
     ),
     Action(
         "reopen",
