@@ -44,7 +44,7 @@ def matter_code(matter_id: int) -> str:
 
 def _parse_ref(ref: str | int) -> int:
     text = str(ref).upper().removeprefix("TZ")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:  # ¹ is a digit to isdigit
         raise InvalidInput("matter", f"台账编号格式: TZ000001 或数字, 收到 {ref}")
     return int(text)
 

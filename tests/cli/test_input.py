@@ -145,6 +145,8 @@ def test_a_choice_outside_its_table_is_bad_input_not_a_refusal(
         (["report", "--period", "9999-12"], "--period", "supervisor"),
         (["report", "--quarter", "0000Q1"], "--quarter", "supervisor"),
         (["ledger", "list", "--status", "bogus"], "--status", "supervisor"),
+        (["ledger", "show", "¹"], None, "supervisor"),
+        (["ledger", "show", "TZ" + "9" * 30], None, "supervisor"),
         (["users", "add", "mallory", "--name", "", "--role", "liaison"], "--name", "admin"),
         (["users", "add", "mallory", "--name", "   ", "--role", "liaison"], "--name", "admin"),
         (["users", "add", "马" * 70, "--name", "马", "--role", "liaison"], "--username", "admin"),
