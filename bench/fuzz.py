@@ -14,6 +14,7 @@ Last line: tracebacks=<n>  (target 0)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -45,6 +46,8 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="tousu-fuzz-"))
+    # Relative paths the fuzzer gives (`report --out 2`) land in the scratch directory.
+    os.chdir(root)
     url = args.pg or f"sqlite:///{root / 'fuzz.db'}"
     upgrade(url)
     ctx = open_context(make_config(root, url))

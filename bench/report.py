@@ -12,9 +12,10 @@ every complaint points at one placeholder party.
 Then a fresh child process produces the report for the last full month exactly as `tousu
 report` does (metrics, the Excel workbook with its native charts and print setup, HTML,
 outbox notice) and measures its own peak resident set as VmHWM from /proc/self/status (peak
-resident set of the whole process: interpreter, imports, SQLite page cache, rendering). resource.getrusage(RUSAGE_SELF).ru_maxrss is printed beside it
-but not used: Linux carries a parent's size at fork into a child's ru_maxrss (the database is
-built in a separate process for the same reason). The last line is `peak_mb=<value>`.
+resident set of the whole process: interpreter, imports, SQLite page cache, rendering).
+resource.getrusage(RUSAGE_SELF).ru_maxrss is printed beside it but not used: Linux carries a
+parent's size at fork into a child's ru_maxrss (the database is built in a separate process
+for the same reason). The last line is `peak_mb=<value>`.
 """
 
 from __future__ import annotations

@@ -24,8 +24,13 @@ EXAMPLES = 40  # per database: about 10-15 s each
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def target(
-    request: pytest.FixtureRequest, tmp_path: Path, now: datetime
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[Context, dict[str, str], tuple[str, ...]]:
+    # A relative path the fuzzer gives (`report --out 2`) is written here, not in the project.
+    monkeypatch.chdir(tmp_path)
     ctx: Context = request.getfixturevalue("ctx" if request.param == "sqlite" else "pg_ctx")
     env = {
         "TOUSU_DATABASE_URL": ctx.config.database_url,
