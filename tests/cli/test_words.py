@@ -70,6 +70,8 @@ def _times(value: object) -> Iterator[str]:
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)")
 
 
+# Its data is fixed in November (a breach the sweep escalates): its own instant, whatever --clock.
+@pytest.mark.now(cst(2026, 11, 25, 10, 30))
 def test_times_recorded_in_the_history_go_out_in_the_same_offset(
     tousu: Tousu, ctx: Context
 ) -> None:
