@@ -144,3 +144,39 @@ def test_kept_hashes_still_find_the_person_whose_data_is_gone(keeping_ctx: Conte
     shown = queries.complaint_view(ctx, number, actor=supervisor, reveal=True)
     assert shown["parties"]["complainant"]["name"] is None
     assert shown["parties"]["complainant"]["phone"] is None
+
+
+def test_the_evidence_of_a_case_past_its_period_is_erased_with_it(
+    ctx: Context, tmp_path: Path
+) -> None:
+    from services.casefile import evidence
+
+    old = _closed(ctx, RECEIVED, CLOSED)
+    recent = _closed(
+        ctx,
+        cst(2016, 3, 2, 10),
+        cst(2016, 3, 5, 10),
+        complainant=Person(name="钱七", phone="13900139000"),
+    )
+    for number, name in ((old, "old.pdf"), (recent, "recent.pdf")):
+        path = tmp_path / name
+        path.write_bytes(b"%PDF-1.4\n" + name.encode() + b"\n%%EOF\n")
+        evidence.attach(ctx, number, [path], actor="liaison")
+    result = retention.erase_expired(ctx, now=cst(2025, 3, 6, 0, 30))
+    assert result.erased == [old] and result.evidence_files == 1
+    actions = [e["action"] for e in queries.get_complaint(ctx, old)["events"]]
+    assert "evidence_erased" in actions
+    assert [e["erased_at"] is not None for e in _evidence(ctx, old)] == [True]
+    assert [e["erased_at"] is None for e in _evidence(ctx, recent)] == [True]
+
+
+def _evidence(ctx: Context, number: str) -> list[dict[str, object]]:
+    from storage.evidence import Evidence
+
+    table = table_of(Evidence)
+    with ctx.engine.connect() as conn:
+        cid = records.load_case(conn, number)["id"]
+        return [
+            dict(r)
+            for r in conn.execute(select(table).where(table.c.complaint_id == cid)).mappings()
+        ]

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
+from services.casefile import evidence
 from services.context import Context
 from services.lifecycle import audit
 from states import lifecycle as lc
@@ -76,6 +77,7 @@ class RetentionResult:
     cutoff: datetime
     erased: list[str] = field(default_factory=list)  # complaint numbers
     parties: int = 0
+    evidence_files: int = 0  # evidence files erased (services/casefile/evidence.py)
 
 
 def cutoff(ctx: Context, now: datetime) -> datetime:
@@ -107,6 +109,9 @@ def erase_expired(
             )
             for row in rows:
                 _erase_case(ctx, conn, row, result, now)
+        # The case's evidence follows its retention period too, each case with its own event
+        # (after the personal data's commit: files go only once their rows say so).
+        result.evidence_files += evidence.erase_cases(ctx, [r["id"] for r in rows], now=now)
         if len(rows) < batch:
             return result
         after = rows[-1]["id"]
