@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -87,8 +88,9 @@ def record_cli_refusal(argv: Sequence[str], reason: str, environ: Mapping[str, s
     ctx = open_context(config)
     try:
         record_refusal(ctx, username=who or "(未指定)", command=command_of(argv), reason=reason)
-    except SQLAlchemyError:
-        pass
+    except SQLAlchemyError as exc:
+        # The refusal stands (already reported); the lost audit record goes to the log.
+        logging.getLogger(__name__).warning("拒绝记录未能写入数据库 (%s): %s", who, exc)
     finally:
         ctx.close()
 

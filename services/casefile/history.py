@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from services.context import Context
+from services.lifecycle import audit
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput
 from storage import records
@@ -37,22 +38,16 @@ def append(
     details: dict[str, Any] | None = None,
 ) -> int:
     """One non-state event on `case` (updated in place: version, event_count); its id."""
-    seq = case["event_count"] + 1
-    case["version"] = records.update_case(conn, case, {"event_count": seq})
-    case["event_count"] = seq
-    return records.append_event(
+    return audit.record_in(
         conn,
-        complaint_id=case["id"],
-        seq=seq,
-        action=action,
-        from_state=case["state"],
-        to_state=case["state"],
+        case,
         actor=actor,
         role=role,
-        at=at,
-        recorded_at=now,
+        action=action,
         reason=reason,
-        details=details or {},
+        details=details,
+        at=at,
+        now=now,
     )
 
 

@@ -8,6 +8,7 @@ deadlines and `last_event_at` (which bounds `--at` of the next action) stay as t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.timeutil import utcnow
@@ -78,13 +79,18 @@ def record_in(
     action: str,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Append one non-state event to a loaded case inside the caller's transaction."""
+    """Append one non-state event to a loaded case inside the caller's transaction. A mutable
+    `case` is updated in place (version, event_count) for the caller's next write."""
     from storage import records
 
-    now = utcnow()
+    now = now or utcnow()
     seq = case["event_count"] + 1
-    records.update_case(conn, case, {"event_count": seq})
+    version = records.update_case(conn, case, {"event_count": seq})
+    if isinstance(case, dict):
+        case["version"], case["event_count"] = version, seq
     return records.append_event(
         conn,
         complaint_id=case["id"],
@@ -94,7 +100,7 @@ def record_in(
         to_state=case["state"],
         actor=actor,
         role=role,
-        at=now,
+        at=at or now,
         recorded_at=now,
         reason=reason,
         details=details or {},
