@@ -1,0 +1,54 @@
+"""The application itself: health, and errors mapped to the CLI's codes (web/app.py)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from states.errors import Conflict, InvalidInput, NotFound
+from web.app import create_app
+
+
+def test_health_answers_ok(ctx):
+    with TestClient(create_app(ctx)) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_errors_under_api_are_json_with_the_cli_exit_code(ctx):
+    app = create_app(ctx)
+
+    @app.get("/api/v1/_raise/{kind}")
+    def boom(kind: str) -> None:
+        raise {
+            "bad": InvalidInput("phone", "手机号应为 11 位"),
+            "none": NotFound("无此投诉"),
+            "late": Conflict("他人已修改"),
+        }[kind]
+
+    with TestClient(app) as client:
+        bad = client.get("/api/v1/_raise/bad")
+        missing = client.get("/api/v1/_raise/none")
+        late = client.get("/api/v1/_raise/late")
+    assert (bad.status_code, bad.json()["error"], bad.json()["field"]) == (
+        400,
+        "invalid_input",
+        "phone",
+    )
+    assert bad.json()["exit_code"] == 2 and bad.json()["message"] == "手机号应为 11 位"
+    assert (missing.status_code, missing.json()["exit_code"]) == (404, 4)
+    assert (late.status_code, late.json()["error"]) == (409, "conflict")
+
+
+def test_errors_on_pages_are_a_chinese_page(ctx):
+    app = create_app(ctx)
+
+    @app.get("/x/{number}")
+    def page(number: str) -> None:
+        raise NotFound(f"投诉 {number} 不存在")
+
+    with TestClient(app) as client:
+        response = client.get("/x/TS1")
+    assert response.status_code == 404
+    assert "text/html" in response.headers["content-type"]
+    assert "投诉 TS1 不存在" in response.text and "不存在" in response.text

@@ -1,0 +1,86 @@
+"""The ASGI application: `create_app()` for uvicorn (`tousu web`) and for tests.
+
+Errors a user can cause (states/errors.py) become the HTTP status that matches the CLI's exit
+code (cli/errors.py): 2 → 400, 3 → 403, 4 → 404, 5 → 409, 6 → 503; under /api as one JSON
+object `{"error": kind, "exit_code": n, "message": ..., "field": ...}`, elsewhere as a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from services.context import Context
+from states.errors import TousuError
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+# exit code (cli/errors.py) → HTTP status
+STATUS = {2: 400, 3: 403, 4: 404, 5: 409, 6: 503}
+KINDS = {2: "invalid_input", 3: "forbidden", 4: "not_found", 5: "conflict", 6: "unusable"}
+
+
+def error_body(exc: TousuError) -> dict[str, Any]:
+    code = exc.exit_code
+    return {
+        "error": KINDS.get(code, "error"),
+        "exit_code": code,
+        "message": getattr(exc, "reason", None) or str(exc),
+        "field": getattr(exc, "field", None),
+    }
+
+
+def _open_ctx() -> Context:
+    from cli.common import open_ctx
+
+    return open_ctx()
+
+
+def create_app(ctx: Context | None = None) -> FastAPI:
+    """The application on `ctx` (tests pass theirs; `tousu web` opens the configured one and
+    closes it at shutdown)."""
+    owned = ctx is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            app.state.ctx.close()
+
+    app = FastAPI(
+        title="tousu 投诉处理",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+    )
+    app.state.ctx = ctx if ctx is not None else _open_ctx()
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(TousuError)
+    async def tousu_error(request: Request, exc: TousuError) -> Response:
+        status = STATUS.get(exc.exit_code, 400)
+        body = error_body(exc)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(body, status_code=status)
+        return templates.TemplateResponse(
+            request, "error.html", {"error": body}, status_code=status
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """Liveness, and the trivial endpoint bench/web.py measures the mix against."""
+        return {"status": "ok"}
+
+    # ---- Each room adds its router here with one line ------------------------------------
+    # ---- end of routers --------------------------------------------------------------------
+    return app
