@@ -14,6 +14,7 @@ from services.context import Context
 from services.lifecycle import events
 from services.lifecycle.actions import clock_skew
 from services.lifecycle.events import RepeatOutcome
+from states import intake_fields
 from states import lifecycle as lc
 from states import validation as v
 from states.deadlines import apply_clock
@@ -50,13 +51,8 @@ PUBLIC_FIELDS = (
     "vulnerable",
 )
 
-CAPACITIES = {
-    "consumer": "消费者本人",
-    "legal_rep": "法定代理人",
-    "agent": "受托代理人",
-    "heir": "继承人",
-    "other": "其他",
-}
+# The complainant's capacities (Art. 14), declared with the registration fields.
+CAPACITIES = intake_fields.CAPACITIES
 
 
 @dataclass
