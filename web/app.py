@@ -82,5 +82,6 @@ def create_app(ctx: Context | None = None) -> FastAPI:
         return {"status": "ok"}
 
     # ---- Each room adds its router here with one line ------------------------------------
+    __import__("web.auth").auth.install(app)  # login, logout, password; 401; csrf_token
     # ---- end of routers --------------------------------------------------------------------
     return app

@@ -1,0 +1,1000 @@
+"""Identity: who is acting, proven (issue 19; docs/web.md "身份与登录").
+
+- Passwords: hashed with pwdlib's recommended hasher (Argon2); rules from `[web]`
+  (`password_min_length`). A person changes their own (knowing the current one); an
+  administrator resets anyone's (the user then chooses their own at the next login).
+- Login sessions: a random token in the `tousu_session` cookie, stored only as its SHA-256;
+  ended by logout, by `session_idle_minutes` without a request, by `session_max_hours` after
+  login, by a password change or reset, or by disabling the user.
+- Throttling: `login_max_failures` failed logins within `login_window_minutes` for one
+  username (since its last successful login) or from one client refuse further attempts
+  (`TooManyAttempts`, exit 3 / HTTP 429). The state is in the database, so several web
+  processes agree.
+- API tokens (`Authorization: Bearer`, and `TOUSU_TOKEN` for the CLI): hashed at rest, per
+  person or per integration, scoped to the user's role or "readonly" (never wider than the
+  user), revocable, last use recorded.
+- The CLI acts as the user linked to the operating-system account running it, or with a
+  token; naming someone else (--user) needs a proven administrator, unless `[cli]
+  single_user` declares a single-user local setup (`cli_user`).
+- Every login, failed login, logout, password set/change/reset, disable/enable, token
+  create/revoke and link/unlink is a row of `identity_event`; every refusal also goes to
+  `access_refusal` (services/access.py), as every refusal in tousu does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from services.context import Context
+from states.errors import Conflict, Forbidden, InvalidInput, NotFound
+from states.lifecycle import Role
+from storage.db import read_only
+from storage.identity import (
+    ApiToken,
+    IdentityEvent,
+    LoginAttempt,
+    LoginSession,
+    OsAccountLink,
+    PasswordCredential,
+)
+from storage.models import User
+from storage.schema import table_of
+from storage.timeutil import from_db, to_db, utcnow
+
+if TYPE_CHECKING:
+    from pwdlib import PasswordHash
+
+USER = table_of(User)
+CREDENTIAL = table_of(PasswordCredential)
+SESSION = table_of(LoginSession)
+ATTEMPT = table_of(LoginAttempt)
+TOKEN = table_of(ApiToken)
+LINK = table_of(OsAccountLink)
+EVENT = table_of(IdentityEvent)
+
+READONLY = "readonly"  # a token's scope that reads only (GET) whatever the user's role
+TOKEN_PREFIX = "tsk_"
+KINDS = ("personal", "integration")
+# A session's last_seen_at (and a token's last_used_at) is written at most this often, so
+# that every request is not a write; idle expiry is exact to within this much.
+TOUCH_SECONDS = 30
+
+# identity_event.action values and their labels (what people read)
+ACTIONS = {
+    "login": "登录",
+    "login_failed": "登录失败",
+    "login_throttled": "登录受限(尝试过多)",
+    "logout": "退出登录",
+    "password_set": "设置密码",
+    "password_change": "修改密码",
+    "password_reset": "重置密码",
+    "disable": "停用用户",
+    "enable": "启用用户",
+    "token_create": "创建令牌",
+    "token_revoke": "撤销令牌",
+    "link": "关联操作系统账户",
+    "unlink": "解除操作系统账户关联",
+}
+
+
+class TooManyAttempts(Forbidden):
+    """Login refused by throttling (exit 3; HTTP 429 on the login form)."""
+
+
+class Unauthenticated(Forbidden):
+    """No valid proof of identity (a missing, unknown, expired or revoked session or token):
+    exit 3 on the CLI, HTTP 401 on the API."""
+
+
+# ---- Settings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str
+    port: int
+    base_url: str
+    session_idle: timedelta
+    session_max: timedelta
+    max_failures: int
+    window: timedelta
+    password_min_length: int
+    cookie_secure: bool
+
+
+def web_settings(ctx: Context) -> WebSettings:
+    """`[web]` of config/tousu.toml, checked (a value out of range is a configuration error)."""
+    from config import ConfigError
+
+    raw = ctx.config.section("web")
+
+    def positive(key: str, default: int) -> int:
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"配置 [web] {key} 须为正整数, 实际 {value!r}")
+        return value
+
+    return WebSettings(
+        host=str(raw.get("host", "127.0.0.1")),
+        port=positive("port", 8000),
+        base_url=str(raw.get("base_url", "")).rstrip("/"),
+        session_idle=timedelta(minutes=positive("session_idle_minutes", 30)),
+        session_max=timedelta(hours=positive("session_max_hours", 12)),
+        max_failures=positive("login_max_failures", 5),
+        window=timedelta(minutes=positive("login_window_minutes", 15)),
+        password_min_length=positive("password_min_length", 10),
+        cookie_secure=bool(raw.get("cookie_secure", False)),
+    )
+
+
+def single_user(ctx: Context) -> bool:
+    """Whether the configuration declares a single-user local setup (`[cli] single_user`)."""
+    return bool(ctx.config.section("cli").get("single_user", False))
+
+
+# ---- Helpers ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHash:
+    from pwdlib import PasswordHash
+
+    return PasswordHash.recommended()
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def csrf_for(session_token: str) -> str:
+    """The CSRF token of a session: derived from its secret cookie value (which a page of
+    another site can neither read nor guess), so it needs no storage and dies with it."""
+    return hmac.new(session_token.encode(), b"tousu-csrf", hashlib.sha256).hexdigest()[:40]
+
+
+def record_event(
+    conn: Connection,
+    *,
+    action: str,
+    username: str,
+    actor: str,
+    at: datetime,
+    client: str = "",
+    detail: str = "",
+) -> None:
+    conn.execute(
+        insert(EVENT).values(
+            at=to_db(at),
+            action=action,
+            username=username[:64],
+            actor=actor[:64],
+            client=client[:100],
+            detail=detail,
+        )
+    )
+
+
+def _refuse(ctx: Context, *, username: str, command: str, reason: str) -> None:
+    from services.access import record_refusal
+
+    record_refusal(ctx, username=username or "(未指定)", command=command, reason=reason)
+
+
+def _user(conn: Connection, username: str) -> Any:
+    return conn.execute(select(USER).where(USER.c.username == username)).mappings().first()
+
+
+def _person(conn: Connection, username: str) -> Any:
+    """An existing person's row (NotFound otherwise; the system actor is no person)."""
+    row = _user(conn, username)
+    if row is None:
+        raise NotFound(f"用户 {username} 不存在")
+    if row["role"] == Role.system:
+        raise InvalidInput("username", f"{username} 是系统自动处理使用的身份, 不能登录或持有凭据")
+    return row
+
+
+def _admin(conn: Connection, actor: str) -> None:
+    row = _user(conn, actor)
+    if row is None or not row["active"] or row["role"] != Role.admin:
+        raise Forbidden("只有系统管理员可以执行此操作")
+
+
+def _is_admin(conn: Connection, actor: str) -> bool:
+    row = _user(conn, actor)
+    return row is not None and bool(row["active"]) and row["role"] == Role.admin
+
+
+def _actor_row(ctx: Context, username: str) -> dict[str, Any]:
+    from services.lifecycle.queries import actor
+
+    return actor(ctx, username)
+
+
+# ---- Passwords ----------------------------------------------------------------------------
+
+
+def check_password_rules(ctx: Context, username: str, password: str) -> None:
+    settings = web_settings(ctx)
+    if len(password) < settings.password_min_length:
+        raise InvalidInput("password", f"密码至少 {settings.password_min_length} 个字符")
+    if len(password) > 1024:
+        raise InvalidInput("password", "密码最多 1024 个字符")
+    if password.strip() != password:
+        raise InvalidInput("password", "密码首尾不能是空白字符")
+    if password.lower() == username.lower():
+        raise InvalidInput("password", "密码不能与用户名相同")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in password):
+        raise InvalidInput("password", "密码不能包含控制字符")
+    if len(set(password)) < 4:
+        raise InvalidInput("password", "密码过于简单: 至少包含 4 个不同的字符")
+
+
+def _store_password(
+    conn: Connection,
+    username: str,
+    hashed: str,
+    *,
+    by: str,
+    must_change: bool,
+    now: datetime,
+) -> bool:
+    """Insert or replace; True when the user had a password before."""
+    values = {
+        "hash": hashed,
+        "changed_at": to_db(now),
+        "changed_by": by,
+        "must_change": must_change,
+    }
+    done = conn.execute(
+        update(CREDENTIAL).where(CREDENTIAL.c.username == username).values(**values)
+    )
+    if done.rowcount:
+        return True
+    conn.execute(insert(CREDENTIAL).values(username=username, **values))
+    return False
+
+
+def end_sessions(
+    conn: Connection,
+    username: str,
+    *,
+    reason: str,
+    now: datetime,
+    keep_hash: str | None = None,
+) -> int:
+    """End every open session of a user (all but `keep_hash`'s); returns how many."""
+    where = [SESSION.c.username == username, SESSION.c.ended_at.is_(None)]
+    if keep_hash is not None:
+        where.append(SESSION.c.token_hash != keep_hash)
+    done = conn.execute(
+        update(SESSION).where(*where).values(ended_at=to_db(now), ended_reason=reason)
+    )
+    return int(done.rowcount or 0)
+
+
+def reset_password(
+    ctx: Context,
+    username: str,
+    password: str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    client: str = "cli",
+    must_change: bool = True,
+) -> None:
+    """An administrator sets someone's password (the first one, or a reset): every session
+    of that user ends; with `must_change` the user chooses their own at the next login."""
+    now = now or utcnow()
+    with ctx.transaction() as conn:
+        _admin(conn, actor)
+        _person(conn, username)
+    check_password_rules(ctx, username, password)
+    hashed = _hasher().hash(password)
+    with ctx.transaction() as conn:
+        had = _store_password(
+            conn, username, hashed, by=actor, must_change=must_change and actor != username, now=now
+        )
+        ended = end_sessions(conn, username, reason="password", now=now)
+        record_event(
+            conn,
+            action="password_reset" if had else "password_set",
+            username=username,
+            actor=actor,
+            at=now,
+            client=client,
+            detail=f"结束会话 {ended} 个" if ended else "",
+        )
+
+
+def change_password(
+    ctx: Context,
+    username: str,
+    current: str,
+    new: str,
+    *,
+    now: datetime | None = None,
+    client: str = "cli",
+    keep_session: str | None = None,
+) -> None:
+    """A person changes their own password, knowing the current one. Every other session of
+    theirs ends (`keep_session`: the raw token of the session making the change)."""
+    now = now or utcnow()
+    with ctx.transaction() as conn:
+        row = _person(conn, username)
+        if not row["active"]:
+            raise Forbidden(f"用户 {username} 已停用")
+        stored = conn.execute(
+            select(CREDENTIAL.c.hash).where(CREDENTIAL.c.username == username)
+        ).scalar()
+    if stored is None or not _hasher().verify(current, stored):
+        reason = "当前密码不正确"
+        _refuse(ctx, username=username, command="password change", reason=reason)
+        raise Forbidden(reason)
+    if new == current:
+        raise InvalidInput("new_password", "新密码不能与当前密码相同")
+    check_password_rules(ctx, username, new)
+    hashed = _hasher().hash(new)
+    with ctx.transaction() as conn:
+        _store_password(conn, username, hashed, by=username, must_change=False, now=now)
+        keep = _digest(keep_session) if keep_session else None
+        end_sessions(conn, username, reason="password", now=now, keep_hash=keep)
+        record_event(
+            conn, action="password_change", username=username, actor=username, at=now, client=client
+        )
+
+
+def has_password(ctx: Context, username: str) -> bool:
+    with read_only(ctx.engine) as conn:
+        return (
+            conn.execute(select(CREDENTIAL.c.id).where(CREDENTIAL.c.username == username)).first()
+            is not None
+        )
+
+
+# ---- Login, sessions, logout --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    user: dict[str, Any]
+    token: str  # the raw cookie value
+    must_change: bool
+    expires_at: datetime
+
+    @property
+    def csrf(self) -> str:
+        return csrf_for(self.token)
+
+
+def _failures(conn: Connection, column: Any, value: str, since: datetime) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(ATTEMPT)
+            .where(column == value, ATTEMPT.c.at > to_db(since), ATTEMPT.c.ok.is_(False))
+        ).scalar()
+        or 0
+    )
+
+
+def _throttled(ctx: Context, conn: Connection, username: str, client: str, now: datetime) -> bool:
+    settings = web_settings(ctx)
+    start = now - settings.window
+    last_ok = conn.execute(
+        select(func.max(ATTEMPT.c.at)).where(
+            ATTEMPT.c.username == username, ATTEMPT.c.ok.is_(True), ATTEMPT.c.at > to_db(start)
+        )
+    ).scalar()
+    since = max(start, from_db(last_ok)) if last_ok is not None else start
+    if _failures(conn, ATTEMPT.c.username, username, since) >= settings.max_failures:
+        return True
+    return bool(
+        client and _failures(conn, ATTEMPT.c.client, client, start) >= settings.max_failures
+    )
+
+
+# Verified against when the username has no password, so that a wrong username costs the
+# same time as a wrong password (no telling which usernames exist).
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY:
+        _DUMMY.append(_hasher().hash(secrets.token_urlsafe(16)))
+    return _DUMMY[0]
+
+
+def login(
+    ctx: Context, username: str, password: str, *, client: str, now: datetime | None = None
+) -> tuple[dict[str, Any], str]:
+    """Check the password and open a session: (the user row, the raw session token). A wrong
+    username or password, a disabled user and throttling are refused (Forbidden /
+    TooManyAttempts) and audited; the message never says which of the two was wrong."""
+    now = now or utcnow()
+    username = (username or "").strip()[:64]
+    client = (client or "")[:100]
+    settings = web_settings(ctx)
+    with ctx.transaction() as conn:
+        throttled = _throttled(ctx, conn, username, client, now)
+        if throttled:
+            record_event(
+                conn,
+                action="login_throttled",
+                username=username or "(空)",
+                actor=username or "(空)",
+                at=now,
+                client=client,
+            )
+        row = None if throttled else _user(conn, username)
+        stored = (
+            None
+            if row is None
+            else conn.execute(
+                select(CREDENTIAL.c.hash, CREDENTIAL.c.must_change).where(
+                    CREDENTIAL.c.username == username
+                )
+            ).first()
+        )
+    if throttled:
+        minutes = int(settings.window.total_seconds() // 60)
+        reason = f"登录失败次数过多, 请 {minutes} 分钟后再试 (或联系系统管理员)"
+        _refuse(ctx, username=username, command="web login", reason=reason)
+        raise TooManyAttempts(reason)
+    ok, new_hash = _hasher().verify_and_update(
+        password or "", stored.hash if stored is not None else _dummy_hash()
+    )
+    why = None
+    if row is None or stored is None or not ok or row["role"] == Role.system:
+        why = "用户名或密码错误"
+    elif not row["active"]:
+        why = "用户已停用, 请联系系统管理员"
+    if why is not None:
+        with ctx.transaction() as conn:
+            conn.execute(
+                insert(ATTEMPT).values(at=to_db(now), username=username, client=client, ok=False)
+            )
+            record_event(
+                conn,
+                action="login_failed",
+                username=username or "(空)",
+                actor=username or "(空)",
+                at=now,
+                client=client,
+                detail=why,
+            )
+        _refuse(ctx, username=username, command="web login", reason=why)
+        raise Forbidden(why)
+    assert row is not None and stored is not None
+    raw = secrets.token_urlsafe(32)
+    with ctx.transaction() as conn:
+        if new_hash is not None:  # pwdlib's parameters changed: keep the stronger hash
+            conn.execute(
+                update(CREDENTIAL).where(CREDENTIAL.c.username == username).values(hash=new_hash)
+            )
+        conn.execute(
+            insert(ATTEMPT).values(at=to_db(now), username=username, client=client, ok=True)
+        )
+        conn.execute(
+            insert(SESSION).values(
+                token_hash=_digest(raw),
+                username=username,
+                client=client,
+                created_at=to_db(now),
+                last_seen_at=to_db(now),
+                expires_at=to_db(now + settings.session_max),
+            )
+        )
+        record_event(conn, action="login", username=username, actor=username, at=now, client=client)
+    return _actor_row(ctx, username), raw
+
+
+def session_info(
+    ctx: Context, token: str | None, *, now: datetime | None = None
+) -> SessionInfo | None:
+    """The session of a cookie's token, or None when there is none, it ended, it was idle
+    longer than `session_idle_minutes`, it passed `session_max_hours`, or its user is
+    disabled. A live session's last_seen_at moves on (at most every TOUCH_SECONDS)."""
+    if not token or len(token) > 200:
+        return None
+    now = now or utcnow()
+    settings = web_settings(ctx)
+    digest = _digest(token)
+    with read_only(ctx.engine) as conn:
+        row = (
+            conn.execute(
+                select(
+                    SESSION.c.id,
+                    SESSION.c.username,
+                    SESSION.c.last_seen_at,
+                    SESSION.c.expires_at,
+                    SESSION.c.ended_at,
+                    USER.c.active,
+                    CREDENTIAL.c.must_change,
+                )
+                .join(USER, USER.c.username == SESSION.c.username)
+                .join(CREDENTIAL, CREDENTIAL.c.username == SESSION.c.username, isouter=True)
+                .where(SESSION.c.token_hash == digest)
+            )
+            .mappings()
+            .first()
+        )
+    if row is None or row["ended_at"] is not None:
+        return None
+    last_seen, expires = from_db(row["last_seen_at"]), from_db(row["expires_at"])
+    ended = None
+    if now >= expires:
+        ended = "expired"
+    elif now - last_seen > settings.session_idle:
+        ended = "idle"
+    elif not row["active"]:
+        ended = "disabled"
+    if ended is not None:
+        with ctx.transaction() as conn:
+            conn.execute(
+                update(SESSION)
+                .where(SESSION.c.id == row["id"], SESSION.c.ended_at.is_(None))
+                .values(ended_at=to_db(now), ended_reason=ended)
+            )
+        return None
+    if (now - last_seen).total_seconds() >= TOUCH_SECONDS:
+        with ctx.transaction() as conn:
+            conn.execute(
+                update(SESSION).where(SESSION.c.id == row["id"]).values(last_seen_at=to_db(now))
+            )
+    return SessionInfo(
+        user=_actor_row(ctx, row["username"]),
+        token=token,
+        must_change=bool(row["must_change"]),
+        expires_at=expires,
+    )
+
+
+def session_user(
+    ctx: Context, token: str | None, *, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """The user row of a live session (see `session_info`), or None."""
+    found = session_info(ctx, token, now=now)
+    return None if found is None else found.user
+
+
+def logout(
+    ctx: Context, token: str | None, *, now: datetime | None = None, client: str = ""
+) -> bool:
+    """End the session of this token; False when it was not live."""
+    if not token:
+        return False
+    now = now or utcnow()
+    with ctx.transaction() as conn:
+        username = conn.execute(
+            select(SESSION.c.username).where(
+                SESSION.c.token_hash == _digest(token), SESSION.c.ended_at.is_(None)
+            )
+        ).scalar()
+        if username is None:
+            return False
+        conn.execute(
+            update(SESSION)
+            .where(SESSION.c.token_hash == _digest(token))
+            .values(ended_at=to_db(now), ended_reason="logout")
+        )
+        record_event(
+            conn, action="logout", username=username, actor=username, at=now, client=client
+        )
+    return True
+
+
+# ---- Disable / enable ---------------------------------------------------------------------
+
+
+def set_active(
+    ctx: Context,
+    username: str,
+    active: bool,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    client: str = "cli",
+) -> None:
+    """services/users.set_active, audited; disabling ends the user's sessions at once (their
+    tokens stop working too: a token acts only for an active user)."""
+    from services import users
+
+    now = now or utcnow()
+    users.set_active(ctx, username, active, actor=actor)
+    with ctx.transaction() as conn:
+        ended = 0 if active else end_sessions(conn, username, reason="disabled", now=now)
+        record_event(
+            conn,
+            action="enable" if active else "disable",
+            username=username,
+            actor=actor,
+            at=now,
+            client=client,
+            detail=f"结束会话 {ended} 个" if ended else "",
+        )
+
+
+# ---- API tokens ---------------------------------------------------------------------------
+
+
+def _token_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "prefix": row["prefix"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "username": row["username"],
+        "scope": row["scope"],
+        "created_at": from_db(row["created_at"]),
+        "created_by": row["created_by"],
+        "expires_at": from_db(row["expires_at"]),
+        "last_used_at": from_db(row["last_used_at"]),
+        "revoked_at": from_db(row["revoked_at"]),
+        "revoked_by": row["revoked_by"],
+    }
+
+
+def create_token(
+    ctx: Context,
+    *,
+    username: str,
+    name: str,
+    actor: str,
+    scope: str | None = None,
+    kind: str = "personal",
+    expires_days: int | None = None,
+    now: datetime | None = None,
+    client: str = "cli",
+) -> tuple[dict[str, Any], str]:
+    """A new token: (its listing, the raw token, shown this once only). A person makes their
+    own personal tokens; an administrator makes anyone's, and integration tokens. `scope`:
+    the user's role (default) or "readonly"."""
+    from states.validation import text
+
+    now = now or utcnow()
+    name = text(name, "name", limit=100, required=True, multiline=False) or ""
+    if kind not in KINDS:
+        raise InvalidInput("kind", f"令牌类型取值: {', '.join(KINDS)}")
+    if expires_days is not None and not 0 < expires_days <= 3660:
+        raise InvalidInput("expires_days", "有效天数须在 1 到 3660 之间")
+    with ctx.transaction() as conn:
+        if actor != username or kind == "integration":
+            _admin(conn, actor)
+        row = _person(conn, username)
+        if not row["active"]:
+            raise Forbidden(f"用户 {username} 已停用, 不能为其创建令牌")
+        scope = scope or row["role"]
+        if scope not in (row["role"], READONLY):
+            raise Forbidden(
+                f"令牌的权限只能是用户本人的角色 ({row['role']}) 或 {READONLY} (只读), "
+                "不能超出用户的权限"
+            )
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with ctx.transaction() as conn:
+        token_id = conn.execute(
+            insert(TOKEN)
+            .values(
+                token_hash=_digest(raw),
+                prefix=raw[: len(TOKEN_PREFIX) + 6],
+                name=name,
+                kind=kind,
+                username=username,
+                scope=scope,
+                created_at=to_db(now),
+                created_by=actor,
+                expires_at=to_db(now + timedelta(days=expires_days)) if expires_days else None,
+            )
+            .returning(TOKEN.c.id)
+        ).scalar_one()
+        record_event(
+            conn,
+            action="token_create",
+            username=username,
+            actor=actor,
+            at=now,
+            client=client,
+            detail=f"令牌 #{token_id} {name} ({kind}, {scope})",
+        )
+        created = conn.execute(select(TOKEN).where(TOKEN.c.id == token_id)).mappings().one()
+    return _token_view(created), raw
+
+
+def list_tokens(
+    ctx: Context, *, actor: str, username: str | None = None, include_revoked: bool = False
+) -> list[dict[str, Any]]:
+    """One's own tokens; an administrator's listing covers everyone (or `username`'s)."""
+    with read_only(ctx.engine) as conn:
+        admin = _is_admin(conn, actor)
+        if username is not None and username != actor and not admin:
+            raise Forbidden("只有系统管理员可以查看他人的令牌")
+        query = select(TOKEN).order_by(TOKEN.c.id)
+        if username is not None or not admin:
+            query = query.where(TOKEN.c.username == (username or actor))
+        if not include_revoked:
+            query = query.where(TOKEN.c.revoked_at.is_(None))
+        return [_token_view(r) for r in conn.execute(query).mappings()]
+
+
+def revoke_token(
+    ctx: Context, token_id: int, *, actor: str, now: datetime | None = None, client: str = "cli"
+) -> dict[str, Any]:
+    """Revoke a token (one's own; an administrator any): it stops working at once."""
+    now = now or utcnow()
+    with ctx.transaction() as conn:
+        row = conn.execute(select(TOKEN).where(TOKEN.c.id == token_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"令牌 #{token_id} 不存在")
+        if row["username"] != actor:
+            _admin(conn, actor)
+        if row["revoked_at"] is not None:
+            raise Conflict(f"令牌 #{token_id} 已于此前撤销")
+        conn.execute(
+            update(TOKEN)
+            .where(TOKEN.c.id == token_id)
+            .values(revoked_at=to_db(now), revoked_by=actor)
+        )
+        record_event(
+            conn,
+            action="token_revoke",
+            username=row["username"],
+            actor=actor,
+            at=now,
+            client=client,
+            detail=f"令牌 #{token_id} {row['name']}",
+        )
+        done = conn.execute(select(TOKEN).where(TOKEN.c.id == token_id)).mappings().one()
+    return _token_view(done)
+
+
+def token_user(
+    ctx: Context, raw: str | None, *, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """The user a bearer token acts as, or None (unknown, revoked, expired, user disabled, or
+    the user's role no longer the one the token was scoped to). The row carries
+    `token_scope` (the role, or "readonly") and `token_id`; its last use is recorded."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    now = now or utcnow()
+    with read_only(ctx.engine) as conn:
+        row = (
+            conn.execute(
+                select(
+                    TOKEN.c.id,
+                    TOKEN.c.username,
+                    TOKEN.c.scope,
+                    TOKEN.c.expires_at,
+                    TOKEN.c.revoked_at,
+                    TOKEN.c.last_used_at,
+                    USER.c.active,
+                    USER.c.role,
+                )
+                .join(USER, USER.c.username == TOKEN.c.username)
+                .where(TOKEN.c.token_hash == _digest(raw))
+            )
+            .mappings()
+            .first()
+        )
+    if row is None or row["revoked_at"] is not None or not row["active"]:
+        return None
+    if row["expires_at"] is not None and now >= from_db(row["expires_at"]):
+        return None
+    if row["scope"] not in (READONLY, row["role"]):
+        return None  # the user's role changed since: the token would no longer narrow it
+    last = from_db(row["last_used_at"])
+    if last is None or (now - last).total_seconds() >= TOUCH_SECONDS:
+        with ctx.transaction() as conn:
+            conn.execute(
+                update(TOKEN).where(TOKEN.c.id == row["id"]).values(last_used_at=to_db(now))
+            )
+    user = dict(_actor_row(ctx, row["username"]))
+    user["token_scope"] = row["scope"]
+    user["token_id"] = row["id"]
+    return user
+
+
+# ---- Operating-system accounts (the CLI) ----------------------------------------------------
+
+
+def current_os_account() -> str:
+    """The operating-system account running this process, by its effective uid (not the
+    USER/LOGNAME variables, which anyone can set)."""
+    import os
+
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):  # no passwd entry (or not a POSIX system)
+        import getpass
+
+        return getpass.getuser()
+
+
+def link_os_account(
+    ctx: Context,
+    username: str,
+    os_account: str,
+    *,
+    actor: str | None,
+    now: datetime | None = None,
+    client: str = "cli",
+) -> None:
+    """Link an OS account to a tousu user (administrators; `actor` None only while
+    bootstrapping the first administrator). One OS account names one user."""
+    now = now or utcnow()
+    os_account = (os_account or "").strip()
+    if not os_account or len(os_account) > 64 or any(c.isspace() for c in os_account):
+        raise InvalidInput("os_account", "操作系统账户名不能为空、含空白或超过 64 个字符")
+    with ctx.transaction() as conn:
+        if actor is not None:
+            _admin(conn, actor)
+        row = _person(conn, username)
+        if not row["active"]:
+            raise Forbidden(f"用户 {username} 已停用")
+        linked = conn.execute(
+            select(LINK.c.username).where(LINK.c.os_account == os_account)
+        ).scalar()
+        if linked == username:
+            return
+        if linked is not None:
+            raise Conflict(
+                f"操作系统账户 {os_account} 已关联用户 {linked}; 请先解除 (tousu users unlink)"
+            )
+        conn.execute(
+            insert(LINK).values(
+                os_account=os_account,
+                username=username,
+                created_at=to_db(now),
+                created_by=actor or username,
+            )
+        )
+        record_event(
+            conn,
+            action="link",
+            username=username,
+            actor=actor or username,
+            at=now,
+            client=client,
+            detail=f"操作系统账户 {os_account}",
+        )
+
+
+def unlink_os_account(
+    ctx: Context,
+    os_account: str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    client: str = "cli",
+) -> str:
+    """Remove an OS account's link (administrators); returns the user it named."""
+    now = now or utcnow()
+    with ctx.transaction() as conn:
+        _admin(conn, actor)
+        username = conn.execute(
+            select(LINK.c.username).where(LINK.c.os_account == os_account)
+        ).scalar()
+        if username is None:
+            raise NotFound(f"操作系统账户 {os_account} 未关联任何用户")
+        conn.execute(LINK.delete().where(LINK.c.os_account == os_account))
+        record_event(
+            conn,
+            action="unlink",
+            username=username,
+            actor=actor,
+            at=now,
+            client=client,
+            detail=f"操作系统账户 {os_account}",
+        )
+    return str(username)
+
+
+def linked_user(ctx: Context, os_account: str) -> str | None:
+    with read_only(ctx.engine) as conn:
+        found = conn.execute(
+            select(LINK.c.username).where(LINK.c.os_account == os_account)
+        ).scalar()
+    return None if found is None else str(found)
+
+
+def list_links(ctx: Context, *, actor: str) -> list[dict[str, Any]]:
+    with read_only(ctx.engine) as conn:
+        _admin(conn, actor)
+        rows = conn.execute(select(LINK).order_by(LINK.c.os_account)).mappings()
+        return [
+            {
+                "os_account": r["os_account"],
+                "username": r["username"],
+                "created_at": from_db(r["created_at"]),
+                "created_by": r["created_by"],
+            }
+            for r in rows
+        ]
+
+
+def _usable(user: dict[str, Any], how: str) -> dict[str, Any]:
+    if not user["active"]:
+        raise Forbidden(f"用户 {user['username']} 已停用 ({how})")
+    if user["role"] == Role.system:
+        raise Forbidden(f"{user['username']} 是系统自动处理使用的身份, 不能在命令行中使用")
+    return user
+
+
+def cli_user(
+    ctx: Context,
+    requested: str | None,
+    *,
+    token: str | None,
+    os_account: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Who a command acts as.
+
+    Proof, in this order: the token (`TOUSU_TOKEN`; an unusable token is refused, never
+    passed over), then the link of the OS account running the command. `requested`
+    (--user, TOUSU_USER, general.default_user) names the proven user themself, or anyone
+    when the proven user is an administrator. With `[cli] single_user` the requested name
+    acts without proof (a single-user local setup). Refusals are Forbidden (exit 3; the
+    CLI's error handler audits them)."""
+    from services.lifecycle.queries import actor
+
+    proven: dict[str, Any] | None = None
+    how = ""
+    if token:
+        found = token_user(ctx, token.strip(), now=now)
+        if found is None:
+            raise Unauthenticated("令牌 TOUSU_TOKEN 无效、已过期或已撤销; 请向系统管理员申请新令牌")
+        if found["token_scope"] == READONLY:
+            raise Forbidden("只读令牌 (readonly) 只能用于 API 的查询, 不能用于命令行")
+        proven, how = found, "令牌"
+    else:
+        name = linked_user(ctx, os_account)
+        if name is not None:
+            proven, how = actor(ctx, name), f"操作系统账户 {os_account}"
+    if requested and single_user(ctx):
+        try:
+            return _usable(actor(ctx, requested), "单用户本地模式")
+        except NotFound:
+            raise Forbidden(
+                f"未知用户 {requested}: 请联系系统管理员添加 (tousu users add)"
+            ) from None
+    if proven is None:
+        raise Unauthenticated(
+            f"无法确认您的身份: 操作系统账户 {os_account} 未关联 tousu 用户, 也未提供令牌。"
+            "请系统管理员执行 tousu users link 用户名 --os-account "
+            f"{os_account}, 或设置环境变量 TOUSU_TOKEN (tousu users token create)"
+        )
+    _usable(proven, how)
+    if not requested or requested == proven["username"]:
+        return proven
+    if proven["role"] != Role.admin:
+        raise Forbidden(
+            f"您 ({proven['username']}, 经{how}确认) 不是系统管理员, 不能以 --user {requested} "
+            "的身份操作"
+        )
+    try:
+        return _usable(actor(ctx, requested), f"由管理员 {proven['username']} 指定")
+    except NotFound:
+        raise Forbidden(f"未知用户 {requested}: 请联系系统管理员添加 (tousu users add)") from None
+
+
+def events(ctx: Context, *, username: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The identity audit, newest first."""
+    with read_only(ctx.engine) as conn:
+        query = select(EVENT).order_by(EVENT.c.id.desc()).limit(limit)
+        if username is not None:
+            query = query.where(EVENT.c.username == username)
+        return [
+            {**dict(r), "at": from_db(r["at"]), "label": ACTIONS.get(r["action"], r["action"])}
+            for r in conn.execute(query).mappings()
+        ]
