@@ -12,6 +12,7 @@ import storage.consultation  # noqa: F401
 import storage.contact  # noqa: F401
 import storage.escalation  # noqa: F401
 import storage.evidence  # noqa: F401
+import storage.idempotency  # noqa: F401
 import storage.identity  # noqa: F401
 import storage.key_check  # noqa: F401
 import storage.ledger  # noqa: F401
