@@ -10,8 +10,8 @@ from cli.common import JsonOpt
 
 
 def doctor(as_json: JsonOpt = False) -> None:
-    """检查安装: 数据库、个人信息密钥 (来源、权限、是否与数据库一致)、文件权限、通知密钥。
-    有问题时退出码 6。"""
+    """检查安装: 数据库、个人信息密钥 (来源、权限、是否与数据库一致)、文件权限、通知密钥、
+    证据对象存储。有问题时退出码 6。"""
     from config import load_config
     from services import doctor as svc
     from services.context import open_context
@@ -26,7 +26,13 @@ def doctor(as_json: JsonOpt = False) -> None:
 
         emit_json({"doctor": svc.as_dict(report)}, None)
     else:
-        names = {"database": "数据库", "key": "密钥", "files": "文件", "secrets": "通知"}
+        names = {
+            "database": "数据库",
+            "key": "密钥",
+            "files": "文件",
+            "secrets": "通知",
+            "evidence": "证据存储",
+        }
         for f in report.findings:
             typer.echo(f"[{'正常' if f.ok else '问题'}] {names.get(f.area, f.area)}: {f.message}")
         typer.echo("全部正常" if report.ok else "发现问题, 见上")

@@ -23,10 +23,10 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from config import ConfigError
+from config.secrets import read_secrets
 from notifications.budget import Budget
 from notifications.settings import NotifySettings
 
@@ -115,18 +115,6 @@ class Routing:
 
 def apprise_tag(audience: str) -> str:
     return audience.strip().lower().replace(":", "-")
-
-
-def read_secrets(path: Path | None) -> dict[str, str]:
-    if path is None or not path.exists():
-        return {}
-    out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            out[key.strip()] = value.strip().strip('"').strip("'")
-    return out
 
 
 def _names(value: Any) -> list[str]:

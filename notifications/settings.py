@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from config import PROJECT_ROOT, Config, ConfigError
+from config.secrets import secrets_file
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,6 @@ def load_settings(config: Config, environ: dict[str, str] | None = None) -> Noti
         apprise_file = env.get("TOUSU_APPRISE_FILE") or raw.get(
             "apprise_file", "config/apprise.yaml"
         )
-        secrets = env.get("TOUSU_NOTIFY_SECRETS") or raw.get("secrets_file", "")
         services = {name: _limits(limits) for name, limits in raw.get("services", {}).items()}
         mentions = {
             tag.strip().lower().replace(":", "-"): tuple(
@@ -92,7 +92,7 @@ def load_settings(config: Config, environ: dict[str, str] | None = None) -> Noti
         }
         return NotifySettings(
             apprise_file=_path(apprise_file, root),
-            secrets_file=_path(secrets, root) if secrets else None,
+            secrets_file=secrets_file(config, env),
             fallback_after=int(raw.get("fallback_after", 3)),
             fallback_delay=float(raw.get("fallback_delay_seconds", 900)),
             backoff_base=float(raw.get("backoff_base_seconds", 30)),

@@ -1,6 +1,6 @@
 """`tousu doctor`: the installation checked where mistakes cost most: the personal-data key,
-file modes and the notification secrets. Findings only; nothing is changed. Never shows a
-key or a secret, only where it comes from and whether it is usable."""
+file modes, the notification secrets and the evidence object store. Findings only; nothing is
+changed. Never shows a key or a secret, only where it comes from and whether it is usable."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from storage.db import is_sqlite
 
 @dataclass
 class Finding:
-    area: str  # database | key | files | secrets
+    area: str  # database | key | files | secrets | evidence
     ok: bool
     message: str
 
@@ -150,12 +150,30 @@ def _secrets(ctx: Context, report: Report) -> None:
         report.add("key", True, "同时设置了 TOUSU_KEY 与 TOUSU_KEY_FILE: 以 TOUSU_KEY 为准")
 
 
+def _evidence(ctx: Context, report: Report) -> None:
+    """An object store for the evidence (`[evidence] dir = "s3://..."`) is reached and its
+    bucket found; a local directory is covered by the file modes above."""
+    from config import ConfigError
+    from services.casefile import evidence_store
+
+    try:
+        store = evidence_store.backend(ctx)
+        if isinstance(store, evidence_store.Directory):
+            return
+        where = store.check()
+    except (ConfigError, evidence_store.StoreUnavailable) as exc:
+        report.add("evidence", False, str(exc))
+        return
+    report.add("evidence", True, f"证据材料存放于{where}, 可以访问")
+
+
 def check(ctx: Context) -> Report:
     report = Report()
     db_ok = _database(ctx, report)
     _key(ctx, report, db_ok)
     _files(ctx, report)
     _secrets(ctx, report)
+    _evidence(ctx, report)
     return report
 
 

@@ -98,6 +98,9 @@ def erase_expired(
     """Erase the personal data of every case past the retention period; one transaction per
     batch of cases."""
     now = now or utcnow()
+    # The evidence goes with the personal data: a store that cannot be reached stops the run
+    # before anything is erased, so no case is left erased with its files still kept.
+    evidence.store_ready(ctx)
     result = RetentionResult(cutoff=cutoff(ctx, now))
     after = 0
     while True:

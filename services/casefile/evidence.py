@@ -1,5 +1,6 @@
 """Evidence and attachments (证据材料): files attached to a complaint, kept encrypted outside the
-database (services/casefile/evidence_store.py), by SHA-256 and size.
+database (services/casefile/evidence_store.py: a directory, or an S3-compatible object store), by
+SHA-256 and size.
 
 Owns: `attach` (every file checked against `[evidence]` limits first: a rejected file, or
 one bad file among several, writes nothing), `list_for`, `get` (the decrypted file written
@@ -344,14 +345,23 @@ def reseal_files(ctx: Context, rotate: Callable[[bytes], bytes]) -> int:
 # ---- Retention: for the retention flow (issue 13 item 11) -------------------------------------
 
 
+def store_ready(ctx: Context) -> str:
+    """Where the files are kept, once the store answers; `evidence_store.StoreUnavailable`
+    (exit 6) when it does not. The retention flow asks before it erases anything."""
+    return evidence_store.check(ctx)
+
+
 def erase_cases(ctx: Context, complaint_ids: Iterable[int], *, now: datetime | None = None) -> int:
     """Delete the evidence files of complaints past their retention period (the caller, the
     retention flow, decides which), each case with one `evidence_erased` event by the system
     actor. A file whose content another complaint still keeps stays on disk. Rows are kept,
     marked `erased_at`, so the history still says what was held. Returns files erased."""
     now = now or utcnow()
+    ids = list(complaint_ids)
+    if ids:
+        store_ready(ctx)  # an unreachable store refuses before any erasure is recorded
     erased = 0
-    for cid in complaint_ids:
+    for cid in ids:
         with ctx.transaction() as conn:
             shas = _erase_case(conn, cid, now)
             still_held = set(
