@@ -1,0 +1,236 @@
+"""The supervisor's dashboard (issue 19): what is open now, and the cases behind each number.
+
+`figures` counts; `cases` lists the complaints behind one of those counts (a "focus"), so that
+every number on the page links to exactly the complaints it counts: both build their rows
+from the same `_focus` condition. Open cases by state and by escalation level come from the
+complaint table; overdue and due today from the nearest running deadline, as the work queue
+shows it (services/lifecycle/queries.py: red when past, yellow when due by the end of the local
+day); consultations and mediations under way from their tables (storage/consultation.py,
+storage/mediation_referral.py); ledger matters open (storage/ledger.py); callbacks due by the
+end of today (storage/callback.py). Read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from services.context import Context
+from states import lifecycle as lc
+from states.errors import Forbidden, InvalidInput
+from storage.callback import Callback
+from storage.consultation import Consultation
+from storage.db import read_only
+from storage.ledger import LedgerMatter
+from storage.mediation_referral import MediationReferral
+from storage.records import COMPLAINT, DEADLINE
+from storage.schema import table_of
+from storage.timeutil import from_db, local, to_db
+
+CALLBACK = table_of(Callback)
+CONSULTATION = table_of(Consultation)
+MEDIATION = table_of(MediationReferral)
+MATTER = table_of(LedgerMatter)
+
+# Who sees the dashboard (deny by default).
+DASHBOARD_ROLES = frozenset({lc.Role.supervisor, lc.Role.committee})
+OPEN_STATES = tuple(s.value for s in lc.OPEN)
+# What a number may stand for besides a state (the queue's own filters cover states).
+FOCUSES = {
+    "overdue": "已超时",
+    "today": "今日到期",
+    "consultation": "会商中",
+    "mediation": "调解中",
+    "ledger": "台账在办事项",
+    "callback": "今日及以前应回访",
+}
+
+
+def authorize(role: str) -> None:
+    if lc.Role(role) not in DASHBOARD_ROLES:
+        allowed = "、".join(r.label for r in sorted(DASHBOARD_ROLES))
+        raise Forbidden(f"角色「{lc.Role(role).label}」无权查看主管看板, 可查看角色: {allowed}")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The instant of the view and the end of its local day (a deadline due then is 今日到期)."""
+
+    now: datetime
+    end_of_today: datetime
+
+    @classmethod
+    def at(cls, ctx: Context, now: datetime) -> Window:
+        today = local(now, ctx.tz).date()
+        end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=ctx.tz)
+        return cls(to_db(now), to_db(end))
+
+
+def _nearest() -> Any:
+    """Each complaint's nearest running due time."""
+    return (
+        select(DEADLINE.c.complaint_id, func.min(DEADLINE.c.due_at).label("due"))
+        .where(DEADLINE.c.status == "running")
+        .group_by(DEADLINE.c.complaint_id)
+        .subquery("nearest")
+    )
+
+
+def _where(focus: str, level: int | None, w: Window, branch: str | None) -> list[Any]:
+    """The conditions on `complaint` that pick the complaints one number counts."""
+    where: list[Any]
+    if focus in ("overdue", "today"):
+        n = _nearest()
+        due = n.c.due < w.now if focus == "overdue" else n.c.due.between(w.now, w.end_of_today)
+        ids = select(n.c.complaint_id).where(due)
+        where = [COMPLAINT.c.state.in_(OPEN_STATES), COMPLAINT.c.id.in_(ids)]
+    elif focus == "level":
+        where = [COMPLAINT.c.state.in_(OPEN_STATES), COMPLAINT.c.escalation_level == level]
+    elif focus == "consultation":
+        ids = select(CONSULTATION.c.complaint_id).where(CONSULTATION.c.status == "convened")
+        where = [COMPLAINT.c.id.in_(ids)]
+    elif focus == "mediation":
+        ids = select(MEDIATION.c.complaint_id).where(MEDIATION.c.status == "referred")
+        where = [COMPLAINT.c.id.in_(ids)]
+    elif focus == "ledger":
+        ids = select(MATTER.c.master_complaint_id).where(MATTER.c.status == "open")
+        where = [COMPLAINT.c.id.in_(ids)]
+    elif focus == "callback":
+        ids = select(CALLBACK.c.complaint_id).where(
+            CALLBACK.c.status == "scheduled", CALLBACK.c.due_at <= w.end_of_today
+        )
+        where = [COMPLAINT.c.id.in_(ids)]
+    else:
+        raise InvalidInput("focus", f"看板筛选取值: {', '.join(FOCUSES)}, level")
+    if branch:
+        where.append(COMPLAINT.c.branch == branch)
+    return where
+
+
+def _count(conn: Any, where: list[Any]) -> int:
+    return int(conn.execute(select(func.count()).select_from(COMPLAINT).where(*where)).scalar())
+
+
+def figures(ctx: Context, *, now: datetime, branch: str | None = None) -> dict[str, Any]:
+    """Every number of the dashboard (counts of complaints)."""
+    w = Window.at(ctx, now)
+    scoped = [COMPLAINT.c.branch == branch] if branch else []
+    with read_only(ctx.engine) as conn:
+        by_state = {
+            str(state): int(n)
+            for state, n in conn.execute(
+                select(COMPLAINT.c.state, func.count())
+                .where(COMPLAINT.c.state.in_(OPEN_STATES), *scoped)
+                .group_by(COMPLAINT.c.state)
+            ).all()
+        }
+        levels = {
+            int(level): int(n)
+            for level, n in conn.execute(
+                select(COMPLAINT.c.escalation_level, func.count())
+                .where(COMPLAINT.c.state.in_(OPEN_STATES), *scoped)
+                .group_by(COMPLAINT.c.escalation_level)
+            ).all()
+        }
+        counts = {f: _count(conn, _where(f, None, w, branch)) for f in FOCUSES}
+        trend = _trend(ctx, conn, now, scoped)
+    return {
+        "by_state": {s: by_state.get(s, 0) for s in OPEN_STATES},
+        "open": sum(by_state.values()),
+        "levels": dict(sorted(levels.items())),
+        **counts,
+        "trend": trend,
+    }
+
+
+def _trend(ctx: Context, conn: Any, now: datetime, scoped: list[Any]) -> list[tuple[str, int, int]]:
+    """Complaints received per local month over the last twelve months, and how many of them
+    the regulator forwarded: (YYYY-MM, received, forwarded)."""
+    first = local(now, ctx.tz).date().replace(day=1)
+    months = []
+    for _ in range(12):
+        months.append(first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    out = []
+    for start in reversed(months):
+        end = (start + timedelta(days=32)).replace(day=1)
+        lo = datetime.combine(start, time(0), tzinfo=ctx.tz)
+        hi = datetime.combine(end, time(0), tzinfo=ctx.tz)
+        received, forwarded = conn.execute(
+            select(
+                func.count(),
+                func.coalesce(
+                    func.sum(case((COMPLAINT.c.regulator_forwarded.is_(True), 1), else_=0)), 0
+                ),
+            ).where(
+                COMPLAINT.c.received_at >= to_db(lo), COMPLAINT.c.received_at < to_db(hi), *scoped
+            )
+        ).one()
+        out.append((f"{start:%Y-%m}", int(received), int(forwarded)))
+    return out
+
+
+def cases(
+    ctx: Context,
+    *,
+    focus: str,
+    now: datetime,
+    level: int | None = None,
+    branch: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """The complaints behind one number, in the work queue's shape (nearest deadline first)."""
+    if focus == "level" and level is None:
+        raise InvalidInput("level", "须指定升级级别")
+    w = Window.at(ctx, now)
+    n = _nearest()
+    query = (
+        select(
+            COMPLAINT.c.id,
+            COMPLAINT.c.number,
+            COMPLAINT.c.state,
+            COMPLAINT.c.priority,
+            COMPLAINT.c.category,
+            COMPLAINT.c.product,
+            COMPLAINT.c.branch,
+            COMPLAINT.c.owner,
+            COMPLAINT.c.received_at,
+            COMPLAINT.c.escalation_level,
+            n.c.due.label("nearest_due"),
+        )
+        .select_from(COMPLAINT.outerjoin(n, n.c.complaint_id == COMPLAINT.c.id))
+        .where(*_where(focus, level, w, branch))
+        .order_by(n.c.due.is_(None), n.c.due, COMPLAINT.c.id)
+        .limit(limit)
+    )
+    with read_only(ctx.engine) as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        named: dict[int, dict[str, Any]] = {}
+        if rows:
+            for d in conn.execute(
+                select(
+                    DEADLINE.c.complaint_id, DEADLINE.c.name, DEADLINE.c.due_at, DEADLINE.c.verified
+                )
+                .where(
+                    DEADLINE.c.complaint_id.in_([r["id"] for r in rows]),
+                    DEADLINE.c.status == "running",
+                )
+                .order_by(DEADLINE.c.due_at)
+            ).mappings():
+                named.setdefault(d["complaint_id"], dict(d))
+    items = []
+    for r in rows:
+        soonest = named.get(r["id"])
+        items.append(
+            {
+                **r,
+                "received_at": from_db(r["received_at"]),
+                "nearest_due": from_db(soonest["due_at"]) if soonest else None,
+                "nearest_deadline": soonest["name"] if soonest else None,
+                "verified": bool(soonest["verified"]) if soonest else None,
+            }
+        )
+    return {"scope": "all", "items": items, "limit": limit}

@@ -1,0 +1,194 @@
+"""The case page (`tousu show` in a browser) and the one route every action's form posts to.
+
+GET /cases/{number}: the complaint, parties masked, deadlines with their warnings, the
+timeline, evidence and letters, and a form for each action the user may take now (their
+role's moves from the state whose case guards pass, as `tousu show` lists them under "您可执行").
+POST /cases/{number}/reveal: the parties unmasked, recorded in the event log exactly like
+`tousu show --reveal` (services/lifecycle/queries.py `complaint_view`).
+POST /cases/{number}/actions/{trigger}: the form's fields, named as declared on the action's
+row, go to `services.lifecycle.actions.take` with the version the page showed
+(`expected_version`): a concurrent change is a 409 page, never a lost update. A bad field shows
+the page again with the message next to that field and what was typed kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.lifecycle.queries import complaint_view
+from states import lifecycle as lc
+from states.casefile import EVIDENCE_KINDS
+from states.errors import Forbidden, InvalidInput
+from web.pages import forms
+from web.pages.common import audited, check_csrf, ctx_of, page_user, render, urgency
+from web.pages.users import user_choices
+
+router = APIRouter()
+User = Annotated[dict[str, Any], Depends(page_user)]
+CSRF = Depends(check_csrf)
+
+PARTY_FIELDS = (
+    ("name", "姓名/名称"),
+    ("id_number", "证件号码"),
+    ("phone", "电话"),
+    ("address", "地址"),
+    ("legal_rep", "法定代表人"),
+)
+
+
+def _evidence(request: Request, number: str, user: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The case's evidence and letters, or None where the user's role may not see them."""
+    from services.casefile import evidence
+
+    try:
+        return evidence.list_for(ctx_of(request), number, actor=user["username"])
+    except Forbidden:
+        return None
+
+
+def _forms(
+    request: Request,
+    view: dict[str, Any],
+    failed: str | None = None,
+    given: dict[str, Any] | None = None,
+    error: InvalidInput | None = None,
+) -> list[dict[str, Any]]:
+    """One form per action allowed now; the failed one keeps what was typed and its error."""
+    taxonomy = ctx_of(request).config.taxonomy
+    out = []
+    for trigger in view["allowed_actions"]:
+        act = lc.ACTIONS_BY_TRIGGER[trigger]
+        mine = trigger == failed
+        items = forms.inputs(act.fields, taxonomy, given if mine else None)
+        problem = ""
+        if mine and error is not None:
+            field = getattr(error, "field", None)
+            target = next((i for i in items if i.name == field), None)
+            if target is not None:
+                target.error = error.reason
+            else:
+                problem = error.reason
+        out.append(
+            {
+                "trigger": trigger,
+                "label": act.label,
+                "help": act.help,
+                "inputs": items,
+                "error": problem,
+                "open": mine,
+                "at": (given or {}).get("at") if mine else None,
+            }
+        )
+    return out
+
+
+def _page(
+    request: Request,
+    number: str,
+    user: dict[str, Any],
+    *,
+    reveal: bool = False,
+    failed: str | None = None,
+    given: dict[str, Any] | None = None,
+    error: InvalidInput | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    ctx = ctx_of(request)
+    with audited(ctx, user, f"show {number}" + (" --reveal" if reveal else "")):
+        view = complaint_view(ctx, number, actor=user, reveal=reveal)
+    from web.deps import now as request_now
+
+    at = request_now()
+    deadlines = [
+        {**d, "urgency": urgency(d["due"], at, ctx.tz) if d["status"] == "running" else ""}
+        for d in view["deadlines"]
+    ]
+    tax = ctx.config.taxonomy
+    return render(
+        request,
+        "case.html",
+        {
+            "view": view,
+            "case": view["case"],
+            "deadlines": deadlines,
+            "rules": ctx.config.deadlines,
+            "parties": view["parties"],
+            "party_fields": PARTY_FIELDS,
+            "capacities": _capacities(),
+            "forms": _forms(request, view, failed, given, error),
+            "evidence": _evidence(request, number, user),
+            "users": user_choices(ctx),
+            "tax": tax,
+            "may_reveal": user["role"] in {r.value for r in lc.PII_ROLES},
+            "warning_labels": {lv.code: lv.label for lv in ctx.config.escalation},
+            "evidence_kinds": EVIDENCE_KINDS,
+        },
+        user=user,
+        status=status,
+    )
+
+
+def _capacities() -> dict[str, str]:
+    from services.lifecycle.registration import CAPACITIES
+
+    return CAPACITIES
+
+
+@router.get("/cases/{number}", response_class=HTMLResponse)
+def case_page(request: Request, number: str, user: User) -> HTMLResponse:
+    return _page(request, number, user)
+
+
+@router.post("/cases/{number}/reveal", response_class=HTMLResponse, dependencies=[CSRF])
+def reveal(request: Request, number: str, user: User) -> HTMLResponse:
+    return _page(request, number, user, reveal=True)
+
+
+@router.post("/cases/{number}/actions/{trigger}", dependencies=[CSRF])
+async def act(request: Request, number: str, trigger: str, user: User) -> Response:
+    from services.lifecycle.actions import take
+
+    ctx = ctx_of(request)
+    action = lc.action(trigger)  # an unknown trigger is a 400 page
+    form = await request.form()
+    given = forms.values(action.fields, form)
+    typed = {**given, "at": form.get("at") or None}
+    try:
+        version = _version(form.get("expected_version"))
+        when = _when(form.get("at"), ctx.tz)
+        with audited(ctx, user, f"{action.command or trigger} {number}"):
+            take(
+                ctx,
+                number,
+                trigger,
+                actor=user["username"],
+                fields=action.complete(given),
+                at=when,
+                expected_version=version,
+            )
+    except InvalidInput as exc:
+        return _page(request, number, user, failed=trigger, given=typed, error=exc, status=400)
+    return RedirectResponse(f"/cases/{number}?done={trigger}", status_code=303)
+
+
+def _version(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        raise InvalidInput("expected_version", "版本号须为整数") from None
+
+
+def _when(value: Any, tz: Any) -> datetime | None:
+    """The optional time the action happened (a datetime-local input, local time)."""
+    if value in (None, ""):
+        return None
+    from states.validation import iso_datetime
+
+    when = iso_datetime(str(value), "at")
+    return when if when.tzinfo is not None else when.replace(tzinfo=tz)

@@ -1,0 +1,87 @@
+"""`/dashboard`: the supervisor's dashboard (services/reporting/dashboard.py). Every number
+links to the work queue filtered to the complaints it counts; the charts are SVG drawn on the
+server by the reports' chart code (services/reporting/charts.py); the figures refresh
+themselves by polling `/dashboard/figures` (web/static/tousu.js), a fragment of the page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from services.reporting import charts, dashboard
+from states import lifecycle as lc
+from web.pages.common import ctx_of, page_user, render, require
+
+router = APIRouter()
+User = Annotated[dict[str, Any], Depends(page_user)]
+Branch = Annotated[str | None, Query()]
+REFRESH_SECONDS = 30
+LIST_LIMIT = 1000  # how many complaints a number's link lists
+
+
+def link(branch: str | None = None, **query: Any) -> str:
+    """The work queue's address listing the complaints behind one number."""
+    params = {**query, **({"branch": branch} if branch else {}), "limit": LIST_LIMIT}
+    return "/?" + urlencode(params)
+
+
+def _context(request: Request, user: dict[str, Any], branch: str | None) -> dict[str, Any]:
+    from web.deps import now as request_now
+
+    ctx = ctx_of(request)
+    require(ctx, user, dashboard.DASHBOARD_ROLES, "查看主管看板")
+    branch = branch or None
+    if branch is not None:
+        from states.validation import choice
+
+        branch = choice(branch, ctx.config.taxonomy.branches, "branch")
+    got = dashboard.figures(ctx, now=request_now(), branch=branch)
+    levels = {lv.level: lv.label for lv in ctx.config.escalation}
+    states = [
+        (s.value, s.label, got["by_state"][s.value], link(branch, scope="all", state=s.value))
+        for s in lc.OPEN
+    ]
+    level_rows = [
+        (n, levels.get(n, "未升级" if n == 0 else f"级别 {n}"), count, link(branch, level=n))
+        for n, count in got["levels"].items()
+    ]
+    cards = [
+        (key, label, got[key], link(branch, focus=key)) for key, label in dashboard.FOCUSES.items()
+    ]
+    by_state_chart = charts.hbars(
+        [(label, count) for _, label, count, _ in states if count],
+        fmt=lambda v: f"{v:,.0f}",
+        title="在办投诉 · 按状态",
+    )
+    level_chart = charts.hbars(
+        [(label, count) for _, label, count, _ in level_rows],
+        fmt=lambda v: f"{v:,.0f}",
+        title="在办投诉 · 按升级级别",
+    )
+    trend_chart = charts.trend(got["trend"], title="近 12 个月投诉量 (按收到时间)")
+    return {
+        "figures": got,
+        "open_link": link(branch, scope="all"),
+        "states": states,
+        "level_rows": level_rows,
+        "cards": cards,
+        "charts": [by_state_chart, level_chart, trend_chart],
+        "branch": branch or "",
+        "branches": ctx.config.taxonomy.branches,
+        "refresh": REFRESH_SECONDS,
+    }
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(request: Request, user: User, branch: Branch = None) -> HTMLResponse:
+    return render(request, "dashboard.html", _context(request, user, branch), user=user)
+
+
+@router.get("/dashboard/figures", response_class=HTMLResponse)
+def dashboard_figures(request: Request, user: User, branch: Branch = None) -> HTMLResponse:
+    """The figures alone, for the page to refresh itself."""
+    return render(request, "pages/_figures.html", _context(request, user, branch), user=user)

@@ -1,0 +1,112 @@
+"""`/`: my work queue (`tousu queue` in a browser): nearest deadline first, red overdue, yellow
+due today, the filters as query parameters; supervisors and committee members choose the
+team, branch or all scope as the CLI lets them (services/lifecycle/queries.py `queue`).
+
+`focus` (with `level`) lists the complaints behind one number of the dashboard
+(services/reporting/dashboard.py), so that every number there links here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from services.lifecycle.queries import SCOPES
+from services.lifecycle.queries import queue as load_queue
+from states import lifecycle as lc
+from web.pages.common import audited, ctx_of, page_user, render, require, urgency
+
+router = APIRouter()
+User = Annotated[dict[str, Any], Depends(page_user)]
+Text = Annotated[str | None, Query()]
+
+
+def _blank(value: str | None) -> str | None:
+    return value if value not in (None, "") else None
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    user: User,
+    scope: str = "mine",
+    team: Text = None,
+    branch: Text = None,
+    handler: Text = None,
+    state: Annotated[list[str] | None, Query()] = None,
+    priority: Text = None,
+    category: Text = None,
+    focus: Text = None,
+    level: Annotated[int | None, Query(ge=0, le=99)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> HTMLResponse:
+    from services.casefile.quiet import quiet_days
+    from services.reporting import dashboard
+    from web.deps import now as request_now
+
+    ctx = ctx_of(request)
+    states = [s for s in state or [] if s] or None
+    focus, branch = _blank(focus), _blank(branch)
+    if level is not None and focus is None:
+        focus = "level"
+    if focus is not None:
+        require(ctx, user, dashboard.DASHBOARD_ROLES, "查看看板明细")
+        found = dashboard.cases(
+            ctx, focus=focus, level=level, branch=branch, now=request_now(), limit=limit
+        )
+        title = f"升级级别 {level}" if focus == "level" else dashboard.FOCUSES.get(focus, focus)
+    else:
+        with audited(ctx, user, f"queue --scope {scope}"):
+            found = load_queue(
+                ctx,
+                actor=user,
+                scope=scope,
+                team=_blank(team),
+                branch=branch,
+                handler=_blank(handler),
+                states=states,
+                priority=_blank(priority),
+                category=_blank(category),
+                limit=limit,
+            )
+        title = SCOPES.get(scope, scope)
+    quiet = quiet_days(ctx, found["items"])
+    at = request_now()
+    rows = []
+    for item in found["items"]:
+        rows.append(
+            {
+                **item,
+                "urgency": urgency(item["nearest_due"], at, ctx.tz),
+                "days_without_contact": quiet.get(item["id"]),
+            }
+        )
+    return render(
+        request,
+        "queue.html",
+        {
+            "rows": rows,
+            "title": title,
+            "scope": scope,
+            "scopes": SCOPES,
+            "filters": {
+                "team": team or "",
+                "branch": branch or "",
+                "handler": handler or "",
+                "state": states or [],
+                "priority": priority or "",
+                "category": category or "",
+                "focus": focus or "",
+                "level": "" if level is None else level,
+                "limit": limit,
+            },
+            "open_states": [(s.value, s.label) for s in lc.OPEN],
+            "tax": ctx.config.taxonomy,
+            "rules": ctx.config.deadlines,
+            "overdue": sum(r["urgency"] == "overdue" for r in rows),
+            "today": sum(r["urgency"] == "today" for r in rows),
+        },
+        user=user,
+    )
