@@ -207,14 +207,14 @@ def show(
         if as_json:
             from cli.output import emit_json
 
-            emit_json(_show_json(view), s.ctx.tz)
+            emit_json(show_json(view), s.ctx.tz)
         else:
             from cli.render import print_case
 
             print_case(s.ctx, view)
 
 
-def _show_json(view: dict[str, Any]) -> dict[str, Any]:
+def show_json(view: dict[str, Any]) -> dict[str, Any]:
     from storage.timeutil import from_db
 
     case = view["case"]

@@ -84,5 +84,6 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     # ---- Each room adds its router here with one line ------------------------------------
     __import__("web.auth").auth.install(app)  # login, logout, password; 401; csrf_token
     app.include_router(__import__("web.pages").pages.router)  # the workspace (web/pages/)
+    app.include_router(__import__("web.api.v1").api.v1.router)  # the HTTP API (web/api/)
     # ---- end of routers --------------------------------------------------------------------
     return app
