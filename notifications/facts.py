@@ -7,19 +7,26 @@ The dispatcher therefore reads the case row and the named deadline at send time 
 over the payload; what only the payload knows (level, reason, meeting time, organisation)
 stays. The weekly ledger summary gets its breakdowns by resolution class and branch and its
 overdue count from the ledger as it is now. Who is @-mentioned comes from the user table.
+
+With `[web] base_url` set, an alert about a case carries the case page's address
+(`case_url`: `<base_url>/cases/<number>`, the number from the case row) for the templates to
+link; without it, or with a value that is not an http(s) address, alerts carry none.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from notifications.routing import apprise_tag
+from notifications.templates import LINKABLE
 from services.context import Context
 from storage.ledger import LedgerMatter
 from storage.models import Complaint, Deadline, User
@@ -34,6 +41,21 @@ MatterTable = table_of(LedgerMatter)
 K = TypeVar("K")
 
 _CASE_FIELDS = ("number", "state", "priority", "owner", "branch", "media_involved")
+log = logging.getLogger("tousu.notify")
+
+
+def base_url(ctx: Context) -> str:
+    """`[web] base_url` without its trailing slash; "" when unset or not an http(s) address
+    (logged: a bad address costs the links, never the alerts)."""
+    raw = str(ctx.config.section("web").get("base_url", "") or "").strip()
+    if raw and not LINKABLE.fullmatch(raw):
+        log.warning("[web] base_url 不是 http(s) 地址, 提醒不附案件链接")
+        return ""
+    return raw.rstrip("/")
+
+
+def case_url(base: str, number: str) -> str:
+    return f"{base}/cases/{quote(number, safe='')}"
 
 
 def current_payloads(
@@ -43,6 +65,7 @@ def current_payloads(
     complaint_id, payload)."""
     alerts = list(alerts)
     case_ids = {a["complaint_id"] for a in alerts if a["complaint_id"]}
+    base = base_url(ctx)
     tax = ctx.config.taxonomy
     out: dict[int, dict[str, Any]] = {}
     with ctx.engine.connect() as conn:
@@ -77,8 +100,11 @@ def current_payloads(
         ledger: dict[str, Any] | None = None
         for a in alerts:
             payload = dict(a["payload"] or {})
+            payload.pop("case_url", None)  # only ever from the case row and [web] base_url
             case = cases.get(a["complaint_id"])
             if case is not None:
+                if base and case["number"]:
+                    payload["case_url"] = case_url(base, str(case["number"]))
                 for f in _CASE_FIELDS:
                     payload[f] = case[f]
                 payload["regulator_forwarded"] = bool(case["regulator_forwarded"])

@@ -10,7 +10,10 @@ alert was queued. Every rendered string passes `scrub()`, which masks any phone 
 that slipped into a payload (2022 Order No. 9); masking itself is services/privacy.py, shared
 with the CLI. Robot markdown is fitted to each channel's byte limit when it is sent
 (notifications/plugins.py `fit_bytes`); long lists are shortened here first, saying how many
-more there are.
+more there are. With `[web] base_url` set, a message about a case opens with a link to the case
+page (the payload's `case_url`, which notifications/facts.py sets from the case row): a line in
+the text, an anchor in the HTML, a markdown link for the robots, first so that no size limit
+cuts it.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ _SEED = re.compile(r"\s*[（(]\s*seeds?\s[^)）]*[)）]", re.IGNORECASE)
 # Payload keys that hold a person's name or contact, masked before they reach a template.
 _NAME_KEYS = ("complainant", "complainant_name", "name", "agent")
 MARKDOWN_BUDGET = 3900  # bytes a robot message's lists are shortened to (WeCom allows 4096)
+# An address a link can carry in every format: http(s), no spaces, quotes, brackets or angle
+# brackets (which would end a markdown link or an HTML attribute early).
+LINKABLE = re.compile(r"https?://[^\s\"'<>()\[\]`\\]+", re.IGNORECASE)
 
 
 def scrub(text: str) -> str:
@@ -148,6 +154,8 @@ class _Doc:
     attachments: tuple[str, ...] = ()
     footnote: str = ""
     alarm: bool = False  # overdue or urgent: the deadline shows in red
+    link: str = ""  # the case page ([web] base_url), shown right under the subject
+    link_label: str = ""
 
 
 def _local(value: Any, tz: ZoneInfo) -> str:
@@ -480,6 +488,8 @@ _FOOTER = "本消息由投诉处理系统自动发送,个人信息已脱敏;请�
 
 def _text(doc: _Doc, subject: str) -> str:
     lines = [subject, ""]
+    if doc.link:  # first in the body: a channel's size limit cuts from the end
+        lines += [f"{doc.link_label}: {doc.link}", ""]
     lines += [f"{k}: {_one_line(v)}" for k, v in doc.facts]  # one fact per line, always
     for t in doc.tables:
         lines += ["", f"{t.heading}:"]
@@ -513,6 +523,12 @@ def _html(doc: _Doc, subject: str) -> str:
         '<table class="facts" style="border-collapse:collapse;margin-bottom:16px">'
         f"{''.join(rows)}</table>",
     ]
+    if doc.link:
+        parts.insert(
+            -1,
+            f'<p style="margin:0 0 12px"><a href="{e(doc.link)}" style="color:#1a5fb4">'
+            f"{e(doc.link_label)}</a></p>",
+        )
     for t in doc.tables:
         header = "".join(f'<th scope="col" {head}>{e(c)}</th>' for c in t.columns)
         body = "".join(
@@ -576,6 +592,8 @@ def _markdown(doc: _Doc, subject: str, budget: int = MARKDOWN_BUDGET) -> str:
 
     def build() -> str:
         out = [f"### {_md(subject)}"]
+        if doc.link:  # first under the heading: fit_bytes cuts from the end
+            out.append(f"[{_md(doc.link_label)}]({doc.link})")
         for k, v in doc.facts:
             color = "warning" if doc.alarm and k == "到期时间" else "comment"
             out.append(f'> {_md(k)}: <font color="{color}">{_md(v)}</font>')
@@ -650,7 +668,12 @@ def render(
         doc = _import_doc(payload, tz)
     else:
         doc = _case_doc(kind, payload, deadline_labels, tz, now, opts)
+        link = str(payload.get("case_url") or "")
+        if link and payload.get("number") and LINKABLE.fullmatch(link):
+            doc.link = link
+            doc.link_label = f"在系统中打开案件 {payload['number']}"
     doc.facts = [(k, scrub(v)) for k, v in doc.facts]
+    doc.link_label = scrub(doc.link_label)
     doc.action = scrub(doc.action)
     for t in doc.tables:
         t.rows = [[scrub(c) for c in r] for r in t.rows]
