@@ -10,7 +10,8 @@ overdue count from the ledger as it is now. Who is @-mentioned comes from the us
 
 With `[web] base_url` set, an alert about a case carries the case page's address
 (`case_url`: `<base_url>/cases/<number>`, the number from the case row) for the templates to
-link; without it, or with a value that is not an http(s) address, alerts carry none.
+link, and the daily digest links each case it lists (`case_base`); without it, or with a value
+that is not an http(s) address, alerts carry none.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from notifications.routing import apprise_tag
-from notifications.templates import LINKABLE
+from notifications.templates import LINKABLE, case_url
 from services.context import Context
 from storage.ledger import LedgerMatter
 from storage.models import Complaint, Deadline, User
@@ -52,10 +52,6 @@ def base_url(ctx: Context) -> str:
         log.warning("[web] base_url 不是 http(s) 地址, 提醒不附案件链接")
         return ""
     return raw.rstrip("/")
-
-
-def case_url(base: str, number: str) -> str:
-    return f"{base}/cases/{quote(number, safe='')}"
 
 
 def current_payloads(
@@ -100,7 +96,9 @@ def current_payloads(
         ledger: dict[str, Any] | None = None
         for a in alerts:
             payload = dict(a["payload"] or {})
-            payload.pop("case_url", None)  # only ever from the case row and [web] base_url
+            # links only ever from the case row (or the digest's rows) and [web] base_url
+            payload.pop("case_url", None)
+            payload.pop("case_base", None)
             case = cases.get(a["complaint_id"])
             if case is not None:
                 if base and case["number"]:
@@ -118,6 +116,8 @@ def current_payloads(
                 due = deadlines.get((case["id"], str(name))) if name else None
                 if due is not None:
                     payload["due"] = due.isoformat()
+            elif a["kind"] == "daily_digest" and base:
+                payload["case_base"] = base
             elif a["kind"] == "ledger_weekly":
                 if ledger is None:
                     ledger = _ledger_now(ctx, conn, now)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from services.privacy import mask_name, mask_text
@@ -42,6 +43,11 @@ MARKDOWN_BUDGET = 3900  # bytes a robot message's lists are shortened to (WeCom 
 # An address a link can carry in every format: http(s), no spaces, quotes, brackets or angle
 # brackets (which would end a markdown link or an HTML attribute early).
 LINKABLE = re.compile(r"https?://[^\s\"'<>()\[\]`\\]+", re.IGNORECASE)
+
+
+def case_url(base: str, number: str) -> str:
+    """The case page under `[web] base_url` (web/pages/case.py `GET /cases/{number}`)."""
+    return f"{base.rstrip('/')}/cases/{quote(number, safe='')}"
 
 
 def scrub(text: str) -> str:
@@ -156,6 +162,7 @@ class _Doc:
     alarm: bool = False  # overdue or urgent: the deadline shows in red
     link: str = ""  # the case page ([web] base_url), shown right under the subject
     link_label: str = ""
+    row_links: dict[str, str] = field(default_factory=dict)  # a row's first cell → its page
 
 
 def _local(value: Any, tz: ZoneInfo) -> str:
@@ -473,6 +480,12 @@ def _digest_doc(
         for it in items
     ]
     action = SPECS["daily_digest"].action if items else "今日无待督办事项。"
+    base = str(payload.get("case_base") or "")
+    links = (
+        {str(it["number"]): case_url(base, str(it["number"])) for it in items if it.get("number")}
+        if LINKABLE.fullmatch(base)
+        else {}
+    )
     return _Doc(
         "每日汇总",
         f"{day} 待督办投诉 {len(items)} 件",
@@ -480,6 +493,7 @@ def _digest_doc(
         action,
         [_Table("待督办投诉", ["案件编号", "状态", "时限", "到期时间", "情况"], rows)],
         footnote="完整清单: tousu queue --scope all",
+        row_links=links,
     )
 
 
@@ -494,12 +508,16 @@ def _text(doc: _Doc, subject: str) -> str:
     for t in doc.tables:
         lines += ["", f"{t.heading}:"]
         lines.append("  " + " | ".join(t.columns))
-        lines += ["  " + " | ".join(r) for r in t.rows]
+        lines += ["  " + " | ".join(r) + _suffix(doc.row_links.get(r[0])) for r in t.rows]
     lines += ["", f"请您: {doc.action}"]
     if doc.footnote:
         lines.append(doc.footnote)
     lines += ["", _FOOTER]
     return "\n".join(lines)
+
+
+def _suffix(link: str | None) -> str:
+    return f" {link}" if link else ""
 
 
 def _html(doc: _Doc, subject: str) -> str:
@@ -531,8 +549,17 @@ def _html(doc: _Doc, subject: str) -> str:
         )
     for t in doc.tables:
         header = "".join(f'<th scope="col" {head}>{e(c)}</th>' for c in t.columns)
+
+        def td(i: int, c: str) -> str:
+            link = doc.row_links.get(c) if i == 0 else None
+            return (
+                f'<td {cell}><a href="{e(link)}">{e(c)}</a></td>'
+                if link
+                else f"<td {cell}>{e(c)}</td>"
+            )
+
         body = "".join(
-            "<tr>" + "".join(f"<td {cell}>{e(c)}</td>" for c in r) + "</tr>" for r in t.rows
+            "<tr>" + "".join(td(i, c) for i, c in enumerate(r)) + "</tr>" for r in t.rows
         )
         parts.append(f'<h3 style="font-size:15px;margin:16px 0 6px">{e(t.heading)}</h3>')
         parts.append(
@@ -585,6 +612,13 @@ def _md(value: str) -> str:
     return _one_line(value).translate(_MD_SPECIAL).replace("://", "：//")
 
 
+def _md_row(row: list[str], link: str | None) -> str:
+    if not link:
+        return f"- {_md(' · '.join(row))}"
+    rest = f" · {_md(' · '.join(row[1:]))}" if row[1:] else ""
+    return f"- [{_md(row[0])}]({link}){rest}"
+
+
 def _markdown(doc: _Doc, subject: str, budget: int = MARKDOWN_BUDGET) -> str:
     """WeCom-flavoured markdown; long tables are shortened (from the end) to fit `budget`
     bytes, saying how many rows are left out."""
@@ -599,7 +633,7 @@ def _markdown(doc: _Doc, subject: str, budget: int = MARKDOWN_BUDGET) -> str:
             out.append(f'> {_md(k)}: <font color="{color}">{_md(v)}</font>')
         for t in tables:
             out.append(f"**{_md(t.heading)}**")
-            out += [f"- {_md(' · '.join(r))}" for r in t.rows]
+            out += [_md_row(r, doc.row_links.get(r[0]) if r else None) for r in t.rows]
             if t.more:
                 out.append(f"- …另有 {t.more} 项,详见邮件或系统")
         out.append(f'**请您**: <font color="warning">{_md(doc.action)}</font>')

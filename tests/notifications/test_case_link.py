@@ -13,13 +13,16 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from notifications.digest import compose_digests
 from notifications.dispatch import dispatch
 from services.context import Context
 from storage import records
 from storage.records import enqueue_alert
-from tests.factories import accepted
+from tests.factories import accepted, cst
 from tests.notifications.conftest import SENT, SMTP, WORKING, WeCom, routing, settings
 
+# The data is fixed in November 2026 (the notification tests' working Monday): its own instant.
+pytestmark = pytest.mark.now(WORKING)
 BASE = "https://tousu.example.cn/ws"
 FAST = settings()
 
@@ -209,3 +212,27 @@ def test_an_alert_about_no_case_carries_no_link(
     assert "/cases/" not in "".join(
         p.get_content() for p in mail.walk() if p.get_content_maintype() == "text"
     )
+
+
+def test_the_daily_digest_links_each_case_it_lists(
+    ctx: Context, smtp: SMTP, wecom: WeCom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _base_url(ctx, monkeypatch, BASE)
+    number = accepted(ctx, cst(2026, 11, 2, 10, 0))  # its deadlines long past
+    assert compose_digests(ctx, cst(2026, 11, 23, 8, 30)) == 1
+    yaml = f"""
+version: 1
+urls:
+  - wecombot://robotkey123:
+      - tag: user-supervisor
+  - {smtp.url(to="wang@example.com")}:
+      - tag: user-supervisor
+"""
+    assert dispatch(ctx, now=WORKING, routing=routing(yaml), settings=FAST).sent == 2
+    url = f"{BASE}/cases/{number}"
+    [mail] = smtp.messages
+    assert "每日汇总" in str(mail["Subject"])
+    assert f'<a href="{url}">{number}</a>' in mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f"{number} | " in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert url in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"- [{number}]({url}) · " in wecom.posts[0]["markdown"]["content"]
