@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -460,3 +460,107 @@ def report_file(
     if found is None:
         raise NotFound(f"报告文件 {name} 不存在")
     return FileResponse(found, filename=found.name, media_type=REPORT_TYPES[found.suffix])
+
+
+# ---- The regulator's transfers (12378) --------------------------------------------------------
+
+UPLOAD_LIMIT = 50 * 1024 * 1024  # bytes of one transfer list
+
+
+@router.post(
+    "/transfers/12378",
+    summary="导入 12378 监管转办清单 (CSV/XLSX)",
+    responses={200: {"description": "全部登记或已导入过"}, 400: {"description": "有被拒行"}},
+)
+def transfers_import(
+    ctx: Ctx,
+    user: User,
+    file: Annotated[UploadFile, File(description="转办清单: .csv (GB18030/UTF-8) 或 .xlsx")],
+    dry_run: Annotated[bool, Query(description="只校验, 不写入")] = False,
+    encoding: Annotated[str | None, Query(description="CSV 的编码 (默认自动识别)")] = None,
+) -> JSONResponse:
+    """与 `tousu transfers import` 相同: 按 config/transfers_12378.toml 的列映射逐行校验
+    并登记; 同一清单重复导入不会重复登记。被拒行 (个人信息已脱敏) 在 `rejects` 中列出,
+    有被拒行时状态码 400 (退出码 2)。"""
+    import csv
+
+    from services.intake import transfers
+
+    name = Path(file.filename or "").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
+        raise InvalidInput(
+            "file", f"只支持 CSV(.csv/.txt/.tsv)或 XLSX 文件: {name or '(无文件名)'}"
+        )
+    folder = Path(tempfile.mkdtemp(prefix="tousu-12378-"))
+    try:
+        path = folder / f"upload{suffix}"
+        size = 0
+        with path.open("wb") as fh:
+            while chunk := file.file.read(1024 * 1024):
+                size += len(chunk)
+                if size > UPLOAD_LIMIT:
+                    raise InvalidInput("file", f"文件过大: 最多 {UPLOAD_LIMIT // 1024 // 1024} MB")
+                fh.write(chunk)
+        res = transfers.import_list(
+            ctx,
+            path,
+            actor=str(user["username"]),
+            rejects=folder,
+            encoding=encoding,
+            dry_run=dry_run,
+        )
+        body = transfers.summary(res)
+        body["file"] = name
+        body["rejects"] = []
+        if res.rejects_file is not None:
+            with res.rejects_file.open(encoding="utf-8-sig", newline="") as fh:
+                for line in csv.DictReader(fh):
+                    body["rejects"].append(
+                        {
+                            "line": int(line["行号"]),
+                            "column": line["列"],
+                            "field": line["字段"],
+                            "value": line["读到的值"],
+                            "reason": line["原因"],
+                        }
+                    )
+    finally:
+        _remove(folder)
+    if res.rejected:
+        body.update(
+            error="invalid_input",
+            exit_code=InvalidInput.exit_code,
+            message=f"{res.rejected} 行被拒, 见 rejects",
+            field="file",
+        )
+    return _json(ctx, body, status_code=400 if res.rejected else 200)
+
+
+@router.get("/transfers/12378", summary="导出 12378 转办的办理结果 (XLSX/CSV)")
+def transfers_export(
+    ctx: Ctx,
+    user: User,
+    start: Annotated[str, Query(alias="from", description="收到日期自 YYYY-MM-DD")],
+    end: Annotated[str, Query(alias="to", description="收到日期至 YYYY-MM-DD (含)")],
+    format: Annotated[str, Query(description="xlsx 或 csv")] = "xlsx",  # noqa: A002
+    encoding: Annotated[str, Query(description="CSV 的编码: utf-8-sig 或 gb18030")] = "utf-8-sig",
+) -> FileResponse:
+    """与 `tousu transfers export` 相同: 清单原有的列 (个人信息脱敏), 其后为办理结果。"""
+    from services.intake import transfers
+    from states import validation as v
+
+    if format not in ("xlsx", "csv"):
+        raise InvalidInput("format", "format 取值: xlsx, csv")
+    low, high = v.iso_date(start, "from"), v.iso_date(end, "to")
+    folder = Path(tempfile.mkdtemp(prefix="tousu-12378-"))
+    try:
+        path = folder / f"12378-results-{low:%Y%m%d}-{high:%Y%m%d}.{format}"
+        transfers.export(ctx, low, high, path, actor=str(user["username"]), encoding=encoding)
+    except BaseException:
+        _remove(folder)
+        raise
+    media = XLSX if format == "xlsx" else f"text/csv; charset={encoding.removesuffix('-sig')}"
+    return FileResponse(
+        path, filename=path.name, media_type=media, background=BackgroundTask(_remove, folder)
+    )
