@@ -164,7 +164,8 @@ class ObjectStore:
         try:
             return getattr(_client(self.settings), operation)(Bucket=self.settings.bucket, **params)
         except ClientError as exc:
-            if _status(exc) == 404 and operation in ("head_object", "get_object"):
+            no_bucket = exc.response.get("Error", {}).get("Code") == "NoSuchBucket"
+            if _status(exc) == 404 and operation in ("head_object", "get_object") and not no_bucket:
                 raise _Absent from None
             raise StoreUnavailable(_explain(self.settings, exc)) from exc
         except BotoCoreError as exc:
@@ -196,6 +197,8 @@ class ObjectStore:
         try:
             self._call("head_object", Key=self._key(key))
         except _Absent:
+            # A HEAD answer has no body to tell a missing object from a missing bucket.
+            self._call("head_bucket")
             return False
         return True
 

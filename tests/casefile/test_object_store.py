@@ -294,6 +294,12 @@ def test_a_missing_bucket_is_named(
         with pytest.raises(StoreUnavailable, match="存储桶 no-such-bucket 不存在"):
             evidence.attach(context, number, [_file(tmp_path, "a.pdf", PDF)], actor="liaison")
         assert evidence.list_for(context, number, actor="liaison") == []
+        # Nor is every file "missing" when the bucket is (a HEAD's 404 says neither).
+        sha = hashlib.sha256(PDF).hexdigest()
+        with pytest.raises(StoreUnavailable, match="不存在"):
+            evidence_store.exists(context, sha)
+        with pytest.raises(StoreUnavailable, match="不存在"):
+            evidence_store.read_plain(context, sha)
     finally:
         context.close()
 
