@@ -25,7 +25,7 @@ import functools
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -115,8 +115,8 @@ class S3Settings:
     endpoint_url: str | None
     region: str | None
     addressing: str
-    access_key_id: str | None
-    secret_access_key: str | None
+    access_key_id: str | None = field(repr=False)
+    secret_access_key: str | None = field(repr=False)
     timeout: float
     max_attempts: int
 
