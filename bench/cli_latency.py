@@ -280,10 +280,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the database, measure nothing"
+    )
     args = parser.parse_args()
     db = args.db or ROOT / "data" / "bench" / f"cli_latency_{args.rows}.db"
     if args.rebuild or _count(db) != args.rows:
         build(db, args.rows)
+    if args.build_only:
+        return
     env = _env(db)
     with sqlite3.connect(db) as conn:
         owner, number = conn.execute(

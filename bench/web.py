@@ -1,0 +1,312 @@
+"""The web workspace under load: 16 clients on 1,000,000 complaints (SQLite), and on 10,000.
+
+Run from the project root: `.venv/bin/python bench/web.py [--rows 1000000] [--small 10000]
+[--clients 16] [--seconds 20] [--workers 2] [--rebuild]`.
+
+The databases are built as bench/cli_latency.py builds them (kept under data/bench/ while
+their row count matches): 200 liaisons with about 250 open cases each, 5 % of the complaints
+open. Each run gives one liaison and one supervisor a password, starts `uvicorn
+web.app:create_app --factory` as its own process on a loopback port, logs every client in
+through the login form, and then, for `--seconds` each:
+
+1. the trivial health endpoint `/healthz` (the floor: the same server, the same clients);
+2. the mix: a liaison's queue `/` (4 in 10), a case page `/cases/N` (4 in 10), the
+   supervisor's dashboard `/dashboard` (1 in 10) and one action through its form, `facts`
+   (update_facts) on one of the liaison's open cases (1 in 10; version conflicts count as
+   answered, they are the product doing its job).
+
+Then the same mix on the small database for p95 at 10,000. Every request must answer 2xx/3xx
+(409 for a version conflict in an action); anything else is counted and printed.
+
+Lines: p50/p95 (ms) and requests/s per phase, then `scale=<p95 at rows ÷ p95 at small>`
+(target ≤ 1.5) and last `ratio=<mix req/s ÷ health req/s at rows>` (target ≥ 0.25).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib.util
+import random
+import re
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PASSWORD = "bench-Passw0rd-2026"
+LIAISON, SUPERVISOR = "li0007", "sup_beijing"
+
+
+def _cli_latency():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "bench_cli_latency", ROOT / "bench" / "cli_latency.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def prepare(rows: int, rebuild: bool) -> Path:
+    """The database of `rows` complaints (built once), with the two users' passwords."""
+    cl = _cli_latency()
+    db = ROOT / "data" / "bench" / f"cli_latency_{rows}.db"
+    if rebuild or cl._count(db) != rows:
+        # A child process: building imports the services with this database's settings.
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "cli_latency.py"),
+                "--rows",
+                str(rows),
+                "--repeat",
+                "0",
+                "--build-only",
+            ],
+            check=True,
+        )
+    subprocess.run([sys.executable, __file__, "--set-passwords", str(db)], check=True, env=env(db))
+    return db
+
+
+def env(db: Path) -> dict[str, str]:
+    cl = _cli_latency()
+    return {**cl._env(db), "TOUSU_ROOT": str(ROOT)}
+
+
+def set_passwords(db: Path) -> None:
+    from config import load_config
+    from services import identity
+    from services.context import open_context
+    from storage.migrate import upgrade
+
+    upgrade(f"sqlite:///{db}")  # a database built before a newer revision gets its tables
+    ctx = open_context(load_config())
+    try:
+        for username in (LIAISON, SUPERVISOR):
+            identity.reset_password(ctx, username, PASSWORD, actor="admin", must_change=False)
+    finally:
+        ctx.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, db: Path, workers: int) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "web.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=env(db),
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit("the web server did not answer /healthz within 60 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+VERSION = re.compile(r'name="expected_version" value="(\d+)"')
+
+
+@dataclass
+class Client:
+    port: int
+    cookie: str = ""
+    conn: http.client.HTTPConnection | None = None
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    def request(
+        self, method: str, path: str, body: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=data, headers=headers)
+        response = self.conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie" and value.startswith("tousu_session="):
+                self.cookie = value.split(";", 1)[0]
+        return response.status, text
+
+    def login(self, username: str) -> None:
+        status, page = self.request("GET", "/login")
+        token = CSRF.search(page)
+        form = {"username": username, "password": PASSWORD}
+        if token:
+            form["csrf_token"] = token.group(1)
+        status, _ = self.request("POST", "/login", form)
+        if status not in (200, 303) or not self.cookie:
+            raise SystemExit(f"login of {username} failed: HTTP {status}")
+
+    def timed(self, kind: str, method: str, path: str, body: dict[str, str] | None = None) -> str:
+        t0 = time.perf_counter()
+        status, text = self.request(method, path, body)
+        self.latencies.setdefault(kind, []).append(time.perf_counter() - t0)
+        ok = 200 <= status < 400 or (kind == "action" and status == 409)
+        self.statuses[f"{kind} {status}" if not ok else "ok"] += 1
+        return text
+
+
+def run_phase(
+    port: int, clients: int, seconds: float, work: str, cases: list[str]
+) -> tuple[list[float], int, Counter[str]]:
+    """All clients for `seconds`; (latencies, requests answered, status counts)."""
+    people = []
+    for i in range(clients):
+        liaison = Client(port)
+        supervisor = Client(port)
+        if work == "mix":
+            liaison.login(LIAISON)
+            supervisor.login(SUPERVISOR)
+        people.append((liaison, supervisor, random.Random(i)))
+    stop = time.perf_counter() + seconds
+    start = threading.Barrier(clients + 1)
+
+    def loop(liaison: Client, supervisor: Client, rnd: random.Random) -> None:
+        start.wait()
+        while time.perf_counter() < stop:
+            if work == "health":
+                liaison.timed("health", "GET", "/healthz")
+                continue
+            pick = rnd.random()
+            number = rnd.choice(cases)
+            if pick < 0.4:
+                liaison.timed("queue", "GET", "/")
+            elif pick < 0.8:
+                liaison.timed("case", "GET", f"/cases/{number}")
+            elif pick < 0.9:
+                supervisor.timed("dashboard", "GET", "/dashboard")
+            else:
+                page = liaison.timed("case", "GET", f"/cases/{number}")
+                csrf, version = CSRF.search(page), VERSION.search(page)
+                form = {"facts": f"补充事实 {rnd.randrange(10**6)}"}
+                if csrf:
+                    form["csrf_token"] = csrf.group(1)
+                if version:
+                    form["expected_version"] = version.group(1)
+                liaison.timed("action", "POST", f"/cases/{number}/actions/update_facts", form)
+
+    threads = [threading.Thread(target=loop, args=p) for p in people]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    for liaison, supervisor, _ in people:
+        for c in (liaison, supervisor):
+            for values in c.latencies.values():
+                latencies.extend(values)
+            statuses.update(c.statuses)
+    return latencies, int(len(latencies) / elapsed), statuses
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
+
+
+def measure(db: Path, args: argparse.Namespace, *, health: bool) -> dict[str, float]:
+    with sqlite3.connect(db) as conn:
+        cases = [
+            r[0]
+            for r in conn.execute(
+                "SELECT number FROM complaint WHERE owner = ? AND state != 'closed'", (LIAISON,)
+            )
+        ]
+    server = Server(db, args.workers)
+    try:
+        result: dict[str, float] = {}
+        phases = (["health"] if health else []) + ["mix"]
+        for work in phases:
+            lat, rate, statuses = run_phase(server.port, args.clients, args.seconds, work, cases)
+            bad = {k: v for k, v in statuses.items() if k != "ok"}
+            print(
+                f"  {db.name} {work:<6} {rate:7d} req/s  p50 {percentile(lat, 50):7.1f} ms  "
+                f"p95 {percentile(lat, 95):7.1f} ms  ({len(lat):,} requests"
+                + (f"; failed: {bad}" if bad else "")
+                + ")",
+                flush=True,
+            )
+            result[f"{work}_rate"] = rate
+            result[f"{work}_p95"] = percentile(lat, 95)
+        return result
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--set-passwords", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.set_passwords:
+        set_passwords(args.set_passwords)
+        return
+    big, small = prepare(args.rows, args.rebuild), prepare(args.small, args.rebuild)
+    print(f"clients={args.clients} seconds={args.seconds:g} workers={args.workers}", flush=True)
+    at_big = measure(big, args, health=True)
+    at_small = measure(small, args, health=False)
+    print(f"scale={at_big['mix_p95'] / at_small['mix_p95']:.2f}")
+    print(f"ratio={at_big['mix_rate'] / at_big['health_rate']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
