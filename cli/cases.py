@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Annotated, Any
 
 import typer
 
-from cli.common import JsonOpt, UserOpt, parse_at, parse_date, session
+from cli.common import JsonOpt, UserOpt, session
+from states.fields import Field, Kind
 
 Opt = typer.Option
 S = str | None
@@ -19,130 +21,62 @@ def _interactive(prompt: bool | None) -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def register(
-    name: Annotated[S, Opt("--name", help="投诉人姓名 / 单位名称")] = None,
-    kind: Annotated[str, Opt(help="投诉人类型: person(个人) organisation(单位)")] = "person",
-    id_number: Annotated[S, Opt(help="居民身份证号码 (18 位, 校验位)")] = None,
-    phone: Annotated[S, Opt(help="联系电话: 手机号或固定电话 (区号-号码)")] = None,
-    address: Annotated[S, Opt(help="联系地址 / 单位住所")] = None,
-    credit_code: Annotated[S, Opt(help="统一社会信用代码 (单位投诉)")] = None,
-    legal_rep: Annotated[S, Opt(help="法定代表人 (单位投诉)")] = None,
-    capacity: Annotated[
-        str,
-        Opt(
-            help="投诉人身份: consumer(本人) legal_rep(法定代理人) "
-            "agent(受托代理人) heir(继承人) other(其他)"
-        ),
-    ] = "consumer",
-    on_behalf_of: Annotated[S, Opt(help="被代理 / 被继承的消费者姓名")] = None,
-    agent_name: Annotated[S, Opt(help="代理人姓名")] = None,
-    agent_phone: Annotated[S, Opt(help="代理人电话")] = None,
-    agent_id_number: Annotated[S, Opt(help="代理人身份证号码")] = None,
-    power_of_attorney: Annotated[S, Opt(help="授权委托书 (编号或存档位置)")] = None,
-    heir: Annotated[list[str] | None, Opt(help="其他继承人姓名 (可重复)")] = None,
-    institution: Annotated[S, Opt(help="被投诉机构名称")] = None,
-    branch: Annotated[str, Opt(help="被投诉机构所属分支, 如 beijing")] = "head_office",
-    employee_name: Annotated[S, Opt(help="被投诉员工姓名")] = None,
-    employee_no: Annotated[S, Opt(help="被投诉员工工号")] = None,
-    claim: Annotated[S, Opt(help="投诉请求")] = None,
-    facts: Annotated[S, Opt(help="主要事实")] = None,
-    basis: Annotated[S, Opt(help="相关依据")] = None,
-    policy_no: Annotated[S, Opt(help="保单号")] = None,
-    amount: Annotated[S, Opt(help="涉及金额 (元)")] = None,
-    category: Annotated[S, Opt(help="投诉类别代码或名称 (config/taxonomy.toml)")] = None,
-    product: Annotated[S, Opt(help="险种代码或名称 (config/taxonomy.toml)")] = None,
-    channel: Annotated[
-        S,
-        Opt(
-            help="投诉渠道: hotline counter online letter email "
-            "regulator(12378/监管转办) media other"
-        ),
-    ] = None,
-    received_at: Annotated[
-        S,
-        Opt(
-            "--received-at", "--at", help="本机构收到时间 (ISO, 不带时区按 Asia/Shanghai; 默认现在)"
-        ),
-    ] = None,
-    regulator_ref: Annotated[S, Opt(help="监管转办编号 (12378 等)")] = None,
-    forwarded_on: Annotated[S, Opt(help="监管转办日期 (YYYY-MM-DD)")] = None,
-    group_size: Annotated[int, Opt(help="投诉人数 (群体投诉)")] = 1,
-    media: Annotated[bool, Opt("--media/--no-media", help="是否涉及舆情")] = False,
-    vulnerable: Annotated[
-        bool, Opt("--vulnerable/--not-vulnerable", help="特殊群体消费者 (老年人、残疾人等)")
-    ] = False,
-    major: Annotated[bool, Opt("--major-designated", help="监管认定的重大投诉")] = False,
-    external_ref: Annotated[S, Opt(help="外部编号 (去重)")] = None,
-    prompt: Annotated[
-        bool | None,
-        Opt("--prompt/--no-prompt", help="缺少的必填项是否交互询问 (默认: 在终端中询问)"),
-    ] = None,
-    user: UserOpt = None,
-    as_json: JsonOpt = False,
+# `tousu register`'s options are the registration's declared fields (states/intake_fields.py),
+# as the workspace's form and the API's schema are: one option per field, its flag the field's
+# `option` or `--name`. Extra spellings kept for those who type them:
+REGISTER_ALIASES = {"received_at": ("--received-at", "--at")}
+# Asked for when missing at a terminal (`--prompt`), in this order.
+PROMPTED = ("name", "phone", "claim", "facts", "channel")
+
+
+def _register_option(f: Field) -> tuple[Any, Any]:
+    """(annotation, default) of the parameter Typer turns into the field's option."""
+    names = REGISTER_ALIASES.get(f.name, (f.flag_name,))
+    # No range here: registration checks it and names the field with its reason (人数 ...).
+    option = Opt(*names, help=f.help or f.label)
+    if f.kind is Kind.flag:
+        return Annotated[bool, option], bool(f.default)
+    if f.kind is Kind.many:
+        return Annotated[list[str] | None, option], None
+    if f.kind is Kind.integer:
+        return Annotated[int, option], f.default if f.default is not None else 0
+    if f.default is not None:
+        return Annotated[str, option], f.default
+    return Annotated[S, option], None
+
+
+def _register(
+    prompt: bool | None = None,
+    user: str | None = None,
+    as_json: bool = False,
+    **given: Any,
 ) -> None:
     """登记一件投诉 (第十三条): 投诉人、被投诉机构和人员、请求、事实和依据。"""
-    from services.lifecycle.registration import Person, Registration
+    from services.intake.form import registration_of
     from services.lifecycle.registration import register as do_register
+    from states.errors import InvalidInput
+    from states.intake_fields import BY_NAME
 
-    values = {"name": name, "phone": phone, "claim": claim, "facts": facts, "channel": channel}
     if _interactive(prompt):
-        labels = {
-            "name": "投诉人姓名/名称",
-            "phone": "联系电话",
-            "claim": "投诉请求",
-            "facts": "主要事实",
-            "channel": "投诉渠道 (hotline/counter/online/letter/email/regulator/media/other)",
-        }
-        for key, label in labels.items():
-            if not values[key] and not (key == "phone" and address):
-                values[key] = typer.prompt(label)
-        if values["channel"] == "regulator" and not regulator_ref:
-            regulator_ref = typer.prompt("监管转办编号")
+        for key in PROMPTED:
+            if not given.get(key) and not (key == "phone" and given.get("address")):
+                f = BY_NAME[key]
+                codes = "/".join(f.choices) if isinstance(f.choices, dict) else ""
+                if key == "channel":
+                    codes = "hotline/counter/online/letter/email/regulator/media/other"
+                given[key] = typer.prompt(f"{f.label} ({codes})" if codes else f.label)
+        if given.get("channel") == "regulator" and not given.get("regulator_ref"):
+            given["regulator_ref"] = typer.prompt(BY_NAME["regulator_ref"].label)
     with session(user) as s:
         tz = s.ctx.tz
-        extra: dict[str, Any] = {}
-        if on_behalf_of:
-            extra["on_behalf_of"] = on_behalf_of
-        if heir:
-            extra["heirs"] = heir
-        agent = None
-        if agent_name or agent_phone or agent_id_number:
-            agent = Person(name=agent_name or "", phone=agent_phone, id_number=agent_id_number)
-        reg = Registration(
-            complainant=Person(
-                name=values["name"] or "",
-                kind=kind,
-                id_number=id_number,
-                phone=values["phone"],
-                address=address,
-                credit_code=credit_code,
-                legal_rep=legal_rep,
-            ),
-            claim=values["claim"] or "",
-            facts=values["facts"] or "",
-            channel=values["channel"] or "",
-            received_at=parse_at(received_at, tz, "received_at"),
-            capacity=capacity,
-            agent=agent,
-            power_of_attorney=power_of_attorney,
-            basis=basis,
-            institution=institution,
-            branch=branch,
-            employee_name=employee_name,
-            employee_no=employee_no,
-            policy_no=policy_no,
-            amount=amount,  # type: ignore[arg-type]
-            category=category,
-            product=product,
-            regulator_ref=regulator_ref,
-            regulator_forwarded_on=parse_date(forwarded_on, tz, "forwarded_on"),
-            group_size=group_size,
-            media_involved=media,
-            vulnerable=vulnerable,
-            major_designated=major,
-            external_ref=external_ref,
-            extra=extra,
-        )
+        try:
+            reg = registration_of(given, tz=tz)
+        except InvalidInput as exc:  # a value unreadable as typed: named by its flag
+            typed = BY_NAME.get(exc.field)
+            if typed is None or not typed.option or "/" in typed.option:
+                raise
+            flag = typed.option.removeprefix("--").replace("-", "_")
+            raise InvalidInput(flag, exc.reason) from None
         done = do_register(s.ctx, reg, actor=s.username)
         from services.lifecycle.queries import deadlines_of
 
@@ -181,6 +115,32 @@ def register(
                 f"  {s.ctx.config.deadlines[d['name']].label}: {fmt_due(d['due'], tz)}"
                 + ("" if d["verified"] else " (日历未核实)")
             )
+
+
+def _register_command() -> Any:
+    """`_register` with the signature Typer reads: one option per declared field, then
+    --prompt, --user and --json."""
+    from states.intake_fields import REGISTRATION_FIELDS
+
+    def register(**kw: Any) -> None:
+        _register(**kw)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = []
+    for f in REGISTRATION_FIELDS:
+        annotation, default = _register_option(f)
+        params.append(inspect.Parameter(f.name, keyword, annotation=annotation, default=default))
+    prompt_opt = Opt("--prompt/--no-prompt", help="缺少的必填项是否交互询问 (默认: 在终端中询问)")
+    for name, annotation, default in (
+        ("prompt", Annotated[bool | None, prompt_opt], None),
+        ("user", UserOpt, None),
+        ("as_json", JsonOpt, False),
+    ):
+        params.append(inspect.Parameter(name, keyword, annotation=annotation, default=default))
+    register.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    register.__annotations__ = {p.name: p.annotation for p in params}
+    register.__doc__ = _register.__doc__
+    return register
 
 
 REGISTER_EXAMPLE = (
@@ -351,4 +311,6 @@ def command(name: str) -> Any:
     """The click command `name` (cli.main builds commands on first use)."""
     from cli.common import build
 
-    return build({"register": register, "show": show, "queue": queue}[name], name, EPILOGS[name])
+    if name == "register":
+        return build(_register_command(), name, EPILOGS[name])
+    return build({"show": show, "queue": queue}[name], name, EPILOGS[name])

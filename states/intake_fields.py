@@ -7,7 +7,7 @@ these values into a `Registration`, whose every rule is checked by
 
 Field names are the names registration's errors carry (`InvalidInput.field`) and bulk
 import's mapping uses (docs/import.md), so a form shows each error beside its input. `option`
-is the CLI flag where it differs from `--name`.
+is the CLI flag where it differs from `--name` (for a flag, Typer's "--yes/--no" pair).
 
 Pure: no database, no configuration, no I/O. Must not import services/ or storage/.
 """
@@ -221,7 +221,7 @@ REGISTRATION_FIELDS: tuple[Field, ...] = (
         "是否涉及舆情",
         kind=Kind.flag,
         required=False,
-        option="--media",
+        option="--media/--no-media",
     ),
     Field(
         "vulnerable",
@@ -229,6 +229,7 @@ REGISTRATION_FIELDS: tuple[Field, ...] = (
         "特殊群体消费者 (老年人、残疾人等)",
         kind=Kind.flag,
         required=False,
+        option="--vulnerable/--not-vulnerable",
     ),
     Field(
         "major_designated",

@@ -96,3 +96,14 @@ def test_a_converted_registration_is_registered_with_the_services_rules(ctx, now
     with pytest.raises(InvalidInput) as missing:
         register(ctx, bad, actor="clerk")
     assert missing.value.field == "phone"
+
+
+def test_tousu_register_takes_one_option_per_declared_field():
+    from cli.cases import REGISTER_ALIASES, command
+
+    cmd = command("register")
+    options = {p.name: set(p.opts) | set(p.secondary_opts) for p in cmd.params}
+    for f in REGISTRATION_FIELDS:
+        names = REGISTER_ALIASES.get(f.name, tuple(f.flag_name.split("/")))
+        assert set(names) == options.pop(f.name), f.name
+    assert set(options) == {"prompt", "user", "as_json"}
