@@ -53,9 +53,10 @@ lint: install
 diagram: install
 	$(BIN)/python -m states.diagram > docs/lifecycle.md
 
-# The automatic side: a local Prefect server (SQLite) and every deployment on its schedule.
+# The automatic side (a local Prefect server on SQLite, every deployment on its schedule) and
+# the web workspace (`tousu web`, [web] host and port) together; Ctrl-C stops both.
 serve: migrate
-	$(BIN)/tousu serve
+	$(BIN)/tousu serve --web
 
 bench: install
 	$(BIN)/python bench/lifecycle.py

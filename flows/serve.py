@@ -74,19 +74,71 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def start_web(
+    host: str, port: int, *, timeout: float = 60.0, log: Callable[[str], None] = print
+) -> subprocess.Popen[bytes]:
+    """The workspace and the API (`tousu web`, web/app.py) in a process of its own; returns once
+    /healthz answers, so that `make serve` starts both sides together."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "web.app:create_app",
+            "--factory",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--app-dir",
+            root,
+        ],
+    )
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"网页工作台启动失败 (退出码 {proc.returncode})")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    log(f"网页工作台: {url}/")
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.5)
+    stop_server(proc)
+    raise RuntimeError(f"网页工作台 {timeout:.0f} 秒内未就绪")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve_all(port: int = 4200, *, log: Callable[[str], None] = print) -> None:
-    """Start (or reuse) the server, serve every deployment on its schedule until Ctrl-C."""
+def serve_all(
+    port: int = 4200,
+    *,
+    log: Callable[[str], None] = print,
+    web: tuple[str, int] | None = None,
+) -> None:
+    """Start (or reuse) the server, serve every deployment on its schedule until Ctrl-C;
+    with `web` (host, port) the workspace runs alongside and stops with it (`make serve`)."""
     prefect_environment()
     # SIGTERM (systemd, `timeout`, docker stop) must stop the local server too, like Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     proc = None
+    web_proc = None
+    if web is not None:
+        web_proc = start_web(*web, log=log)
     if not os.environ.get("PREFECT_API_URL"):
         log(f"启动本地 Prefect 服务器 (SQLite, PREFECT_HOME={os.environ['PREFECT_HOME']}) …")
-        proc = start_server(port, log=log)
+        try:
+            proc = start_server(port, log=log)
+        except BaseException:
+            if web_proc is not None:
+                stop_server(web_proc)
+            raise
     api_url = os.environ["PREFECT_API_URL"]
     try:
         from prefect import serve
@@ -115,3 +167,6 @@ def serve_all(port: int = 4200, *, log: Callable[[str], None] = print) -> None:
         if proc is not None:
             log("停止本地 Prefect 服务器 …")
             stop_server(proc)
+        if web_proc is not None:
+            log("停止网页工作台 …")
+            stop_server(web_proc)
