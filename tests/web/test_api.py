@@ -385,3 +385,25 @@ def test_report_files_are_listed_and_downloaded_by_the_report_roles_only(api, ct
     assert api.get("/api/v1/reports/..%2F..%2Fconfig%2Ftousu.toml", "supervisor").status_code == 404
     assert_error(api.get("/api/v1/reports/tousu.toml", "supervisor"), 404, "not_found", 4)
     assert_error(api.get("/api/v1/reports/nothing.xlsx", "supervisor"), 404, "not_found", 4)
+
+
+def test_an_actions_time_without_an_offset_is_local_time_as_on_the_cli(api, ctx, now):
+    from storage.timeutil import from_db
+
+    number = accepted(ctx, now - timedelta(hours=5))
+    local = (now - timedelta(hours=1)).astimezone(ctx.tz).replace(tzinfo=None, microsecond=0)
+    response = api.post(
+        f"/api/v1/complaints/{number}/investigate",
+        "liaison",
+        json={"at": local.isoformat(timespec="minutes")},
+    )
+    assert response.status_code == 200, response.text
+    event = get_complaint(ctx, number)["events"][-1]
+    assert event["action"] == "investigate"
+    assert from_db(event["at"]) == local.replace(second=0).replace(tzinfo=ctx.tz)
+    future = api.post(
+        f"/api/v1/complaints/{number}/negotiate",
+        "liaison",
+        json={"findings": "核实", "at": "2099-01-01T09:00"},
+    )
+    assert assert_error(future, 400, "invalid_input", 2)["field"] == "at"
