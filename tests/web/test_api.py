@@ -407,3 +407,13 @@ def test_an_actions_time_without_an_offset_is_local_time_as_on_the_cli(api, ctx,
         json={"findings": "核实", "at": "2099-01-01T09:00"},
     )
     assert assert_error(future, 400, "invalid_input", 2)["field"] == "at"
+
+
+def test_an_action_no_row_declares_is_a_404_naming_the_actions(api, ctx, now):
+    number = registered(ctx, now - timedelta(hours=3))
+    response = api.post(f"/api/v1/complaints/{number}/approve", "clerk", json={})
+    body = assert_error(response, 404, "not_found", 4)
+    assert "approve" in body["message"] and "appraisal-start" in body["message"]
+    assert_error(
+        api.post(f"/api/v1/complaints/{number}/approve", None, json={}), 401, "unauthenticated", 3
+    )

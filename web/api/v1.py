@@ -277,6 +277,15 @@ for _path, _act in schemas.api_actions().items():
     )
 
 
+@router.post("/complaints/{number}/{action}", include_in_schema=False)
+def unknown_action(number: Number, action: str, user: User) -> None:
+    """An action no row declares: 404 in the API's shape, naming the ones there are."""
+    from states.errors import NotFound
+
+    known = ", ".join(schemas.api_actions())
+    raise NotFound(f"没有名为「{action}」的操作; 可用: {known}")
+
+
 # ---- Reading --------------------------------------------------------------------------------
 
 
