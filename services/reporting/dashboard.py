@@ -69,13 +69,25 @@ class Window:
         return cls(to_db(now), to_db(end))
 
 
-def _nearest() -> Any:
-    """Each complaint's nearest running due time."""
+def _running(*due: Any) -> Any:
+    """Whether the complaint has a running deadline whose due time meets `due`: a lookup per
+    open complaint through deadline's (complaint_id, status, due_at) index, so the cost follows
+    the open cases, not the whole history."""
     return (
-        select(DEADLINE.c.complaint_id, func.min(DEADLINE.c.due_at).label("due"))
-        .where(DEADLINE.c.status == "running")
-        .group_by(DEADLINE.c.complaint_id)
-        .subquery("nearest")
+        select(DEADLINE.c.id)
+        .where(DEADLINE.c.complaint_id == COMPLAINT.c.id, DEADLINE.c.status == "running", *due)
+        .correlate(COMPLAINT)
+        .exists()
+    )
+
+
+def _nearest_due() -> Any:
+    """The complaint's nearest running due time (the queue's order)."""
+    return (
+        select(func.min(DEADLINE.c.due_at))
+        .where(DEADLINE.c.complaint_id == COMPLAINT.c.id, DEADLINE.c.status == "running")
+        .correlate(COMPLAINT)
+        .scalar_subquery()
     )
 
 
@@ -83,10 +95,12 @@ def _where(focus: str, level: int | None, w: Window, branch: str | None) -> list
     """The conditions on `complaint` that pick the complaints one number counts."""
     where: list[Any]
     if focus in ("overdue", "today"):
-        n = _nearest()
-        due = n.c.due < w.now if focus == "overdue" else n.c.due.between(w.now, w.end_of_today)
-        ids = select(n.c.complaint_id).where(due)
-        where = [COMPLAINT.c.state.in_(OPEN_STATES), COMPLAINT.c.id.in_(ids)]
+        late = _running(DEADLINE.c.due_at < w.now)
+        where = [COMPLAINT.c.state.in_(OPEN_STATES)]
+        if focus == "overdue":
+            where.append(late)
+        else:  # due by the end of today, and nothing overdue (the queue's yellow)
+            where += [_running(DEADLINE.c.due_at <= w.end_of_today), ~late]
     elif focus == "level":
         where = [COMPLAINT.c.state.in_(OPEN_STATES), COMPLAINT.c.escalation_level == level]
     elif focus == "consultation":
@@ -186,7 +200,7 @@ def cases(
     if focus == "level" and level is None:
         raise InvalidInput("level", "须指定升级级别")
     w = Window.at(ctx, now)
-    n = _nearest()
+    nearest = _nearest_due().label("nearest_due")
     query = (
         select(
             COMPLAINT.c.id,
@@ -199,11 +213,10 @@ def cases(
             COMPLAINT.c.owner,
             COMPLAINT.c.received_at,
             COMPLAINT.c.escalation_level,
-            n.c.due.label("nearest_due"),
+            nearest,
         )
-        .select_from(COMPLAINT.outerjoin(n, n.c.complaint_id == COMPLAINT.c.id))
         .where(*_where(focus, level, w, branch))
-        .order_by(n.c.due.is_(None), n.c.due, COMPLAINT.c.id)
+        .order_by(nearest.is_(None), nearest, COMPLAINT.c.id)
         .limit(limit)
     )
     with read_only(ctx.engine) as conn:

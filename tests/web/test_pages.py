@@ -462,6 +462,7 @@ def test_dashboard_numbers_match_the_cases_and_their_links_list_them(client, web
     overdue = accepted(web_ctx, now - timedelta(days=60), complainant=someone())
     fresh = accepted(web_ctx, now - timedelta(hours=3), complainant=someone())
     waiting = registered(web_ctx, now - timedelta(hours=1), complainant=someone())
+    soon = registered(web_ctx, now - timedelta(hours=23, minutes=30), complainant=someone())
     consulted = accepted(web_ctx, now - timedelta(hours=4), complainant=someone())
     closed = accepted(web_ctx, now - timedelta(hours=6), complainant=someone())
     a.withdraw(web_ctx, closed, actor="liaison", reason="投诉人撤回")
@@ -475,19 +476,19 @@ def test_dashboard_numbers_match_the_cases_and_their_links_list_them(client, web
     as_user(client, "supervisor")
     got = figures_of(client.get("/dashboard").text)
     expected_lists = {
-        "open": {overdue, fresh, waiting, consulted},
-        "state-registered": {waiting},
+        "open": {overdue, fresh, waiting, soon, consulted},
+        "state-registered": {waiting, soon},
         "state-accepted": {overdue, fresh},
         "state-consulting": {consulted},
         "state-investigating": set(),
         "overdue": {
             n
-            for n in (overdue, fresh, waiting, consulted)
+            for n in (overdue, fresh, waiting, soon, consulted)
             if _expected_urgency(web_ctx, n, now) == "overdue"
         },
         "today": {
             n
-            for n in (overdue, fresh, waiting, consulted)
+            for n in (overdue, fresh, waiting, soon, consulted)
             if _expected_urgency(web_ctx, n, now) == "today"
         },
         "consultation": {consulted},
@@ -496,7 +497,7 @@ def test_dashboard_numbers_match_the_cases_and_their_links_list_them(client, web
         "callback": set(),
         "level-0": {
             n
-            for n in (overdue, fresh, waiting, consulted)
+            for n in (overdue, fresh, waiting, soon, consulted)
             if get_complaint(web_ctx, n)["case"]["escalation_level"] == 0
         },
     }
@@ -509,7 +510,7 @@ def test_dashboard_numbers_match_the_cases_and_their_links_list_them(client, web
         listed = {n for _, n in queue_rows(client.get(href).text)}
         assert listed == numbers, key
     fragment = client.get("/dashboard/figures").text
-    assert figures_of(fragment)["open"][0] == 4 and "<html" not in fragment
+    assert figures_of(fragment)["open"][0] == 5 and "<html" not in fragment
     assert fragment.count("<svg") == 3
 
 
