@@ -12,6 +12,7 @@ end of today (storage/callback.py). Read-only.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -128,8 +129,57 @@ def _count(conn: Any, where: list[Any]) -> int:
     return int(conn.execute(select(func.count()).select_from(COMPLAINT).where(*where)).scalar())
 
 
+def settings(ctx: Context) -> dict[str, Any]:
+    """`[dashboard]`: how long computed figures are reused, how often the page refreshes."""
+    raw = ctx.config.section("dashboard")
+    return {
+        "cache_seconds": float(raw.get("cache_seconds", 15)),
+        "trend_cache_seconds": float(raw.get("trend_cache_seconds", 600)),
+        "refresh_seconds": int(raw.get("refresh_seconds", 30)),
+    }
+
+
+# Figures computed a moment ago, per database, kind and branch: (computed at, value). Every
+# supervisor's page polls the same figures; at a million complaints they take about a second
+# to count, so one process counts them at most once per `cache_seconds` (the page shows when).
+_CACHE: dict[tuple[str, str, str | None], tuple[datetime, Any]] = {}
+_LOCK = threading.Lock()
+
+
+def _reused(
+    ctx: Context, kind: str, branch: str | None, now: datetime, ttl: float, compute: Any
+) -> tuple[datetime, Any]:
+    key = (ctx.config.database_url, kind, branch)
+    with _LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None and ttl > 0 and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl):
+        return hit
+    fresh = (now, compute())
+    with _LOCK:
+        _CACHE[key] = fresh
+    return fresh
+
+
 def figures(ctx: Context, *, now: datetime, branch: str | None = None) -> dict[str, Any]:
-    """Every number of the dashboard (counts of complaints)."""
+    """Every number of the dashboard (counts of complaints) and `as_of`, when they were
+    counted: at most `[dashboard] cache_seconds` before `now`."""
+    cfg = settings(ctx)
+    as_of, got = _reused(
+        ctx, "figures", branch, now, cfg["cache_seconds"], lambda: _figures(ctx, now, branch)
+    )
+    month = f"{local(now, ctx.tz):%Y-%m}"
+    _, trend = _reused(
+        ctx,
+        f"trend {month}",
+        branch,
+        now,
+        cfg["trend_cache_seconds"],
+        lambda: _trend(ctx, now, branch),
+    )
+    return {**got, "trend": trend, "as_of": as_of}
+
+
+def _figures(ctx: Context, now: datetime, branch: str | None) -> dict[str, Any]:
     w = Window.at(ctx, now)
     scoped = [COMPLAINT.c.branch == branch] if branch else []
     with read_only(ctx.engine) as conn:
@@ -150,17 +200,15 @@ def figures(ctx: Context, *, now: datetime, branch: str | None = None) -> dict[s
             ).all()
         }
         counts = {f: _count(conn, _where(f, None, w, branch)) for f in FOCUSES}
-        trend = _trend(ctx, conn, now, scoped)
     return {
         "by_state": {s: by_state.get(s, 0) for s in OPEN_STATES},
         "open": sum(by_state.values()),
         "levels": dict(sorted(levels.items())),
         **counts,
-        "trend": trend,
     }
 
 
-def _trend(ctx: Context, conn: Any, now: datetime, scoped: list[Any]) -> list[tuple[str, int, int]]:
+def _trend(ctx: Context, now: datetime, branch: str | None) -> list[tuple[str, int, int]]:
     """Complaints received per local month over the last twelve months, and how many of them
     the regulator forwarded: (YYYY-MM, received, forwarded)."""
     first = local(now, ctx.tz).date().replace(day=1)
@@ -168,22 +216,22 @@ def _trend(ctx: Context, conn: Any, now: datetime, scoped: list[Any]) -> list[tu
     for _ in range(12):
         months.append(first)
         first = (first - timedelta(days=1)).replace(day=1)
+    scoped = [COMPLAINT.c.branch == branch] if branch else []
     out = []
-    for start in reversed(months):
-        end = (start + timedelta(days=32)).replace(day=1)
-        lo = datetime.combine(start, time(0), tzinfo=ctx.tz)
-        hi = datetime.combine(end, time(0), tzinfo=ctx.tz)
-        received, forwarded = conn.execute(
-            select(
-                func.count(),
-                func.coalesce(
-                    func.sum(case((COMPLAINT.c.regulator_forwarded.is_(True), 1), else_=0)), 0
-                ),
-            ).where(
-                COMPLAINT.c.received_at >= to_db(lo), COMPLAINT.c.received_at < to_db(hi), *scoped
-            )
-        ).one()
-        out.append((f"{start:%Y-%m}", int(received), int(forwarded)))
+    with read_only(ctx.engine) as conn:
+        for start in reversed(months):
+            end = (start + timedelta(days=32)).replace(day=1)
+            lo = datetime.combine(start, time(0), tzinfo=ctx.tz)
+            hi = datetime.combine(end, time(0), tzinfo=ctx.tz)
+            forwarded = case((COMPLAINT.c.regulator_forwarded.is_(True), 1), else_=0)
+            received, sent = conn.execute(
+                select(func.count(), func.coalesce(func.sum(forwarded), 0)).where(
+                    COMPLAINT.c.received_at >= to_db(lo),
+                    COMPLAINT.c.received_at < to_db(hi),
+                    *scoped,
+                )
+            ).one()
+            out.append((f"{start:%Y-%m}", int(received), int(sent)))
     return out
 
 

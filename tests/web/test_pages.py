@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -76,6 +77,7 @@ def state_of(ctx: Context, number: str) -> tuple[str, int]:
 
 @pytest.fixture
 def web_ctx(ctx: Context) -> Context:
+    ctx.config.extra["dashboard"] = {"cache_seconds": 0}  # count on every request
     for name in ROLE_USERS:
         identity.reset_password(ctx, name, PASSWORD, actor="admin", must_change=False)
     return ctx
@@ -521,6 +523,23 @@ def test_the_dashboard_changes_when_a_case_closes(client, web_ctx, now):
     a.withdraw(web_ctx, number, actor="liaison", reason="投诉人撤回")
     after = figures_of(client.get("/dashboard/figures").text)
     assert after["state-accepted"][0] == 0 and after["open"][0] == 0
+
+
+def test_dashboard_figures_are_reused_for_cache_seconds_and_say_when_counted(client, web_ctx, now):
+    web_ctx.config.extra["dashboard"] = {"cache_seconds": 60}
+    number = accepted(web_ctx, now - timedelta(hours=3), complainant=someone())
+    as_user(client, "supervisor")
+    first = client.get("/dashboard").text
+    counted = re.search(r"统计于 ([0-9: -]+)", first)
+    assert counted and figures_of(first)["state-accepted"][0] == 1
+    a.withdraw(web_ctx, number, actor="liaison", reason="投诉人撤回")
+    again = client.get("/dashboard/figures").text
+    assert figures_of(again)["state-accepted"][0] == 1  # counted a moment ago
+    assert re.search(r"统计于 ([0-9: -]+)", again).group(1) == counted.group(1)
+    with time_machine.travel(now + timedelta(seconds=600), tick=True):
+        later = client.get("/dashboard/figures").text
+    assert figures_of(later)["state-accepted"][0] == 0
+    assert re.search(r"统计于 ([0-9: -]+)", later).group(1) != counted.group(1)
 
 
 # ---- Downloads and the diagram ---------------------------------------------------------------

@@ -90,10 +90,12 @@ def urgency(due: datetime | None, now: datetime, tz: Any) -> str:
 URGENCY_LABELS = {"overdue": "已超时", "today": "今日到期", "": ""}
 
 
-def fmt_time(value: datetime | None, tz: Any) -> str:
+def fmt_time(value: datetime | None, tz: Any, seconds: bool = False) -> str:
     if value is None:
         return "-"
-    return f"{local(value, tz):%Y-%m-%d %H:%M}"
+    return (
+        f"{local(value, tz):%Y-%m-%d %H:%M:%S}" if seconds else f"{local(value, tz):%Y-%m-%d %H:%M}"
+    )
 
 
 def fmt_due(value: datetime | None, tz: Any) -> str:

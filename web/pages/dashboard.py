@@ -19,7 +19,6 @@ from web.pages.common import ctx_of, page_user, render, require
 router = APIRouter()
 User = Annotated[dict[str, Any], Depends(page_user)]
 Branch = Annotated[str | None, Query()]
-REFRESH_SECONDS = 30
 LIST_LIMIT = 1000  # how many complaints a number's link lists
 
 
@@ -72,7 +71,8 @@ def _context(request: Request, user: dict[str, Any], branch: str | None) -> dict
         "charts": [by_state_chart, level_chart, trend_chart],
         "branch": branch or "",
         "branches": ctx.config.taxonomy.branches,
-        "refresh": REFRESH_SECONDS,
+        "refresh": dashboard.settings(ctx)["refresh_seconds"],
+        "as_of": got["as_of"],
     }
 
 
