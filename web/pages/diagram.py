@@ -118,7 +118,7 @@ def svg() -> str:
     lane = 0
     low = _bottom(grid)
     for src, dest, label in moves:
-        (x1, y1), (x2, y2) = pos[src], pos[dest]
+        (x1, y1), (x2, y2) = (float(v) for v in pos[src]), (float(v) for v in pos[dest])
         (c1, r1), (c2, r2) = grid[src], grid[dest]
         dashed = False
         if y2 >= y1 + BOX_H and dest in low and src not in low:  # down to a final state
@@ -142,8 +142,9 @@ def svg() -> str:
             dashed = True
         else:  # back to an earlier column: over the top, each on its own lane
             lane += 1
-            high = PAD + 16 + LANE * (len(back) - lane)
+            high = float(PAD + 16 + LANE * (len(back) - lane))
             off = 3 * (lane % 5)
+            points: list[tuple[float, float]]
             if r1 == 0:
                 points = [(x1 + BOX_W / 2 + 8, y1), (x1 + BOX_W / 2 + 8, high)]
             else:  # out of the right side, up the gap beside the column
