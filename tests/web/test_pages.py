@@ -247,6 +247,26 @@ def test_the_case_page_shows_deadlines_with_warnings_and_the_timeline(client, we
     assert "受理" in page and "登记" in page
 
 
+def test_the_case_page_lists_evidence_and_letters_to_the_roles_that_may_see_them(
+    client, web_ctx, now, tmp_path
+):
+    from services.casefile import evidence
+
+    number = accepted(web_ctx, now - timedelta(hours=5), complainant=someone())
+    scan = tmp_path / "in" / "住院病历.pdf"
+    scan.parent.mkdir()
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n")
+    evidence.attach(web_ctx, number, [scan], actor="liaison", kind="letter", note="受理告知书")
+    page = as_user(client, "liaison").get(f"/cases/{number}").text
+    listed = page[
+        page.index('id="evidence"') : page.index("</section>", page.index('id="evidence"'))
+    ]
+    assert "住院病历.pdf" in listed and "书面函件" in listed and "受理告知书" in listed
+    page = as_user(client, "admin").get(f"/cases/{number}").text  # not a case-file role
+    assert 'id="evidence"' not in page
+    assert "<td>住院病历.pdf</td>" not in page  # (the timeline still says it was attached)
+
+
 def test_each_allowed_action_has_a_form_built_from_its_declared_fields(client, web_ctx, now):
     number = registered(web_ctx, now - timedelta(hours=1), complainant=someone())
     page = as_user(client, "clerk").get(f"/cases/{number}").text
