@@ -464,6 +464,26 @@ def test_bad_registration_fields_are_all_shown_and_nothing_is_registered(client,
     assert _complaints(web_ctx) == before
 
 
+def test_registration_by_a_role_that_may_not_register_is_a_recorded_403(client, web_ctx):
+    token = csrf(as_user(client, "investigator").get("/").text)
+    refused = client.post("/register", data={**GOOD, "csrf_token": token})
+    assert refused.status_code == 403 and "调查员" in refused.text
+    assert refusals(web_ctx)[0]["username"] == "investigator"
+    assert _complaints(web_ctx) == 0
+
+
+def test_a_move_only_the_system_makes_has_no_form_route(client, web_ctx, now):
+    number = registered(web_ctx, now - timedelta(hours=1), complainant=someone())
+    page = as_user(client, "supervisor").get(f"/cases/{number}").text
+    refused = client.post(
+        f"/cases/{number}/actions/link", data={"csrf_token": csrf(page), "master": number}
+    )
+    assert refused.status_code == 400
+    unknown = client.post(f"/cases/{number}/actions/nonsense", data={"csrf_token": csrf(page)})
+    assert unknown.status_code == 400
+    assert state_of(web_ctx, number) == ("registered", 1)
+
+
 def test_registration_without_csrf_is_refused(client, web_ctx):
     as_user(client, "clerk").get("/register")
     refused = client.post("/register", data=GOOD)

@@ -154,6 +154,8 @@ async def act(request: Request, number: str, trigger: str, user: User) -> Respon
 
     ctx = ctx_of(request)
     action = lc.action(trigger)  # an unknown trigger is a 400 page
+    if not action.command:  # a move only the system makes (as the CLI has no command for it)
+        raise InvalidInput("action", f"「{action.label}」由系统自动执行, 不能在页面上操作")
     form = await request.form()
     given = forms.values(action.fields, form)
     typed = {**given, "at": form.get("at") or None}
