@@ -25,7 +25,7 @@ from services.lifecycle.registration import Person
 from storage.records import COMPLAINT
 from storage.timeutil import local
 from tests.conftest import ROLE_USERS
-from tests.factories import accepted, registered
+from tests.factories import accepted, notified, registered
 from web.app import create_app
 
 pytestmark = pytest.mark.clock
@@ -554,6 +554,38 @@ def test_dashboard_numbers_match_the_cases_and_their_links_list_them(client, web
     fragment = client.get("/dashboard/figures").text
     assert figures_of(fragment)["open"][0] == 5 and "<html" not in fragment
     assert fragment.count("<svg") == 3
+
+
+def test_ledger_matters_and_callbacks_due_link_to_their_cases(client, web_ctx, now):
+    from services.automatic import ledger
+    from services.reporting.dashboard import CALLBACK
+
+    person = someone()
+    first = accepted(web_ctx, now - timedelta(days=3), complainant=person)
+    again = registered(web_ctx, now - timedelta(hours=2), complainant=person)  # a repeat
+    called = notified(web_ctx, now - timedelta(days=10))
+    masters = {m["master"] for m in ledger.list_matters(web_ctx, status="open")}
+    with web_ctx.engine.connect() as conn:
+        due = conn.execute(
+            select(CALLBACK.c.complaint_id, CALLBACK.c.due_at).where(
+                CALLBACK.c.status == "scheduled"
+            )
+        ).all()
+    end_of_today = datetime.combine(
+        local(now, web_ctx.tz).date() + timedelta(days=1), time(0), tzinfo=web_ctx.tz
+    )
+    calls = {
+        get_complaint(web_ctx, called)["case"]["id"]: called,
+        get_complaint(web_ctx, first)["case"]["id"]: first,
+    }
+    callbacks = {calls[cid] for cid, at in due if at <= end_of_today}
+    assert masters == {first} and callbacks == {called}  # the data this test means to have
+    assert state_of(web_ctx, again)[0] == "merged"
+    got = figures_of(as_user(client, "committee").get("/dashboard").text)
+    for key, numbers in (("ledger", masters), ("callback", callbacks)):
+        count, href = got[key]
+        assert count == len(numbers), key
+        assert {n for _, n in queue_rows(client.get(href).text)} == numbers, key
 
 
 def test_the_dashboard_changes_when_a_case_closes(client, web_ctx, now):
