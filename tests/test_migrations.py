@@ -18,6 +18,7 @@ import storage.identity  # noqa: F401
 import storage.key_check  # noqa: F401
 import storage.ledger  # noqa: F401
 import storage.mediation_referral  # noqa: F401
+import storage.message  # noqa: F401
 import storage.models  # noqa: F401
 import storage.notifications  # noqa: F401
 import storage.pii_access  # noqa: F401
