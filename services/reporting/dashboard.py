@@ -142,7 +142,10 @@ def settings(ctx: Context) -> dict[str, Any]:
 # Figures computed a moment ago, per database, kind and branch: (computed at, value). Every
 # supervisor's page polls the same figures; at a million complaints they take about a second
 # to count, so one process counts them at most once per `cache_seconds` (the page shows when).
+# One request counts while the others go on showing the figures of a moment ago (never a
+# pile of requests each counting the same thing); only the very first count is waited for.
 _CACHE: dict[tuple[str, str, str | None], tuple[datetime, Any]] = {}
+_COUNTING: dict[tuple[str, str, str | None], threading.Lock] = {}
 _LOCK = threading.Lock()
 
 
@@ -150,14 +153,32 @@ def _reused(
     ctx: Context, kind: str, branch: str | None, now: datetime, ttl: float, compute: Any
 ) -> tuple[datetime, Any]:
     key = (ctx.config.database_url, kind, branch)
+
+    def fresh_enough(hit: tuple[datetime, Any] | None) -> bool:
+        return hit is not None and ttl > 0 and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl)
+
     with _LOCK:
         hit = _CACHE.get(key)
-    if hit is not None and ttl > 0 and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl):
+        counting = _COUNTING.setdefault(key, threading.Lock())
+    if fresh_enough(hit):
+        assert hit is not None
         return hit
-    fresh = (now, compute())
-    with _LOCK:
-        _CACHE[key] = fresh
-    return fresh
+    # Stale: whoever takes the lock counts; the rest show the stale figures meanwhile.
+    if not counting.acquire(blocking=hit is None):
+        assert hit is not None
+        return hit
+    try:
+        with _LOCK:
+            hit = _CACHE.get(key)
+        if fresh_enough(hit):  # counted by another request while this one waited
+            assert hit is not None
+            return hit
+        got = (now, compute())
+        with _LOCK:
+            _CACHE[key] = got
+        return got
+    finally:
+        counting.release()
 
 
 def figures(ctx: Context, *, now: datetime, branch: str | None = None) -> dict[str, Any]:
