@@ -50,6 +50,7 @@ LAZY: dict[str, str] = {
     "evidence": "cli.evidence:app",  # evidence list/get/verify
     "rectify": "cli.rectify:app",  # rectification ledger (整改台账)
     "letter": "cli.letter",  # letters to the complainant (告知书)
+    "message": "cli.message",  # SMS/e-mail to the complainant (短信/邮件告知)
     "transfers": "cli.transfers:app",  # the regulator's 12378 transfers in, results out (监管转办)
     "web": "cli.web",  # the browser workspace and the API (uvicorn)
     # ---- end of sub-apps -------------------------------------------------------------------

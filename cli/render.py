@@ -159,6 +159,8 @@ def print_queue(ctx: Any, user: dict[str, Any], found: dict[str, Any]) -> None:
         today += tag == "今日到期"
         if r.get("days_without_contact") is not None:
             tag = " ".join(t for t in (tag, f"{r['days_without_contact']} 天未联系") if t)
+        if r.get("message_failures"):  # sends to the complainant that keep failing
+            tag = " ".join([t for t in (tag,) if t] + list(r["message_failures"]))
         rule = ctx.config.deadlines.get(r["nearest_deadline"] or "")
         t.add_row(
             r["number"],

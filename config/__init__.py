@@ -39,6 +39,8 @@ class DeadlineRule(BaseModel):
     # False for the complainant's own windows (review_request): nothing to escalate.
     escalate: bool = True
     rule: str
+    # False: the rule is kept but no clock of it is started (the optional acceptance notice).
+    enabled: bool = True
 
 
 class EscalationLevel(BaseModel):

@@ -93,7 +93,7 @@ def _unit_of_work(conn: Connection) -> Iterator[Connection]:
 def make_clock(config: Config) -> Clock:
     cal = config.calendar
     return Clock(
-        rules=config.deadlines,
+        rules={name: rule for name, rule in config.deadlines.items() if rule.enabled},
         ladder=config.escalation,
         calendar=WorkCalendar(cal.extra_holidays, cal.extra_workdays, cal.verified_years),
         tz=ZoneInfo(config.timezone),

@@ -25,6 +25,20 @@ RENDER_LETTER = "render_letter"
 RECTIFY_ADD = "rectify_add"
 RECTIFY_UPDATE = "rectify_update"
 RECTIFY_OVERDUE = "rectify_overdue"
+CONTACT_ADDRESS = "contact_address"  # the complainant's e-mail recorded (messages)
+MESSAGE_DISMISSED = "message_dismissed"  # unsent messages to the complainant given up
+
+# The acceptance-notice deadline (`[deadlines.acceptance_notice]`, internal, optional): met
+# when the acceptance notice is given, by a message sent, the acceptance letter posted or a
+# contact recorded as the acceptance notice (a contact whose details name it, below).
+ACCEPTANCE_NOTICE = "acceptance_notice"
+
+
+def gives_acceptance_notice(details: dict[str, object] | None) -> bool:
+    """Whether a contact with these details is the acceptance notice."""
+    d = details or {}
+    return d.get("notice") == "acceptance" or d.get("letter") == "acceptance"
+
 
 EVENT_LABELS: dict[str, str] = {
     CONTACT: "联系投诉人",
@@ -35,6 +49,8 @@ EVENT_LABELS: dict[str, str] = {
     RECTIFY_ADD: "新增整改事项",
     RECTIFY_UPDATE: "更新整改事项",
     RECTIFY_OVERDUE: "整改逾期升级",
+    CONTACT_ADDRESS: "登记投诉人电子邮箱",
+    MESSAGE_DISMISSED: "撤销未发出的告知消息",
 }
 
 # ---- Contacts --------------------------------------------------------------------------------

@@ -170,7 +170,9 @@ LEAVE_NOTIFIED: frozenset[str] = frozenset({"review_requested", "reopened", "pau
 def begins(effect: str, case: Mapping[str, Any]) -> tuple[str, ...]:
     """The deadlines an effect starts (again) from its time, after its ending."""
     if effect == "registered":
-        return ("acceptance", "internal_target", "decision")
+        # acceptance_notice: optional (started only where its rule is configured and enabled),
+        # met when the acceptance notice is given (services/casefile/contacts.py record_in).
+        return ("acceptance", "internal_target", "decision", "acceptance_notice")
     if effect == "accepted":
         return ("investigation",)
     if effect == "notified" and case.get("decided_by_branch"):

@@ -23,6 +23,7 @@ from services.casefile import history
 from services.context import Context
 from states import casefile as cf
 from states import lifecycle as lc
+from states.deadlines import MET, Ending
 from states.errors import InvalidInput
 from storage import records
 from storage.contact import Contact
@@ -68,8 +69,14 @@ def log(
     direction: str = "out",
     recording: str | None = None,
     at: datetime | None = None,
+    notice: str | None = None,
 ) -> dict[str, Any]:
-    """Record one contact with the complainant of `number`; returns the stored contact."""
+    """Record one contact with the complainant of `number`; returns the stored contact.
+    `notice="acceptance"`: this contact gave the acceptance notice (meets its deadline)."""
+    if notice not in (None, "acceptance"):
+        raise InvalidInput("notice", "告知种类取值: acceptance(受理告知)")
+    if notice is not None and direction != "out":
+        raise InvalidInput("notice", "受理告知须为我方联系投诉人 (direction out)")
     if channel not in cf.CHANNELS:
         choices = ", ".join(f"{k}({v})" for k, v in cf.CHANNELS.items())
         raise InvalidInput("channel", f"联系方式取值: {choices}")
@@ -108,6 +115,7 @@ def log(
             flagged=flagged,
             when=when,
             now=now,
+            details={"notice": notice} if notice else None,
         )
 
 
@@ -163,6 +171,9 @@ def record_in(
         },
     )
     conn.execute(CONTACT.update().where(CONTACT.c.id == contact_id).values(event_id=event_id))
+    if cf.gives_acceptance_notice(details):
+        # The acceptance notice is given: its internal deadline, where running, is met.
+        records.end_deadlines(conn, case["id"], Ending(MET, (cf.ACCEPTANCE_NOTICE,)), when)
     return {
         **values,
         "id": contact_id,

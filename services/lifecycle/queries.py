@@ -338,7 +338,10 @@ def queue(
     with read_only(ctx.engine) as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
         soonest = _nearest_deadlines(conn, [r["id"] for r in rows])
+        failing = _failed_messages(conn, [r["id"] for r in rows])
     items = [_queue_item(r, soonest.get(r["id"])) for r in rows]
+    for item in items:  # sends to the complainant that keep failing (services/casefile/messages.py)
+        item["message_failures"] = failing.get(item["id"], [])
     return {"scope": scope, "items": items, "limit": limit}
 
 
@@ -459,6 +462,29 @@ def _nearest_deadlines(conn: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
         ).mappings():
             named.setdefault(d["complaint_id"], dict(d))
     return named
+
+
+# Messages to the complainant that keep failing (status `failed` in services/casefile/
+# messages.py): shown until sent or dismissed. Read here as a plain table, like the deadlines.
+_QUEUE_MESSAGE = table(
+    "complainant_message", column("complaint_id"), column("channel"), column("status")
+)
+_MESSAGE_FAILED = {"sms": "短信发送失败", "email": "邮件发送失败"}
+
+
+def _failed_messages(conn: Any, ids: list[int]) -> dict[int, list[str]]:
+    """Each listed complaint's failing sends, as the queue shows them (短信发送失败, ...)."""
+    out: dict[int, list[str]] = {}
+    if ids:
+        M = _QUEUE_MESSAGE
+        for cid, channel in conn.execute(
+            select(M.c.complaint_id, M.c.channel)
+            .where(M.c.complaint_id.in_(ids), M.c.status == "failed")
+            .distinct()
+            .order_by(M.c.complaint_id, M.c.channel)
+        ):
+            out.setdefault(cid, []).append(_MESSAGE_FAILED.get(channel, f"{channel}发送失败"))
+    return out
 
 
 def _queue_item(row: dict[str, Any], soonest: dict[str, Any] | None) -> dict[str, Any]:
