@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import importlib.util
+import multiprocessing
 import random
 import re
 import socket
@@ -39,6 +40,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,23 +209,31 @@ class Client:
         return text
 
 
-def run_phase(
-    port: int, clients: int, seconds: float, work: str, cases: list[str]
-) -> tuple[list[float], int, Counter[str]]:
-    """All clients for `seconds`; (latencies, requests answered, status counts)."""
+def _clients(
+    port: int,
+    clients: int,
+    first: int,
+    seconds: float,
+    work: str,
+    cases: list[str],
+    ready: Any,
+    results: Any,
+) -> None:
+    """One load process: `clients` threads, each a liaison and a supervisor session, for
+    `seconds` from the moment every process is ready; puts (latencies by kind, statuses,
+    elapsed) on `results`."""
     people = []
-    for i in range(clients):
+    for i in range(first, first + clients):
         liaison = Client(port)
         supervisor = Client(port)
         if work == "mix":
             liaison.login(LIAISON)
             supervisor.login(SUPERVISOR)
         people.append((liaison, supervisor, random.Random(i)))
+    ready.wait()
     stop = time.perf_counter() + seconds
-    start = threading.Barrier(clients + 1)
 
     def loop(liaison: Client, supervisor: Client, rnd: random.Random) -> None:
-        start.wait()
         while time.perf_counter() < stop:
             if work == "health":
                 liaison.timed("health", "GET", "/healthz")
@@ -246,23 +256,52 @@ def run_phase(
                     form["expected_version"] = version.group(1)
                 liaison.timed("action", "POST", f"/cases/{number}/actions/update_facts", form)
 
+    t0 = time.perf_counter()
     threads = [threading.Thread(target=loop, args=p) for p in people]
     for t in threads:
         t.start()
-    start.wait()
-    t0 = time.perf_counter()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
-    latencies: list[float] = []
     kinds: dict[str, list[float]] = {}
     statuses: Counter[str] = Counter()
     for liaison, supervisor, _ in people:
         for c in (liaison, supervisor):
             for kind, values in c.latencies.items():
-                latencies.extend(values)
                 kinds.setdefault(kind, []).extend(values)
             statuses.update(c.statuses)
+    results.put((kinds, statuses, elapsed))
+
+
+def run_phase(
+    port: int, clients: int, procs: int, seconds: float, work: str, cases: list[str]
+) -> tuple[list[float], int, Counter[str]]:
+    """`clients` clients in `procs` processes (so the load is not one interpreter's lock)
+    for `seconds`; (latencies, requests answered per second, status counts)."""
+    mp = multiprocessing.get_context("fork")
+    procs = max(1, min(procs, clients))
+    ready, results = mp.Barrier(procs), mp.Queue()
+    shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
+    children = []
+    for i, share in enumerate(shares):
+        child = mp.Process(
+            target=_clients,
+            args=(port, share, sum(shares[:i]), seconds, work, cases, ready, results),
+        )
+        child.start()
+        children.append(child)
+    gathered = [results.get(timeout=seconds + 300) for _ in children]
+    for child in children:
+        child.join()
+    latencies: list[float] = []
+    kinds: dict[str, list[float]] = {}
+    statuses: Counter[str] = Counter()
+    for got, counted, _ in gathered:
+        for kind, values in got.items():
+            latencies.extend(values)
+            kinds.setdefault(kind, []).extend(values)
+        statuses.update(counted)
+    elapsed = max(e for _, _, e in gathered)
     if len(kinds) > 1:
         for kind, values in sorted(kinds.items()):
             if len(values) >= 2:
@@ -290,7 +329,9 @@ def measure(db: Path, args: argparse.Namespace, *, health: bool) -> dict[str, fl
         result: dict[str, float] = {}
         phases = (["health"] if health else []) + ["mix"]
         for work in phases:
-            lat, rate, statuses = run_phase(server.port, args.clients, args.seconds, work, cases)
+            lat, rate, statuses = run_phase(
+                server.port, args.clients, args.procs, args.seconds, work, cases
+            )
             bad = {k: v for k, v in statuses.items() if k != "ok"}
             print(
                 f"  {db.name} {work:<6} {rate:7d} req/s  p50 {percentile(lat, 50):7.1f} ms  "
@@ -313,6 +354,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--procs", type=int, default=4, help="load processes the clients share")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--set-passwords", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -320,7 +362,11 @@ def main() -> None:
         set_passwords(args.set_passwords)
         return
     big, small = prepare(args.rows, args.rebuild), prepare(args.small, args.rebuild)
-    print(f"clients={args.clients} seconds={args.seconds:g} workers={args.workers}", flush=True)
+    print(
+        f"clients={args.clients} in {args.procs} processes, seconds={args.seconds:g}, "
+        f"server workers={args.workers}",
+        flush=True,
+    )
     at_big = measure(big, args, health=True)
     at_small = measure(small, args, health=False)
     print(f"scale={at_big['mix_p95'] / at_small['mix_p95']:.2f}")
