@@ -71,12 +71,18 @@ def _key_check() -> Any:
 
 
 def encrypted_columns() -> dict[str, tuple[Any, tuple[str, ...]]]:
-    """Every column holding a Fernet token (storage/models.py `Party`, `User`): table name →
+    """Every column holding a Fernet token (storage/models.py `Party`, `User`,
+    storage/message.py `ComplainantEmail`): table name →
     (a lightweight table of its id and those columns, the columns)."""
     party = ("name_enc", "id_number_enc", "phone_enc", "address_enc", "legal_rep_enc")
     return {
         "party": (table("party", column("id"), *(column(c) for c in party)), party),
         "user": (table("user", column("id"), column("mobile_token")), ("mobile_token",)),
+        # The complainant's e-mail for messages (storage/message.py).
+        "complainant_email": (
+            table("complainant_email", column("id"), column("email_enc")),
+            ("email_enc",),
+        ),
     }
 
 

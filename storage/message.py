@@ -48,7 +48,9 @@ class ComplainantEmail(SQLModel, table=True):
 
     __tablename__ = "complainant_email"
 
-    party_id: int = Field(primary_key=True, foreign_key="party.id")
+    # `id` as every table with a Fernet token has (the key rotation walks them by id).
+    id: int | None = Field(default=None, primary_key=True)
+    party_id: int = Field(foreign_key="party.id", unique=True)
     email_enc: str = Field(sa_column=Column(Text, nullable=False))
     actor: str = Field(max_length=64)
     recorded_at: datetime

@@ -52,12 +52,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "complainant_email",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("party_id", sa.Integer(), nullable=False),
         sa.Column("email_enc", sa.Text(), nullable=False),
         sa.Column("actor", S(length=64), nullable=False),
         sa.Column("recorded_at", T(), nullable=False),
         sa.ForeignKeyConstraint(["party_id"], ["party.id"]),
-        sa.PrimaryKeyConstraint("party_id"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("party_id"),
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from services.casefile import evidence
@@ -31,12 +31,14 @@ from services.context import Context
 from services.lifecycle import audit
 from states import lifecycle as lc
 from storage import records
+from storage.message import ComplainantEmail
 from storage.models import Party
 from storage.records import COMPLAINT
 from storage.schema import table_of
 from storage.timeutil import to_db, utcnow
 
 PARTY = table_of(Party)
+COMPLAINANT_EMAIL = table_of(ComplainantEmail)
 _FINISHED = sorted(s.value for s in lc.FINISHED)
 _ended_at = func.coalesce(COMPLAINT.c.closed_at, COMPLAINT.c.last_event_at)
 _DUE = (
@@ -136,6 +138,8 @@ def _erase_case(
         if conn.execute(_STILL_KEPT, params).first() is not None:
             continue
         conn.execute(update(PARTY).where(PARTY.c.id == pid).values(**values))
+        # The e-mail kept for messages to the complainant (services/casefile/messages.py).
+        conn.execute(delete(COMPLAINANT_EMAIL).where(COMPLAINANT_EMAIL.c.party_id == pid))
         erased.append(role)
     if not erased:
         return
