@@ -23,6 +23,10 @@ def contact(
     recording: Annotated[
         str | None, typer.Option(help="录音录像编号 (电话、面谈按第七条录音录像)")
     ] = None,
+    notice: Annotated[
+        str | None,
+        typer.Option(help="此次联系即受理告知: acceptance (满足受理告知时限)"),
+    ] = None,
     at: AtOpt = None,
     user: UserOpt = None,
     as_json: JsonOpt = False,
@@ -40,6 +44,7 @@ def contact(
             direction=direction,
             recording=recording,
             at=parse_at(at, s.ctx.tz),
+            notice=notice,
         )
         if as_json:
             from cli.output import emit_json

@@ -23,10 +23,15 @@ def notify_dispatch(database_url: str | None = None) -> Any:
     from prefect.states import Completed
 
     from notifications.dispatch import dispatch
+    from services.casefile.messages import deliver
 
     with flow_context(database_url) as ctx:
         report = dispatch(ctx)
+        # Messages to the complainant due a (re)try, on the same schedule (issue 18).
+        messages = deliver(ctx)
     logger = get_run_logger()
+    if messages["sent"] or messages["failed"]:
+        logger.info("投诉人告知消息: 成功 %d, 失败 %d", messages["sent"], messages["failed"])
     logger.info(
         "提醒发送: 成功 %d, 失败 %d, 暂缓 %d, 限流等待 %d, 免打扰顺延 %d, 无匹配渠道 %d, "
         "转备用渠道 %d (%.1f 秒)",

@@ -379,7 +379,7 @@ ACTIONS: tuple[Action, ...] = (
         help="受理: 确定类别、险种和负责人 (受理时限 24 小时)。",
         stamps=("accepted_at",),
         effects=("take_owner", "recuse_owner", "classify", "assess_priority"),
-        follow_ups=("escalate_if_major",),
+        follow_ups=("escalate_if_major", "message_complainant"),
     ),
     Action(
         "assign",
@@ -526,6 +526,7 @@ ACTIONS: tuple[Action, ...] = (
         command="extend",
         help="延长处理期限至 --to 30 或 60 日; 延至 60 日须审批并告知投诉人 (第十八条)。",
         effects=("extend_decision",),
+        follow_ups=("message_complainant",),
     ),
     Action(
         "decide",
@@ -564,6 +565,7 @@ ACTIONS: tuple[Action, ...] = (
         help="作出处理决定 (第十九条: 核实情况、依据和理由、救济途径)。",
         stamps=("decided_at",),
         effects=("record_decider",),
+        follow_ups=("message_complainant",),
     ),
     Action(
         "notify",

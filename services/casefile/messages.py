@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection
 
 from services.casefile import contacts, history
 from services.context import Context
+from services.lifecycle.events import ActionTaken, subscribe
 from states import casefile as cf
 from states.errors import Conflict, InvalidInput
 from storage import records
@@ -559,3 +560,33 @@ def messages_of(ctx: Context, number: str, *, ids: list[int] | None = None) -> l
         item["number"] = number
         out.append(item)
     return out
+
+
+# ---- Automatic on the action ([messages] auto) ---------------------------------------------
+
+# The action whose follow-up queues each kind (states/lifecycle.py rows name the follow-up).
+ON_ACTION = {action: kind for kind, (_title, action) in KINDS.items()}
+
+
+@subscribe("message_complainant")
+def _on_action(event: ActionTaken) -> None:
+    """Queue the message of this action when `[messages] auto` names it, on every configured
+    channel the complainant can be reached by (none: nothing, the action goes on). Sent by the
+    next `deliver` pass, outside the action's transaction."""
+    kind = ON_ACTION.get(event.action.trigger)
+    auto = event.ctx.config.section("messages").get("auto") or ()
+    if kind is None or kind not in auto:
+        return
+    cfg = settings(event.ctx)
+    reachable = _addresses(event.ctx, event.conn, event.case["complainant_id"])
+    for channel in cfg.channels:
+        if reachable[channel]:
+            enqueue_in(
+                event.ctx,
+                event.conn,
+                event.case,
+                kind,
+                actor=event.actor,
+                channel=channel,
+                now=event.at,
+            )

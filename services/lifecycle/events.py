@@ -82,6 +82,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "services.automatic.escalation",
     "services.automatic.public_opinion",
     "services.automatic.repeats",
+    "services.casefile.messages",  # messages to the complainant ([messages] auto)
 )
 _loaded = False
 

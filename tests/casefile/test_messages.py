@@ -412,3 +412,35 @@ def test_the_acceptance_notice_deadline_is_off_unless_enabled(ctx: Context, now:
     number = registered(ctx, now - timedelta(hours=1))
     assert _deadline(ctx, number, "acceptance_notice") is None
     assert _deadline(ctx, number, "acceptance") is not None
+
+
+def test_configured_auto_messages_are_queued_by_the_action_and_sent_by_the_next_pass(
+    tmp_path: Path, sqlite_template: Path, gateway: Gateway, now: datetime
+) -> None:
+    port = gateway.server.port
+    routing = f"""version: 1
+urls:
+  - json://127.0.0.1:{port}/sms/send:
+      - tag: complainant-sms
+"""
+    ctx = _open(tmp_path, sqlite_template, routing, TOUSU__MESSAGES__AUTO='["acceptance"]')
+    try:
+        number = accepted(ctx, now - timedelta(hours=5))
+        queued = messages.messages_of(ctx, number)
+        assert [(m["kind"], m["channel"], m["status"]) for m in queued] == [
+            ("acceptance", "sms", "pending")
+        ]
+        assert gateway.requests == []  # nothing leaves inside the action's transaction
+        assert messages.deliver(ctx, now=now) == {"sent": 1, "failed": 0}
+        assert number in gateway.bodies[0]["message"]
+        assert _deadline(ctx, number, "acceptance_notice")["status"] == "met"
+        # Extension is not in `auto`: extending queues nothing.
+        a.extend(ctx, number, actor="liaison", to=30, reason="需调取病历", at=now)
+        assert len(messages.messages_of(ctx, number)) == 1
+        # A complainant who left only an address: the action goes on, nothing is queued.
+        someone = Person(name="钱七", address="上海市浦东新区")
+        other = accepted(ctx, now - timedelta(hours=5), complainant=someone)
+        assert get_complaint(ctx, other)["case"]["state"] == "accepted"
+        assert messages.messages_of(ctx, other) == []
+    finally:
+        ctx.close()
