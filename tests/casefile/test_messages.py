@@ -90,29 +90,42 @@ def gateway(httpserver: HTTPServer) -> Gateway:
     return Gateway(httpserver)
 
 
-def _open(tmp_path: Path, template: Path, routing: str, **env: str) -> Context:
-    db = tmp_path / "messages.db"
-    shutil.copy(template, db)
+def _open(
+    tmp_path: Path, template: Path, routing: str, url: str | None = None, **env: str
+) -> Context:
+    """A context whose routing file is `routing`: on a copy of the migrated SQLite template,
+    or on `url` (PostgreSQL, emptied and seeded by the `pg_ctx` fixture)."""
+    if url is None:
+        db = tmp_path / "messages.db"
+        shutil.copy(template, db)
+        url = f"sqlite:///{db}"
     path = tmp_path / "apprise.yaml"
     path.write_text(routing, encoding="utf-8")
     context = open_context(
         make_config(
             tmp_path,
-            f"sqlite:///{db}",
+            url,
             TOUSU__NOTIFICATIONS__APPRISE_FILE=str(path),
             TOUSU__DEADLINES__ACCEPTANCE_NOTICE__ENABLED="true",
             TOUSU__MESSAGES__HOTLINE="400-000-0000",
             **env,
         )
     )
-    seed_users(context)
+    if url.startswith("sqlite"):
+        seed_users(context)
     return context
 
 
-@pytest.fixture
+@pytest.fixture(params=["sqlite", "postgres"])
 def mctx(
-    tmp_path: Path, sqlite_template: Path, gateway: Gateway, smtp: tuple[int, Inbox]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    gateway: Gateway,
+    smtp: tuple[int, Inbox],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Context]:
+    """The same tests on SQLite and (when it answers) PostgreSQL."""
     port = gateway.server.port
     routing = f"""version: 1
 urls:
@@ -121,13 +134,13 @@ urls:
   - mailto://127.0.0.1:{smtp[0]}?mode=insecure&from=tousu@example.com:
       - tag: complainant-email
 """
-    import os
-
-    os.environ["TOUSU_TEST_SMS_KEY"] = "k-test-sms-0001"
-    context = _open(tmp_path, sqlite_template, routing)
+    monkeypatch.setenv("TOUSU_TEST_SMS_KEY", "k-test-sms-0001")
+    url = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_ctx").config.database_url
+    context = _open(tmp_path, sqlite_template, routing, url)
     yield context
     context.close()
-    os.environ.pop("TOUSU_TEST_SMS_KEY", None)
 
 
 def _contacts(ctx: Context, number: str) -> list[dict]:
