@@ -21,7 +21,7 @@ def message(
         ),
     ] = None,
     channel: Annotated[
-        str | None, typer.Option(help="sms(短信) 或 email(电子邮件); 缺省按 [messages] channels")
+        str | None, typer.Option(help="sms(短信) 或 email(电子邮件); 缺省按配置 messages.channels")
     ] = None,
     email: Annotated[
         str | None, typer.Option("--email", help="登记投诉人电子邮箱 (加密保存)")
