@@ -18,6 +18,7 @@ STEPS = [
     "demo.flows",
     "demo.cli",
     "demo.casefile",
+    "demo.messages",
     "demo.reports",
     "demo.notifications",
 ]

@@ -228,6 +228,7 @@ def send(
     channel: str | None = None,
     now: datetime | None = None,
     deliver_now: bool = True,
+    routing: Any = None,
 ) -> list[dict[str, Any]]:
     """Queue message `kind` for the complainant of `number` (on `channel`, else on every
     configured channel the complainant can be reached by) and try it at once; the messages
@@ -239,7 +240,7 @@ def send(
         history.in_scope(ctx, conn, case, user)
         ids = enqueue_in(ctx, conn, case, kind, actor=user["username"], channel=channel, now=now)
     if deliver_now:
-        deliver(ctx, now=now, only=ids)
+        deliver(ctx, now=now, only=ids, routing=routing)
     return messages_of(ctx, number, ids=ids)
 
 
@@ -349,8 +350,10 @@ def deliver(
     limit: int = 200,
     only: list[int] | None = None,
     environ: dict[str, str] | None = None,
+    routing: Any = None,
 ) -> dict[str, int]:
-    """One pass of the queue: try every due send once; counts of sent and failed."""
+    """One pass of the queue: try every due send once; counts of sent and failed. `routing`:
+    a loaded notifications.routing.Routing (default: the configured routing file)."""
     now = now or utcnow()
     cfg = settings(ctx)
     rows = _claim(ctx, cfg, now, limit, only)
@@ -360,11 +363,12 @@ def deliver(
     from notifications.routing import RoutingError, load_routing
     from notifications.settings import load_settings
 
-    try:
-        routing = load_routing(load_settings(ctx.config), environ)
-        error = None
-    except RoutingError as exc:
-        routing, error = None, str(exc)
+    error = None
+    if routing is None:
+        try:
+            routing = load_routing(load_settings(ctx.config), environ)
+        except RoutingError as exc:
+            error = str(exc)
     for row in rows:
         with read_only(ctx.engine) as conn:
             party = conn.execute(
@@ -484,7 +488,7 @@ def _record(
         text = (
             f"{label}发送{title}: 已发送"
             if ok
-            else f"{label}发送{title}: 发送失败 (已重试 {attempts} 次, 仍在重试)"
+            else f"{label}发送{title}: 发送失败 (已尝试 {attempts} 次, 将继续重试)"
         )
         done = contacts.record_in(
             conn,
