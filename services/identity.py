@@ -295,12 +295,12 @@ def reset_password(
     """An administrator sets someone's password (the first one, or a reset): every session
     of that user ends; with `must_change` the user chooses their own at the next login."""
     now = now or utcnow()
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         _admin(conn, actor)
         _person(conn, username)
     check_password_rules(ctx, username, password)
     hashed = _hasher().hash(password)
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         had = _store_password(
             conn, username, hashed, by=actor, must_change=must_change and actor != username, now=now
         )
@@ -329,7 +329,7 @@ def change_password(
     """A person changes their own password, knowing the current one. Every other session of
     theirs ends (`keep_session`: the raw token of the session making the change)."""
     now = now or utcnow()
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         row = _person(conn, username)
         if not row["active"]:
             raise Forbidden(f"用户 {username} 已停用")
@@ -344,7 +344,7 @@ def change_password(
         raise InvalidInput("new_password", "新密码不能与当前密码相同")
     check_password_rules(ctx, username, new)
     hashed = _hasher().hash(new)
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         _store_password(conn, username, hashed, by=username, must_change=False, now=now)
         keep = _digest(keep_session) if keep_session else None
         end_sessions(conn, username, reason="password", now=now, keep_hash=keep)
@@ -424,7 +424,7 @@ def login(
     username = (username or "").strip()[:64]
     client = (client or "")[:100]
     settings = web_settings(ctx)
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         throttled = _throttled(ctx, conn, username, client, now)
         if throttled:
             record_event(
@@ -459,7 +459,7 @@ def login(
     elif not row["active"]:
         why = "用户已停用, 请联系系统管理员"
     if why is not None:
-        with ctx.transaction() as conn:
+        with ctx.engine.begin() as conn:
             conn.execute(
                 insert(ATTEMPT).values(at=to_db(now), username=username, client=client, ok=False)
             )
@@ -476,7 +476,7 @@ def login(
         raise Forbidden(why)
     assert row is not None and stored is not None
     raw = secrets.token_urlsafe(32)
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         if new_hash is not None:  # pwdlib's parameters changed: keep the stronger hash
             conn.execute(
                 update(CREDENTIAL).where(CREDENTIAL.c.username == username).values(hash=new_hash)
@@ -539,7 +539,7 @@ def session_info(
     elif not row["active"]:
         ended = "disabled"
     if ended is not None:
-        with ctx.transaction() as conn:
+        with ctx.engine.begin() as conn:
             conn.execute(
                 update(SESSION)
                 .where(SESSION.c.id == row["id"], SESSION.c.ended_at.is_(None))
@@ -547,7 +547,7 @@ def session_info(
             )
         return None
     if (now - last_seen).total_seconds() >= TOUCH_SECONDS:
-        with ctx.transaction() as conn:
+        with ctx.engine.begin() as conn:
             conn.execute(
                 update(SESSION).where(SESSION.c.id == row["id"]).values(last_seen_at=to_db(now))
             )
@@ -574,7 +574,7 @@ def logout(
     if not token:
         return False
     now = now or utcnow()
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         username = conn.execute(
             select(SESSION.c.username).where(
                 SESSION.c.token_hash == _digest(token), SESSION.c.ended_at.is_(None)
@@ -611,7 +611,7 @@ def set_active(
 
     now = now or utcnow()
     users.set_active(ctx, username, active, actor=actor)
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         ended = 0 if active else end_sessions(conn, username, reason="disabled", now=now)
         record_event(
             conn,
@@ -667,7 +667,7 @@ def create_token(
         raise InvalidInput("kind", f"令牌类型取值: {', '.join(KINDS)}")
     if expires_days is not None and not 0 < expires_days <= 3660:
         raise InvalidInput("expires_days", "有效天数须在 1 到 3660 之间")
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         if actor != username or kind == "integration":
             _admin(conn, actor)
         row = _person(conn, username)
@@ -680,7 +680,7 @@ def create_token(
                 "不能超出用户的权限"
             )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         token_id = conn.execute(
             insert(TOKEN)
             .values(
@@ -730,7 +730,7 @@ def revoke_token(
 ) -> dict[str, Any]:
     """Revoke a token (one's own; an administrator any): it stops working at once."""
     now = now or utcnow()
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         row = conn.execute(select(TOKEN).where(TOKEN.c.id == token_id)).mappings().first()
         if row is None:
             raise NotFound(f"令牌 #{token_id} 不存在")
@@ -792,7 +792,7 @@ def token_user(
         return None  # the user's role changed since: the token would no longer narrow it
     last = from_db(row["last_used_at"])
     if last is None or (now - last).total_seconds() >= TOUCH_SECONDS:
-        with ctx.transaction() as conn:
+        with ctx.engine.begin() as conn:
             conn.execute(
                 update(TOKEN).where(TOKEN.c.id == row["id"]).values(last_used_at=to_db(now))
             )
@@ -835,7 +835,7 @@ def link_os_account(
     os_account = (os_account or "").strip()
     if not os_account or len(os_account) > 64 or any(c.isspace() for c in os_account):
         raise InvalidInput("os_account", "操作系统账户名不能为空、含空白或超过 64 个字符")
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         if actor is not None:
             _admin(conn, actor)
         row = _person(conn, username)
@@ -879,7 +879,7 @@ def unlink_os_account(
 ) -> str:
     """Remove an OS account's link (administrators); returns the user it named."""
     now = now or utcnow()
-    with ctx.transaction() as conn:
+    with ctx.engine.begin() as conn:
         _admin(conn, actor)
         username = conn.execute(
             select(LINK.c.username).where(LINK.c.os_account == os_account)

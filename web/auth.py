@@ -325,9 +325,10 @@ def password_submit(
 ) -> Response:
     ctx = _ctx(request)
     info = _session(request)
-    page = {
+    target = safe_next(next)
+    page: dict[str, Any] = {
         "account": user,
-        "next": safe_next(next),
+        "next": target,
         "done": False,
         "must_change": bool(info and info.must_change),
         "min_length": identity.web_settings(ctx).password_min_length,
@@ -354,7 +355,7 @@ def password_submit(
             request, "account/password.html", {**page, "error": error}, status_code=status
         )
     if page["must_change"]:
-        return RedirectResponse(page["next"], status_code=303)
+        return RedirectResponse(target, status_code=303)
     return _render(request, "account/password.html", {**page, "done": True, "must_change": False})
 
 
