@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from states.errors import Forbidden, InvalidInput, NotFound
-
 if TYPE_CHECKING:
     from services.context import Context
 
@@ -25,7 +23,8 @@ UserOpt = Annotated[
         "-u",
         envvar="TOUSU_USER",
         show_envvar=True,
-        help="操作人用户名 (或环境变量 TOUSU_USER, 或配置 general.default_user)",
+        help="以此用户身份操作 (或环境变量 TOUSU_USER): 仅限系统管理员或单用户本地模式; "
+        "平时按关联的操作系统账户或 TOUSU_TOKEN 确认身份",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出一个 JSON 对象 (机器可读)")]
@@ -77,23 +76,20 @@ def open_ctx() -> Context:
 
 
 def resolve_user(ctx: Context, user: str | None) -> dict[str, Any]:
-    """The acting user: --user, TOUSU_USER, then the configuration; unknown users refused."""
-    from services.lifecycle.queries import actor
+    """The acting user, proven (services/identity.py `cli_user`): the personal token in
+    TOUSU_TOKEN, else the tousu user linked to the operating-system account running the
+    command. --user / TOUSU_USER / general.default_user name someone else only for a proven
+    administrator, or in a single-user local setup (`[cli] single_user`). Refused: exit 3."""
+    import os
 
-    name = user or ctx.config.default_user
-    if not name:
-        raise InvalidInput(
-            "user", "未指定操作人: 请使用 --user、环境变量 TOUSU_USER 或配置 general.default_user"
-        )
-    try:
-        found = actor(ctx, name)
-    except NotFound:
-        raise Forbidden(f"未知用户 {name}: 请联系系统管理员添加 (tousu users add)") from None
-    if not found["active"]:
-        raise Forbidden(f"用户 {name} 已停用")
-    if found["role"] == "system":  # the clock-driven actor: its actions are never a person's
-        raise Forbidden(f"{name} 是系统自动处理使用的身份, 不能在命令行中指定")
-    return found
+    from services import identity
+
+    return identity.cli_user(
+        ctx,
+        user or ctx.config.default_user or None,
+        token=os.environ.get("TOUSU_TOKEN") or None,
+        os_account=identity.current_os_account(),
+    )
 
 
 @contextmanager

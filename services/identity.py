@@ -961,13 +961,8 @@ def cli_user(
         name = linked_user(ctx, os_account)
         if name is not None:
             proven, how = actor(ctx, name), f"操作系统账户 {os_account}"
-    if requested and single_user(ctx):
-        try:
-            return _usable(actor(ctx, requested), "单用户本地模式")
-        except NotFound:
-            raise Forbidden(
-                f"未知用户 {requested}: 请联系系统管理员添加 (tousu users add)"
-            ) from None
+    if single_user(ctx) and (requested or proven is None):
+        return _named(ctx, requested)
     if proven is None:
         raise Unauthenticated(
             f"无法确认您的身份: 操作系统账户 {os_account} 未关联 tousu 用户, 也未提供令牌。"
@@ -982,10 +977,27 @@ def cli_user(
             f"您 ({proven['username']}, 经{how}确认) 不是系统管理员, 不能以 --user {requested} "
             "的身份操作"
         )
+    return _named(ctx, requested)
+
+
+def _named(ctx: Context, name: str | None) -> dict[str, Any]:
+    """The user a name given on the command line designates (single-user local setup, or an
+    administrator acting as someone)."""
+    from services.lifecycle.queries import actor
+
+    if not name:
+        raise InvalidInput(
+            "user", "未指定操作人: 请使用 --user、环境变量 TOUSU_USER 或配置 general.default_user"
+        )
     try:
-        return _usable(actor(ctx, requested), f"由管理员 {proven['username']} 指定")
+        found = actor(ctx, name)
     except NotFound:
-        raise Forbidden(f"未知用户 {requested}: 请联系系统管理员添加 (tousu users add)") from None
+        raise Forbidden(f"未知用户 {name}: 请联系系统管理员添加 (tousu users add)") from None
+    if not found["active"]:
+        raise Forbidden(f"用户 {name} 已停用")
+    if found["role"] == Role.system:  # the clock-driven actor: its actions are never a person's
+        raise Forbidden(f"{name} 是系统自动处理使用的身份, 不能在命令行中指定")
+    return found
 
 
 def events(ctx: Context, *, username: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

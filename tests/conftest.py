@@ -29,6 +29,10 @@ import time_machine
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The CLI under test is a single-user local setup ([cli] single_user, services/identity.py):
+# tests name the acting user with --user. tests/cli/test_identity.py turns it off to prove
+# the strict mode (a linked OS account or a token).
+os.environ.setdefault("TOUSU__CLI__SINGLE_USER", "true")
 
 from config import Config, load_config  # noqa: E402
 from services import users  # noqa: E402

@@ -25,7 +25,11 @@ def cli_env(ctx: Context, tmp_path: Path) -> dict[str, str]:
         "TOUSU_KEY": ctx.config.key,
         "TOUSU_ROOT": str(tmp_path),
         "TOUSU_USER": "",
+        "TOUSU_TOKEN": "",
         "TOUSU_CONFIG": "",
+        # A single-user local setup: --user acts without proof (tests/cli/test_identity.py
+        # proves the strict mode with "false").
+        "TOUSU__CLI__SINGLE_USER": "true",
         "COLUMNS": "200",
     }
 
