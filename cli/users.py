@@ -359,7 +359,8 @@ def links(user: UserOpt = None, as_json: JsonOpt = False) -> None:
 
 token_app = typer.Typer(
     add_completion=False,
-    help="API 令牌 (Authorization: Bearer, 或命令行的 TOUSU_TOKEN): 创建、列出、撤销。",
+    help="API 令牌 (Authorization: Bearer, 或命令行的 TOUSU_TOKEN): 创建、列出、撤销。\n\n"
+    "示例: tousu users token create --name 我的脚本",
     no_args_is_help=True,
 )
 app.add_typer(token_app, name="token")

@@ -4,6 +4,7 @@ run in-process exactly as the console script runs them."""
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from demo.staff import HANDLER
@@ -16,9 +17,19 @@ def _tousu(console: Any, *argv: str) -> None:
     from cli.main import app
 
     console.print(f"[bold]$ tousu {' '.join(argv)}[/bold]")
+    # The demo is a single-user local setup ([cli] single_user, services/identity.py): its
+    # --user acts without an OS-account link or a token.
+    saved = os.environ.get("TOUSU__CLI__SINGLE_USER")
+    os.environ["TOUSU__CLI__SINGLE_USER"] = "true"
     # Typer ends every command with SystemExit; the demo goes on to the next command.
-    with contextlib.suppress(SystemExit):
-        app(list(argv), standalone_mode=False)
+    try:
+        with contextlib.suppress(SystemExit):
+            app(list(argv), standalone_mode=False)
+    finally:
+        if saved is None:
+            os.environ.pop("TOUSU__CLI__SINGLE_USER", None)
+        else:
+            os.environ["TOUSU__CLI__SINGLE_USER"] = saved
 
 
 def run(ctx: Context, console: Any) -> None:
