@@ -185,12 +185,13 @@ def pg_ctx(tmp_path: Path, pg_database: str) -> Iterator[Context]:
         # The history refuses TRUNCATE (0014_keys_history); a test database's reset is the
         # one place that may, with triggers off for this transaction.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(
+        tables = conn.execute(
             text(
-                "TRUNCATE key_check, outbox, event, deadline, complaint, party, institution, "
-                '"user" RESTART IDENTITY CASCADE'
+                "SELECT quote_ident(tablename) FROM pg_tables "
+                "WHERE schemaname = current_schema() AND tablename != 'alembic_version'"
             )
-        )
+        ).scalars()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     seed_users(context)
     yield context
     context.close()
