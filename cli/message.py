@@ -80,7 +80,16 @@ def message(
                 f"{messages.STATUSES[m['status']]} {when}{note}"
             )
         if kind is not None and any(m["status"] != messages.SENT for m in out["messages"]):
-            typer.echo("未发出的消息将按 [messages] 设置自动重试 (tousu message --deliver)")
+            from storage.timeutil import utcnow
+
+            now = utcnow()
+            opens = messages.opens_at(s.ctx, messages.settings(s.ctx), now)
+            if opens > now:
+                typer.echo(
+                    f"当前不在发送时段 (messages.send_hours), 将于 {fmt_time(opens, tz)} 起发送"
+                )
+            else:
+                typer.echo("未发出的消息将按 messages 设置自动重试 (tousu message --deliver)")
 
 
 EPILOG = (

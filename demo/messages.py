@@ -10,7 +10,7 @@ import dataclasses
 import json
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -48,6 +48,16 @@ class _Gateway(BaseHTTPRequestHandler):
         pass
 
 
+def _by_day(ctx: Context, now: datetime) -> datetime:
+    """Messages go out in `[messages] send_hours` only: run at night, the demo's story takes
+    place at 10:00 on the last day it could."""
+    if messages.opens_at(ctx, messages.settings(ctx), now) == now:
+        return now
+    local = now.astimezone(ctx.tz)
+    day = local.date() if local.hour >= 10 else local.date() - timedelta(days=1)
+    return datetime.combine(day, time(10), ctx.tz).astimezone(now.tzinfo)
+
+
 def run(ctx: Context, console: Console) -> None:
     staff.seed(ctx)
     console.rule("[bold]短信告知投诉人: 受理、延期; 网关故障时重试并在工作队列提示")
@@ -65,7 +75,7 @@ def run(ctx: Context, console: Console) -> None:
             text=f"version: 1\nurls:\n  - json://127.0.0.1:{port}/sms:\n"
             "      - tag: complainant-sms\n",
         )
-        now = utcnow()
+        now = _by_day(ctx, utcnow())
         t = now - timedelta(hours=3)
         number = register(
             ctx,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -90,6 +90,9 @@ class Settings:
     templates: dict[str, str]
     subjects: dict[str, str]
     auto: tuple[str, ...]
+    # Local hours in which messages go out, every day (None: any time): a send due outside
+    # them waits for the next opening.
+    send_hours: tuple[time, time] | None = None
 
 
 def settings(ctx: Context) -> Settings:
@@ -129,7 +132,37 @@ def settings(ctx: Context) -> Settings:
         templates=templates,
         subjects=subjects,
         auto=auto,
+        send_hours=_hours(raw.get("send_hours", ["08:00", "21:00"])),
     )
+
+
+def _hours(value: Any) -> tuple[time, time] | None:
+    from config import ConfigError
+
+    if not value:
+        return None
+    try:
+        start, end = (time.fromisoformat(str(v)) for v in value)
+    except ValueError:
+        start = end = time(0)
+    if not start < end:
+        raise ConfigError(
+            f'配置 [messages] send_hours 须为 ["HH:MM", "HH:MM"] 且开始早于结束: {value}'
+        )
+    return start, end
+
+
+def opens_at(ctx: Context, cfg: Settings, now: datetime) -> datetime:
+    """`now` inside `[messages] send_hours`, else the next local opening (messages reach the
+    complainant by day, never at night)."""
+    if cfg.send_hours is None:
+        return now
+    start, end = cfg.send_hours
+    local = now.astimezone(ctx.tz)
+    if start <= local.time() < end:
+        return now
+    day = local.date() if local.time() < start else local.date() + timedelta(days=1)
+    return datetime.combine(day, start, ctx.tz).astimezone(now.tzinfo)
 
 
 def backoff(cfg: Settings, attempts: int) -> timedelta:
@@ -356,8 +389,10 @@ def deliver(
     a loaded notifications.routing.Routing (default: the configured routing file)."""
     now = now or utcnow()
     cfg = settings(ctx)
-    rows = _claim(ctx, cfg, now, limit, only)
     report = {"sent": 0, "failed": 0}
+    if opens_at(ctx, cfg, now) > now:
+        return report  # outside the sending hours: everything waits for the next opening
+    rows = _claim(ctx, cfg, now, limit, only)
     if not rows:
         return report
     from notifications.routing import RoutingError, load_routing

@@ -28,7 +28,7 @@ from services.lifecycle.registration import Person
 from states.errors import Conflict, InvalidInput
 from storage import records
 from tests.conftest import make_config, seed_users
-from tests.factories import accepted, registered
+from tests.factories import accepted, cst, registered
 from tests.notifications.conftest import free_port, unmasked
 
 pytestmark = pytest.mark.clock
@@ -108,7 +108,7 @@ def _open(
             TOUSU__NOTIFICATIONS__APPRISE_FILE=str(path),
             TOUSU__DEADLINES__ACCEPTANCE_NOTICE__ENABLED="true",
             TOUSU__MESSAGES__HOTLINE="400-000-0000",
-            **env,
+            **{"TOUSU__MESSAGES__SEND_HOURS": "[]", **env},
         )
     )
     if url.startswith("sqlite"):
@@ -455,5 +455,35 @@ urls:
         other = accepted(ctx, now - timedelta(hours=5), complainant=someone)
         assert get_complaint(ctx, other)["case"]["state"] == "accepted"
         assert messages.messages_of(ctx, other) == []
+    finally:
+        ctx.close()
+
+
+def test_outside_the_sending_hours_a_message_waits_for_the_morning(
+    tmp_path: Path, sqlite_template: Path, gateway: Gateway
+) -> None:
+    port = gateway.server.port
+    routing = f"""version: 1
+urls:
+  - json://127.0.0.1:{port}/sms/send:
+      - tag: complainant-sms
+"""
+    hours = '["08:00", "21:00"]'
+    ctx = _open(tmp_path, sqlite_template, routing, TOUSU__MESSAGES__SEND_HOURS=hours)
+    try:
+        received = cst(2026, 9, 1, 18, 0)
+        number = accepted(ctx, received)
+        night = cst(2026, 9, 1, 22, 30)
+        sent = messages.send(ctx, number, "acceptance", actor="liaison", now=night)
+        assert [(m["status"], m["attempts"]) for m in sent] == [("pending", 0)]
+        cfg = messages.settings(ctx)
+        assert messages.opens_at(ctx, cfg, night) == cst(2026, 9, 2, 8, 0)
+        early = cst(2026, 9, 2, 7, 59)
+        assert messages.opens_at(ctx, cfg, early) == cst(2026, 9, 2, 8, 0)
+        assert messages.deliver(ctx, now=early) == {"sent": 0, "failed": 0}
+        assert gateway.requests == []
+        assert messages.deliver(ctx, now=cst(2026, 9, 2, 8, 0)) == {"sent": 1, "failed": 0}
+        assert len(gateway.requests) == 1
+        assert messages.opens_at(ctx, cfg, cst(2026, 9, 2, 20, 59)) == cst(2026, 9, 2, 20, 59)
     finally:
         ctx.close()

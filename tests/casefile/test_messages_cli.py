@@ -47,6 +47,7 @@ urls:
         "TOUSU__NOTIFICATIONS__APPRISE_FILE": str(routing),
         "TOUSU__DEADLINES__ACCEPTANCE_NOTICE__ENABLED": "true",
         "TOUSU__MESSAGES__FAILURES_SHOWN": "1",
+        "TOUSU__MESSAGES__SEND_HOURS": "[]",
     }
     ctx = open_context(make_config(tmp_path, f"sqlite:///{db}", **env))
     seed_users(ctx)
