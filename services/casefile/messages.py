@@ -406,11 +406,11 @@ def deliver(
             error = str(exc)
     for row in rows:
         with read_only(ctx.engine) as conn:
-            party = conn.execute(
-                select(records.COMPLAINT.c.complainant_id).where(
+            party, branch = conn.execute(
+                select(records.COMPLAINT.c.complainant_id, records.COMPLAINT.c.branch).where(
                     records.COMPLAINT.c.id == row["complaint_id"]
                 )
-            ).scalar()
+            ).one()
             to = _addresses(ctx, conn, party)[row["channel"]]
         if routing is None:
             ok, why = False, error
@@ -418,23 +418,30 @@ def deliver(
             ok, why = False, "投诉人联系方式已删除"
         else:
             tag = cfg.sms_tag if row["channel"] == "sms" else cfg.email_tag
-            ok, why = _post(ctx, cfg, routing, tag, row, to)
+            ok, why = _post(ctx, cfg, routing, tag, row, to, branch)
         _record(ctx, cfg, row, ok, why, now)
         report["sent" if ok else "failed"] += 1
     return report
 
 
 def _post(
-    ctx: Context, cfg: Settings, routing: Any, tag: str, row: dict[str, Any], to: str
+    ctx: Context,
+    cfg: Settings,
+    routing: Any,
+    tag: str,
+    row: dict[str, Any],
+    to: str,
+    branch: str | None = None,
 ) -> tuple[bool, str | None]:
-    """Send one message through the channels of `tag`, primary first; (ok, redacted error).
-    The recipient is set on a fresh instance of the channel, which is dropped afterwards."""
+    """Send one message through the channels of `tag` (a branch's own gateway first, as for
+    alerts), primary first; (ok, redacted error). The recipient is set on a fresh instance of
+    the channel, which is dropped afterwards."""
     import apprise
     from apprise import NotifyFormat
 
     from notifications.routing import CAPTURE
 
-    groups = routing.groups(tag)
+    groups = routing.groups(tag, branch)
     if not groups:
         return False, f"路由文件中没有标签为 {tag} 的渠道"
     errors = []
