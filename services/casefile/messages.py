@@ -70,6 +70,7 @@ STATUSES: dict[str, str] = {
 FAILED_LABELS: dict[str, str] = {"sms": "短信发送失败", "email": "邮件发送失败"}
 PAYLOAD_SCHEMAS = frozenset({"json", "jsons", "form", "forms", "xml", "xmls"})
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 PLACEHOLDERS = frozenset({"number", "deadline", "hotline", "letter_where", "title"})
 
@@ -246,7 +247,12 @@ def _addresses(ctx: Context, conn: Connection, party_id: int | None) -> dict[str
     party = table_of(Party)
     phone = conn.execute(select(party.c.phone_enc).where(party.c.id == party_id)).scalar()
     mail = conn.execute(select(EMAIL.c.email_enc).where(EMAIL.c.party_id == party_id)).scalar()
-    return {"sms": ctx.vault.decrypt(phone), "email": ctx.vault.decrypt(mail)}
+    mobile = ctx.vault.decrypt(phone)
+    # Registration stores a phone normalised (states/validation.py): a landline takes no SMS.
+    return {
+        "sms": mobile if mobile and _MOBILE.match(mobile) else None,
+        "email": ctx.vault.decrypt(mail),
+    }
 
 
 # ---- Queueing and sending ------------------------------------------------------------------
@@ -307,7 +313,9 @@ def enqueue_in(
     wanted = [channel] if channel else list(cfg.channels)
     usable = [c for c in wanted if reachable[c]]
     if not usable:
-        what = "、".join({"sms": "手机号", "email": "电子邮箱"}[c] for c in wanted)
+        what = "、".join(
+            {"sms": "手机号 (固定电话不能收短信)", "email": "电子邮箱"}[c] for c in wanted
+        )
         raise InvalidInput("channel", f"投诉人未留{what}, 无法发送{title}")
     due = conn.execute(
         select(records.DEADLINE.c.due_at).where(

@@ -348,6 +348,11 @@ def test_bad_input_changes_nothing(mctx: Context, gateway: Gateway, now: datetim
             messages.send(mctx, number, kind, actor="liaison", channel=channel, now=now)
     with pytest.raises(InvalidInput):
         messages.record_email(mctx, number, "not-an-address", actor="liaison")
+    landline = accepted(
+        mctx, now - timedelta(hours=5), complainant=Person(name="孙八", phone="010-62345678")
+    )
+    with pytest.raises(InvalidInput, match="固定电话"):
+        messages.send(mctx, landline, "acceptance", actor="liaison", channel="sms", now=now)
     assert messages.messages_of(mctx, number) == []
     assert get_complaint(mctx, number)["case"]["version"] == version
     assert gateway.requests == []
