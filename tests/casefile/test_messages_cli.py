@@ -84,6 +84,15 @@ def test_a_message_sent_from_the_command_line(
     listed = json.loads(r.stdout)["messages"]
     assert [(m["kind"], m["status"]) for m in listed] == [("acceptance", "sent")]
     assert "13800138000" not in r.stdout
+    # The send is a contact in the case's JSON and its timeline, without the number it went to.
+    r = run("show", number, "--json")
+    shown = json.loads(r.stdout)
+    sent = [e for e in shown["events"] if e["action"] == "contact"]
+    assert [e["details"]["outcome"] for e in sent] == ["sent"]
+    assert sent[0]["details"]["channel"] == "sms"
+    assert "13800138000" not in json.dumps(sent, ensure_ascii=False)
+    r = run("show", number)
+    assert "短信发送受理告知: 已发送" in r.output
 
 
 def test_a_failing_send_shows_in_the_queue_until_dismissed(
