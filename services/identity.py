@@ -31,35 +31,73 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, column, func, insert, select, table, update
 from sqlalchemy.engine import Connection
 
 from services.context import Context
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
 from states.lifecycle import Role
 from storage.db import read_only
-from storage.identity import (
-    ApiToken,
-    IdentityEvent,
-    LoginAttempt,
-    LoginSession,
-    OsAccountLink,
-    PasswordCredential,
-)
-from storage.models import User
-from storage.schema import table_of
 from storage.timeutil import from_db, to_db, utcnow
 
 if TYPE_CHECKING:
     from pwdlib import PasswordHash
 
-USER = table_of(User)
-CREDENTIAL = table_of(PasswordCredential)
-SESSION = table_of(LoginSession)
-ATTEMPT = table_of(LoginAttempt)
-TOKEN = table_of(ApiToken)
-LINK = table_of(OsAccountLink)
-EVENT = table_of(IdentityEvent)
+
+@dataclass(frozen=True)
+class _Tables:
+    user: Table
+    credential: Table
+    session: Table
+    attempt: Table
+    token: Table
+    link: Table
+    event: Table
+
+
+@lru_cache(maxsize=1)
+def _t() -> _Tables:
+    """The typed tables, imported on first use: `tousu show`/`queue` resolve their user
+    without loading the SQLModel tables (tests/cli/test_show_queue.py)."""
+    from storage.identity import (
+        ApiToken,
+        IdentityEvent,
+        LoginAttempt,
+        LoginSession,
+        OsAccountLink,
+        PasswordCredential,
+    )
+    from storage.models import User
+    from storage.schema import table_of
+
+    return _Tables(
+        user=table_of(User),
+        credential=table_of(PasswordCredential),
+        session=table_of(LoginSession),
+        attempt=table_of(LoginAttempt),
+        token=table_of(ApiToken),
+        link=table_of(OsAccountLink),
+        event=table_of(IdentityEvent),
+    )
+
+
+_NAMES = {
+    "USER": "user",
+    "CREDENTIAL": "credential",
+    "SESSION": "session",
+    "ATTEMPT": "attempt",
+    "TOKEN": "token",
+    "LINK": "link",
+    "EVENT": "event",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """`identity.SESSION` etc.: the typed tables, for readers outside this module."""
+    if name in _NAMES:
+        return getattr(_t(), _NAMES[name])
+    raise AttributeError(name)
+
 
 READONLY = "readonly"  # a token's scope that reads only (GET) whatever the user's role
 TOKEN_PREFIX = "tsk_"
@@ -172,7 +210,7 @@ def record_event(
     detail: str = "",
 ) -> None:
     conn.execute(
-        insert(EVENT).values(
+        insert(_t().event).values(
             at=to_db(at),
             action=action,
             username=username[:64],
@@ -190,7 +228,9 @@ def _refuse(ctx: Context, *, username: str, command: str, reason: str) -> None:
 
 
 def _user(conn: Connection, username: str) -> Any:
-    return conn.execute(select(USER).where(USER.c.username == username)).mappings().first()
+    return (
+        conn.execute(select(_t().user).where(_t().user.c.username == username)).mappings().first()
+    )
 
 
 def _person(conn: Connection, username: str) -> Any:
@@ -256,11 +296,11 @@ def _store_password(
         "must_change": must_change,
     }
     done = conn.execute(
-        update(CREDENTIAL).where(CREDENTIAL.c.username == username).values(**values)
+        update(_t().credential).where(_t().credential.c.username == username).values(**values)
     )
     if done.rowcount:
         return True
-    conn.execute(insert(CREDENTIAL).values(username=username, **values))
+    conn.execute(insert(_t().credential).values(username=username, **values))
     return False
 
 
@@ -273,11 +313,11 @@ def end_sessions(
     keep_hash: str | None = None,
 ) -> int:
     """End every open session of a user (all but `keep_hash`'s); returns how many."""
-    where = [SESSION.c.username == username, SESSION.c.ended_at.is_(None)]
+    where = [_t().session.c.username == username, _t().session.c.ended_at.is_(None)]
     if keep_hash is not None:
-        where.append(SESSION.c.token_hash != keep_hash)
+        where.append(_t().session.c.token_hash != keep_hash)
     done = conn.execute(
-        update(SESSION).where(*where).values(ended_at=to_db(now), ended_reason=reason)
+        update(_t().session).where(*where).values(ended_at=to_db(now), ended_reason=reason)
     )
     return int(done.rowcount or 0)
 
@@ -334,7 +374,7 @@ def change_password(
         if not row["active"]:
             raise Forbidden(f"用户 {username} 已停用")
         stored = conn.execute(
-            select(CREDENTIAL.c.hash).where(CREDENTIAL.c.username == username)
+            select(_t().credential.c.hash).where(_t().credential.c.username == username)
         ).scalar()
     if stored is None or not _hasher().verify(current, stored):
         reason = "当前密码不正确"
@@ -356,7 +396,9 @@ def change_password(
 def has_password(ctx: Context, username: str) -> bool:
     with read_only(ctx.engine) as conn:
         return (
-            conn.execute(select(CREDENTIAL.c.id).where(CREDENTIAL.c.username == username)).first()
+            conn.execute(
+                select(_t().credential.c.id).where(_t().credential.c.username == username)
+            ).first()
             is not None
         )
 
@@ -380,8 +422,8 @@ def _failures(conn: Connection, column: Any, value: str, since: datetime) -> int
     return int(
         conn.execute(
             select(func.count())
-            .select_from(ATTEMPT)
-            .where(column == value, ATTEMPT.c.at > to_db(since), ATTEMPT.c.ok.is_(False))
+            .select_from(_t().attempt)
+            .where(column == value, _t().attempt.c.at > to_db(since), _t().attempt.c.ok.is_(False))
         ).scalar()
         or 0
     )
@@ -391,15 +433,17 @@ def _throttled(ctx: Context, conn: Connection, username: str, client: str, now: 
     settings = web_settings(ctx)
     start = now - settings.window
     last_ok = conn.execute(
-        select(func.max(ATTEMPT.c.at)).where(
-            ATTEMPT.c.username == username, ATTEMPT.c.ok.is_(True), ATTEMPT.c.at > to_db(start)
+        select(func.max(_t().attempt.c.at)).where(
+            _t().attempt.c.username == username,
+            _t().attempt.c.ok.is_(True),
+            _t().attempt.c.at > to_db(start),
         )
     ).scalar()
     since = max(start, from_db(last_ok)) if last_ok is not None else start
-    if _failures(conn, ATTEMPT.c.username, username, since) >= settings.max_failures:
+    if _failures(conn, _t().attempt.c.username, username, since) >= settings.max_failures:
         return True
     return bool(
-        client and _failures(conn, ATTEMPT.c.client, client, start) >= settings.max_failures
+        client and _failures(conn, _t().attempt.c.client, client, start) >= settings.max_failures
     )
 
 
@@ -440,8 +484,8 @@ def login(
             None
             if row is None
             else conn.execute(
-                select(CREDENTIAL.c.hash, CREDENTIAL.c.must_change).where(
-                    CREDENTIAL.c.username == username
+                select(_t().credential.c.hash, _t().credential.c.must_change).where(
+                    _t().credential.c.username == username
                 )
             ).first()
         )
@@ -461,7 +505,9 @@ def login(
     if why is not None:
         with ctx.engine.begin() as conn:
             conn.execute(
-                insert(ATTEMPT).values(at=to_db(now), username=username, client=client, ok=False)
+                insert(_t().attempt).values(
+                    at=to_db(now), username=username, client=client, ok=False
+                )
             )
             record_event(
                 conn,
@@ -479,13 +525,15 @@ def login(
     with ctx.engine.begin() as conn:
         if new_hash is not None:  # pwdlib's parameters changed: keep the stronger hash
             conn.execute(
-                update(CREDENTIAL).where(CREDENTIAL.c.username == username).values(hash=new_hash)
+                update(_t().credential)
+                .where(_t().credential.c.username == username)
+                .values(hash=new_hash)
             )
         conn.execute(
-            insert(ATTEMPT).values(at=to_db(now), username=username, client=client, ok=True)
+            insert(_t().attempt).values(at=to_db(now), username=username, client=client, ok=True)
         )
         conn.execute(
-            insert(SESSION).values(
+            insert(_t().session).values(
                 token_hash=_digest(raw),
                 username=username,
                 client=client,
@@ -513,17 +561,21 @@ def session_info(
         row = (
             conn.execute(
                 select(
-                    SESSION.c.id,
-                    SESSION.c.username,
-                    SESSION.c.last_seen_at,
-                    SESSION.c.expires_at,
-                    SESSION.c.ended_at,
-                    USER.c.active,
-                    CREDENTIAL.c.must_change,
+                    _t().session.c.id,
+                    _t().session.c.username,
+                    _t().session.c.last_seen_at,
+                    _t().session.c.expires_at,
+                    _t().session.c.ended_at,
+                    _t().user.c.active,
+                    _t().credential.c.must_change,
                 )
-                .join(USER, USER.c.username == SESSION.c.username)
-                .join(CREDENTIAL, CREDENTIAL.c.username == SESSION.c.username, isouter=True)
-                .where(SESSION.c.token_hash == digest)
+                .join(_t().user, _t().user.c.username == _t().session.c.username)
+                .join(
+                    _t().credential,
+                    _t().credential.c.username == _t().session.c.username,
+                    isouter=True,
+                )
+                .where(_t().session.c.token_hash == digest)
             )
             .mappings()
             .first()
@@ -541,15 +593,17 @@ def session_info(
     if ended is not None:
         with ctx.engine.begin() as conn:
             conn.execute(
-                update(SESSION)
-                .where(SESSION.c.id == row["id"], SESSION.c.ended_at.is_(None))
+                update(_t().session)
+                .where(_t().session.c.id == row["id"], _t().session.c.ended_at.is_(None))
                 .values(ended_at=to_db(now), ended_reason=ended)
             )
         return None
     if (now - last_seen).total_seconds() >= TOUCH_SECONDS:
         with ctx.engine.begin() as conn:
             conn.execute(
-                update(SESSION).where(SESSION.c.id == row["id"]).values(last_seen_at=to_db(now))
+                update(_t().session)
+                .where(_t().session.c.id == row["id"])
+                .values(last_seen_at=to_db(now))
             )
     return SessionInfo(
         user=_actor_row(ctx, row["username"]),
@@ -576,15 +630,15 @@ def logout(
     now = now or utcnow()
     with ctx.engine.begin() as conn:
         username = conn.execute(
-            select(SESSION.c.username).where(
-                SESSION.c.token_hash == _digest(token), SESSION.c.ended_at.is_(None)
+            select(_t().session.c.username).where(
+                _t().session.c.token_hash == _digest(token), _t().session.c.ended_at.is_(None)
             )
         ).scalar()
         if username is None:
             return False
         conn.execute(
-            update(SESSION)
-            .where(SESSION.c.token_hash == _digest(token))
+            update(_t().session)
+            .where(_t().session.c.token_hash == _digest(token))
             .values(ended_at=to_db(now), ended_reason="logout")
         )
         record_event(
@@ -682,7 +736,7 @@ def create_token(
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with ctx.engine.begin() as conn:
         token_id = conn.execute(
-            insert(TOKEN)
+            insert(_t().token)
             .values(
                 token_hash=_digest(raw),
                 prefix=raw[: len(TOKEN_PREFIX) + 6],
@@ -694,7 +748,7 @@ def create_token(
                 created_by=actor,
                 expires_at=to_db(now + timedelta(days=expires_days)) if expires_days else None,
             )
-            .returning(TOKEN.c.id)
+            .returning(_t().token.c.id)
         ).scalar_one()
         record_event(
             conn,
@@ -705,7 +759,9 @@ def create_token(
             client=client,
             detail=f"令牌 #{token_id} {name} ({kind}, {scope})",
         )
-        created = conn.execute(select(TOKEN).where(TOKEN.c.id == token_id)).mappings().one()
+        created = (
+            conn.execute(select(_t().token).where(_t().token.c.id == token_id)).mappings().one()
+        )
     return _token_view(created), raw
 
 
@@ -717,11 +773,11 @@ def list_tokens(
         admin = _is_admin(conn, actor)
         if username is not None and username != actor and not admin:
             raise Forbidden("只有系统管理员可以查看他人的令牌")
-        query = select(TOKEN).order_by(TOKEN.c.id)
+        query = select(_t().token).order_by(_t().token.c.id)
         if username is not None or not admin:
-            query = query.where(TOKEN.c.username == (username or actor))
+            query = query.where(_t().token.c.username == (username or actor))
         if not include_revoked:
-            query = query.where(TOKEN.c.revoked_at.is_(None))
+            query = query.where(_t().token.c.revoked_at.is_(None))
         return [_token_view(r) for r in conn.execute(query).mappings()]
 
 
@@ -731,7 +787,7 @@ def revoke_token(
     """Revoke a token (one's own; an administrator any): it stops working at once."""
     now = now or utcnow()
     with ctx.engine.begin() as conn:
-        row = conn.execute(select(TOKEN).where(TOKEN.c.id == token_id)).mappings().first()
+        row = conn.execute(select(_t().token).where(_t().token.c.id == token_id)).mappings().first()
         if row is None:
             raise NotFound(f"令牌 #{token_id} 不存在")
         if row["username"] != actor:
@@ -739,8 +795,8 @@ def revoke_token(
         if row["revoked_at"] is not None:
             raise Conflict(f"令牌 #{token_id} 已于此前撤销")
         conn.execute(
-            update(TOKEN)
-            .where(TOKEN.c.id == token_id)
+            update(_t().token)
+            .where(_t().token.c.id == token_id)
             .values(revoked_at=to_db(now), revoked_by=actor)
         )
         record_event(
@@ -752,7 +808,7 @@ def revoke_token(
             client=client,
             detail=f"令牌 #{token_id} {row['name']}",
         )
-        done = conn.execute(select(TOKEN).where(TOKEN.c.id == token_id)).mappings().one()
+        done = conn.execute(select(_t().token).where(_t().token.c.id == token_id)).mappings().one()
     return _token_view(done)
 
 
@@ -769,17 +825,17 @@ def token_user(
         row = (
             conn.execute(
                 select(
-                    TOKEN.c.id,
-                    TOKEN.c.username,
-                    TOKEN.c.scope,
-                    TOKEN.c.expires_at,
-                    TOKEN.c.revoked_at,
-                    TOKEN.c.last_used_at,
-                    USER.c.active,
-                    USER.c.role,
+                    _t().token.c.id,
+                    _t().token.c.username,
+                    _t().token.c.scope,
+                    _t().token.c.expires_at,
+                    _t().token.c.revoked_at,
+                    _t().token.c.last_used_at,
+                    _t().user.c.active,
+                    _t().user.c.role,
                 )
-                .join(USER, USER.c.username == TOKEN.c.username)
-                .where(TOKEN.c.token_hash == _digest(raw))
+                .join(_t().user, _t().user.c.username == _t().token.c.username)
+                .where(_t().token.c.token_hash == _digest(raw))
             )
             .mappings()
             .first()
@@ -794,7 +850,9 @@ def token_user(
     if last is None or (now - last).total_seconds() >= TOUCH_SECONDS:
         with ctx.engine.begin() as conn:
             conn.execute(
-                update(TOKEN).where(TOKEN.c.id == row["id"]).values(last_used_at=to_db(now))
+                update(_t().token)
+                .where(_t().token.c.id == row["id"])
+                .values(last_used_at=to_db(now))
             )
     user = dict(_actor_row(ctx, row["username"]))
     user["token_scope"] = row["scope"]
@@ -842,7 +900,7 @@ def link_os_account(
         if not row["active"]:
             raise Forbidden(f"用户 {username} 已停用")
         linked = conn.execute(
-            select(LINK.c.username).where(LINK.c.os_account == os_account)
+            select(_t().link.c.username).where(_t().link.c.os_account == os_account)
         ).scalar()
         if linked == username:
             return
@@ -851,7 +909,7 @@ def link_os_account(
                 f"操作系统账户 {os_account} 已关联用户 {linked}; 请先解除 (tousu users unlink)"
             )
         conn.execute(
-            insert(LINK).values(
+            insert(_t().link).values(
                 os_account=os_account,
                 username=username,
                 created_at=to_db(now),
@@ -882,11 +940,11 @@ def unlink_os_account(
     with ctx.engine.begin() as conn:
         _admin(conn, actor)
         username = conn.execute(
-            select(LINK.c.username).where(LINK.c.os_account == os_account)
+            select(_t().link.c.username).where(_t().link.c.os_account == os_account)
         ).scalar()
         if username is None:
             raise NotFound(f"操作系统账户 {os_account} 未关联任何用户")
-        conn.execute(LINK.delete().where(LINK.c.os_account == os_account))
+        conn.execute(_t().link.delete().where(_t().link.c.os_account == os_account))
         record_event(
             conn,
             action="unlink",
@@ -900,9 +958,12 @@ def unlink_os_account(
 
 
 def linked_user(ctx: Context, os_account: str) -> str | None:
+    """The username linked to an OS account (read by plain table name: the CLI's start-up)."""
     with read_only(ctx.engine) as conn:
         found = conn.execute(
-            select(LINK.c.username).where(LINK.c.os_account == os_account)
+            select(column("username"))
+            .select_from(table("os_account_link"))
+            .where(column("os_account") == os_account)
         ).scalar()
     return None if found is None else str(found)
 
@@ -910,7 +971,7 @@ def linked_user(ctx: Context, os_account: str) -> str | None:
 def list_links(ctx: Context, *, actor: str) -> list[dict[str, Any]]:
     with read_only(ctx.engine) as conn:
         _admin(conn, actor)
-        rows = conn.execute(select(LINK).order_by(LINK.c.os_account)).mappings()
+        rows = conn.execute(select(_t().link).order_by(_t().link.c.os_account)).mappings()
         return [
             {
                 "os_account": r["os_account"],
@@ -1003,9 +1064,9 @@ def _named(ctx: Context, name: str | None) -> dict[str, Any]:
 def events(ctx: Context, *, username: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """The identity audit, newest first."""
     with read_only(ctx.engine) as conn:
-        query = select(EVENT).order_by(EVENT.c.id.desc()).limit(limit)
+        query = select(_t().event).order_by(_t().event.c.id.desc()).limit(limit)
         if username is not None:
-            query = query.where(EVENT.c.username == username)
+            query = query.where(_t().event.c.username == username)
         return [
             {**dict(r), "at": from_db(r["at"]), "label": ACTIONS.get(r["action"], r["action"])}
             for r in conn.execute(query).mappings()
