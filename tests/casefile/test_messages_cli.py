@@ -56,7 +56,10 @@ urls:
         "TOUSU_KEY": TEST_KEY,
         "TOUSU_ROOT": str(tmp_path),
         "TOUSU_USER": "",
+        "TOUSU_TOKEN": "",
         "TOUSU_CONFIG": "",
+        # A single-user local setup: --user acts without proof (as tests/cli/conftest.py).
+        "TOUSU__CLI__SINGLE_USER": "true",
         "COLUMNS": "200",
         **env,
     }
