@@ -532,6 +532,9 @@ def login(
         conn.execute(
             insert(_t().attempt).values(at=to_db(now), username=username, client=client, ok=True)
         )
+        # Attempts only matter within the window (the audit is identity_event): keep a day.
+        keep = now - max(settings.window, timedelta(days=1))
+        conn.execute(_t().attempt.delete().where(_t().attempt.c.at < to_db(keep)))
         conn.execute(
             insert(_t().session).values(
                 token_hash=_digest(raw),

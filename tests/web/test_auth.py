@@ -449,3 +449,17 @@ def test_an_integration_token_is_made_by_an_administrator_only(web):
     assert made["kind"] == "integration" and made["created_by"] == "admin"
     response = _client(web).get("/api/v1/probe", headers={"Authorization": f"Bearer {raw}"})
     assert response.json()["username"] == "clerk"
+
+
+def test_a_successful_login_forgets_attempts_older_than_a_day(web, now):
+    with time_machine.travel(now - timedelta(days=2), tick=False):
+        _login(_client(web), "clerk", "wrong-password")
+    _login(_client(web), "supervisor", "wrong-password")
+    with web.engine.connect() as conn:
+        before = list(conn.execute(select(identity.ATTEMPT.c.username)).scalars())
+    assert before == ["clerk", "supervisor"]
+    _login(_client(web), "supervisor", PASSWORD)
+    with web.engine.connect() as conn:
+        after = list(conn.execute(select(identity.ATTEMPT.c.username)).scalars())
+    assert after == ["supervisor", "supervisor"]
+    assert "login_failed" in _actions(web, "clerk")  # the audit keeps it
