@@ -17,6 +17,7 @@ STEPS = [
     "demo.ledger",
     "demo.flows",
     "demo.cli",
+    "demo.identity",
     "demo.casefile",
     "demo.messages",
     "demo.reports",
