@@ -463,3 +463,25 @@ def test_a_successful_login_forgets_attempts_older_than_a_day(web, now):
         after = list(conn.execute(select(identity.ATTEMPT.c.username)).scalars())
     assert after == ["supervisor", "supervisor"]
     assert "login_failed" in _actions(web, "clerk")  # the audit keeps it
+
+
+def test_sessions_tokens_and_throttling_work_on_both_databases(any_ctx, now):
+    ctx = any_ctx
+    identity.reset_password(ctx, "liaison", PASSWORD, actor="admin", must_change=False)
+    user, session = identity.login(ctx, "liaison", PASSWORD, client="10.0.0.1", now=now)
+    assert user["username"] == "liaison"
+    found = identity.session_info(ctx, session, now=now + timedelta(minutes=5))
+    assert found is not None and found.user["username"] == "liaison"
+    idle = identity.web_settings(ctx).session_idle
+    assert identity.session_user(ctx, session, now=now + 5 * idle) is None
+    made, raw = identity.create_token(ctx, username="liaison", name="t", actor="liaison", now=now)
+    assert identity.token_user(ctx, raw, now=now)["token_id"] == made["id"]
+    identity.revoke_token(ctx, made["id"], actor="admin", now=now)
+    assert identity.token_user(ctx, raw, now=now) is None
+    for _ in range(identity.web_settings(ctx).max_failures):
+        with pytest.raises(Forbidden):
+            identity.login(
+                ctx, "liaison", "wrong-password", client="10.0.0.2", now=now + timedelta(minutes=1)
+            )
+    with pytest.raises(identity.TooManyAttempts):
+        identity.login(ctx, "liaison", PASSWORD, client="10.0.0.3", now=now + timedelta(minutes=2))
