@@ -27,6 +27,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from services.context import Context
 from states.errors import Forbidden, InvalidInput
@@ -94,6 +95,21 @@ class ApiRoute(APIRoute):
                 return await handle(request)
             except RequestValidationError as exc:
                 return JSONResponse(validation_body(exc), status_code=400)
+            except HTTPException as exc:
+                # A body FastAPI could not parse at all (not UTF-8, a broken multipart form):
+                # its own `{"detail": ...}` would break the API's one error shape.
+                if exc.status_code != 400:
+                    raise
+                return JSONResponse(
+                    {
+                        "error": "invalid_input",
+                        "exit_code": InvalidInput.exit_code,
+                        "message": "请求体无法解析: 须为 UTF-8 编码的 JSON 对象 (或上传文件的 "
+                        "multipart/form-data 表单)",
+                        "field": None,
+                    },
+                    status_code=400,
+                )
             except Forbidden as exc:
                 from services.identity import Unauthenticated
 
