@@ -1074,3 +1074,54 @@ def events(ctx: Context, *, username: str | None = None, limit: int = 100) -> li
             {**dict(r), "at": from_db(r["at"]), "label": ACTIONS.get(r["action"], r["action"])}
             for r in conn.execute(query).mappings()
         ]
+
+
+def accounts(ctx: Context, *, actor: str) -> list[dict[str, Any]]:
+    """Every person with what identity knows of them (administrators): whether they have a
+    password (and must change it), their OS-account links, their last login."""
+    t = _t()
+    with read_only(ctx.engine) as conn:
+        _admin(conn, actor)
+        people = (
+            conn.execute(
+                select(
+                    t.user.c.username,
+                    t.user.c.name,
+                    t.user.c.role,
+                    t.user.c.branch,
+                    t.user.c.active,
+                    t.credential.c.must_change,
+                    t.credential.c.id.label("has_password"),
+                )
+                .join(t.credential, t.credential.c.username == t.user.c.username, isouter=True)
+                .where(t.user.c.role != Role.system)
+                .order_by(t.user.c.username)
+            )
+            .mappings()
+            .all()
+        )
+        links: dict[str, list[str]] = {}
+        for row in conn.execute(select(t.link.c.username, t.link.c.os_account)):
+            links.setdefault(row.username, []).append(row.os_account)
+        last: dict[str, Any] = {
+            row[0]: row[1]
+            for row in conn.execute(
+                select(t.event.c.username, func.max(t.event.c.at))
+                .where(t.event.c.action == "login")
+                .group_by(t.event.c.username)
+            )
+        }
+    return [
+        {
+            "username": p["username"],
+            "name": p["name"],
+            "role": p["role"],
+            "branch": p["branch"],
+            "active": bool(p["active"]),
+            "has_password": p["has_password"] is not None,
+            "must_change": bool(p["must_change"]),
+            "os_accounts": sorted(links.get(p["username"], [])),
+            "last_login": from_db(last.get(p["username"])),
+        }
+        for p in people
+    ]

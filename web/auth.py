@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
@@ -357,6 +357,186 @@ def password_submit(
     if page["must_change"]:
         return RedirectResponse(target, status_code=303)
     return _render(request, "account/password.html", {**page, "done": True, "must_change": False})
+
+
+# ---- One's own API tokens; administrators: passwords and disabling -------------------------
+
+TOKENS_PATH = "/account/tokens"
+USERS_PATH = "/account/users"
+
+
+def _tokens_page(
+    request: Request,
+    user: dict[str, Any],
+    *,
+    created: str = "",
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    ctx = _ctx(request)
+    return _render(
+        request,
+        "account/tokens.html",
+        {
+            "account": user,
+            "tokens": identity.list_tokens(ctx, actor=str(user["username"])),
+            "created": created,
+            "error": error,
+            "readonly": identity.READONLY,
+            "tz": ctx.tz,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(TOKENS_PATH)
+def tokens_page(request: Request, user: Annotated[dict[str, Any], Depends(page_user)]) -> Response:
+    return _tokens_page(request, user)
+
+
+@router.post(TOKENS_PATH, dependencies=[Depends(check_csrf)])
+def token_create(
+    request: Request,
+    user: Annotated[dict[str, Any], Depends(page_user)],
+    name: Annotated[str, Form(max_length=200)] = "",
+    scope: Annotated[str, Form(max_length=24)] = "",
+    expires_days: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    try:
+        days = int(expires_days) if expires_days.strip() else None
+    except ValueError:
+        return _tokens_page(request, user, error="有效天数须为整数", status_code=400)
+    try:
+        _, raw = identity.create_token(
+            _ctx(request),
+            username=str(user["username"]),
+            name=name,
+            actor=str(user["username"]),
+            scope=scope or None,
+            expires_days=days,
+            now=request_now(),
+            client=_client(request),
+        )
+    except InvalidInput as exc:
+        return _tokens_page(request, user, error=exc.reason, status_code=400)
+    except Forbidden as exc:
+        _refuse(request, str(user["username"]), str(exc), role=str(user["role"]))
+        return _tokens_page(request, user, error=str(exc), status_code=403)
+    return _tokens_page(request, user, created=raw)
+
+
+@router.post(TOKENS_PATH + "/{token_id}/revoke", dependencies=[Depends(check_csrf)])
+def token_revoke(
+    request: Request, token_id: int, user: Annotated[dict[str, Any], Depends(page_user)]
+) -> Response:
+    with _audited(request, user):
+        identity.revoke_token(
+            _ctx(request),
+            token_id,
+            actor=str(user["username"]),
+            now=request_now(),
+            client=_client(request),
+        )
+    return RedirectResponse(TOKENS_PATH, status_code=303)
+
+
+class _audited:
+    """A Forbidden inside the block is recorded (services/access.py), then shown as the 403
+    page (web/app.py)."""
+
+    def __init__(self, request: Request, user: dict[str, Any]) -> None:
+        self.request, self.user = request, user
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
+        if isinstance(exc, Forbidden):
+            _refuse(self.request, str(self.user["username"]), str(exc), str(self.user["role"]))
+        return False
+
+
+def _admin_only(request: Request, user: dict[str, Any]) -> None:
+    if user["role"] != "admin" or user.get("token_scope"):
+        reason = "只有系统管理员可以管理用户的密码和启用状态"
+        _refuse(request, str(user["username"]), reason, role=str(user["role"]))
+        raise Forbidden(reason)
+
+
+def _users_page(
+    request: Request,
+    user: dict[str, Any],
+    *,
+    notice: str = "",
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    ctx = _ctx(request)
+    return _render(
+        request,
+        "account/users.html",
+        {
+            "account": user,
+            "people": identity.accounts(ctx, actor=str(user["username"])),
+            "notice": notice,
+            "error": error,
+            "min_length": identity.web_settings(ctx).password_min_length,
+            "tz": ctx.tz,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(USERS_PATH)
+def users_page(request: Request, user: Annotated[dict[str, Any], Depends(page_user)]) -> Response:
+    _admin_only(request, user)
+    return _users_page(request, user)
+
+
+@router.post(USERS_PATH + "/{username}/password", dependencies=[Depends(check_csrf)])
+def user_password(
+    request: Request,
+    username: str,
+    user: Annotated[dict[str, Any], Depends(page_user)],
+    new_password: Annotated[str, Form(max_length=2048)] = "",
+    must_change: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    _admin_only(request, user)
+    try:
+        with _audited(request, user):
+            identity.reset_password(
+                _ctx(request),
+                username,
+                new_password,
+                actor=str(user["username"]),
+                now=request_now(),
+                client=_client(request),
+                must_change=bool(must_change),
+            )
+    except InvalidInput as exc:
+        return _users_page(request, user, error=f"{username}: {exc.reason}", status_code=400)
+    return _users_page(request, user, notice=f"已设置 {username} 的密码; 其登录会话已全部退出")
+
+
+@router.post(USERS_PATH + "/{username}/active", dependencies=[Depends(check_csrf)])
+def user_active(
+    request: Request,
+    username: str,
+    user: Annotated[dict[str, Any], Depends(page_user)],
+    active: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    _admin_only(request, user)
+    enable = active == "1"
+    with _audited(request, user):
+        identity.set_active(
+            _ctx(request),
+            username,
+            enable,
+            actor=str(user["username"]),
+            now=request_now(),
+            client=_client(request),
+        )
+    return _users_page(request, user, notice=f"已{'启用' if enable else '停用'}用户 {username}")
 
 
 # ---- Wiring (web/app.py) --------------------------------------------------------------------
