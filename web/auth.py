@@ -132,8 +132,11 @@ async def check_csrf(request: Request) -> None:
     """For every state-changing form POST: the form's `csrf_token` field (or the
     `X-CSRF-Token` header) must be this session's token; bearer-token calls need none.
     A mismatch is refused (403) and recorded."""
-    if request.method in SAFE_METHODS or _bearer(request) is not None:
+    if request.method in SAFE_METHODS:
         return
+    raw = _bearer(request)
+    if raw is not None and identity.token_user(_ctx(request), raw, now=request_now()):
+        return  # a bearer token is no ambient credential: no cross-site request carries it
     info = _session(request)
     expected = info.csrf if info is not None else ""
     given = await _given_csrf(request)

@@ -485,3 +485,15 @@ def test_sessions_tokens_and_throttling_work_on_both_databases(any_ctx, now):
             )
     with pytest.raises(identity.TooManyAttempts):
         identity.login(ctx, "liaison", PASSWORD, client="10.0.0.3", now=now + timedelta(minutes=2))
+
+
+def test_an_invalid_bearer_header_does_not_excuse_a_form_from_its_csrf_token(web):
+    client = _client(web)
+    _login(client, "clerk", PASSWORD)
+    forged = client.post("/probe", data={}, headers={"Authorization": "Bearer tsk_nothing"})
+    assert forged.status_code == 403
+
+
+def test_what_was_typed_is_shown_escaped_on_the_login_page(web):
+    response = _login(_client(web), "<script>x</script>", PASSWORD)
+    assert "<script>x" not in response.text and "&lt;script&gt;x" in response.text
