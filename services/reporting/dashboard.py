@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from time import perf_counter
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -130,55 +131,49 @@ def _count(conn: Any, where: list[Any]) -> int:
 
 
 def settings(ctx: Context) -> dict[str, Any]:
-    """`[dashboard]`: how long computed figures are reused, how often the page refreshes."""
+    """`[dashboard]`: when computed figures are reused, how often the page refreshes."""
     raw = ctx.config.section("dashboard")
     return {
         "cache_seconds": float(raw.get("cache_seconds", 15)),
         "trend_cache_seconds": float(raw.get("trend_cache_seconds", 600)),
+        "fresh_below_ms": float(raw.get("fresh_below_ms", 100)),
         "refresh_seconds": int(raw.get("refresh_seconds", 30)),
     }
 
 
-# Figures computed a moment ago, per database, kind and branch: (computed at, value). Every
-# supervisor's page polls the same figures; at a million complaints they take about a second
-# to count, so one process counts them at most once per `cache_seconds` (the page shows when).
-# One request counts while the others go on showing the figures of a moment ago (never a
-# pile of requests each counting the same thing); only the very first count is waited for.
-_CACHE: dict[tuple[str, str, str | None], tuple[datetime, Any]] = {}
-_COUNTING: dict[tuple[str, str, str | None], threading.Lock] = {}
+# Figures computed a moment ago, per database, kind and branch: (computed at, value, seconds
+# the counting took). Every supervisor's page polls the same figures; counted in under
+# `fresh_below_ms` they are counted again for every request (a change shows at once), and
+# when counting takes longer (about 1.5 s at a million complaints) one process counts them at
+# most once per `cache_seconds` (the page says when they were counted).
+_CACHE: dict[tuple[str, str, str | None], tuple[datetime, Any, float]] = {}
 _LOCK = threading.Lock()
 
 
 def _reused(
-    ctx: Context, kind: str, branch: str | None, now: datetime, ttl: float, compute: Any
+    ctx: Context,
+    kind: str,
+    branch: str | None,
+    now: datetime,
+    ttl: float,
+    compute: Any,
 ) -> tuple[datetime, Any]:
     key = (ctx.config.database_url, kind, branch)
-
-    def fresh_enough(hit: tuple[datetime, Any] | None) -> bool:
-        return hit is not None and ttl > 0 and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl)
-
     with _LOCK:
         hit = _CACHE.get(key)
-        counting = _COUNTING.setdefault(key, threading.Lock())
-    if fresh_enough(hit):
-        assert hit is not None
-        return hit
-    # Stale: whoever takes the lock counts; the rest show the stale figures meanwhile.
-    if not counting.acquire(blocking=hit is None):
-        assert hit is not None
-        return hit
-    try:
-        with _LOCK:
-            hit = _CACHE.get(key)
-        if fresh_enough(hit):  # counted by another request while this one waited
-            assert hit is not None
-            return hit
-        got = (now, compute())
-        with _LOCK:
-            _CACHE[key] = got
-        return got
-    finally:
-        counting.release()
+    slow = settings(ctx)["fresh_below_ms"] / 1000
+    if (
+        hit is not None
+        and ttl > 0
+        and hit[2] >= slow
+        and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl)
+    ):
+        return hit[0], hit[1]
+    started = perf_counter()
+    value = compute()
+    with _LOCK:
+        _CACHE[key] = (now, value, perf_counter() - started)
+    return now, value
 
 
 def figures(ctx: Context, *, now: datetime, branch: str | None = None) -> dict[str, Any]:
