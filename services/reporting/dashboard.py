@@ -13,6 +13,7 @@ end of today (storage/callback.py). Read-only.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from time import perf_counter
@@ -141,12 +142,12 @@ def settings(ctx: Context) -> dict[str, Any]:
     }
 
 
-# Figures computed a moment ago, per database, kind and branch: (computed at, value, seconds
-# the counting took). Every supervisor's page polls the same figures; counted in under
-# `fresh_below_ms` they are counted again for every request (a change shows at once), and
-# when counting takes longer (about 1.5 s at a million complaints) one process counts them at
-# most once per `cache_seconds` (the page says when they were counted).
-_CACHE: dict[tuple[str, str, str | None], tuple[datetime, Any, float]] = {}
+# Figures computed a moment ago, per context (one per process and database), kind and branch:
+# (computed at, value, seconds the counting took). Every supervisor's page polls the same
+# figures; counted in under `fresh_below_ms` they are counted again for every request (a
+# change shows at once); when counting takes longer (about 1.5 s at a million complaints),
+# one process counts them at most once per `cache_seconds` (the page says when they were).
+_CACHE: dict[int, dict[tuple[str, str | None], Any]] = {}  # id(ctx) → (kind, branch) → hit
 _LOCK = threading.Lock()
 
 
@@ -158,9 +159,9 @@ def _reused(
     ttl: float,
     compute: Any,
 ) -> tuple[datetime, Any]:
-    key = (ctx.config.database_url, kind, branch)
+    key = (kind, branch)
     with _LOCK:
-        hit = _CACHE.get(key)
+        hit = _CACHE.get(id(ctx), {}).get(key)
     slow = settings(ctx)["fresh_below_ms"] / 1000
     if (
         hit is not None
@@ -172,7 +173,9 @@ def _reused(
     started = perf_counter()
     value = compute()
     with _LOCK:
-        _CACHE[key] = (now, value, perf_counter() - started)
+        if id(ctx) not in _CACHE:  # forgotten with the context (a test's, or at shutdown)
+            weakref.finalize(ctx, _CACHE.pop, id(ctx), None)
+        _CACHE.setdefault(id(ctx), {})[key] = (now, value, perf_counter() - started)
     return now, value
 
 
