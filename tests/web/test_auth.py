@@ -497,3 +497,16 @@ def test_an_invalid_bearer_header_does_not_excuse_a_form_from_its_csrf_token(web
 def test_what_was_typed_is_shown_escaped_on_the_login_page(web):
     response = _login(_client(web), "<script>x</script>", PASSWORD)
     assert "<script>x" not in response.text and "&lt;script&gt;x" in response.text
+
+
+def test_the_identity_audit_cannot_be_changed_or_deleted(any_ctx):
+    from sqlalchemy import delete
+    from sqlalchemy.exc import DBAPIError
+
+    identity.reset_password(any_ctx, "clerk", PASSWORD, actor="admin")
+    event = identity.EVENT
+    with pytest.raises(DBAPIError, match="append-only"), any_ctx.engine.begin() as conn:
+        conn.execute(update(event).values(actor="someone"))
+    with pytest.raises(DBAPIError, match="append-only"), any_ctx.engine.begin() as conn:
+        conn.execute(delete(event))
+    assert [e["actor"] for e in identity.events(any_ctx, username="clerk")] == ["admin"]
