@@ -488,6 +488,41 @@ def token_revoke(
         ctx.close()
 
 
+@app.command("whoami", epilog="示例: tousu users whoami")
+def whoami(user: UserOpt = None, as_json: JsonOpt = False) -> None:
+    """显示命令行以谁的身份操作, 以及身份如何确认 (令牌、操作系统账户或单用户本地模式)。"""
+    import os
+
+    from services import identity
+
+    ctx = open_ctx()
+    try:
+        me = resolve_user(ctx, user)
+        account = identity.current_os_account()
+        linked = identity.linked_user(ctx, account)
+        if os.environ.get("TOUSU_TOKEN"):
+            proof = "令牌 TOUSU_TOKEN"
+        elif linked is not None:
+            proof = f"操作系统账户 {account} (关联用户 {linked})"
+        else:
+            proof = "单用户本地模式 ([cli] single_user)"
+        if as_json:
+            from cli.output import emit_json
+
+            emit_json(
+                {
+                    "user": {k: me[k] for k in ("username", "name", "role", "branch")},
+                    "proven_by": proof,
+                    "os_account": account,
+                },
+                ctx.tz,
+            )
+        else:
+            typer.echo(f"{me['name']} ({me['username']}, {me['role']}); 身份确认: {proof}")
+    finally:
+        ctx.close()
+
+
 def command(name: str) -> Any:
     """This sub-app as a click group (cli.main builds commands on first use)."""
     import typer.main

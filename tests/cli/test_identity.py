@@ -216,3 +216,14 @@ def test_the_system_actor_is_never_a_cli_user(tousu: Tousu, ctx: Context, single
     _link(ctx, "admin")
     r = tousu("queue", user="system", env={"TOUSU__CLI__SINGLE_USER": single})
     assert r.exit_code == 3
+
+
+def test_whoami_says_who_acts_and_how_it_was_proven(tousu: Tousu, ctx: Context) -> None:
+    _link(ctx, "admin")
+    linked = as_json(_strict(tousu, "users", "whoami", "--json"))
+    assert linked["user"]["username"] == "admin" and ME in linked["proven_by"]
+    as_other = as_json(_strict(tousu, "users", "whoami", "--json", user="liaison"))
+    assert as_other["user"]["username"] == "liaison"
+    _, raw = identity.create_token(ctx, username="clerk", name="t", actor="clerk")
+    by_token = _strict(tousu, "users", "whoami", TOUSU_TOKEN=raw)
+    assert "clerk" in by_token.stdout and "令牌" in by_token.stdout
