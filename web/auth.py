@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from services import identity
 from services.context import Context
@@ -89,8 +90,23 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _referring_path(request: Request) -> str:
+    """The path of the page that sent this request when it is of this site, else /."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return "/"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+
+
 def _redirect(location: str) -> HTTPException:
     return HTTPException(status_code=303, headers={"Location": location})
+
+
+def _to_login(request: Request) -> HTTPException:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method not in SAFE_METHODS:  # a form posted after the session ended:
+        here = _referring_path(request)  # back to the page it was on, not to the POST
+    return _redirect("/login?next=" + quote(here, safe=""))
 
 
 # ---- The dependencies other rooms import ----------------------------------------------------
@@ -101,8 +117,7 @@ def page_user(request: Request) -> dict[str, Any]:
     session a 303 to /login?next=<this path>."""
     info = _session(request)
     if info is None:
-        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise _redirect("/login?next=" + quote(here, safe=""))
+        raise _to_login(request)
     if info.must_change and request.url.path not in (PASSWORD_PATH, "/logout"):
         raise _redirect(PASSWORD_PATH + "?next=" + quote(request.url.path, safe=""))
     request.state.user = info.user
@@ -135,15 +150,20 @@ async def check_csrf(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     raw = _bearer(request)
-    if raw is not None and identity.token_user(_ctx(request), raw, now=request_now()):
-        return  # a bearer token is no ambient credential: no cross-site request carries it
-    info = _session(request)
+    if raw is not None:
+        bearer = await run_in_threadpool(identity.token_user, _ctx(request), raw, now=request_now())
+        if bearer is not None:
+            return  # a bearer token is no ambient credential: no cross-site request carries it
+    info = await run_in_threadpool(_session, request)  # the database, off the event loop
+    if info is None:  # no session: nothing a forged request could use; log in first
+        raise _to_login(request)
     expected = info.csrf if info is not None else ""
     given = await _given_csrf(request)
     if not expected or not given or not hmac.compare_digest(given, expected):
         reason = "表单已过期或来源不明 (CSRF 校验失败): 请刷新页面后重试"
         who = str(info.user["username"]) if info is not None else ""
-        _refuse(request, who, reason, role=str(info.user["role"]) if info else None)
+        role = str(info.user["role"]) if info is not None else None
+        await run_in_threadpool(_refuse, request, who, reason, role)
         raise Forbidden(reason)
 
 

@@ -510,3 +510,14 @@ def test_the_identity_audit_cannot_be_changed_or_deleted(any_ctx):
     with pytest.raises(DBAPIError, match="append-only"), any_ctx.engine.begin() as conn:
         conn.execute(delete(event))
     assert [e["actor"] for e in identity.events(any_ctx, username="clerk")] == ["admin"]
+
+
+def test_a_form_posted_after_the_session_ended_returns_to_its_page_after_login(web):
+    client = _client(web)
+    response = client.post(
+        "/probe", data={}, headers={"Referer": "http://testserver/cases/TS1?tab=2"}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Fcases%2FTS1%3Ftab%3D2"
+    elsewhere = client.post("/probe", data={}, headers={"Referer": "https://evil.example/x"})
+    assert elsewhere.headers["location"] == "/login?next=%2F"
