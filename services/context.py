@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from storage.vault import Vault
 
 
+# Threads that keep an idle SQLite connection between units of work (the pool holds 5 + 10).
+HELD_MAX = 4
+
+
 @dataclass
 class Context:
     config: Config
@@ -69,10 +73,14 @@ class Context:
         conn: Connection | None = getattr(self._held, "conn", None)
         if conn is not None and conn.engine is self.engine and not conn.closed:
             return conn
-        conn = self.engine.connect()
-        self._held.conn = conn
         with self._held_lock:
+            # A server's thread pool (uvicorn runs up to 40 threads) must not hold the whole
+            # connection pool: beyond HELD_MAX threads, units of work check out and return.
+            if len(self._all_held) >= HELD_MAX:
+                return None
+            conn = self.engine.connect()
             self._all_held.append(conn)
+        self._held.conn = conn
         return conn
 
     def close(self) -> None:

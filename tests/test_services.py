@@ -256,3 +256,29 @@ def test_concurrent_writers_never_lose_an_update(any_ctx) -> None:
         t.join()
     case = queries.get_complaint(ctx, number)["case"]
     assert case["escalation_level"] == sum(done) and case["event_count"] == 2 + sum(done)
+
+
+def test_many_threads_units_of_work_never_exhaust_the_connection_pool(ctx):
+    """A web server's thread pool (40 threads) each doing a unit of work and staying alive:
+    only a few threads keep an idle connection, the rest return theirs to the pool."""
+    import threading
+
+    from sqlalchemy import text
+
+    from services.context import HELD_MAX
+
+    alive = threading.Barrier(40, timeout=20)
+    done: list[int] = []
+
+    def work() -> None:
+        with ctx.transaction() as conn:
+            done.append(int(conn.execute(text("SELECT 1")).scalar_one()))
+        alive.wait()  # every thread alive at once, after its unit of work
+
+    threads = [threading.Thread(target=work) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert done == [1] * 40
+    assert len(ctx._all_held) <= HELD_MAX
