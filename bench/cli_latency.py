@@ -42,6 +42,8 @@ def _env(db: Path) -> dict[str, str]:
         "TOUSU_DATABASE_URL": f"sqlite:///{db}",
         "TOUSU_KEY": KEY,
         "TOUSU_USER": "",
+        # a single-user local setup: --user names who acts ([cli] single_user, docs/web.md)
+        "TOUSU__CLI__SINGLE_USER": "true",
         "DO_NOT_TRACK": "1",
         "COLUMNS": "160",
     }

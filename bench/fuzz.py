@@ -58,6 +58,8 @@ def main() -> None:
         "TOUSU_KEY": ctx.config.key,
         "TOUSU_ROOT": str(root),
         "TOUSU_USER": "",
+        # a single-user local setup: --user names who acts ([cli] single_user, docs/web.md)
+        "TOUSU__CLI__SINGLE_USER": "true",
         "TOUSU_CONFIG": "",
         "COLUMNS": "200",
     }
