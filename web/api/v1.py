@@ -305,8 +305,29 @@ def unknown_action(number: Number, action: str, user: User) -> None:
 # ---- Reading --------------------------------------------------------------------------------
 
 
+def _deliberate(request: Request, what: str) -> None:
+    """A GET that writes to the audit trail in the user's name (a reveal of personal data, a
+    search recorded in each complaint found). With a bearer token it is the caller's own
+    request; with the session cookie a link on another site could make the browser send it
+    (a top-level navigation carries a SameSite=Lax cookie), so it needs `X-CSRF-Token`, as
+    the workspace asks for a reveal by a form with its token."""
+    import hmac
+
+    from web import auth
+
+    if auth._bearer(request) is not None:
+        return  # api_user proved the token (an invalid one is a 401 before this)
+    info = auth._session(request)
+    given = request.headers.get(auth.CSRF_HEADER, "")
+    if info is None or not given or not hmac.compare_digest(given, info.csrf):
+        raise Forbidden(
+            f"以登录会话{what}须带 {auth.CSRF_HEADER} 请求头 (记入日志的操作, 防止他站链接代为操作)"
+        )
+
+
 @router.get("/complaints/{number}", summary="查看投诉 (默认脱敏)")
 def show(
+    request: Request,
     number: Number,
     ctx: Ctx,
     user: User,
@@ -318,6 +339,8 @@ def show(
     from cli.cases import show_json
     from services.lifecycle.queries import complaint_view
 
+    if reveal:
+        _deliberate(request, "查看完整个人信息")
     view = complaint_view(ctx, number, actor=user, reveal=reveal)
     return _json(ctx, show_json(view))
 
@@ -361,6 +384,7 @@ def queue(
 
 @router.get("/search", summary="按联系电话、证件号码或保单号查找投诉")
 def search(
+    request: Request,
     ctx: Ctx,
     user: User,
     phone: Annotated[str | None, Query(description="投诉人或代理人的联系电话")] = None,
@@ -371,6 +395,7 @@ def search(
     """与 `tousu find --json` 相同 (受理员、投诉对接人、主管); 每件查到的投诉记录本次查找。"""
     from services.lifecycle import lookup
 
+    _deliberate(request, "查找投诉")
     found = lookup.find(
         ctx, actor=user, phone=phone, id_number=id_number, policy=policy, limit=limit
     )
