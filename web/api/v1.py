@@ -83,6 +83,25 @@ def _refused(request: Request, exc: Forbidden) -> None:
     exc._audited = True  # type: ignore[attr-defined]
 
 
+UPLOAD_LIMIT = 50 * 1024 * 1024  # bytes of one transfer list
+BODY_LIMIT = 1024 * 1024  # bytes of any other request's JSON body (a registration is ~10 kB)
+
+
+def _before_the_body(request: Request) -> None:
+    """Who calls, and how much they declare to send, checked before FastAPI reads the body
+    (it reads, and spools to disk, a whole upload before any dependency runs): an
+    unauthenticated, forbidden or oversized request is refused without receiving it."""
+    declared = request.headers.get("content-length", "")
+    multipart = request.headers.get("content-type", "").startswith("multipart/")
+    limit = UPLOAD_LIMIT + 64 * 1024 if multipart else BODY_LIMIT
+    if declared.isdigit() and int(declared) > limit:
+        raise InvalidInput(
+            "file" if multipart else "body",
+            f"请求体过大: 最多 {limit // 1024 // 1024} MB (声明 {int(declared) // 2**20} MB)",
+        )
+    api_actor(request)  # 401 / 403 (a readonly token) now, before the body
+
+
 class ApiRoute(APIRoute):
     """Bodies refused by pydantic answer 400 in the API's error shape; refusals (Forbidden)
     of a proven user are recorded before web/app.py turns them into 403."""
@@ -92,6 +111,8 @@ class ApiRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             try:
+                if request.method not in ("GET", "HEAD", "OPTIONS"):
+                    await run_in_threadpool(_before_the_body, request)
                 return await handle(request)
             except RequestValidationError as exc:
                 return JSONResponse(validation_body(exc), status_code=400)
@@ -124,10 +145,12 @@ router = APIRouter(prefix="/api/v1", route_class=ApiRoute, tags=["api v1"])
 
 
 def api_actor(request: Request) -> dict[str, Any]:
-    """The proven user (web/auth.py): 401 without a valid token or session."""
+    """The proven user (web/auth.py): 401 without a valid token or session. Proven once per
+    request (`_before_the_body` may have done it already)."""
     from web.auth import api_user
 
-    return api_user(request)
+    known: dict[str, Any] | None = getattr(request.state, "user", None)
+    return known if known is not None else api_user(request)
 
 
 Ctx = Annotated[Context, Depends(get_ctx)]
@@ -513,8 +536,6 @@ def report_file(
 
 
 # ---- The regulator's transfers (12378) --------------------------------------------------------
-
-UPLOAD_LIMIT = 50 * 1024 * 1024  # bytes of one transfer list
 
 
 @router.post(
