@@ -107,7 +107,9 @@ def import_list(
         )
     except UnicodeError as exc:  # e.g. utf-32 named for a file without its byte-order mark
         raise InvalidInput(
-            "encoding", f"按编码 {encoding or '(自动识别)'} 无法读取 {path.name}: {exc.reason}"
+            "encoding",
+            f"按编码 {encoding or '(自动识别)'} 无法读取 {path.name}: "
+            f"{getattr(exc, 'reason', None) or exc}",
         ) from None
 
 

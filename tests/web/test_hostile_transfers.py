@@ -48,7 +48,9 @@ def test_a_gbk_csv_and_an_excel_utf16_text_import_cleanly(api, ctx, tmp_path):
     assert lists.count(ctx) == 2
 
 
-@pytest.mark.parametrize("codec", ["rot13", "base64", "zlib", "hex", "uu", "idna", "nope"])
+@pytest.mark.parametrize(
+    "codec", ["rot13", "base64", "zlib", "hex", "uu", "idna", "nope", "utf-32", "punycode"]
+)
 def test_a_codec_that_is_no_text_encoding_is_a_400_on_upload(api, ctx, tmp_path, codec):
     gbk = lists.write_csv(tmp_path / "转办.csv", lists.ROWS[:1]).read_bytes()
     body = assert_error(upload(api, "转办.csv", gbk, encoding=codec), 400, "invalid_input", 2)
