@@ -157,3 +157,72 @@ def test_guessing_the_current_password_on_the_account_page_is_throttled(web_ctx)
     )
     assert right.status_code in (403, 429)
     assert login(new_client(web_ctx, "10.8.0.1"), "clerk").status_code == 303  # still PASSWORD
+
+
+PAGE_PROBES = [
+    "/?focus=bogus",
+    "/?focus=level",
+    "/?focus=overdue&branch=nope",
+    "/reports/download?period=0001-01",
+    "/reports/download?period=9999-12",
+    "/reports/download?quarter=0001Q1",
+    "/reports/download?quarter=9999Q4",
+    "/reports/download?period=2026-00",
+    "/reports/download?period=2026-10&fmt=pdf",
+    "/ledger/export?status=bogus",
+    "/?scope=team&team=" + "x" * 5000,
+    "/?handler=%00&scope=all",
+    "/cases/%00",
+    "/cases/" + "9" * 5000,
+    "/?state=closed&state=registered",
+    "/dashboard?branch=%00",
+    "/?limit=100000",
+    "/?level=-1",
+]
+API_PROBES = [
+    "/api/v1/ledger?status=bogus",
+    "/api/v1/ledger?kind=%00",
+    "/api/v1/ledger/export?status=bogus",
+    "/api/v1/ledger/%00",
+    "/api/v1/reports/" + "x" * 300,
+    "/api/v1/search",
+    "/api/v1/search?phone=%00",
+    "/api/v1/search?id_number=" + "1" * 5000,
+    "/api/v1/queue?handler=" + "x" * 5000,
+    "/api/v1/complaints/TS1?reveal=maybe",
+]
+
+
+def test_hostile_addresses_are_answered_without_a_server_error(web_ctx, client):
+    login(client, "supervisor")
+    for path in PAGE_PROBES:
+        response = client.get(path)
+        assert response.status_code < 500, (path, response.text[:200])
+        assert "Traceback" not in response.text
+    _, raw = identity.create_token(web_ctx, username="supervisor", name="探测", actor="supervisor")
+    for path in API_PROBES:
+        response = client.get(path, headers={"Authorization": f"Bearer {raw}"})
+        assert response.status_code < 500, (path, response.text[:200])
+        if response.status_code >= 400:
+            assert response.json().get("exit_code") in (2, 3, 4), (path, response.text[:200])
+    # an encoded slash leaves the route (404, in FastAPI's shape: see the xfail above)
+    escape = client.get(
+        "/api/v1/reports/..%2F..%2Fetc%2Fpasswd", headers={"Authorization": f"Bearer {raw}"}
+    )
+    assert escape.status_code == 404 and "root:" not in escape.text
+
+
+def test_script_in_a_token_name_or_a_persons_name_is_text_on_the_account_pages(web_ctx, client):
+    script = "<script>alert(1)</script>"
+    identity.create_token(web_ctx, username="admin", name=script, actor="admin")
+    with web_ctx.engine.begin() as conn:
+        from sqlalchemy import update
+
+        from services.access import USER
+
+        conn.execute(update(USER).where(USER.c.username == "clerk").values(name=script))
+    login(client, "admin")
+    for path in ("/account/tokens", "/account/users"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert script not in page.text and "&lt;script&gt;" in page.text, path
