@@ -483,6 +483,27 @@ def test_a_move_only_the_system_makes_has_no_form_route(client, web_ctx, now):
     assert state_of(web_ctx, number) == ("registered", 1)
 
 
+def test_a_form_not_in_utf8_is_refused_and_nothing_is_written(client, web_ctx, now):
+    from urllib.parse import quote
+
+    page = as_user(client, "clerk").get("/register").text
+    body = "&".join(
+        f"{k}={quote(v.encode('gbk'))}" for k, v in {**GOOD, "csrf_token": csrf(page)}.items()
+    )
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    refused = client.post("/register", content=body.encode(), headers=form)
+    assert refused.status_code == 400 and "UTF-8" in refused.text
+    assert _complaints(web_ctx) == 0
+    number = registered(web_ctx, now - timedelta(hours=1), complainant=someone())
+    page = client.get(f"/cases/{number}").text
+    body = f"csrf_token={csrf(page)}&category=claims&product=medical&owner=liaison" + (
+        "&priority_reason=" + quote("媒体关注".encode("gbk"))
+    )
+    refused = client.post(f"/cases/{number}/actions/accept", content=body.encode(), headers=form)
+    assert refused.status_code == 400 and "UTF-8" in refused.text
+    assert state_of(web_ctx, number) == ("registered", 1)
+
+
 def test_registration_without_csrf_is_refused(client, web_ctx):
     as_user(client, "clerk").get("/register")
     refused = client.post("/register", data=GOOD)

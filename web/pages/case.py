@@ -157,11 +157,14 @@ async def act(request: Request, number: str, trigger: str, user: User) -> Respon
     if not action.command:  # a move only the system makes (as the CLI has no command for it)
         raise InvalidInput("action", f"「{action.label}」由系统自动执行, 不能在页面上操作")
     form = await request.form()
-    given = forms.values(action.fields, form)
+    try:
+        given = forms.values(action.fields, form)
+    except InvalidInput as exc:  # not UTF-8: nothing of it is worth showing again
+        return _page(request, number, user, failed=trigger, given={}, error=exc, status=400)
     typed = {**given, "at": form.get("at") or None}
     try:
-        version = _version(form.get("expected_version"))
-        when = _when(form.get("at"), ctx.tz)
+        version = _version(forms.text_of(form.get("expected_version"), "expected_version"))
+        when = _when(forms.text_of(form.get("at"), "at"), ctx.tz)
         with audited(ctx, user, f"{action.command or trigger} {number}"):
             take(
                 ctx,

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from states.errors import InvalidInput
 from states.fields import Field, Kind
 
 LONG_TEXT = 200
@@ -101,22 +102,38 @@ def inputs(
     return out
 
 
+# What a browser's form decoding leaves of bytes that are not UTF-8 (starlette decodes with
+# errors="replace"): a form sent in another encoding (GBK) would be stored as mojibake.
+REPLACEMENT = "\ufffd"
+NOT_UTF8 = "表单编码须为 UTF-8 (内容含无法识别的字符), 请在本系统页面中重新填写"
+
+
+def text_of(value: Any, name: str) -> str | None:
+    """One submitted value as text (None when absent); refused when it was not UTF-8."""
+    if value is None:
+        return None
+    text = str(value)
+    if REPLACEMENT in text:
+        raise InvalidInput(name, NOT_UTF8)
+    return text
+
+
 def values(fields: Sequence[Field], form: Any) -> dict[str, Any]:
     """What a submitted form (starlette FormData: `get`, `getlist`) gives each field, as the
     CLI gives it: blank text is missing, a flag is present or not, many values are a list.
-    Checking (limits, choices, ranges, required) is the service's (states/validation.py)."""
+    Checking (limits, choices, ranges, required) is the service's (states/validation.py); a
+    value that was not UTF-8 is refused here (InvalidInput naming the field)."""
     out: dict[str, Any] = {}
     for f in fields:
         if f.kind is Kind.flag:
-            out[f.name] = form.get(f.name) in ("on", "true", "1", "yes")
+            out[f.name] = text_of(form.get(f.name), f.name) in ("on", "true", "1", "yes")
         elif f.kind is Kind.many:
-            raw = [str(v) for v in form.getlist(f.name)]
+            raw = [str(text_of(v, f.name)) for v in form.getlist(f.name)]
             if len(raw) == 1 and not f.choices:
                 raw = raw[0].splitlines()
             items = [v.strip() for v in raw if v.strip()]
             out[f.name] = items or None
         else:
-            value = form.get(f.name)
-            text = None if value is None else str(value)
+            text = text_of(form.get(f.name), f.name)
             out[f.name] = text if text is not None and text.strip() else None
     return out

@@ -68,7 +68,10 @@ async def register(request: Request, user: User) -> Response:
     ctx = ctx_of(request)
     require(ctx, user, PEOPLE_REGISTER, "登记投诉")
     form = await request.form()
-    given = forms.values(REGISTRATION_FIELDS, form)
+    try:
+        given = forms.values(REGISTRATION_FIELDS, form)
+    except InvalidInput as exc:  # not UTF-8: nothing of it is worth showing again
+        return _form(request, user, None, [exc], status=400)
     typed = {k: v for k, v in given.items() if v is not None}
     try:
         reg = registration_of(given, tz=ctx.tz)
