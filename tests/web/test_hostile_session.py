@@ -284,3 +284,12 @@ def test_concurrent_wrong_passwords_get_no_more_guesses_than_the_limit(web_ctx, 
         t.join()
     weighed = [a for a in answers if a == 401]
     assert len(answers) == 10 and len(weighed) <= 5, sorted(answers)
+
+
+def test_an_api_token_opens_no_page(web_ctx):
+    """Tokens are for the API: a page asked with one is asked by nobody (to the login)."""
+    _, raw = identity.create_token(web_ctx, username="supervisor", name="脚本", actor="supervisor")
+    c = new_client(web_ctx)
+    for path in ("/", "/dashboard", "/account/tokens"):
+        response = c.get(path, headers={"Authorization": f"Bearer {raw}"})
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
