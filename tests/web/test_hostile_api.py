@@ -234,3 +234,28 @@ def test_another_users_idempotency_key_replays_nothing_of_theirs(api, ctx):
     second = api.post("/api/v1/complaints", "liaison", json=REGISTER_BODY, headers=key)
     assert second.status_code == 201 and "idempotent-replayed" not in second.headers
     assert second.json()["number"] != first.json()["number"]
+
+
+@pytest.mark.parametrize(("field", "value"), [("claim", "要求赔付\ud800"), ("name", "\udfff")])
+def test_a_lone_surrogate_with_an_idempotency_key_is_a_400(api, ctx, field, value):
+    """The key's body hash encodes the body: a lone surrogate must be refused, not crash it."""
+    body = {**REGISTER_BODY, field: value}
+    key = {"Idempotency-Key": "surrogate-1"}
+    response = post_json(api, "/api/v1/complaints", "clerk", body, **key)
+    assert assert_error(response, 400, "invalid_input", 2)["field"] == field
+    assert complaints(ctx) == 0
+    retry = post_json(api, "/api/v1/complaints", "clerk", REGISTER_BODY, **key)
+    assert retry.status_code == 201, retry.text  # the refused body did not keep the key
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("findings", "核实\ud800"), ("findings", ["a"]), ("findings", "\x00")]
+)
+def test_a_hostile_text_in_an_action_is_a_400_naming_the_field(api, ctx, now, field, value):
+    number = accepted(ctx, now - timedelta(days=1))
+    a_investigate = post_json(api, f"/api/v1/complaints/{number}/investigate", "liaison", {})
+    assert a_investigate.status_code == 200, a_investigate.text
+    before = events(ctx)
+    response = post_json(api, f"/api/v1/complaints/{number}/negotiate", "liaison", {field: value})
+    assert assert_error(response, 400, "invalid_input", 2)["field"] == field
+    assert events(ctx) == before

@@ -9,6 +9,7 @@ by the services, with the CLI's messages (states/validation.fields_of, registrat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
@@ -135,6 +136,16 @@ def registration_model() -> type[BaseModel]:
 
 def given(body: BaseModel) -> dict[str, Any]:
     """The values a body carries, JSON-ready where they are times (for hashing, and for the
-    services, which read ISO text as the CLI gives it)."""
+    services, which read ISO text as the CLI gives it). JSON may carry a lone surrogate
+    ("\\ud800"), which no text can be stored or hashed as: refused, naming the field."""
+    from states.errors import InvalidInput
+
     out = body.model_dump()
+    for name, value in out.items():
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and _SURROGATE.search(t) for t in texts):
+            raise InvalidInput(name, "含无效字符 (孤立的 UTF-16 代理码点), 请检查文本的编码")
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in out.items()}
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
