@@ -504,6 +504,27 @@ def test_a_form_not_in_utf8_is_refused_and_nothing_is_written(client, web_ctx, n
     assert state_of(web_ctx, number) == ("registered", 1)
 
 
+def test_a_file_posted_where_text_is_declared_is_refused(client, web_ctx):
+    page = as_user(client, "clerk").get("/register").text
+    data = {k: v for k, v in GOOD.items() if k != "claim"}
+    refused = client.post(
+        "/register", data={**data, "csrf_token": csrf(page)}, files={"claim": ("x.txt", b"abc")}
+    )
+    assert refused.status_code == 400 and "不能上传文件" in refused.text
+    assert _complaints(web_ctx) == 0
+
+
+def test_pages_are_not_cached_and_load_their_assets_from_this_site(client, web_ctx, now):
+    number = accepted(web_ctx, now - timedelta(hours=5))
+    page = as_user(client, "supervisor").get(f"/cases/{number}", headers={"Host": "evil.example"})
+    assert page.headers["cache-control"] == "no-store"
+    assert "evil.example" not in page.text and 'href="/static/tousu.css"' in page.text
+    shown = client.post(f"/cases/{number}/reveal", data={"csrf_token": csrf(page.text)})
+    assert "13800138000" in shown.text and shown.headers["cache-control"] == "no-store"
+    dashboard = client.get("/dashboard", headers={"Host": "evil.example"}).text
+    assert 'src="/static/tousu.js"' in dashboard and "evil.example" not in dashboard
+
+
 def test_registration_without_csrf_is_refused(client, web_ctx):
     as_user(client, "clerk").get("/register")
     refused = client.post("/register", data=GOOD)

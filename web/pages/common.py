@@ -156,4 +156,7 @@ def render(
         **context,
     }
     response: HTMLResponse = templates.TemplateResponse(request, name, body, status_code=status)
+    # Pages hold cases and, revealed, personal data: never kept in a browser's or proxy's
+    # cache (the Back button after logout on a shared computer shows nothing).
+    response.headers["Cache-Control"] = "no-store"
     return response

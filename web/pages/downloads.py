@@ -35,7 +35,10 @@ def _file(path: Path) -> Response:
     return Response(
         path.read_bytes(),
         media_type=MEDIA.get(path.suffix, "application/octet-stream"),
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(path.name)}"},
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(path.name)}",
+            "Cache-Control": "no-store",
+        },
     )
 
 

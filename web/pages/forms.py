@@ -109,10 +109,13 @@ NOT_UTF8 = "表单编码须为 UTF-8 (内容含无法识别的字符), 请在本
 
 
 def text_of(value: Any, name: str) -> str | None:
-    """One submitted value as text (None when absent); refused when it was not UTF-8."""
+    """One submitted value as text (None when absent); refused when it was not UTF-8 or is
+    a file."""
     if value is None:
         return None
-    text = str(value)
+    if not isinstance(value, str):  # a file (multipart) where text is declared
+        raise InvalidInput(name, "此处须填写文字, 不能上传文件")
+    text = value
     if REPLACEMENT in text:
         raise InvalidInput(name, NOT_UTF8)
     return text
