@@ -16,6 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import test_transfers as lists
+from tests.cli import conftest as cli
+from tests.cli.conftest import Tousu
 from tests.web.test_api import Api, assert_error
 from web.app import create_app
 
@@ -155,4 +157,32 @@ def test_an_upload_that_is_not_a_proper_form_is_a_400(api, ctx, content_type, co
     headers = {"Authorization": f"Bearer {api.token('clerk')}", "Content-Type": content_type}
     response = api.client.post(URL, content=content, headers=headers)
     assert_error(response, 400, "invalid_input", 2)
+    assert lists.count(ctx) == 0
+
+
+# ---- The same through the command line (cli/transfers.py) -----------------------------------
+
+cli_env, tousu = cli.cli_env, cli.tousu
+
+
+@pytest.mark.parametrize("codec", ["rot13", "zlib", "utf-32"])
+def test_the_command_line_refuses_a_codec_that_reads_no_text_with_exit_2(
+    tousu: Tousu, ctx: Any, tmp_path: Path, codec: str
+) -> None:
+    path = lists.write_csv(tmp_path / "转办.csv", lists.ROWS[:1])
+    result = tousu("transfers", "import", str(path), "--encoding", codec)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and lists.count(ctx) == 0
+    if codec != "utf-32":  # utf-32 writes text well; only a file without its BOM reads badly
+        out = tmp_path / "结果.csv"
+        args = ("--from", "2026-11-01", "--to", "2026-11-30", "--encoding", codec)
+        exported = tousu("transfers", "export", *args, str(out))
+        assert exported.exit_code == 2, exported.output
+
+
+def test_the_command_line_refuses_a_zip_bomb_with_exit_2(tousu: Tousu, ctx: Any, tmp_path: Path):
+    path = tmp_path / "12378.xlsx"
+    path.write_bytes(zip_bomb(tmp_path, 64))
+    result = tousu("transfers", "import", str(path))
+    assert result.exit_code == 2 and "解压" in result.output, result.output
     assert lists.count(ctx) == 0
