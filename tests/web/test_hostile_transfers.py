@@ -186,3 +186,24 @@ def test_the_command_line_refuses_a_zip_bomb_with_exit_2(tousu: Tousu, ctx: Any,
     result = tousu("transfers", "import", str(path))
     assert result.exit_code == 2 and "解压" in result.output, result.output
     assert lists.count(ctx) == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="services/intake/importing.py (bulk import, `tousu import`): check_encoding accepts "
+    "any codec Python knows, so `--encoding rot13` is exit 1 '程序错误' (LookupError deep in "
+    "the reader), and _open_xlsx unpacks a zip bomb; the 12378 path now checks both "
+    "(services/intake/transfers.py text_encoding, check_workbook), which belong in importing.py "
+    "for every import (lead: move them there)",
+)
+def test_the_bulk_import_refuses_a_codec_that_reads_no_text_and_a_zip_bomb(
+    tousu: Tousu, ctx: Any, tmp_path: Path
+) -> None:
+    mapping = "config/transfers_12378.toml"
+    path = lists.write_csv(tmp_path / "转办.csv", lists.ROWS[:1])
+    result = tousu("import", str(path), "--encoding", "rot13", "--mapping", mapping)
+    assert result.exit_code == 2, result.output
+    bomb = tmp_path / "b.xlsx"
+    bomb.write_bytes(zip_bomb(tmp_path, 16))
+    result = tousu("import", str(bomb), "--mapping", mapping)
+    assert result.exit_code == 2 and lists.count(ctx) == 0, result.output
