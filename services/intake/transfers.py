@@ -105,6 +105,12 @@ def import_list(
             dry_run=dry_run,
             now=now,
         )
+    except csv.Error as exc:  # a cell beyond the csv module's field limit (128 kB), a NUL
+        raise InvalidInput(
+            "file",
+            f"{path.name} 不是可读的 CSV 文件 ({exc}); 出错之前的行已照常导入, "
+            "修正文件后重新导入不会重复登记",
+        ) from None
     except UnicodeError as exc:  # e.g. utf-32 named for a file without its byte-order mark
         raise InvalidInput(
             "encoding",

@@ -207,3 +207,16 @@ def test_the_bulk_import_refuses_a_codec_that_reads_no_text_and_a_zip_bomb(
     bomb.write_bytes(zip_bomb(tmp_path, 16))
     result = tousu("import", str(bomb), "--mapping", mapping)
     assert result.exit_code == 2 and lists.count(ctx) == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b'"' + b"A" * 200_000 + b'",x\r\n',  # one cell beyond the csv module's 128 kB limit
+        b'"unterminated\r\n' + b"B" * 300_000,
+    ],
+)
+def test_a_csv_with_a_monstrous_cell_is_a_400(api, ctx, tmp_path, tail):
+    path = lists.write_csv(tmp_path / "转办.csv", lists.ROWS[:1])
+    response = upload(api, "转办.csv", path.read_bytes() + tail)
+    assert assert_error(response, 400, "invalid_input", 2)["field"] == "file"
