@@ -259,3 +259,13 @@ def test_a_hostile_text_in_an_action_is_a_400_naming_the_field(api, ctx, now, fi
     response = post_json(api, f"/api/v1/complaints/{number}/negotiate", "liaison", {field: value})
     assert assert_error(response, 400, "invalid_input", 2)["field"] == field
     assert events(ctx) == before
+
+
+def test_a_refused_ledger_export_leaves_no_temporary_folder_behind(api, ctx, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for _ in range(3):
+        response = api.get("/api/v1/ledger/export?status=bogus", "supervisor")
+        assert_error(response, 400, "invalid_input", 2)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("tousu-")] == []

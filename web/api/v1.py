@@ -452,7 +452,11 @@ def ledger_export(
     from services.reporting import ledger_export as export
 
     folder = Path(tempfile.mkdtemp(prefix="tousu-ledger-"))
-    path = export.export(ctx, folder / "ledger.xlsx", status=status)
+    try:
+        path = export.export(ctx, folder / "ledger.xlsx", status=status)
+    except BaseException:  # a refused status: no empty folder left behind per request
+        _remove(folder)
+        raise
     return FileResponse(
         path,
         filename="台账.xlsx",
