@@ -148,6 +148,7 @@ def settings(ctx: Context) -> dict[str, Any]:
 # change shows at once); when counting takes longer (about 1.5 s at a million complaints),
 # one process counts them at most once per `cache_seconds` (the page says when they were).
 _CACHE: dict[int, dict[tuple[str, str | None], Any]] = {}  # id(ctx) → (kind, branch) → hit
+_COUNTING: dict[tuple[int, tuple[str, str | None]], threading.Lock] = {}
 _LOCK = threading.Lock()
 
 
@@ -160,23 +161,49 @@ def _reused(
     compute: Any,
 ) -> tuple[datetime, Any]:
     key = (kind, branch)
+    slow = settings(ctx)["fresh_below_ms"] / 1000
+
+    def usable(hit: Any) -> bool:
+        return (
+            hit is not None
+            and ttl > 0
+            and hit[2] >= slow
+            and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl)
+        )
+
+    hit: Any
     with _LOCK:
         hit = _CACHE.get(id(ctx), {}).get(key)
-    slow = settings(ctx)["fresh_below_ms"] / 1000
-    if (
-        hit is not None
-        and ttl > 0
-        and hit[2] >= slow
-        and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl)
-    ):
+        counting = _COUNTING.setdefault((id(ctx), key), threading.Lock())
+    if usable(hit):
         return hit[0], hit[1]
-    started = perf_counter()
-    value = compute()
+    # Slow figures gone stale: one request counts them again while the others go on showing
+    # those of a moment ago (16 supervisors must not each count the same million rows at
+    # once); only a first count, with nothing to show yet, is waited for.
+    stale = hit is not None and hit[2] >= slow
+    if not counting.acquire(blocking=not stale):
+        return hit[0], hit[1]
+    try:
+        with _LOCK:
+            hit = _CACHE.get(id(ctx), {}).get(key)
+        if usable(hit):  # counted by another request while this one waited
+            return hit[0], hit[1]
+        started = perf_counter()
+        value = compute()
+        with _LOCK:
+            if id(ctx) not in _CACHE:  # forgotten with the context (a test's, or at shutdown)
+                weakref.finalize(ctx, _forget, id(ctx))
+            _CACHE.setdefault(id(ctx), {})[key] = (now, value, perf_counter() - started)
+        return now, value
+    finally:
+        counting.release()
+
+
+def _forget(ctx_id: int) -> None:
     with _LOCK:
-        if id(ctx) not in _CACHE:  # forgotten with the context (a test's, or at shutdown)
-            weakref.finalize(ctx, _CACHE.pop, id(ctx), None)
-        _CACHE.setdefault(id(ctx), {})[key] = (now, value, perf_counter() - started)
-    return now, value
+        _CACHE.pop(ctx_id, None)
+        for key in [k for k in _COUNTING if k[0] == ctx_id]:
+            del _COUNTING[key]
 
 
 def figures(ctx: Context, *, now: datetime, branch: str | None = None) -> dict[str, Any]:

@@ -85,3 +85,39 @@ def test_only_supervisors_and_the_committee_see_it_and_an_unknown_focus_is_bad_i
     assert bad.value.field == "focus"
     with pytest.raises(InvalidInput):
         dashboard.cases(ctx, focus="level", now=now)
+
+
+def test_slow_figures_are_counted_by_one_request_while_the_others_show_the_last_ones(ctx, now):
+    """16 supervisors polling at once: the first count is waited for by all, and once stale
+    one request counts again while the others get the figures of a moment ago."""
+    import threading
+    import time as clock
+    from datetime import timedelta
+
+    from services.reporting import dashboard
+
+    calls: list[int] = []
+
+    def slow() -> int:
+        calls.append(1)
+        clock.sleep(0.3)  # slower than [dashboard] fresh_below_ms
+        return len(calls)
+
+    def poll(at, out):
+        out.append(dashboard._reused(ctx, "probe", None, at, 15, slow))
+
+    def together(at):
+        got: list = []
+        threads = [threading.Thread(target=poll, args=(at, got)) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        return got
+
+    first = together(now)
+    assert len(calls) == 1 and {value for _, value in first} == {1}
+    later = together(now + timedelta(seconds=20))  # stale: counted again, once
+    assert len(calls) == 2
+    values = [value for _, value in later]
+    assert set(values) <= {1, 2} and values.count(2) >= 1
