@@ -20,6 +20,13 @@ def web(
     port: Annotated[int | None, Opt(help="端口 (默认配置 web.port)", min=1, max=65535)] = None,
     workers: Annotated[int, Opt(help="工作进程数 (PostgreSQL 上可多于 1)", min=1, max=64)] = 1,
     reload: Annotated[bool, Opt("--reload", help="开发用: 代码改动后自动重启")] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        Opt(
+            help="信任其 X-Forwarded-For 的反向代理地址, 逗号分隔 (默认配置 "
+            "web.forwarded_allow_ips, 即 127.0.0.1); 登录限流按真实客户端地址计算"
+        ),
+    ] = None,
 ) -> None:
     """启动网页工作台与接口 (uvicorn): 我的队列、投诉页面、登记、主管看板、报告下载,
     以及 /api/v1。"""
@@ -39,6 +46,8 @@ def web(
         workers=None if reload else workers,
         reload=reload,
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips
+        or str(settings.get("forwarded_allow_ips", "127.0.0.1")),
         # Where `web` is importable from: the directory holding the cli package (the project
         # root in a checkout, site-packages once installed), for the worker processes too.
         app_dir=str(Path(__file__).resolve().parent.parent),
