@@ -447,13 +447,6 @@ def test_a_hostile_registration_form_is_a_400_page_and_writes_nothing(
     assert complaints(web_ctx) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/pages/forms.py values() (and register.py/case.py): starlette decodes a form "
-    "body that is not UTF-8 with errors='replace', and the complaint is registered with U+FFFD "
-    "in the complainant's name (303); the page should refuse a value holding U+FFFD (400, "
-    "'表单编码须为 UTF-8') before anything is written (WEB)",
-)
 def test_a_form_in_another_encoding_is_refused_not_stored_as_mojibake(web_ctx, client):
     """A form posted as GBK (a page saved and edited elsewhere, accept-charset) carries bytes
     that are not UTF-8: refused, never registered with U+FFFD in the complainant's name."""

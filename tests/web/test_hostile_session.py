@@ -105,13 +105,6 @@ def test_pages_cannot_be_framed_by_another_site(web_ctx, client, now):
         assert framing in ("DENY", "SAMEORIGIN") or "frame-ancestors" in csp, path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/app.py / web/pages/case.py: the case page with the parties revealed (and every "
-    "page) is sent without Cache-Control: no-store, so the complainant's full name, ID number "
-    "and phone stay in the browser's cache and come back with the Back button after logout on "
-    "a shared office computer (lead / WEB)",
-)
 def test_a_page_with_revealed_personal_data_is_not_kept_in_the_browsers_cache(web_ctx, client, now):
     number = accepted(web_ctx, now - timedelta(days=1))
     login(client, "supervisor")
@@ -230,14 +223,6 @@ def test_script_in_a_token_name_or_a_persons_name_is_text_on_the_account_pages(w
         assert script not in page.text and "&lt;script&gt;" in page.text, path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/templates/base.html and dashboard.html link the stylesheet and tousu.js with "
-    "url_for(), an absolute URL built from the request's Host header: a request with "
-    "Host: evil.example gets a login page that loads its style from evil.example (stored by "
-    "any shared cache in front, CSS that can read the form's token); no TrustedHostMiddleware "
-    "either (WEB: link /static/... by path; lead: allowed hosts)",
-)
 def test_pages_never_load_their_assets_from_the_host_a_request_names(web_ctx, client):
     page = client.get("/login", headers={"Host": "evil.example"})
     assert page.status_code in (200, 400)
@@ -296,13 +281,6 @@ def test_an_api_token_opens_no_page(web_ctx):
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/pages/forms.py values(): a file posted in a text field (multipart) is taken as "
-    "str(UploadFile): the complaint is registered with claim \"UploadFile(filename='x.txt', "
-    'size=3, headers=Headers({...}))" (WEB: refuse a file where text is declared, 400, '
-    "nothing written)",
-)
 def test_a_file_posted_in_a_text_field_registers_nothing(web_ctx, client):
     login(client, "clerk")
     token = token_of(client.get("/register").text)
