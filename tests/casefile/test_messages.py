@@ -276,6 +276,25 @@ def test_an_extension_message_names_the_new_deadline(
     assert "需调取病历" not in text  # the reason stays in the letter
 
 
+def _web_queue_row(ctx: Context, username: str, number: str, now: datetime) -> str:
+    """The case's row in the user's queue in the web workspace (web/pages/queue.py)."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from services import identity
+    from web.app import create_app
+
+    identity.reset_password(ctx, username, "Messages-web-2026!", actor="admin", must_change=False)
+    _, token = identity.login(ctx, username, "Messages-web-2026!", client="test", now=now)
+    with TestClient(create_app(ctx)) as client:
+        client.cookies.set("tousu_session", token)
+        page = client.get("/").text
+    row = re.search(rf'<tr [^>]*data-number="{number}">(.*?)</tr>', page, re.S)
+    assert row, page
+    return row.group(1)
+
+
 def test_a_failing_gateway_is_retried_then_queued_then_recovers(
     mctx: Context, gateway: Gateway, now: datetime
 ) -> None:
@@ -299,6 +318,7 @@ def test_a_failing_gateway_is_retried_then_queued_then_recovers(
     mine = queue(mctx, actor={"username": "liaison", "role": "liaison"})
     item = next(i for i in mine["items"] if i["number"] == number)
     assert item["message_failures"] == ["短信发送失败"]
+    assert "短信发送失败" in _web_queue_row(mctx, "liaison", number, now)
     failed = [e for e in _contacts(mctx, number) if e["details"].get("outcome") == "failed"]
     assert len(failed) == 1
     assert _deadline(mctx, number, "acceptance_notice")["status"] == "running"
