@@ -248,7 +248,7 @@ def test_concurrent_wrong_passwords_get_no_more_guesses_than_the_limit(web_ctx, 
     real = hasher.verify_and_update
 
     def slow(password: str, hashed: str) -> Any:
-        time.sleep(0.3)  # an Argon2 of a busy server: every guess is in flight at once
+        time.sleep(1.0)  # an Argon2 of a busy server: every guess is in flight at once
         return real(password, hashed)
 
     monkeypatch.setattr(hasher, "verify_and_update", slow)
