@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.context import Context
 from states.errors import TousuError
+from web.guard import Guard
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -59,12 +63,51 @@ def create_app(ctx: Context | None = None) -> FastAPI:
         title="tousu 投诉处理",
         version="1",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the vendored Swagger UI (no CDN)
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
     app.state.ctx = ctx if ctx is not None else _open_ctx()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    web = app.state.ctx.config.section("web")
+    app.add_middleware(
+        Guard,
+        max_body=int(web.get("max_body_bytes", 1024 * 1024)),
+        max_upload=int(web.get("max_upload_bytes", 50 * 1024 * 1024)),
+    )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Under /api an unknown path (404) or method (405) answers in the API's one error
+        shape; elsewhere FastAPI's own handling (the login redirect is a 303 raised here)."""
+        if request.url.path.startswith("/api/") and exc.status_code >= 400:
+            kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+            message = {404: "接口不存在", 405: "该接口不支持此请求方法"}.get(
+                exc.status_code, str(exc.detail)
+            )
+            return JSONResponse(
+                {
+                    "error": kind,
+                    "exit_code": 4 if exc.status_code == 404 else 2,
+                    "message": message,
+                    "field": None,
+                },
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
+        return await http_exception_handler(request, exc)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        """The API's documentation page, its script and style served from /static."""
+        vendor = "/static/vendor/swagger-ui"
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="tousu 接口文档",
+            swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+            swagger_css_url=f"{vendor}/swagger-ui.css",
+            swagger_favicon_url=f"{vendor}/favicon-32x32.png",
+        )
 
     @app.exception_handler(TousuError)
     async def tousu_error(request: Request, exc: TousuError) -> Response:
