@@ -89,12 +89,6 @@ def test_a_temporary_password_opens_no_api_through_the_cookie(web_ctx):
     assert c.get("/api/v1/queue").status_code in (401, 403)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/app.py: no response carries X-Frame-Options or Content-Security-Policy "
-    "frame-ancestors, so another site can frame the case page and trick a supervisor into "
-    "clicking 显示完整个人信息 or an action's button (clickjacking) (lead: one middleware)",
-)
 def test_pages_cannot_be_framed_by_another_site(web_ctx, client, now):
     number = accepted(web_ctx, now - timedelta(days=1))
     login(client, "supervisor")
@@ -114,13 +108,6 @@ def test_a_page_with_revealed_personal_data_is_not_kept_in_the_browsers_cache(we
     assert "no-store" in revealed.headers.get("cache-control", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/app.py: a path under /api/v1 that no route matches (404) or a method a route "
-    "does not take (405) answers FastAPI's {\"detail\": ...}, not the API's one error shape "
-    "{error, exit_code, message, field} that docs/web.md promises (lead: a handler for "
-    "starlette's HTTPException under /api/)",
-)
 @pytest.mark.parametrize(("method", "path"), [("GET", "/api/v1/nope"), ("DELETE", "/api/v1/queue")])
 def test_an_unknown_api_route_answers_in_the_apis_error_shape(web_ctx, client, method, path):
     _, raw = identity.create_token(web_ctx, username="clerk", name="脚本", actor="clerk")
@@ -292,14 +279,6 @@ def test_a_file_posted_in_a_text_field_registers_nothing(web_ctx, client):
     assert pages.complaints(web_ctx) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/app.py serves /api/docs with FastAPI's default Swagger UI page, which loads "
-    "swagger-ui-bundle.js from cdn.jsdelivr.net (swagger-ui-dist@5: any 5.x, no integrity "
-    "hash) into tousu's own origin: whoever controls that script acts with the session of "
-    "anyone who opens the docs (reads the CSRF token, posts as them); and the issue asks for "
-    "no CDN (lead: vendor the files under /static or serve only /api/v1/openapi.json)",
-)
 def test_the_api_docs_page_loads_no_script_from_another_site(web_ctx, client):
     page = client.get("/api/docs")
     assert page.status_code in (200, 404)
