@@ -429,6 +429,18 @@ def _failures(conn: Connection, column: Any, value: str, since: datetime) -> int
     )
 
 
+def _one_at_a_time(conn: Connection, username: str, client: str) -> None:
+    """Attempts for one username or from one client are weighed in turn. SQLite's writes
+    already are (BEGIN IMMEDIATE, storage/db.py); PostgreSQL takes transaction-level advisory
+    locks on both keys (in a fixed order, so two attempts never wait on each other)."""
+    if conn.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    for key in sorted({f"login-user:{username}", f"login-client:{client}"}):
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
 def _throttled(ctx: Context, conn: Connection, username: str, client: str, now: datetime) -> bool:
     settings = web_settings(ctx)
     start = now - settings.window
@@ -468,7 +480,13 @@ def login(
     username = (username or "").strip()[:64]
     client = (client or "")[:100]
     settings = web_settings(ctx)
+    attempt: int | None = None
     with ctx.engine.begin() as conn:
+        # The attempt counts as failed from the moment it is weighed against the throttle, in
+        # the same transaction (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory locks keep
+        # concurrent ones in turn); a right password marks it ok afterwards. Counted only once
+        # verified, guesses sent at once would all be weighed against the same count.
+        _one_at_a_time(conn, username, client)
         throttled = _throttled(ctx, conn, username, client, now)
         if throttled:
             record_event(
@@ -479,6 +497,12 @@ def login(
                 at=now,
                 client=client,
             )
+        else:
+            attempt = conn.execute(
+                insert(_t().attempt)
+                .values(at=to_db(now), username=username, client=client, ok=False)
+                .returning(_t().attempt.c.id)
+            ).scalar_one()
         row = None if throttled else _user(conn, username)
         stored = (
             None
@@ -503,12 +527,7 @@ def login(
     elif not row["active"]:
         why = "用户已停用, 请联系系统管理员"
     if why is not None:
-        with ctx.engine.begin() as conn:
-            conn.execute(
-                insert(_t().attempt).values(
-                    at=to_db(now), username=username, client=client, ok=False
-                )
-            )
+        with ctx.engine.begin() as conn:  # the attempt is recorded failed already
             record_event(
                 conn,
                 action="login_failed",
@@ -529,9 +548,7 @@ def login(
                 .where(_t().credential.c.username == username)
                 .values(hash=new_hash)
             )
-        conn.execute(
-            insert(_t().attempt).values(at=to_db(now), username=username, client=client, ok=True)
-        )
+        conn.execute(update(_t().attempt).where(_t().attempt.c.id == attempt).values(ok=True))
         # Attempts only matter within the window (the audit is identity_event): keep a day.
         keep = now - max(settings.window, timedelta(days=1))
         conn.execute(_t().attempt.delete().where(_t().attempt.c.at < to_db(keep)))

@@ -216,15 +216,6 @@ def test_pages_never_load_their_assets_from_the_host_a_request_names(web_ctx, cl
     assert "evil.example" not in page.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/identity.py login: the throttle counts failures recorded by finished "
-    "attempts, and an attempt is recorded only after its Argon2 verification, so guesses sent "
-    "at once are all weighed against the same count: 10 concurrent guesses all get a 401 "
-    "(none a 429) with login_max_failures 5; an attacker with N connections gets N guesses per "
-    "window (IDENTITY: record the attempt as failed before verifying, in the transaction that "
-    "checks the count, and mark it ok after)",
-)
 def test_concurrent_wrong_passwords_get_no_more_guesses_than_the_limit(web_ctx, monkeypatch):
     """Each guess's answer is counted before the next is judged: ten guesses sent at once are
     not all weighed against a count that none of them has raised yet (max_failures = 5)."""
