@@ -369,17 +369,46 @@ def change_password(
     """A person changes their own password, knowing the current one. Every other session of
     theirs ends (`keep_session`: the raw token of the session making the change)."""
     now = now or utcnow()
+    # Guesses of the current password are throttled like logins, on a key of their own (an
+    # open session left on a desk must not let anyone guess it without limit, nor lock the
+    # owner's logins): `login_max_failures` within `login_window_minutes`.
+    key = f"pw:{username}"[:64]
     with ctx.engine.begin() as conn:
         row = _person(conn, username)
         if not row["active"]:
             raise Forbidden(f"用户 {username} 已停用")
+        _one_at_a_time(conn, key, "")
+        throttled = _throttled(ctx, conn, key, "", now)
+        attempt = None
+        if throttled:
+            record_event(
+                conn,
+                action="password_change_throttled",
+                username=username,
+                actor=username,
+                at=now,
+                client=client,
+            )
+        else:
+            attempt = conn.execute(
+                insert(_t().attempt)
+                .values(at=to_db(now), username=key, client="", ok=False)
+                .returning(_t().attempt.c.id)
+            ).scalar_one()
         stored = conn.execute(
             select(_t().credential.c.hash).where(_t().credential.c.username == username)
         ).scalar()
+    if throttled:
+        minutes = int(web_settings(ctx).window.total_seconds() // 60)
+        reason = f"当前密码错误次数过多, 请 {minutes} 分钟后再试"
+        _refuse(ctx, username=username, command="password change", reason=reason)
+        raise TooManyAttempts(reason)
     if stored is None or not _hasher().verify(current, stored):
         reason = "当前密码不正确"
         _refuse(ctx, username=username, command="password change", reason=reason)
         raise Forbidden(reason)
+    with ctx.engine.begin() as conn:
+        conn.execute(update(_t().attempt).where(_t().attempt.c.id == attempt).values(ok=True))
     if new == current:
         raise InvalidInput("new_password", "新密码不能与当前密码相同")
     check_password_rules(ctx, username, new)

@@ -188,6 +188,10 @@ def api_user(request: Request) -> dict[str, Any]:
         raise identity.Unauthenticated(
             "未登录: 请使用 Authorization: Bearer <令牌> 或先登录 (/login)"
         )
+    if info.must_change:  # a temporary password an administrator set opens no API
+        reason = "请先在网页上修改管理员设置的临时密码 (/account/password)"
+        _refuse(request, str(info.user["username"]), reason, role=str(info.user["role"]))
+        raise Forbidden(reason)
     if request.method not in SAFE_METHODS:
         given = request.headers.get(CSRF_HEADER, "")
         if not given or not hmac.compare_digest(given, info.csrf):

@@ -73,13 +73,6 @@ def test_a_bearer_token_reveals_without_the_csrf_header(web_ctx, now):
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/auth.py api_user accepts the session of a user who must still change the "
-    "password an administrator set (must_change): page_user sends them to /account/password, "
-    "but the API through the same cookie answers as if they had; whoever knows the temporary "
-    "password uses the API with it (IDENTITY: refuse with 403 until changed)",
-)
 def test_a_temporary_password_opens_no_api_through_the_cookie(web_ctx):
     identity.reset_password(web_ctx, "clerk", PASSWORD, actor="admin", must_change=True)
     c = new_client(web_ctx)
@@ -116,14 +109,6 @@ def test_an_unknown_api_route_answers_in_the_apis_error_shape(web_ctx, client, m
     assert set(response.json()) >= {"error", "exit_code", "message"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/identity.py change_password (and /account/password in web/auth.py) has "
-    "no throttling: whoever finds a session open (an unattended office computer) can guess "
-    "the current password without limit and, once right, lock the owner out; after "
-    "[web] login_max_failures wrong guesses the right one must be refused too, as for login "
-    "(IDENTITY)",
-)
 def test_guessing_the_current_password_on_the_account_page_is_throttled(web_ctx):
     c = logged_in(web_ctx, "clerk")
     token = token_of(c.get("/").text)
