@@ -255,10 +255,23 @@ def load_mapping(path: Path) -> Mapping:
 
 
 def check_encoding(name: str, fld: str = "encoding") -> str:
+    """A codec that reads and writes text, by its canonical name: not one of Python's
+    bytes-to-bytes or str-to-str transforms (base64, zlib, rot13, hex), which would fail deep
+    inside the reader, nor one without the "replace" error handling the reader relies on
+    (idna)."""
     try:
-        return codecs.lookup(name).name
+        enc = codecs.lookup(name).name
     except LookupError:
         raise InvalidInput(fld, f"未知编码「{name}」(如 utf-8、gb18030、utf-16)") from None
+    usable = bool(getattr(codecs.lookup(enc), "_is_text_encoding", True))
+    if usable:
+        try:
+            "编号,\ufffd".encode(enc, errors="replace")
+        except (UnicodeError, LookupError):
+            usable = False
+    if not usable:
+        raise InvalidInput(fld, f"「{name}」不是文本文件的编码 (如 utf-8、gb18030、utf-16)")
+    return enc
 
 
 def detect_encoding(path: Path) -> str:
@@ -342,8 +355,46 @@ def _open_text(path: Path, encoding: str | None, delimiter: str | None) -> Sourc
     return Source(headers, rows(), enc, fh.close)
 
 
+# An XLSX file is a zip archive that openpyxl unpacks as it reads (all the cell texts into
+# memory at once), so a few hundred kilobytes can unpack to gigabytes. A transfer list is a
+# few thousand rows: a workbook that would unpack beyond these is refused before reading.
+XLSX_UNPACKED_LIMIT = 256 * 1024 * 1024  # bytes, all parts together
+XLSX_RATIO_LIMIT = 100  # unpacked ÷ packed size of one part above 1 MB
+
+
+def check_workbook(path: Path) -> None:
+    """InvalidInput when the workbook's parts would unpack beyond the limits above (a zip
+    bomb). A file that is no zip archive at all is left to the reader, which says so."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return
+    total = sum(p.file_size for p in parts)
+    if total > XLSX_UNPACKED_LIMIT:
+        raise InvalidInput(
+            "file",
+            f"{path.name} 解压后达 {total // 2**20} MB (最多 {XLSX_UNPACKED_LIMIT // 2**20} MB): "
+            "不予解压; 请拆分清单或另存为 CSV",
+        )
+    for part in parts:
+        if part.file_size > 2**20 and part.file_size > XLSX_RATIO_LIMIT * max(
+            part.compress_size, 1
+        ):
+            raise InvalidInput(
+                "file",
+                f"{path.name} 的 {part.filename} 解压后是压缩时的 "
+                f"{part.file_size // max(part.compress_size, 1)} 倍, 不像正常的工作簿 "
+                "(疑似压缩炸弹): 不予解压",
+            )
+
+
 def _open_xlsx(path: Path, sheet: str | None) -> Source:
     from openpyxl import load_workbook
+
+    check_workbook(path)
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
@@ -812,6 +863,53 @@ def run(
     progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
     reveal_rejects: bool = False,
+) -> ImportResult:
+    """`_import_file` (below), with a file the reader cannot read as CSV text named as such."""
+    import csv
+
+    try:
+        return _import_file(
+            ctx,
+            path,
+            mapping,
+            actor=actor,
+            batch_size=batch_size,
+            escalate=escalate,
+            rejects=rejects,
+            encoding=encoding,
+            dry_run=dry_run,
+            progress=progress,
+            now=now,
+            reveal_rejects=reveal_rejects,
+        )
+    except csv.Error as exc:  # a cell beyond the csv module's field limit (128 kB), a NUL
+        raise InvalidInput(
+            "file",
+            f"{path.name} 不是可读的 CSV 文件 ({exc}); 出错之前的行已照常导入, "
+            "修正文件后重新导入不会重复登记",
+        ) from None
+    except UnicodeError as exc:  # e.g. utf-32 named for a file without its byte-order mark
+        raise InvalidInput(
+            "encoding",
+            f"按编码 {encoding or '(自动识别)'} 无法读取 {path.name}: "
+            f"{getattr(exc, 'reason', None) or exc}",
+        ) from None
+
+
+def _import_file(
+    ctx: Context,
+    path: Path,
+    mapping: Mapping,
+    *,
+    actor: str,
+    batch_size: int,
+    escalate: bool,
+    rejects: Path | None,
+    encoding: str | None,
+    dry_run: bool,
+    progress: Callable[[int], None] | None,
+    now: datetime | None,
+    reveal_rejects: bool,
 ) -> ImportResult:
     """Import every row; returns counts and where the rejected fields were written. No row
     stops the file: a bad or failing row becomes a reject with its reason. The rejects file

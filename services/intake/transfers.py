@@ -91,86 +91,17 @@ def import_list(
     """Register every transfer of the list (bulk import with the 12378 mapping). A codec that
     reads no text, and a workbook that would unpack far beyond its size, are refused first."""
     if encoding is not None:
-        encoding = text_encoding(encoding)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        check_workbook(path)
-    try:
-        return importing.run(
-            ctx,
-            path,
-            mapping(ctx),
-            actor=actor,
-            rejects=rejects,
-            encoding=encoding,
-            dry_run=dry_run,
-            now=now,
-        )
-    except csv.Error as exc:  # a cell beyond the csv module's field limit (128 kB), a NUL
-        raise InvalidInput(
-            "file",
-            f"{path.name} 不是可读的 CSV 文件 ({exc}); 出错之前的行已照常导入, "
-            "修正文件后重新导入不会重复登记",
-        ) from None
-    except UnicodeError as exc:  # e.g. utf-32 named for a file without its byte-order mark
-        raise InvalidInput(
-            "encoding",
-            f"按编码 {encoding or '(自动识别)'} 无法读取 {path.name}: "
-            f"{getattr(exc, 'reason', None) or exc}",
-        ) from None
-
-
-def text_encoding(name: str, fld: str = "encoding") -> str:
-    """A codec that reads and writes text, by its canonical name: not one of Python's
-    bytes-to-bytes or str-to-str transforms (base64, zlib, rot13, hex), which would fail deep
-    inside the reader, nor one without the "replace" error handling the reader relies on (idna)."""
-    import codecs
-
-    enc = importing.check_encoding(name, fld)
-    usable = bool(getattr(codecs.lookup(enc), "_is_text_encoding", True))
-    if usable:
-        try:
-            "转办编号,\ufffd".encode(enc, errors="replace")
-        except (UnicodeError, LookupError):
-            usable = False
-    if not usable:
-        raise InvalidInput(fld, f"「{name}」不是文本文件的编码 (如 utf-8、gb18030、utf-16)")
-    return enc
-
-
-# An XLSX file is a zip archive that openpyxl unpacks as it reads (all the cell texts into
-# memory at once), so a few hundred kilobytes can unpack to gigabytes. A transfer list is a
-# few thousand rows: a workbook that would unpack beyond these is refused before reading.
-XLSX_UNPACKED_LIMIT = 256 * 1024 * 1024  # bytes, all parts together
-XLSX_RATIO_LIMIT = 100  # unpacked ÷ packed size of one part above 1 MB
-
-
-def check_workbook(path: Path) -> None:
-    """InvalidInput when the workbook's parts would unpack beyond the limits above (a zip
-    bomb). A file that is no zip archive at all is left to the reader, which says so."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return
-    total = sum(p.file_size for p in parts)
-    if total > XLSX_UNPACKED_LIMIT:
-        raise InvalidInput(
-            "file",
-            f"{path.name} 解压后达 {total // 2**20} MB (最多 {XLSX_UNPACKED_LIMIT // 2**20} MB): "
-            "不予解压; 请拆分清单或另存为 CSV",
-        )
-    for part in parts:
-        if part.file_size > 2**20 and part.file_size > XLSX_RATIO_LIMIT * max(
-            part.compress_size, 1
-        ):
-            raise InvalidInput(
-                "file",
-                f"{path.name} 的 {part.filename} 解压后是压缩时的 "
-                f"{part.file_size // max(part.compress_size, 1)} 倍, 不像正常的工作簿 "
-                "(疑似压缩炸弹): 不予解压",
-            )
+        encoding = importing.check_encoding(encoding)
+    return importing.run(
+        ctx,
+        path,
+        mapping(ctx),
+        actor=actor,
+        rejects=rejects,
+        encoding=encoding,
+        dry_run=dry_run,
+        now=now,
+    )
 
 
 def summary(res: importing.ImportResult) -> dict[str, Any]:
@@ -311,7 +242,7 @@ def export(
     if suffix not in FORMATS:
         raise InvalidInput("file", f"只能导出为 XLSX 或 CSV 文件 (.xlsx/.csv): {path.name}")
     if suffix == ".csv":
-        encoding = text_encoding(encoding)
+        encoding = importing.check_encoding(encoding)
     table = results_table(ctx, start, end, actor=actor)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":

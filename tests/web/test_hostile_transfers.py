@@ -188,14 +188,6 @@ def test_the_command_line_refuses_a_zip_bomb_with_exit_2(tousu: Tousu, ctx: Any,
     assert lists.count(ctx) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/intake/importing.py (bulk import, `tousu import`): check_encoding accepts "
-    "any codec Python knows, so `--encoding rot13` is exit 1 '程序错误' (LookupError deep in "
-    "the reader), and _open_xlsx unpacks a zip bomb; the 12378 path now checks both "
-    "(services/intake/transfers.py text_encoding, check_workbook), which belong in importing.py "
-    "for every import (lead: move them there)",
-)
 def test_the_bulk_import_refuses_a_codec_that_reads_no_text_and_a_zip_bomb(
     tousu: Tousu, ctx: Any, tmp_path: Path
 ) -> None:
