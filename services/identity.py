@@ -182,11 +182,31 @@ def single_user(ctx: Context) -> bool:
 # ---- Helpers ------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _hasher() -> PasswordHash:
-    from pwdlib import PasswordHash
+_HASHERS: dict[tuple[int, int], PasswordHash] = {}
 
-    return PasswordHash.recommended()
+
+def _hasher(ctx: Context) -> PasswordHash:
+    """Argon2id with `[web] password_hash_time_cost` and `password_hash_memory_kib` (default
+    argon2-cffi's RFC 9106 low-memory profile: 3 passes over 64 MiB). Each stored hash names
+    its own parameters, so a change applies to new and re-verified passwords (a login
+    re-hashes with the current ones). The test suite lowers them (tests/conftest.py)."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from config import ConfigError
+
+    raw = ctx.config.section("web")
+    params = (raw.get("password_hash_time_cost", 3), raw.get("password_hash_memory_kib", 65536))
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in params) or not (
+        params[0] >= 1 and params[1] >= 64
+    ):
+        raise ConfigError(
+            "配置 [web] password_hash_time_cost 须为 ≥ 1 的整数, password_hash_memory_kib ≥ 64"
+        )
+    key = (int(params[0]), int(params[1]))
+    if key not in _HASHERS:
+        _HASHERS[key] = PasswordHash((Argon2Hasher(time_cost=key[0], memory_cost=key[1]),))
+    return _HASHERS[key]
 
 
 def _digest(raw: str) -> str:
@@ -339,7 +359,7 @@ def reset_password(
         _admin(conn, actor)
         _person(conn, username)
     check_password_rules(ctx, username, password)
-    hashed = _hasher().hash(password)
+    hashed = _hasher(ctx).hash(password)
     with ctx.engine.begin() as conn:
         had = _store_password(
             conn, username, hashed, by=actor, must_change=must_change and actor != username, now=now
@@ -403,7 +423,7 @@ def change_password(
         reason = f"当前密码错误次数过多, 请 {minutes} 分钟后再试"
         _refuse(ctx, username=username, command="password change", reason=reason)
         raise TooManyAttempts(reason)
-    if stored is None or not _hasher().verify(current, stored):
+    if stored is None or not _hasher(ctx).verify(current, stored):
         reason = "当前密码不正确"
         _refuse(ctx, username=username, command="password change", reason=reason)
         raise Forbidden(reason)
@@ -412,7 +432,7 @@ def change_password(
     if new == current:
         raise InvalidInput("new_password", "新密码不能与当前密码相同")
     check_password_rules(ctx, username, new)
-    hashed = _hasher().hash(new)
+    hashed = _hasher(ctx).hash(new)
     with ctx.engine.begin() as conn:
         _store_password(conn, username, hashed, by=username, must_change=False, now=now)
         keep = _digest(keep_session) if keep_session else None
@@ -490,13 +510,14 @@ def _throttled(ctx: Context, conn: Connection, username: str, client: str, now: 
 
 # Verified against when the username has no password, so that a wrong username costs the
 # same time as a wrong password (no telling which usernames exist).
-_DUMMY: list[str] = []
+_DUMMY: dict[int, str] = {}  # id(hasher) → a hash made with its parameters
 
 
-def _dummy_hash() -> str:
-    if not _DUMMY:
-        _DUMMY.append(_hasher().hash(secrets.token_urlsafe(16)))
-    return _DUMMY[0]
+def _dummy_hash(ctx: Context) -> str:
+    hasher = _hasher(ctx)
+    if id(hasher) not in _DUMMY:
+        _DUMMY[id(hasher)] = hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY[id(hasher)]
 
 
 def login(
@@ -547,8 +568,8 @@ def login(
         reason = f"登录失败次数过多, 请 {minutes} 分钟后再试 (或联系系统管理员)"
         _refuse(ctx, username=username, command="web login", reason=reason)
         raise TooManyAttempts(reason)
-    ok, new_hash = _hasher().verify_and_update(
-        password or "", stored.hash if stored is not None else _dummy_hash()
+    ok, new_hash = _hasher(ctx).verify_and_update(
+        password or "", stored.hash if stored is not None else _dummy_hash(ctx)
     )
     why = None
     if row is None or stored is None or not ok or row["role"] == Role.system:

@@ -33,6 +33,15 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # tests name the acting user with --user. tests/cli/test_identity.py turns it off to prove
 # the strict mode (a linked OS account or a token).
 os.environ.setdefault("TOUSU__CLI__SINGLE_USER", "true")
+# Passwords are hashed with the cheapest Argon2id the configuration allows (a web test logs
+# several users in; the production cost is about 0.1 s a hash). tests/web/test_auth.py
+# proves the configured cost is what a stored hash carries.
+CHEAP_HASHES = {
+    "TOUSU__WEB__PASSWORD_HASH_TIME_COST": "1",
+    "TOUSU__WEB__PASSWORD_HASH_MEMORY_KIB": "64",
+}
+for _name, _value in CHEAP_HASHES.items():  # for the CLI's and the served app's own config
+    os.environ.setdefault(_name, _value)
 
 from config import Config, load_config  # noqa: E402
 from services import users  # noqa: E402
@@ -117,7 +126,7 @@ def _travel_to_the_suite_instant(now: datetime) -> Iterator[None]:
 
 
 def make_config(root: Path, url: str | None = None, **env: str) -> Config:
-    environ = {"TOUSU_ROOT": str(root), "TOUSU_KEY": TEST_KEY, **env}
+    environ = {"TOUSU_ROOT": str(root), "TOUSU_KEY": TEST_KEY, **CHEAP_HASHES, **env}
     if url:
         environ["TOUSU_DATABASE_URL"] = url
     return load_config(environ=environ, root=root)

@@ -521,3 +521,19 @@ def test_a_form_posted_after_the_session_ended_returns_to_its_page_after_login(w
     assert response.headers["location"] == "/login?next=%2Fcases%2FTS1%3Ftab%3D2"
     elsewhere = client.post("/probe", data={}, headers={"Referer": "https://evil.example/x"})
     assert elsewhere.headers["location"] == "/login?next=%2F"
+
+
+def test_a_stored_password_hash_carries_the_configured_argon2_cost(ctx):
+    """The Argon2id parameters come from [web] password_hash_* (the suite's are lowered in
+    tests/conftest.py; config/tousu.toml ships 3 passes over 64 MiB)."""
+    from sqlalchemy import select
+
+    from storage.identity import PasswordCredential
+
+    identity.reset_password(ctx, "clerk", "Cost-check-2026!", actor="admin", must_change=False)
+    table = PasswordCredential.__table__
+    with ctx.engine.connect() as conn:
+        stored = conn.execute(select(table.c.hash).where(table.c.username == "clerk")).scalar()
+    web = ctx.config.section("web")
+    expected = f"m={web['password_hash_memory_kib']},t={web['password_hash_time_cost']},"
+    assert stored.startswith("$argon2id$") and expected in stored, stored
