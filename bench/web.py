@@ -5,8 +5,8 @@ Run from the project root: `.venv/bin/python bench/web.py [--rows 1000000] [--sm
 
 The databases are built as bench/cli_latency.py builds them (kept under data/bench/ while
 their row count matches): 200 liaisons with about 250 open cases each, 5 % of the complaints
-open. Each run gives one liaison and one supervisor a password, starts `uvicorn
-web.app:create_app --factory` as its own process on a loopback port, logs every client in
+open. Each run gives one liaison and one supervisor a password, starts `tousu web
+--workers N` (web/server.py) as its own process on a loopback port, logs every client in
 through the login form, and then, for `--seconds` each:
 
 1. the trivial health endpoint `/healthz` (the floor: the same server, the same clients);
@@ -25,11 +25,14 @@ Lines: p50/p95 (ms) and requests/s per phase, then `scale=<p95 at rows ÷ p95 at
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import importlib.util
 import multiprocessing
+import os
 import random
 import re
+import signal
 import socket
 import sqlite3
 import statistics
@@ -110,25 +113,23 @@ def free_port() -> int:
 class Server:
     def __init__(self, db: Path, workers: int) -> None:
         self.port = free_port()
+        # The product's own command (web/server.py), as a deployment starts it.
         self.proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "web.app:create_app",
-                "--factory",
+                str(Path(sys.executable).parent / "tousu"),
+                "web",
                 "--host",
                 "127.0.0.1",
                 "--port",
                 str(self.port),
                 "--workers",
                 str(workers),
-                "--no-access-log",
-                "--log-level",
-                "warning",
             ],
             env=env(db),
             cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its workers are stopped with it (stop())
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -143,11 +144,15 @@ class Server:
         raise SystemExit("the web server did not answer /healthz within 60 s")
 
     def stop(self) -> None:
-        self.proc.terminate()
+        """The server and its worker processes (one process group)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(10)
+            self.proc.wait(15)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

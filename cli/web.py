@@ -7,6 +7,7 @@ throttling through the database (docs/web.md). uvicorn is imported inside the co
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +31,6 @@ def web(
 ) -> None:
     """启动网页工作台与接口 (uvicorn): 我的队列、投诉页面、登记、主管看板、报告下载,
     以及 /api/v1。"""
-    import uvicorn
 
     from config import load_config
 
@@ -38,20 +38,21 @@ def web(
     host = host or str(settings.get("host", "127.0.0.1"))
     port = port or int(settings.get("port", 8000))
     typer.echo(f"网页工作台: http://{host}:{port}/  (接口文档 /api/docs; 按 Ctrl-C 停止)")
-    uvicorn.run(
-        "web.app:create_app",
-        factory=True,
+    # Where `web` is importable from: the directory holding the cli package (the project root
+    # in a checkout, site-packages once installed), for the worker processes too.
+    app_dir = str(Path(__file__).resolve().parent.parent)
+    if app_dir not in sys.path:
+        sys.path.insert(0, app_dir)
+    from web.server import serve
+
+    serve(
         host=host,
         port=port,
-        workers=None if reload else workers,
+        workers=workers,
         reload=reload,
-        proxy_headers=True,
+        app_dir=app_dir,
         forwarded_allow_ips=forwarded_allow_ips
         or str(settings.get("forwarded_allow_ips", "127.0.0.1")),
-        # Where `web` is importable from: the directory holding the cli package (the project
-        # root in a checkout, site-packages once installed), for the worker processes too.
-        app_dir=str(Path(__file__).resolve().parent.parent),
-        log_level="info",
     )
 
 

@@ -52,3 +52,26 @@ def test_errors_on_pages_are_a_chinese_page(ctx):
     assert response.status_code == 404
     assert "text/html" in response.headers["content-type"]
     assert "投诉 TS1 不存在" in response.text and "不存在" in response.text
+
+
+def test_the_socket_several_workers_share_sends_without_nagles_delay():
+    """uvicorn binds the socket its workers share without naming TCP, so asyncio left Nagle's
+    algorithm on and each two-part response waited ~40 ms for a delayed ACK (web/server.py)."""
+    import socket
+
+    from web.server import NoDelayConfig
+
+    config = NoDelayConfig("web.app:create_app", factory=True, host="127.0.0.1", port=0)
+    sock = config.bind_socket()
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        sock.listen()  # (the worker's server listens on it)
+        client = socket.create_connection(sock.getsockname()[:2])
+        accepted, _ = sock.accept()
+        try:  # the option passes on to every connection accepted
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        finally:
+            accepted.close()
+            client.close()
+    finally:
+        sock.close()
