@@ -6,10 +6,6 @@ go to data/artefacts/pages/ for a person to look at."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,61 +17,24 @@ from services import identity
 from services.context import Context
 from services.lifecycle.registration import Person
 from tests.factories import accepted, registered
+from tests.web.browser import chromium, served
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "data" / "artefacts" / "pages"
 PASSWORD = "Widths-Tousu-2026!"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def server(ctx: Context) -> Iterator[str]:
-    import uvicorn
-
-    from web.app import create_app
-
     identity.reset_password(ctx, "supervisor", PASSWORD, actor="admin", must_change=False)
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(ctx), host="127.0.0.1", port=port, log_level="warning", access_log=False
-        )
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 30 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with served(ctx) as base:
+        yield base
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip(
-            "Chromium 未安装: 以 root 运行 scripts/system-packages (make test 会调用) 安装 "
-            "Debian 的 chromium 后, 此浏览器测试才会运行"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        found = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        try:
-            yield found
-        finally:
-            found.close()
+    with chromium() as found:
+        yield found
 
 
 def test_every_page_fits_a_1280_px_screen_and_a_phone(ctx, server, browser, now):
