@@ -359,7 +359,7 @@ def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(web_ctx):
 
 def test_an_unknown_user_costs_a_password_hash_like_a_known_one(web_ctx, monkeypatch):
     """No timing oracle: the hasher runs for a username without a password as for one with."""
-    hasher = identity._hasher()
+    hasher = identity._hasher(web_ctx)
     calls: list[str] = []
     real = hasher.verify_and_update
 

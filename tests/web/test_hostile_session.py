@@ -207,7 +207,7 @@ def test_concurrent_wrong_passwords_get_no_more_guesses_than_the_limit(web_ctx, 
     import threading
     import time
 
-    hasher = identity._hasher()
+    hasher = identity._hasher(web_ctx)
     real = hasher.verify_and_update
 
     def slow(password: str, hashed: str) -> Any:
