@@ -6,6 +6,7 @@ that server (e.g. the PostgreSQL-backed one of docs/deployment.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -100,13 +101,14 @@ def start_web(
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"网页工作台启动失败 (退出码 {proc.returncode})")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    log(f"网页工作台: {url}/")
-                    return proc
-        except OSError:
-            pass
+        # Not answering yet (connection refused, a timeout) is waited out until the deadline.
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp,
+        ):
+            if resp.status == 200:
+                log(f"网页工作台: {url}/")
+                return proc
         time.sleep(0.5)
     stop_server(proc)
     raise RuntimeError(f"网页工作台 {timeout:.0f} 秒内未就绪")

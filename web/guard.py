@@ -26,7 +26,7 @@ HEADERS = [
 
 
 class TooLarge(Exception):
-    pass
+    """Raised from the counting receive() once a chunked body passes the limit."""
 
 
 class Guard:
