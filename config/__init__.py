@@ -176,6 +176,8 @@ class Taxonomy(BaseModel):
 
 class Config(BaseModel):
     database_url: str
+    # `[database] sqlite_cache_mib`: SQLite's page cache per connection (storage/db.py).
+    sqlite_cache_mib: int = Field(default=64, ge=1, le=4096)
     timezone: str = "Asia/Shanghai"
     data_dir: Path
     key_file: Path
@@ -300,6 +302,7 @@ def load_config(
     try:
         return Config(
             database_url=url,
+            sqlite_cache_mib=raw.get("database", {}).get("sqlite_cache_mib", 64),
             timezone=general.get("timezone", "Asia/Shanghai"),
             data_dir=data_dir,
             key_file=key_file,

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection, Engine
@@ -35,6 +35,9 @@ class Context:
     _held: threading.local = field(default_factory=threading.local, repr=False)
     _all_held: list[Connection] = field(default_factory=list, repr=False)
     _held_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # What a process reuses for a moment instead of reading it again on every page
+    # (web/pages/users.py): gone with the context.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def vault(self) -> Vault:
@@ -123,7 +126,10 @@ def open_context(
         upgrade(config.database_url)
     context = Context(
         config=config,
-        engine=make_engine(config.database_url),
+        engine=make_engine(
+            config.database_url,
+            sqlite_cache_mib=config.sqlite_cache_mib,
+        ),
         clock=make_clock(config),
         tz=ZoneInfo(config.timezone),
     )

@@ -622,6 +622,8 @@ def session_info(
     """The session of a cookie's token, or None when there is none, it ended, it was idle
     longer than `session_idle_minutes`, it passed `session_max_hours`, or its user is
     disabled. A live session's last_seen_at moves on (at most every TOUCH_SECONDS)."""
+    from services.lifecycle.queries import user_row
+
     if not token or len(token) > 200:
         return None
     now = now or utcnow()
@@ -650,7 +652,9 @@ def session_info(
             .mappings()
             .first()
         )
-    if row is None or row["ended_at"] is not None:
+        # The user row as `services.lifecycle.queries.actor` reads it, in the same read.
+        user = None if row is None else user_row(conn, row["username"])
+    if row is None or row["ended_at"] is not None or user is None:
         return None
     last_seen, expires = from_db(row["last_seen_at"]), from_db(row["expires_at"])
     ended = None
@@ -676,7 +680,7 @@ def session_info(
                 .values(last_seen_at=to_db(now))
             )
     return SessionInfo(
-        user=_actor_row(ctx, row["username"]),
+        user=user,
         token=token,
         must_change=bool(row["must_change"]),
         expires_at=expires,

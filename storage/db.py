@@ -23,7 +23,9 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_cache_mib: int = 64, **kwargs: Any) -> Engine:
+    """The engine of `url`; on SQLite every connection keeps `sqlite_cache_mib` of pages
+    (`[database] sqlite_cache_mib`)."""
     url = normalize_url(url)
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
@@ -45,6 +47,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA cache_size=-{int(sqlite_cache_mib) * 1024}")
             cur.close()
 
         # BEGIN IMMEDIATE through the dialect's own begin hook rather than an engine "begin"

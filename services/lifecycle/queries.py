@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import column, literal_column, select, table
@@ -137,10 +138,15 @@ def actor(ctx: Context, username: str) -> dict[str, Any]:
     from states.errors import NotFound
 
     with read_only(ctx.engine) as conn:
-        found = _one(conn, "user", "username", username)
+        found = user_row(conn, username)
     if found is None:
         raise NotFound(f"用户 {username} 不存在")
     return found
+
+
+def user_row(conn: Any, username: str) -> dict[str, Any] | None:
+    """The user row as `actor` returns it, read on a connection the caller holds."""
+    return _one(conn, "user", "username", username)
 
 
 def _case_light(conn: Any, number: str) -> dict[str, Any]:
@@ -298,7 +304,7 @@ class _QueueFilters:
     team: str | None
     branch: str | None
     handler: str | None
-    states: list[str]
+    states: tuple[str, ...]
     priority: str | None
     category: str | None
     limit: int
@@ -334,15 +340,12 @@ def queue(
         category=category,
         limit=limit,
     )
-    query = _queue_query(filters, actor)
+    query = _queue_query(
+        filters, actor["username"], actor["role"], actor.get("branch"), actor.get("team")
+    )
     with read_only(ctx.engine) as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-        soonest = _nearest_deadlines(conn, [r["id"] for r in rows])
-        failing = _failed_messages(conn, [r["id"] for r in rows])
-    items = [_queue_item(r, soonest.get(r["id"])) for r in rows]
-    for item in items:  # sends to the complainant that keep failing (services/casefile/messages.py)
-        item["message_failures"] = failing.get(item["id"], [])
-    return {"scope": scope, "items": items, "limit": limit}
+        rows = conn.execute(query).mappings().all()
+    return {"scope": scope, "items": [_queue_item(r) for r in rows], "limit": limit}
 
 
 def _queue_filters(
@@ -392,76 +395,102 @@ def _queue_filters(
         team=team,
         branch=branch,
         handler=handler,
-        states=wanted,
+        states=tuple(wanted),
         priority=priority,
         category=category,
         limit=limit,
     )
 
 
-def _queue_query(filters: _QueueFilters, actor: dict[str, Any]) -> Any:
-    """The queue's statement: its rows with their nearest running due time, nearest first."""
-    from sqlalchemy import func, or_
+@lru_cache(maxsize=1024)
+def _queue_query(
+    filters: _QueueFilters, username: str, role: str, branch: str | None, team: str | None
+) -> Any:
+    """The queue's statement: its rows with their nearest running due time, nearest first.
 
-    COMPLAINT, DEADLINE = _QUEUE_COMPLAINT, _QUEUE_DEADLINE
+    The filters and the order are settled on the index alone (owner/branch/state with the
+    row id, joined to deadline's (complaint_id, status, due_at)): each deadline is probed
+    once, and only the `limit` rows shown are read from the wide complaint table."""
+    from sqlalchemy import and_, exists, func, or_
+
+    COMPLAINT, DEADLINE, MESSAGE = _QUEUE_COMPLAINT, _QUEUE_DEADLINE, _QUEUE_MESSAGE
     f = filters
-    nearest = (
-        select(func.min(DEADLINE.c.due_at))
-        .where(DEADLINE.c.complaint_id == COMPLAINT.c.id, DEADLINE.c.status == "running")
-        .correlate(COMPLAINT)
-        .scalar_subquery()
-        .label("nearest_due")
-    )
-    query = select(
-        COMPLAINT.c.id,
-        COMPLAINT.c.number,
-        COMPLAINT.c.state,
-        COMPLAINT.c.priority,
-        COMPLAINT.c.category,
-        COMPLAINT.c.product,
-        COMPLAINT.c.branch,
-        COMPLAINT.c.owner,
-        COMPLAINT.c.received_at,
-        COMPLAINT.c.escalation_level,
-        nearest,
-    ).where(COMPLAINT.c.state.in_(f.states))
-    if f.scope == "mine" and f.handler in (None, actor["username"]):
-        mine = COMPLAINT.c.owner == actor["username"]
-        if actor["role"] == "intake_clerk":
-            # First contact: a clerk also sees the unaccepted complaints of the branch.
-            mine = or_(
-                mine, (COMPLAINT.c.branch == actor["branch"]) & (COMPLAINT.c.state == "registered")
+    soonest = func.min(DEADLINE.c.due_at).label("nearest_due")
+    chosen = (
+        select(COMPLAINT.c.id, soonest)
+        .select_from(
+            COMPLAINT.outerjoin(
+                DEADLINE,
+                and_(DEADLINE.c.complaint_id == COMPLAINT.c.id, DEADLINE.c.status == "running"),
             )
-        query = query.where(mine)
+        )
+        .where(COMPLAINT.c.state.in_(f.states))
+    )
+    if f.scope == "mine" and f.handler in (None, username):
+        mine = COMPLAINT.c.owner == username
+        if role == "intake_clerk":
+            # First contact: a clerk also sees the unaccepted complaints of the branch.
+            mine = or_(mine, (COMPLAINT.c.branch == branch) & (COMPLAINT.c.state == "registered"))
+        chosen = chosen.where(mine)
     elif f.handler is not None:
-        query = query.where(COMPLAINT.c.owner == f.handler)
+        chosen = chosen.where(COMPLAINT.c.owner == f.handler)
     if f.scope == "team":
         USER = _QUEUE_USER
-        members = select(USER.c.username).where(USER.c.team == (f.team or actor["team"]))
-        query = query.where(COMPLAINT.c.owner.in_(members))
+        members = select(USER.c.username).where(USER.c.team == (f.team or team))
+        chosen = chosen.where(COMPLAINT.c.owner.in_(members))
     elif f.scope == "branch":
-        query = query.where(COMPLAINT.c.branch == (f.branch or actor["branch"]))
+        chosen = chosen.where(COMPLAINT.c.branch == (f.branch or branch))
     if f.branch is not None and f.scope != "branch":
-        query = query.where(COMPLAINT.c.branch == f.branch)
+        chosen = chosen.where(COMPLAINT.c.branch == f.branch)
     if f.priority is not None:
-        query = query.where(COMPLAINT.c.priority == f.priority)
+        chosen = chosen.where(COMPLAINT.c.priority == f.priority)
     if f.category is not None:
-        query = query.where(COMPLAINT.c.category == f.category)
-    return query.order_by(nearest.is_(None), nearest, COMPLAINT.c.id).limit(f.limit)
+        chosen = chosen.where(COMPLAINT.c.category == f.category)
+    top = (
+        chosen.group_by(COMPLAINT.c.id)
+        .order_by(soonest.is_(None), soonest, COMPLAINT.c.id)
+        .limit(f.limit)
+        .subquery("top")
+    )
 
+    def of_nearest(col: Any) -> Any:  # a column of the row's nearest running deadline
+        return (
+            select(col)
+            .where(DEADLINE.c.complaint_id == top.c.id, DEADLINE.c.status == "running")
+            .order_by(DEADLINE.c.due_at, DEADLINE.c.name)
+            .limit(1)
+            .scalar_subquery()
+        )
 
-def _nearest_deadlines(conn: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each listed complaint's nearest running deadline (name, due time, verified)."""
-    DEADLINE = _QUEUE_DEADLINE
-    named: dict[int, dict[str, Any]] = {}
-    if ids:
-        for d in conn.execute(
-            select(DEADLINE.c.complaint_id, DEADLINE.c.name, DEADLINE.c.due_at, DEADLINE.c.verified)
-            .where(DEADLINE.c.complaint_id.in_(ids), DEADLINE.c.status == "running")
-            .order_by(DEADLINE.c.due_at)
-        ).mappings():
-            named.setdefault(d["complaint_id"], dict(d))
-    return named
+    return (
+        select(
+            COMPLAINT.c.id,
+            COMPLAINT.c.number,
+            COMPLAINT.c.state,
+            COMPLAINT.c.priority,
+            COMPLAINT.c.category,
+            COMPLAINT.c.product,
+            COMPLAINT.c.branch,
+            COMPLAINT.c.owner,
+            COMPLAINT.c.received_at,
+            COMPLAINT.c.escalation_level,
+            top.c.nearest_due,
+            of_nearest(DEADLINE.c.name).label("nearest_deadline"),
+            of_nearest(DEADLINE.c.verified).label("verified"),
+            *(
+                exists()
+                .where(
+                    MESSAGE.c.complaint_id == top.c.id,
+                    MESSAGE.c.channel == channel,
+                    MESSAGE.c.status == "failed",
+                )
+                .label(f"failed_{channel}")
+                for channel in _MESSAGE_FAILED
+            ),
+        )
+        .select_from(top.join(COMPLAINT, COMPLAINT.c.id == top.c.id))
+        .order_by(top.c.nearest_due.is_(None), top.c.nearest_due, top.c.id)
+    )
 
 
 # Messages to the complainant that keep failing (status `failed` in services/casefile/
@@ -472,27 +501,15 @@ _QUEUE_MESSAGE = table(
 _MESSAGE_FAILED = {"sms": "短信发送失败", "email": "邮件发送失败"}
 
 
-def _failed_messages(conn: Any, ids: list[int]) -> dict[int, list[str]]:
-    """Each listed complaint's failing sends, as the queue shows them (短信发送失败, ...)."""
-    out: dict[int, list[str]] = {}
-    if ids:
-        M = _QUEUE_MESSAGE
-        for cid, channel in conn.execute(
-            select(M.c.complaint_id, M.c.channel)
-            .where(M.c.complaint_id.in_(ids), M.c.status == "failed")
-            .distinct()
-            .order_by(M.c.complaint_id, M.c.channel)
-        ):
-            out.setdefault(cid, []).append(_MESSAGE_FAILED.get(channel, f"{channel}发送失败"))
+def _queue_item(row: Any) -> dict[str, Any]:
+    """One queue row as the command line shows it: aware times, its nearest deadline named,
+    the sends to the complainant that keep failing (短信发送失败, ...)."""
+    out = {k: v for k, v in row.items() if not k.startswith("failed_")}
+    due = out["nearest_due"]
+    out["received_at"] = from_db(out["received_at"])
+    out["nearest_due"] = from_db(due) if due is not None else None
+    out["verified"] = bool(out["verified"]) if due is not None else None
+    out["message_failures"] = [
+        label for channel, label in _MESSAGE_FAILED.items() if row[f"failed_{channel}"]
+    ]
     return out
-
-
-def _queue_item(row: dict[str, Any], soonest: dict[str, Any] | None) -> dict[str, Any]:
-    """One queue row as the command line shows it: aware times, its nearest deadline named."""
-    return {
-        **row,
-        "received_at": from_db(row["received_at"]),
-        "nearest_due": from_db(soonest["due_at"]) if soonest else None,
-        "nearest_deadline": soonest["name"] if soonest else None,
-        "verified": bool(soonest["verified"]) if soonest else None,
-    }

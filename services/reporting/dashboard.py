@@ -139,6 +139,7 @@ def settings(ctx: Context) -> dict[str, Any]:
         "trend_cache_seconds": float(raw.get("trend_cache_seconds", 600)),
         "fresh_below_ms": float(raw.get("fresh_below_ms", 100)),
         "refresh_seconds": int(raw.get("refresh_seconds", 30)),
+        "warm_at_start": bool(raw.get("warm_at_start", True)),
     }
 
 

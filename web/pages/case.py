@@ -25,7 +25,7 @@ from states.casefile import EVIDENCE_KINDS
 from states.errors import Forbidden, InvalidInput
 from web.pages import forms
 from web.pages.common import audited, check_csrf, ctx_of, page_user, render, urgency
-from web.pages.users import user_choices
+from web.pages.users import user_datalist
 
 router = APIRouter()
 User = Annotated[dict[str, Any], Depends(page_user)]
@@ -121,7 +121,7 @@ def _page(
             "capacities": _capacities(),
             "forms": _forms(request, view, failed, given, error),
             "evidence": _evidence(request, number, user),
-            "users": user_choices(ctx),
+            "user_options": user_datalist(ctx),
             "tax": tax,
             "may_reveal": user["role"] in {r.value for r in lc.PII_ROLES},
             "warning_labels": {lv.code: lv.label for lv in ctx.config.escalation},

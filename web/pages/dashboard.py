@@ -6,12 +6,14 @@ themselves by polling `/dashboard/figures` (web/static/tousu.js), a fragment of 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from services.context import Context
 from services.reporting import charts, dashboard
 from states import lifecycle as lc
 from web.pages.common import ctx_of, page_user, render, require
@@ -51,29 +53,45 @@ def _context(request: Request, user: dict[str, Any], branch: str | None) -> dict
     cards = [
         (key, label, got[key], link(branch, focus=key)) for key, label in dashboard.FOCUSES.items()
     ]
-    by_state_chart = charts.hbars(
-        [(label, count) for _, label, count, _ in states if count],
-        fmt=lambda v: f"{v:,.0f}",
-        title="在办投诉 · 按状态",
-    )
-    level_chart = charts.hbars(
-        [(label, count) for _, label, count, _ in level_rows],
-        fmt=lambda v: f"{v:,.0f}",
-        title="在办投诉 · 按升级级别",
-    )
-    trend_chart = charts.trend(got["trend"], title="近 12 个月投诉量 (按收到时间)")
+    by_state = tuple((label, count) for _, label, count, _ in states if count)
+    by_level = tuple((label, count) for _, label, count, _ in level_rows)
     return {
         "figures": got,
         "open_link": link(branch, scope="all"),
         "states": states,
         "level_rows": level_rows,
         "cards": cards,
-        "charts": [by_state_chart, level_chart, trend_chart],
+        "charts": _charts(by_state, by_level, tuple(got["trend"])),
         "branch": branch or "",
         "branches": ctx.config.taxonomy.branches,
         "refresh": dashboard.settings(ctx)["refresh_seconds"],
         "as_of": got["as_of"],
     }
+
+
+@lru_cache(maxsize=64)
+def _charts(
+    by_state: tuple[tuple[str, int], ...],
+    by_level: tuple[tuple[str, int], ...],
+    trend: tuple[tuple[str, int, int], ...],
+) -> list[Any]:
+    """The three SVG charts of these figures: drawn once while the figures stay the same
+    (every supervisor's page polls the same figures)."""
+    return [
+        charts.hbars(list(by_state), fmt=lambda v: f"{v:,.0f}", title="在办投诉 · 按状态"),
+        charts.hbars(list(by_level), fmt=lambda v: f"{v:,.0f}", title="在办投诉 · 按升级级别"),
+        charts.trend(list(trend), title="近 12 个月投诉量 (按收到时间)"),
+    ]
+
+
+def warm(ctx: Context) -> None:
+    """Count the figures of the whole company once, before the first supervisor asks
+    (`tousu web` at start-up, `[dashboard] warm_at_start`): at a million complaints the
+    first count takes seconds, and until then every dashboard waits for it."""
+    from storage.timeutil import utcnow
+
+    if dashboard.settings(ctx)["warm_at_start"]:
+        dashboard.figures(ctx, now=utcnow())
 
 
 @router.get("/dashboard", response_class=HTMLResponse)

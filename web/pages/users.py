@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
+from markupsafe import Markup, escape
+
 from services import users
 from services.context import Context
 from states import lifecycle as lc
 
 OFFERED = frozenset(r.value for r in lc.OWNER_ROLES) | {lc.Role.coordinator.value}
+# The list only suggests names: the action checks the user it is given (active, role), so a
+# user added or disabled a moment ago may be missing from it or still offered for this long,
+# never wrongly accepted. Read on every case page it cost as much as the rest of the page.
+REUSE_SECONDS = 60.0
 
 
 def user_choices(ctx: Context) -> list[tuple[str, str]]:
@@ -16,3 +24,18 @@ def user_choices(ctx: Context) -> list[tuple[str, str]]:
         for u in users.list_users(ctx)
         if u["active"] and u["role"] in OFFERED
     ]
+
+
+def user_datalist(ctx: Context) -> Markup:
+    """The `<option>`s of the case page's `<datalist id="users">`, read at most once every
+    REUSE_SECONDS per process."""
+    now = time.monotonic()
+    hit = ctx.memo.get("user_datalist")
+    if hit is not None and now - hit[0] < REUSE_SECONDS:
+        return hit[1]  # type: ignore[no-any-return]
+    options = Markup("").join(
+        Markup('<option value="{}">{}</option>').format(escape(name), escape(label))
+        for name, label in user_choices(ctx)
+    )
+    ctx.memo["user_datalist"] = (now, options)
+    return options
