@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -616,17 +617,23 @@ def login(
     return _actor_row(ctx, username), raw
 
 
-def session_info(
-    ctx: Context, token: str | None, *, now: datetime | None = None
-) -> SessionInfo | None:
-    """The session of a cookie's token, or None when there is none, it ended, it was idle
-    longer than `session_idle_minutes`, it passed `session_max_hours`, or its user is
-    disabled. A live session's last_seen_at moves on (at most every TOUCH_SECONDS)."""
+@dataclass(frozen=True)
+class SessionLookup:
+    """A session read without writing: `info` (None when there is no live session) and the
+    write the lookup owes, if any (ending the session, or moving last_seen_at on), for the
+    caller to run where a wait for SQLite's write lock harms no one (web/auth.py runs it off
+    the event loop)."""
+
+    info: SessionInfo | None
+    owed: Callable[[], None] | None = None
+
+
+def look_up_session(ctx: Context, token: str | None, *, now: datetime) -> SessionLookup:
+    """`session_info` in two halves: this one only reads."""
     from services.lifecycle.queries import user_row
 
     if not token or len(token) > 200:
-        return None
-    now = now or utcnow()
+        return SessionLookup(None)
     settings = web_settings(ctx)
     digest = _digest(token)
     with read_only(ctx.engine) as conn:
@@ -655,7 +662,8 @@ def session_info(
         # The user row as `services.lifecycle.queries.actor` reads it, in the same read.
         user = None if row is None else user_row(conn, row["username"])
     if row is None or row["ended_at"] is not None or user is None:
-        return None
+        return SessionLookup(None)
+    session_id = row["id"]
     last_seen, expires = from_db(row["last_seen_at"]), from_db(row["expires_at"])
     ended = None
     if now >= expires:
@@ -665,26 +673,43 @@ def session_info(
     elif not row["active"]:
         ended = "disabled"
     if ended is not None:
-        with ctx.engine.begin() as conn:
-            conn.execute(
-                update(_t().session)
-                .where(_t().session.c.id == row["id"], _t().session.c.ended_at.is_(None))
-                .values(ended_at=to_db(now), ended_reason=ended)
-            )
-        return None
-    if (now - last_seen).total_seconds() >= TOUCH_SECONDS:
-        with ctx.engine.begin() as conn:
-            conn.execute(
-                update(_t().session)
-                .where(_t().session.c.id == row["id"])
-                .values(last_seen_at=to_db(now))
-            )
-    return SessionInfo(
-        user=user,
-        token=token,
-        must_change=bool(row["must_change"]),
-        expires_at=expires,
+
+        def end() -> None:
+            with ctx.engine.begin() as conn:
+                conn.execute(
+                    update(_t().session)
+                    .where(_t().session.c.id == session_id, _t().session.c.ended_at.is_(None))
+                    .values(ended_at=to_db(now), ended_reason=ended)
+                )
+
+        return SessionLookup(None, end)
+    info = SessionInfo(
+        user=user, token=token, must_change=bool(row["must_change"]), expires_at=expires
     )
+    if (now - last_seen).total_seconds() >= TOUCH_SECONDS:
+
+        def touch() -> None:
+            with ctx.engine.begin() as conn:
+                conn.execute(
+                    update(_t().session)
+                    .where(_t().session.c.id == session_id)
+                    .values(last_seen_at=to_db(now))
+                )
+
+        return SessionLookup(info, touch)
+    return SessionLookup(info)
+
+
+def session_info(
+    ctx: Context, token: str | None, *, now: datetime | None = None
+) -> SessionInfo | None:
+    """The session of a cookie's token, or None when there is none, it ended, it was idle
+    longer than `session_idle_minutes`, it passed `session_max_hours`, or its user is
+    disabled. A live session's last_seen_at moves on (at most every TOUCH_SECONDS)."""
+    found = look_up_session(ctx, token, now=now or utcnow())
+    if found.owed is not None:
+        found.owed()
+    return found.info
 
 
 def session_user(

@@ -72,6 +72,22 @@ def _session(request: Request) -> identity.SessionInfo | None:
     return found
 
 
+async def _session_async(request: Request) -> identity.SessionInfo | None:
+    """`_session` for an async route: the session is read on the event loop (one indexed
+    read, no lock to wait for) and only a write it owes (ending the session or moving
+    last_seen_at on, at most every TOUCH_SECONDS) goes to a worker thread, where waiting for
+    SQLite's write lock stalls no other request."""
+    if "tousu_session" not in request.scope.setdefault("state", {}):
+        found = identity.look_up_session(
+            _ctx(request), request.cookies.get(SESSION_COOKIE), now=request_now()
+        )
+        if found.owed is not None:
+            await run_in_threadpool(found.owed)
+        request.state.tousu_session = found.info
+    info: identity.SessionInfo | None = request.state.tousu_session
+    return info
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -115,7 +131,16 @@ def _to_login(request: Request) -> HTTPException:
 def page_user(request: Request) -> dict[str, Any]:
     """The logged-in user (the row `services.lifecycle.queries.actor` returns); without a live
     session a 303 to /login?next=<this path>."""
-    info = _session(request)
+    return _page_user_of(request, _session(request))
+
+
+async def page_user_async(request: Request) -> dict[str, Any]:
+    """`page_user` without a trip to a worker thread (see `_session_async`): the pages'
+    dependency (web/pages/common.py)."""
+    return _page_user_of(request, await _session_async(request))
+
+
+def _page_user_of(request: Request, info: identity.SessionInfo | None) -> dict[str, Any]:
     if info is None:
         raise _to_login(request)
     if info.must_change and request.url.path not in (PASSWORD_PATH, "/logout"):
@@ -154,7 +179,7 @@ async def check_csrf(request: Request) -> None:
         bearer = await run_in_threadpool(identity.token_user, _ctx(request), raw, now=request_now())
         if bearer is not None:
             return  # a bearer token is no ambient credential: no cross-site request carries it
-    info = await run_in_threadpool(_session, request)  # the database, off the event loop
+    info = await _session_async(request)
     if info is None:  # no session: nothing a forged request could use; log in first
         raise _to_login(request)
     expected = info.csrf if info is not None else ""

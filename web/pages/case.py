@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from services.lifecycle.queries import complaint_view
 from states import lifecycle as lc
@@ -139,7 +140,9 @@ def _capacities() -> dict[str, str]:
 
 
 @router.get("/cases/{number}", response_class=HTMLResponse)
-def case_page(request: Request, number: str, user: User) -> HTMLResponse:
+async def case_page(request: Request, number: str, user: User) -> HTMLResponse:
+    """Masked, the page only reads (nothing is written and nobody refused: the reveal is a
+    POST), so it is answered on the event loop without a trip to a worker thread."""
     return _page(request, number, user)
 
 
@@ -162,7 +165,8 @@ async def act(request: Request, number: str, trigger: str, user: User) -> Respon
     except InvalidInput as exc:  # not UTF-8: nothing of it is worth showing again
         return _page(request, number, user, failed=trigger, given={}, error=exc, status=400)
     typed = {**given, "at": form.get("at") or None}
-    try:
+
+    def act_now() -> None:
         version = _version(forms.text_of(form.get("expected_version"), "expected_version"))
         when = _when(forms.text_of(form.get("at"), "at"), ctx.tz)
         with audited(ctx, user, f"{action.command or trigger} {number}"):
@@ -175,6 +179,11 @@ async def act(request: Request, number: str, trigger: str, user: User) -> Respon
                 at=when,
                 expected_version=version,
             )
+
+    try:
+        # A unit of work waits for SQLite's write lock: in a worker thread, never on the
+        # event loop that answers everyone else's pages.
+        await run_in_threadpool(act_now)
     except InvalidInput as exc:
         return _page(request, number, user, failed=trigger, given=typed, error=exc, status=400)
     return RedirectResponse(f"/cases/{number}?done={trigger}", status_code=303)

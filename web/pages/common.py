@@ -22,12 +22,12 @@ from storage.timeutil import local
 DEADLINE_STATUS = {"running": "计时中", "paused": "暂停", "met": "已完成", "stopped": "已停止"}
 
 
-def page_user(request: Request) -> dict[str, Any]:
-    """The logged-in user (web/auth.py; without a session it redirects to /login)."""
+async def page_user(request: Request) -> dict[str, Any]:
+    """The logged-in user (web/auth.py; without a session it redirects to /login). Async:
+    a page's first database read costs no trip to a worker thread."""
     from web import auth
 
-    user: dict[str, Any] = auth.page_user(request)
-    return user
+    return await auth.page_user_async(request)
 
 
 async def check_csrf(request: Request) -> None:

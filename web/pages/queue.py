@@ -8,10 +8,12 @@ team, branch or all scope as the CLI lets them (services/lifecycle/queries.py `q
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from services.lifecycle.queries import SCOPES
 from services.lifecycle.queries import queue as load_queue
@@ -28,7 +30,7 @@ def _blank(value: str | None) -> str | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def queue_page(
+async def queue_page(
     request: Request,
     user: User,
     scope: str = "mine",
@@ -41,6 +43,46 @@ def queue_page(
     focus: Text = None,
     level: Annotated[int | None, Query(ge=0, le=99)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> HTMLResponse:
+    args: dict[str, Any] = {
+        "scope": scope,
+        "team": team,
+        "branch": branch,
+        "handler": handler,
+        "state": state,
+        "priority": priority,
+        "category": category,
+        "focus": focus,
+        "level": level,
+        "limit": limit,
+    }
+    if (
+        scope == "mine"
+        and _blank(focus) is None
+        and level is None
+        and _blank(handler) in (None, user["username"])
+    ):
+        # A user's own queue: indexed reads that nobody is refused, answered on the event
+        # loop (no trip to a worker thread). Other scopes may be refused (the refusal is
+        # written) and a dashboard number's list may count a million rows: a worker thread.
+        return _queue_page(request, user, **args)
+    return await run_in_threadpool(partial(_queue_page, request, user, **args))
+
+
+def _queue_page(
+    request: Request,
+    user: dict[str, Any],
+    *,
+    scope: str,
+    team: str | None,
+    branch: str | None,
+    handler: str | None,
+    state: list[str] | None,
+    priority: str | None,
+    category: str | None,
+    focus: str | None,
+    level: int | None,
+    limit: int,
 ) -> HTMLResponse:
     from services.casefile.quiet import quiet_days
     from services.reporting import dashboard

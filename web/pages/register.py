@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from states import lifecycle as lc
 from states.errors import InvalidInput
@@ -60,6 +61,13 @@ def register_form(request: Request, user: User) -> HTMLResponse:
 
 @router.post("/register", dependencies=[Depends(check_csrf)])
 async def register(request: Request, user: User) -> Response:
+    form = await request.form()
+    # Refusals are written and a registration waits for SQLite's write lock: in a worker
+    # thread, never on the event loop that answers everyone else's pages.
+    return await run_in_threadpool(_register_now, request, user, form)
+
+
+def _register_now(request: Request, user: dict[str, Any], form: Any) -> Response:
     from services.intake.form import registration_of
     from services.lifecycle.registration import problems
     from services.lifecycle.registration import register as do_register
@@ -67,7 +75,6 @@ async def register(request: Request, user: User) -> Response:
 
     ctx = ctx_of(request)
     require(ctx, user, PEOPLE_REGISTER, "登记投诉")
-    form = await request.form()
     try:
         given = forms.values(REGISTRATION_FIELDS, form)
     except InvalidInput as exc:  # not UTF-8: nothing of it is worth showing again
