@@ -43,16 +43,19 @@ def last_contacts(ctx: Context, complaint_ids: Iterable[int]) -> dict[int, datet
 def quiet_days(
     ctx: Context, items: Iterable[Mapping[str, Any]], *, now: datetime | None = None
 ) -> dict[int, int]:
-    """For open cases (each with `id`, `state`, `received_at`): whole local days since the
-    last contact, or since receipt when there was none, for the cases at or beyond the
-    threshold only; finished cases never."""
+    """For open cases (each with `id`, `state`, `received_at`, and `last_contact` when it
+    was read with them): whole local days since the last contact, or since receipt when
+    there was none, for the cases at or beyond the threshold only; finished cases never."""
     now = now or utcnow()
     least = threshold(ctx)
     if least <= 0:
         return {}
     open_states = {s.value for s in lc.OPEN}
     wanted = [i for i in items if i["state"] in open_states]
-    last = last_contacts(ctx, [i["id"] for i in wanted])
+    if all("last_contact" in i for i in wanted):  # read with the items (the work queue's)
+        last = {i["id"]: i["last_contact"] for i in wanted if i["last_contact"] is not None}
+    else:
+        last = last_contacts(ctx, [i["id"] for i in wanted])
     today = now.astimezone(ctx.tz).date()
     out: dict[int, int] = {}
     for item in wanted:

@@ -294,6 +294,7 @@ _QUEUE_DEADLINE = table(
     "deadline", *(column(c) for c in ("complaint_id", "name", "status", "due_at", "verified"))
 )
 _QUEUE_USER = table("user", column("username"), column("team"))
+_QUEUE_CONTACT = table("contact", column("complaint_id"), column("at"))
 
 
 @dataclass(frozen=True)
@@ -414,6 +415,7 @@ def _queue_query(
     from sqlalchemy import and_, exists, func, or_
 
     COMPLAINT, DEADLINE, MESSAGE = _QUEUE_COMPLAINT, _QUEUE_DEADLINE, _QUEUE_MESSAGE
+    CONTACT = _QUEUE_CONTACT
     f = filters
     soonest = func.min(DEADLINE.c.due_at).label("nearest_due")
     chosen = (
@@ -477,6 +479,11 @@ def _queue_query(
             top.c.nearest_due,
             of_nearest(DEADLINE.c.name).label("nearest_deadline"),
             of_nearest(DEADLINE.c.verified).label("verified"),
+            # The latest contact with the complainant (services/casefile/quiet.py).
+            select(func.max(CONTACT.c.at))
+            .where(CONTACT.c.complaint_id == top.c.id)
+            .scalar_subquery()
+            .label("last_contact"),
             *(
                 exists()
                 .where(
@@ -507,6 +514,7 @@ def _queue_item(row: Any) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if not k.startswith("failed_")}
     due = out["nearest_due"]
     out["received_at"] = from_db(out["received_at"])
+    out["last_contact"] = from_db(out["last_contact"])
     out["nearest_due"] = from_db(due) if due is not None else None
     out["verified"] = bool(out["verified"]) if due is not None else None
     out["message_failures"] = [

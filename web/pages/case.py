@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from services.lifecycle.queries import complaint_view
@@ -59,12 +60,25 @@ def _forms(
     error: InvalidInput | None = None,
 ) -> list[dict[str, Any]]:
     """One form per action allowed now; the failed one keeps what was typed and its error."""
-    taxonomy = ctx_of(request).config.taxonomy
+    ctx = ctx_of(request)
     out = []
     for trigger in view["allowed_actions"]:
         act = lc.ACTIONS_BY_TRIGGER[trigger]
         mine = trigger == failed
-        items = forms.inputs(act.fields, taxonomy, given if mine else None)
+        if not mine:  # untouched: the same inputs on every page
+            out.append(
+                {
+                    "trigger": trigger,
+                    "label": act.label,
+                    "help": act.help,
+                    "html": _blank_inputs(ctx, trigger),
+                    "error": "",
+                    "open": False,
+                    "at": None,
+                }
+            )
+            continue
+        items = forms.inputs(act.fields, ctx.config.taxonomy, given)
         problem = ""
         if mine and error is not None:
             field = getattr(error, "field", None)
@@ -85,6 +99,22 @@ def _forms(
             }
         )
     return out
+
+
+def _blank_inputs(ctx: Any, trigger: str) -> Markup:
+    """The inputs of an action's form before anything is typed, drawn once per process: they
+    follow from the action's declared fields and the taxonomy alone (web/pages/forms.py)."""
+    key = f"blank_inputs {trigger}"
+    drawn: Markup | None = ctx.memo.get(key)
+    if drawn is None:
+        from web.app import templates
+
+        act = lc.ACTIONS_BY_TRIGGER[trigger]
+        items = forms.inputs(act.fields, ctx.config.taxonomy)
+        draw = getattr(templates.env.get_template("pages/_inputs.html").module, "draw")  # noqa: B009 - a macro of the template, unknown to mypy
+        drawn = Markup(draw(items, trigger))
+        ctx.memo[key] = drawn
+    return drawn
 
 
 def _page(
