@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import http.client
 import importlib.util
+import json
 import multiprocessing
 import os
 import random
@@ -131,17 +132,25 @@ class Server:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # its workers are stopped with it (stop())
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        # Every worker answering, not just the first: a worker counts the dashboard before it
+        # listens (web/app.py), and clients that connect while only one listens all stay on
+        # that one, halving whichever phase comes first.
+        deadline = time.monotonic() + 180
+        seen: set[int] = set()
+        while time.monotonic() < deadline and len(seen) < workers:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
+                response = conn.getresponse()
+                if response.status == 200:
+                    seen.add(json.loads(response.read())["worker"])
+                conn.close()
             except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise SystemExit("the web server did not answer /healthz within 60 s")
+                pass
+            time.sleep(0.05)
+        if len(seen) < workers:
+            self.stop()
+            raise SystemExit(f"{len(seen)} of {workers} web workers answered /healthz in 180 s")
 
     def stop(self) -> None:
         """The server and its worker processes (one process group)."""

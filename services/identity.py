@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, column, func, insert, select, table, update
+from sqlalchemy import Table, bindparam, column, func, insert, select, table, update
 from sqlalchemy.engine import Connection
 
 from services.context import Context
@@ -628,6 +628,27 @@ class SessionLookup:
     owed: Callable[[], None] | None = None
 
 
+@lru_cache(maxsize=1)
+def _session_statement() -> Any:
+    """A session by its token's digest, with its user's `active` and `must_change`: built
+    once (every page runs it; building it cost more than running it)."""
+    t = _t()
+    return (
+        select(
+            t.session.c.id,
+            t.session.c.username,
+            t.session.c.last_seen_at,
+            t.session.c.expires_at,
+            t.session.c.ended_at,
+            t.user.c.active,
+            t.credential.c.must_change,
+        )
+        .join(t.user, t.user.c.username == t.session.c.username)
+        .join(t.credential, t.credential.c.username == t.session.c.username, isouter=True)
+        .where(t.session.c.token_hash == bindparam("digest"))
+    )
+
+
 def look_up_session(ctx: Context, token: str | None, *, now: datetime) -> SessionLookup:
     """`session_info` in two halves: this one only reads."""
     from services.lifecycle.queries import user_row
@@ -637,28 +658,7 @@ def look_up_session(ctx: Context, token: str | None, *, now: datetime) -> Sessio
     settings = web_settings(ctx)
     digest = _digest(token)
     with read_only(ctx.engine) as conn:
-        row = (
-            conn.execute(
-                select(
-                    _t().session.c.id,
-                    _t().session.c.username,
-                    _t().session.c.last_seen_at,
-                    _t().session.c.expires_at,
-                    _t().session.c.ended_at,
-                    _t().user.c.active,
-                    _t().credential.c.must_change,
-                )
-                .join(_t().user, _t().user.c.username == _t().session.c.username)
-                .join(
-                    _t().credential,
-                    _t().credential.c.username == _t().session.c.username,
-                    isouter=True,
-                )
-                .where(_t().session.c.token_hash == digest)
-            )
-            .mappings()
-            .first()
-        )
+        row = conn.execute(_session_statement(), {"digest": digest}).mappings().first()
         # The user row as `services.lifecycle.queries.actor` reads it, in the same read.
         user = None if row is None else user_row(conn, row["username"])
     if row is None or row["ended_at"] is not None or user is None:

@@ -7,6 +7,7 @@ object `{"error": kind, "exit_code": n, "message": ..., "field": ...}`, elsewher
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -154,9 +155,10 @@ def create_app(ctx: Context | None = None) -> FastAPI:
         )
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        """Liveness, and the trivial endpoint bench/web.py measures the mix against."""
-        return {"status": "ok"}
+    def healthz() -> dict[str, str | int]:
+        """Liveness, and the trivial endpoint bench/web.py measures the mix against. `worker`
+        (the process) tells a check behind one address which of several workers answered."""
+        return {"status": "ok", "worker": os.getpid()}
 
     # ---- Each room adds its router here with one line ------------------------------------
     __import__("web.auth").auth.install(app)  # login, logout, password; 401; csrf_token

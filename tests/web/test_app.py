@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi.testclient import TestClient
 
 from states.errors import Conflict, InvalidInput, NotFound
@@ -12,7 +14,7 @@ def test_health_answers_ok(ctx):
     with TestClient(create_app(ctx)) as client:
         response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "worker": os.getpid()}
 
 
 def test_errors_under_api_are_json_with_the_cli_exit_code(ctx):
