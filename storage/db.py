@@ -34,6 +34,7 @@ def make_engine(url: str, *, sqlite_cache_mib: int = 64, **kwargs: Any) -> Engin
         # Every unit of work ends in an explicit commit or rollback, so the pool need not
         # roll back again on check-in (a measurable cost at thousands of actions a second).
         kwargs.setdefault("pool_reset_on_return", None)
+        kwargs.setdefault("pool_use_lifo", True)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
