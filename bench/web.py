@@ -138,15 +138,13 @@ class Server:
         deadline = time.monotonic() + 180
         seen: set[int] = set()
         while time.monotonic() < deadline and len(seen) < workers:
-            try:
+            with contextlib.suppress(OSError):  # not listening yet
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/healthz")
                 response = conn.getresponse()
                 if response.status == 200:
                     seen.add(json.loads(response.read())["worker"])
                 conn.close()
-            except OSError:
-                pass
             time.sleep(0.05)
         if len(seen) < workers:
             self.stop()

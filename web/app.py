@@ -39,11 +39,8 @@ class PageEnvironment(Environment):
     `tax.categories.get(...)` still calls the method."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
         return super().getattr(obj, attribute)
 
 
@@ -87,9 +84,10 @@ def create_app(ctx: Context | None = None) -> FastAPI:
         if owned:  # a server of its own (`tousu web`): the dashboard counted before it answers
             from starlette.concurrency import run_in_threadpool
 
-            from web.pages.dashboard import warm
+            from services.reporting import dashboard
+            from storage.timeutil import utcnow
 
-            await run_in_threadpool(warm, app.state.ctx)
+            await run_in_threadpool(lambda: dashboard.warm(app.state.ctx, now=utcnow()))
         yield
         if owned:
             app.state.ctx.close()

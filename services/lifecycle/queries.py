@@ -339,7 +339,7 @@ def queue(
     )
     with read_only(ctx.engine) as conn:
         rows = conn.execute(query).mappings().all()
-    return {"scope": scope, "items": [_queue_item(r) for r in rows], "limit": limit}
+    return {"scope": scope, "items": [queue_item(r) for r in rows], "limit": limit}
 
 
 def _queue_filters(
@@ -405,10 +405,9 @@ def _queue_query(
     The filters and the order are settled on the index alone (owner/branch/state with the
     row id, joined to deadline's (complaint_id, status, due_at)): each deadline is probed
     once, and only the `limit` rows shown are read from the wide complaint table."""
-    from sqlalchemy import and_, exists, func, or_
+    from sqlalchemy import and_, func, or_
 
-    COMPLAINT, DEADLINE, MESSAGE = _QUEUE_COMPLAINT, _QUEUE_DEADLINE, _QUEUE_MESSAGE
-    CONTACT = _QUEUE_CONTACT
+    COMPLAINT, DEADLINE = _QUEUE_COMPLAINT, _QUEUE_DEADLINE
     f = filters
     soonest = func.min(DEADLINE.c.due_at).label("nearest_due")
     chosen = (
@@ -441,12 +440,23 @@ def _queue_query(
         chosen = chosen.where(COMPLAINT.c.priority == f.priority)
     if f.category is not None:
         chosen = chosen.where(COMPLAINT.c.category == f.category)
-    top = (
+    return queue_statement(
         chosen.group_by(COMPLAINT.c.id)
         .order_by(soonest.is_(None), soonest, COMPLAINT.c.id)
         .limit(f.limit)
         .subquery("top")
     )
+
+
+def queue_statement(top: Any) -> Any:
+    """The work queue's rows of the complaints `top` chose (a subquery of `id` and
+    `nearest_due`, the rows shown and no more), nearest first: with their nearest deadline,
+    their last contact and their failing sends (read into items by `queue_item`). The
+    dashboard's lists (services/reporting/dashboard.py) choose theirs and share it."""
+    from sqlalchemy import exists, func
+
+    COMPLAINT, DEADLINE, MESSAGE = _QUEUE_COMPLAINT, _QUEUE_DEADLINE, _QUEUE_MESSAGE
+    CONTACT = _QUEUE_CONTACT
 
     def of_nearest(col: Any) -> Any:  # a column of the row's nearest running deadline
         return (
@@ -501,7 +511,7 @@ _QUEUE_MESSAGE = table(
 _MESSAGE_FAILED = {"sms": "短信发送失败", "email": "邮件发送失败"}
 
 
-def _queue_item(row: Any) -> dict[str, Any]:
+def queue_item(row: Any) -> dict[str, Any]:
     """One queue row as the command line shows it: aware times, its nearest deadline named,
     the sends to the complainant that keep failing (短信发送失败, ...)."""
     out = {k: v for k, v in row.items() if not k.startswith("failed_")}

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from services.context import Context
+from services.lifecycle.queries import queue_item, queue_statement
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput
 from storage.callback import Callback
@@ -31,7 +32,7 @@ from storage.ledger import LedgerMatter
 from storage.mediation_referral import MediationReferral
 from storage.records import COMPLAINT, DEADLINE
 from storage.schema import table_of
-from storage.timeutil import from_db, local, to_db
+from storage.timeutil import local, to_db
 
 CALLBACK = table_of(Callback)
 CONSULTATION = table_of(Consultation)
@@ -207,6 +208,14 @@ def _forget(ctx_id: int) -> None:
             del _COUNTING[key]
 
 
+def warm(ctx: Context, *, now: datetime) -> None:
+    """Count the figures of the whole company once, before the first supervisor asks
+    (`tousu web` at start-up, `[dashboard] warm_at_start`): at a million complaints the
+    first count takes seconds, and until then every dashboard waits for it."""
+    if settings(ctx)["warm_at_start"]:
+        figures(ctx, now=now)
+
+
 def figures(ctx: Context, *, now: datetime, branch: str | None = None) -> dict[str, Any]:
     """Every number of the dashboard (counts of complaints) and `as_of`, when they were
     counted: at most `[dashboard] cache_seconds` before `now`."""
@@ -296,49 +305,13 @@ def cases(
         raise InvalidInput("level", "须指定升级级别")
     w = Window.at(ctx, now)
     nearest = _nearest_due().label("nearest_due")
-    query = (
-        select(
-            COMPLAINT.c.id,
-            COMPLAINT.c.number,
-            COMPLAINT.c.state,
-            COMPLAINT.c.priority,
-            COMPLAINT.c.category,
-            COMPLAINT.c.product,
-            COMPLAINT.c.branch,
-            COMPLAINT.c.owner,
-            COMPLAINT.c.received_at,
-            COMPLAINT.c.escalation_level,
-            nearest,
-        )
+    top = (
+        select(COMPLAINT.c.id, nearest)
         .where(*_where(focus, level, w, branch))
         .order_by(nearest.is_(None), nearest, COMPLAINT.c.id)
         .limit(limit)
+        .subquery("top")
     )
     with read_only(ctx.engine) as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-        named: dict[int, dict[str, Any]] = {}
-        if rows:
-            for d in conn.execute(
-                select(
-                    DEADLINE.c.complaint_id, DEADLINE.c.name, DEADLINE.c.due_at, DEADLINE.c.verified
-                )
-                .where(
-                    DEADLINE.c.complaint_id.in_([r["id"] for r in rows]),
-                    DEADLINE.c.status == "running",
-                )
-                .order_by(DEADLINE.c.due_at)
-            ).mappings():
-                named.setdefault(d["complaint_id"], dict(d))
-    items = []
-    for r in rows:
-        soonest = named.get(r["id"])
-        items.append(
-            {
-                **r,
-                "received_at": from_db(r["received_at"]),
-                "nearest_due": from_db(soonest["due_at"]) if soonest else None,
-                "nearest_deadline": soonest["name"] if soonest else None,
-                "verified": bool(soonest["verified"]) if soonest else None,
-            }
-        )
-    return {"scope": "all", "items": items, "limit": limit}
+        rows = conn.execute(queue_statement(top)).mappings().all()
+    return {"scope": "all", "items": [queue_item(r) for r in rows], "limit": limit}

@@ -1,6 +1,6 @@
 """What the pages reuse instead of reading again on every request, and that it changes when it
 must: the user datalist (web/pages/users.py), the blank action forms (web/pages/case.py), the
-dashboard counted at start-up (web/pages/dashboard.py), SQLite's page cache per connection
+dashboard counted at start-up (services/reporting/dashboard.py), SQLite's page cache per connection
 (`[database] sqlite_cache_mib`, storage/db.py)."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import time_machine
 
 from config import ConfigError
 from services import users
@@ -19,7 +18,6 @@ from storage.db import read_only
 from tests.conftest import make_config
 from web.pages import users as page_users
 from web.pages.case import _blank_inputs
-from web.pages.dashboard import warm
 
 NOON = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 
@@ -46,8 +44,7 @@ def test_a_blank_form_is_drawn_once_and_is_the_same_for_every_case(ctx: Context)
 
 
 def test_the_dashboard_is_counted_at_start_up_unless_configured_off(ctx: Context, tmp_path: Path):
-    with time_machine.travel(NOON, tick=False):
-        warm(ctx)
+    dashboard.warm(ctx, now=NOON)
     counted = dashboard._CACHE[id(ctx)]
     assert counted[("figures", None)][0] == NOON
 
@@ -56,8 +53,7 @@ def test_the_dashboard_is_counted_at_start_up_unless_configured_off(ctx: Context
         make_config(tmp_path, f"sqlite:///{db}", TOUSU__DASHBOARD__WARM_AT_START="false")
     )
     try:
-        with time_machine.travel(NOON, tick=False):
-            warm(off)
+        dashboard.warm(off, now=NOON)
         assert id(off) not in dashboard._CACHE
     finally:
         off.close()

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from services.context import Context
 from services.reporting import charts, dashboard
 from states import lifecycle as lc
 from web.pages.common import ctx_of, page_user, render, require
@@ -82,16 +81,6 @@ def _charts(
         charts.hbars(list(by_level), fmt=lambda v: f"{v:,.0f}", title="在办投诉 · 按升级级别"),
         charts.trend(list(trend), title="近 12 个月投诉量 (按收到时间)"),
     ]
-
-
-def warm(ctx: Context) -> None:
-    """Count the figures of the whole company once, before the first supervisor asks
-    (`tousu web` at start-up, `[dashboard] warm_at_start`): at a million complaints the
-    first count takes seconds, and until then every dashboard waits for it."""
-    from storage.timeutil import utcnow
-
-    if dashboard.settings(ctx)["warm_at_start"]:
-        dashboard.figures(ctx, now=utcnow())
 
 
 @router.get("/dashboard", response_class=HTMLResponse)

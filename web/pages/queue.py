@@ -8,7 +8,7 @@ team, branch or all scope as the CLI lets them (services/lifecycle/queries.py `q
 
 from __future__ import annotations
 
-from functools import partial
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -40,68 +40,52 @@ def _blank(value: str | None) -> str | None:
     return value if value not in (None, "") else None
 
 
+@dataclass(frozen=True)
+class QueueQuery:
+    """The page's query parameters, declared once (FastAPI reads and checks them here)."""
+
+    scope: str = "mine"
+    team: Text = None
+    branch: Text = None
+    handler: Text = None
+    state: Annotated[list[str] | None, Query()] = None
+    priority: Text = None
+    category: Text = None
+    focus: Text = None
+    level: Annotated[int | None, Query(ge=0, le=99)] = None
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50
+
+    def own_queue_of(self, username: str) -> bool:
+        return (
+            self.scope == "mine"
+            and _blank(self.focus) is None
+            and self.level is None
+            and _blank(self.handler) in (None, username)
+        )
+
+
 @router.get("/", response_class=HTMLResponse)
 async def queue_page(
-    request: Request,
-    user: User,
-    scope: str = "mine",
-    team: Text = None,
-    branch: Text = None,
-    handler: Text = None,
-    state: Annotated[list[str] | None, Query()] = None,
-    priority: Text = None,
-    category: Text = None,
-    focus: Text = None,
-    level: Annotated[int | None, Query(ge=0, le=99)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    request: Request, user: User, q: Annotated[QueueQuery, Depends()]
 ) -> HTMLResponse:
-    args: dict[str, Any] = {
-        "scope": scope,
-        "team": team,
-        "branch": branch,
-        "handler": handler,
-        "state": state,
-        "priority": priority,
-        "category": category,
-        "focus": focus,
-        "level": level,
-        "limit": limit,
-    }
-    if (
-        scope == "mine"
-        and _blank(focus) is None
-        and level is None
-        and _blank(handler) in (None, user["username"])
-    ):
+    if q.own_queue_of(user["username"]):
         # A user's own queue: indexed reads that nobody is refused, answered on the event
         # loop (no trip to a worker thread). Other scopes may be refused (the refusal is
         # written) and a dashboard number's list may count a million rows: a worker thread.
-        return _queue_page(request, user, **args)
-    return await run_in_threadpool(partial(_queue_page, request, user, **args))
+        return _queue_page(request, user, q)
+    return await run_in_threadpool(_queue_page, request, user, q)
 
 
-def _queue_page(
-    request: Request,
-    user: dict[str, Any],
-    *,
-    scope: str,
-    team: str | None,
-    branch: str | None,
-    handler: str | None,
-    state: list[str] | None,
-    priority: str | None,
-    category: str | None,
-    focus: str | None,
-    level: int | None,
-    limit: int,
-) -> HTMLResponse:
+def _queue_page(request: Request, user: dict[str, Any], q: QueueQuery) -> HTMLResponse:
     from services.casefile.quiet import quiet_days
     from services.reporting import dashboard
     from web.deps import now as request_now
 
     ctx = ctx_of(request)
-    states = [s for s in state or [] if s] or None
-    focus, branch = _blank(focus), _blank(branch)
+    scope, team, handler, level, limit = q.scope, q.team, q.handler, q.level, q.limit
+    priority, category = q.priority, q.category
+    states = [s for s in q.state or [] if s] or None
+    focus, branch = _blank(q.focus), _blank(q.branch)
     if level is not None and focus is None:
         focus = "level"
     if focus is not None:
@@ -174,7 +158,7 @@ def _row_html(row: dict[str, Any], ctx: Any) -> Markup:
     hint = escape(URGENCY_LABELS[row["urgency"]])
     if row["days_without_contact"] is not None:
         hint += escape(f" {row['days_without_contact']} 天未联系")
-    for failed in row.get("message_failures") or []:
+    for failed in row["message_failures"]:
         hint += Markup(' <span class="message-failed">') + escape(failed) + Markup("</span>")
     number = escape(row["number"])
     cells = (
