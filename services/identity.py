@@ -29,10 +29,20 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, column, func, insert, select, table, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from services.context import Context
@@ -463,8 +473,9 @@ class SessionInfo:
     must_change: bool
     expires_at: datetime
 
-    @property
+    @cached_property
     def csrf(self) -> str:
+        """Derived once per request, however many forms the page has."""
         return csrf_for(self.token)
 
 
@@ -630,47 +641,60 @@ class SessionLookup:
 
 @lru_cache(maxsize=1)
 def _session_statement() -> Any:
-    """A session by its token's digest, with its user's `active` and `must_change`: built
-    once (every page runs it; building it cost more than running it)."""
+    """A session by its token's digest, with its user's whole row (`_SESSION_KEYS` apart) and
+    `must_change`: one read per page; built once (building it cost more than running it)."""
     t = _t()
+    session, credential = t.session, t.credential
     return (
         select(
-            t.session.c.id,
-            t.session.c.username,
-            t.session.c.last_seen_at,
-            t.session.c.expires_at,
-            t.session.c.ended_at,
-            t.user.c.active,
-            t.credential.c.must_change,
+            session.c.id.label("session_id"),
+            session.c.last_seen_at.label("session_last_seen_at"),
+            session.c.expires_at.label("session_expires_at"),
+            session.c.ended_at.label("session_ended_at"),
+            credential.c.must_change.label("session_must_change"),
+            # The user row as `services.lifecycle.queries.user_row` reads it (`SELECT *`).
+            literal_column('"user".*'),
         )
-        .join(t.user, t.user.c.username == t.session.c.username)
-        .join(t.credential, t.credential.c.username == t.session.c.username, isouter=True)
-        .where(t.session.c.token_hash == bindparam("digest"))
+        .select_from(
+            session.join(t.user, t.user.c.username == session.c.username).join(
+                credential, credential.c.username == session.c.username, isouter=True
+            )
+        )
+        .where(session.c.token_hash == bindparam("digest"))
     )
+
+
+_SESSION_KEYS = (
+    "session_id",
+    "session_last_seen_at",
+    "session_expires_at",
+    "session_ended_at",
+    "session_must_change",
+)
 
 
 def look_up_session(ctx: Context, token: str | None, *, now: datetime) -> SessionLookup:
     """`session_info` in two halves: this one only reads."""
-    from services.lifecycle.queries import user_row
+    from services.lifecycle.queries import typed_row
 
     if not token or len(token) > 200:
         return SessionLookup(None)
     settings = web_settings(ctx)
     digest = _digest(token)
     with read_only(ctx.engine) as conn:
-        row = conn.execute(_session_statement(), {"digest": digest}).mappings().first()
-        # The user row as `services.lifecycle.queries.actor` reads it, in the same read.
-        user = None if row is None else user_row(conn, row["username"])
-    if row is None or row["ended_at"] is not None or user is None:
+        found = conn.execute(_session_statement(), {"digest": digest}).mappings().first()
+    if found is None or found["session_ended_at"] is not None:
         return SessionLookup(None)
-    session_id = row["id"]
-    last_seen, expires = from_db(row["last_seen_at"]), from_db(row["expires_at"])
+    user = typed_row({k: v for k, v in found.items() if k not in _SESSION_KEYS})
+    session_id = found["session_id"]
+    last_seen = from_db(found["session_last_seen_at"])
+    expires = from_db(found["session_expires_at"])
     ended = None
     if now >= expires:
         ended = "expired"
     elif now - last_seen > settings.session_idle:
         ended = "idle"
-    elif not row["active"]:
+    elif not user["active"]:
         ended = "disabled"
     if ended is not None:
 
@@ -684,7 +708,7 @@ def look_up_session(ctx: Context, token: str | None, *, now: datetime) -> Sessio
 
         return SessionLookup(None, end)
     info = SessionInfo(
-        user=user, token=token, must_change=bool(row["must_change"]), expires_at=expires
+        user=user, token=token, must_change=bool(found["session_must_change"]), expires_at=expires
     )
     if (now - last_seen).total_seconds() >= TOUCH_SECONDS:
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from services.casefile import evidence_store, history
@@ -233,10 +233,13 @@ def record_in(
     return out
 
 
+_OF_CASE = (
+    select(EVIDENCE).where(EVIDENCE.c.complaint_id == bindparam("cid")).order_by(EVIDENCE.c.id)
+)
+
+
 def _rows(conn: Connection, complaint_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(EVIDENCE).where(EVIDENCE.c.complaint_id == complaint_id).order_by(EVIDENCE.c.id)
-    ).mappings()
+    rows = conn.execute(_OF_CASE, {"cid": complaint_id}).mappings()
     return [
         {**r, "attached_at": from_db(r["attached_at"]), "erased_at": from_db(r["erased_at"])}
         for r in rows
@@ -248,6 +251,16 @@ def list_for(ctx: Context, number: str, *, actor: str) -> list[dict[str, Any]]:
         user = history.acting_user(conn, actor, ROLES, "查看证据材料")
         case = records.load_case(conn, number)
         history.in_scope(ctx, conn, case, user)
+        return _rows(conn, case["id"])
+
+
+def list_of(ctx: Context, case: Mapping[str, Any], user: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`list_for` where the caller has read the case and holds the proven user's row (the
+    case page, from its session): the same role and scope checks, without reading either
+    again."""
+    history.check_role(user, ROLES, "查看证据材料")
+    with read_only(ctx.engine) as conn:
+        history.in_scope(ctx, conn, cast(ComplaintRow, case), cast(UserRow, user))
         return _rows(conn, case["id"])
 
 

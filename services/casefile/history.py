@@ -10,7 +10,7 @@ time it happened (`at`), while `recorded_at` keeps when it was written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,11 +54,16 @@ def append(
 def acting_user(conn: Connection, username: str, roles: Iterable[lc.Role], what: str) -> UserRow:
     """The acting user, refused (deny by default) when the role is not among `roles`."""
     user = records.load_user(conn, username)
+    check_role(user, roles, what)
+    return user
+
+
+def check_role(user: Mapping[str, Any], roles: Iterable[lc.Role], what: str) -> None:
+    """Forbidden (deny by default) when the user's role is not among `roles`."""
     allowed = tuple(roles)
     if lc.Role(user["role"]) not in allowed:
         names = "、".join(r.label for r in allowed)
         raise Forbidden(f"角色「{lc.Role(user['role']).label}」不能{what}; 可由: {names}")
-    return user
 
 
 def in_scope(ctx: Context, conn: Connection, case: ComplaintRow, user: UserRow) -> None:

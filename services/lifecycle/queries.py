@@ -109,7 +109,7 @@ _BOOL_COLUMNS = (
 )
 
 
-def _typed(row: Any) -> dict[str, Any]:
+def typed_row(row: Any) -> dict[str, Any]:
     """A raw row as the typed columns would give it: JSON decoded, booleans, aware UTC times."""
     out = dict(row)
     for key, value in out.items():
@@ -143,7 +143,7 @@ def _of_case_statement(name: str, order: str) -> Any:
 
 def _one(conn: Any, name: str, key: str, value: Any) -> dict[str, Any] | None:
     row = conn.execute(_one_statement(name, key), {"value": value}).mappings().first()
-    return None if row is None else _typed(row)
+    return None if row is None else typed_row(row)
 
 
 def _of_case(conn: Any, name: str, case_id: int, order: str) -> Any:
@@ -175,12 +175,14 @@ def _case_light(conn: Any, number: str) -> dict[str, Any]:
     return case
 
 
-def complaint_light(ctx: Context, number: str) -> dict[str, Any]:
-    """What `get_complaint` returns, read without the SQLModel tables."""
+def complaint_light(ctx: Context, number: str, *, masked: bool = False) -> dict[str, Any]:
+    """What `get_complaint` returns, read without the SQLModel tables; `masked`: the events'
+    reasons and details with phone and ID numbers masked (`masked_event`)."""
     with read_only(ctx.engine) as conn:
         case = _case_light(conn, number)
         deadlines = _of_case(conn, "deadline", case["id"], "due_at")
-        events = _of_case(conn, "event", case["id"], "seq")
+        found = conn.execute(_of_case_statement("event", "seq"), {"case_id": case["id"]})
+        keys, events = tuple(found.keys()), found.all()
         parties = {
             key: _one(conn, "party", "id", case[f"{key}_id"])
             for key in ("complainant", "agent")
@@ -195,12 +197,30 @@ def complaint_light(ctx: Context, number: str) -> dict[str, Any]:
         opinion = _of_case(conn, "opinion_task", case["id"], "id") if case["media_involved"] else []
     return {
         "case": case,
-        "deadlines": [deadline_view(_typed(d)) for d in deadlines],
-        "events": [_typed(e) for e in events],
+        "deadlines": [deadline_view(typed_row(d)) for d in deadlines],
+        "events": [
+            dict(masked_event(keys, tuple(e))) if masked else typed_row(e._mapping) for e in events
+        ],
         "_parties": parties,
         "institution": institution["name"] if institution else None,
-        "opinion_tasks": [_typed(t) for t in opinion],
+        "opinion_tasks": [typed_row(t) for t in opinion],
     }
+
+
+@lru_cache(maxsize=8192)
+def masked_event(keys: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, Any]:
+    """One event row, typed, its reason and details with phone and ID numbers masked
+    (services/privacy.py). Events are only ever appended and the key is the whole row, so
+    an event is masked once per process however often its case is shown; callers copy the
+    dict and change nothing in it. Only masked events are kept: a revealed view is never
+    held in memory."""
+    from services import privacy
+
+    event = typed_row(dict(zip(keys, values, strict=True)))
+    for key in ("reason", "details"):
+        if key in event:
+            event[key] = privacy.mask_details(event[key])
+    return event
 
 
 def complaint_view(
@@ -232,7 +252,7 @@ def complaint_view(
             reason="查看完整个人信息",
             details={"parties": parts},
         )
-    view = complaint_light(ctx, number)
+    view = complaint_light(ctx, number, masked=not reveal)
     parties = {}
     for key, row in view.pop("_parties").items():
         party = _decrypt(ctx, row)
@@ -242,10 +262,6 @@ def complaint_view(
         case = view["case"]
         for key in ("claim", "facts", "basis"):
             case[key] = privacy.mask_text(case.get(key))
-        for event in view["events"]:
-            for key in ("reason", "details"):
-                if key in event:
-                    event[key] = privacy.mask_details(event[key])
     view["masked"] = not reveal
     # What this person may do now: their role's moves from the state whose case guards pass,
     # the commands they type (the system's own moves have none).
@@ -338,8 +354,8 @@ def queue(
         filters, actor["username"], actor["role"], actor.get("branch"), actor.get("team")
     )
     with read_only(ctx.engine) as conn:
-        rows = conn.execute(query).mappings().all()
-    return {"scope": scope, "items": [queue_item(r) for r in rows], "limit": limit}
+        items = queue_items(conn.execute(query))
+    return {"scope": scope, "items": items, "limit": limit}
 
 
 def _queue_filters(
@@ -509,6 +525,29 @@ _QUEUE_MESSAGE = table(
     "complainant_message", column("complaint_id"), column("channel"), column("status")
 )
 _MESSAGE_FAILED = {"sms": "短信发送失败", "email": "邮件发送失败"}
+
+
+def queue_items(result: Any) -> list[dict[str, Any]]:
+    """The rows of a `queue_statement` result as queue items (`queue_item`), each a new dict.
+
+    A queue is read again and again with most of its rows unchanged: an item is built once
+    per distinct row (its values are the key, so a changed row is a new item, never a stale
+    one) and copied out."""
+    keys = tuple(result.keys())
+    out = []
+    for row in result:
+        item = dict(_queue_item(keys, tuple(row)))
+        item["message_failures"] = list(item["message_failures"])
+        out.append(item)
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _queue_item(keys: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, Any]:
+    """Shared between calls: only ever copied (`queue_items`), never handed out."""
+    item = queue_item(dict(zip(keys, values, strict=True)))
+    item["message_failures"] = tuple(item["message_failures"])
+    return item
 
 
 def queue_item(row: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from services.context import Context
-from services.lifecycle.queries import queue_item, queue_statement
+from services.lifecycle.queries import queue_items, queue_statement
 from states import lifecycle as lc
 from states.errors import Forbidden, InvalidInput
 from storage.callback import Callback
@@ -313,5 +313,5 @@ def cases(
         .subquery("top")
     )
     with read_only(ctx.engine) as conn:
-        rows = conn.execute(queue_statement(top)).mappings().all()
-    return {"scope": "all", "items": [queue_item(r) for r in rows], "limit": limit}
+        items = queue_items(conn.execute(queue_statement(top)))
+    return {"scope": "all", "items": items, "limit": limit}

@@ -26,7 +26,17 @@ from states import lifecycle as lc
 from states.casefile import EVIDENCE_KINDS
 from states.errors import Forbidden, InvalidInput
 from web.pages import forms
-from web.pages.common import audited, check_csrf, ctx_of, page_user, render, urgency
+from web.pages.common import (
+    audited,
+    check_csrf,
+    ctx_of,
+    fmt_time,
+    page_user,
+    render,
+    role_label,
+    state_label,
+    urgency,
+)
 from web.pages.users import user_datalist
 
 router = APIRouter()
@@ -42,12 +52,14 @@ PARTY_FIELDS = (
 )
 
 
-def _evidence(request: Request, number: str, user: dict[str, Any]) -> list[dict[str, Any]] | None:
+def _evidence(
+    request: Request, case: dict[str, Any], user: dict[str, Any]
+) -> list[dict[str, Any]] | None:
     """The case's evidence and letters, or None where the user's role may not see them."""
     from services.casefile import evidence
 
     try:
-        return evidence.list_for(ctx_of(request), number, actor=user["username"])
+        return evidence.list_of(ctx_of(request), case, user)
     except Forbidden:
         return None
 
@@ -151,15 +163,71 @@ def _page(
             "party_fields": PARTY_FIELDS,
             "capacities": _capacities(),
             "forms": _forms(request, view, failed, given, error),
-            "evidence": _evidence(request, number, user),
+            "evidence": _evidence(request, view["case"], user),
             "user_options": user_datalist(ctx),
             "tax": tax,
             "may_reveal": user["role"] in {r.value for r in lc.PII_ROLES},
             "warning_labels": {lv.code: lv.label for lv in ctx.config.escalation},
             "evidence_kinds": EVIDENCE_KINDS,
+            "timeline": _timeline(ctx, view["events"]),
         },
         user=user,
         status=status,
+    )
+
+
+EVENTS_KEPT = 8192
+
+
+def _timeline(ctx: Any, events: list[dict[str, Any]]) -> list[Markup]:
+    """The timeline's items, each drawn once per process: an event is only ever appended
+    and the key is every value its item shows (a masked and a revealed reason differ, so
+    they are two keys). At most EVENTS_KEPT items are kept."""
+    drawn: dict[Any, Markup] = ctx.memo.setdefault("timeline", {})
+    out = []
+    for e in events:
+        key = (
+            e["id"],
+            e["at"],
+            e["action"],
+            e["from_state"],
+            e["to_state"],
+            e["actor"],
+            e["role"],
+            e.get("reason"),
+        )
+        html = drawn.get(key)
+        if html is None:
+            if len(drawn) >= EVENTS_KEPT:
+                drawn.clear()
+            html = drawn[key] = _event_html(e, ctx.tz)
+        out.append(html)
+    return out
+
+
+def _event_html(e: dict[str, Any], tz: Any) -> Markup:
+    """One item of the timeline (markupsafe's `escape` on every value, as autoescape would)."""
+    from services.lifecycle.audit import event_label
+
+    move = (
+        Markup('<span class="move">{} → {}</span>').format(
+            state_label(e["from_state"]), state_label(e["to_state"])
+        )
+        if e["from_state"] != e["to_state"]
+        else ""
+    )
+    reason = Markup("<p>{}</p>").format(e["reason"]) if e.get("reason") else ""
+    return Markup(
+        '<li data-action="{}"><time>{}</time> <strong>{}</strong> {}'
+        ' <span class="actor">{} ({})</span> {}</li>'
+    ).format(
+        e["action"],
+        fmt_time(e["at"], tz),
+        event_label(e["action"]),
+        move,
+        e["actor"],
+        role_label(e["role"]),
+        reason,
     )
 
 
