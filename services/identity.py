@@ -681,7 +681,7 @@ def look_up_session(ctx: Context, token: str | None, *, now: datetime) -> Sessio
         return SessionLookup(None)
     settings = web_settings(ctx)
     digest = _digest(token)
-    with read_only(ctx.engine) as conn:
+    with read_only(ctx.engine, snapshot=False) as conn:
         found = conn.execute(_session_statement(), {"digest": digest}).mappings().first()
     if found is None or found["session_ended_at"] is not None:
         return SessionLookup(None)

@@ -75,12 +75,14 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_branch_state", "branch", "state"),
         Index("ix_complaint_received_at", "received_at"),  # 0007: report periods
         Index("ix_complaint_complainant_id", "complainant_id"),  # 0012: repeats by identifier
+        # 0022: by state, and open ones by escalation level (the dashboard) from the index
+        Index("ix_complaint_state_level", "state", "escalation_level"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     number: str | None = Field(default=None, unique=True, max_length=32)
     external_ref: str | None = Field(default=None, unique=True, max_length=80)
-    state: str = Field(index=True, max_length=24)
+    state: str = Field(max_length=24)  # indexed with escalation_level (0022)
     version: int = 1
     event_count: int = 0
     priority: str = Field(default="normal", max_length=8)

@@ -82,9 +82,12 @@ def decrypt_party(ctx: Context, party_id: int) -> dict[str, Any]:
 
 
 def _decrypt(ctx: Context, row: Any) -> dict[str, Any]:
+    return _decrypt_with(ctx.vault, row)
+
+
+def _decrypt_with(v: Any, row: Any) -> dict[str, Any]:
     if row is None:
         return {}
-    v = ctx.vault
     return {
         "kind": row["kind"],
         "name": v.decrypt(row["name_enc"]),
@@ -207,7 +210,7 @@ def complaint_light(ctx: Context, number: str, *, masked: bool = False) -> dict[
     }
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)  # as many as web/pages/case.py keeps timeline items
 def masked_event(keys: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, Any]:
     """One event row, typed, its reason and details with phone and ID numbers masked
     (services/privacy.py). Events are only ever appended and the key is the whole row, so
@@ -221,6 +224,16 @@ def masked_event(keys: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, An
         if key in event:
             event[key] = privacy.mask_details(event[key])
     return event
+
+
+@lru_cache(maxsize=4096)
+def _masked_party(vault: Any, row: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """A party row (encrypted fields) decrypted and masked, once per process for the same
+    ciphertexts: the key holds only ciphertexts and the value only the masked fields, so
+    nothing personal is kept in memory. Callers copy the dict."""
+    from services import privacy
+
+    return privacy.mask_party(_decrypt_with(vault, dict(row)))
 
 
 def complaint_view(
@@ -255,8 +268,11 @@ def complaint_view(
     view = complaint_light(ctx, number, masked=not reveal)
     parties = {}
     for key, row in view.pop("_parties").items():
-        party = _decrypt(ctx, row)
-        parties[key] = party if reveal else privacy.mask_party(party)
+        if reveal or row is None:
+            party = _decrypt(ctx, row)
+            parties[key] = party if reveal else privacy.mask_party(party)
+        else:
+            parties[key] = dict(_masked_party(ctx.vault, tuple(sorted(row.items()))))
     view["parties"] = parties
     if not reveal:  # phone and ID numbers typed into free text are masked like the parties'
         case = view["case"]
@@ -353,7 +369,7 @@ def queue(
     query = _queue_query(
         filters, actor["username"], actor["role"], actor.get("branch"), actor.get("team")
     )
-    with read_only(ctx.engine) as conn:
+    with read_only(ctx.engine, snapshot=False) as conn:
         items = queue_items(conn.execute(query))
     return {"scope": scope, "items": items, "limit": limit}
 

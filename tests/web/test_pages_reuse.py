@@ -1,21 +1,27 @@
 """What the pages reuse instead of reading again on every request, and that it changes when it
-must: the user datalist (web/pages/users.py), the blank action forms (web/pages/case.py), the
-dashboard counted at start-up (services/reporting/dashboard.py), SQLite's page cache per connection
-(`[database] sqlite_cache_mib`, storage/db.py)."""
+must: the user datalist (web/pages/users.py), the blank action forms, the queue's rows and the
+timeline's items (drawn once per distinct row: a changed case shows changed), masked events and
+parties (services/lifecycle/queries.py), the dashboard counted at start-up
+(services/reporting/dashboard.py), SQLite's page cache per connection (`[database]
+sqlite_cache_mib`) and one-statement reads without a transaction (storage/db.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from config import ConfigError
 from services import users
 from services.context import Context, open_context
+from services.lifecycle import actions as a
 from services.reporting import dashboard
 from storage.db import read_only
 from tests.conftest import make_config
+from tests.factories import accepted
+from tests.web.test_pages import as_user, client, csrf, someone, state_of, web_ctx
 from web.pages import users as page_users
 from web.pages.case import _blank_inputs
 
@@ -71,3 +77,72 @@ def test_sqlite_keeps_the_configured_page_cache(tmp_path: Path):
         ctx.close()
     with pytest.raises((ConfigError, ValueError)):
         make_config(tmp_path, f"sqlite:///{db}", TOUSU__DATABASE__SQLITE_CACHE_MIB="0")
+
+
+# The fixtures the page tests below share with tests/web/test_pages.py.
+__all__ = ["client", "web_ctx"]
+
+
+def _row_of(page: str, number: str) -> str:
+    start = page.index(f'data-number="{number}"')
+    return page[start : page.index("</tr>", start)]
+
+
+@pytest.mark.clock
+def test_a_queue_row_drawn_before_shows_the_cases_change(client, web_ctx, now):
+    number = accepted(web_ctx, now - timedelta(hours=5), complainant=someone())
+    as_user(client, "liaison")
+    before = _row_of(client.get("/").text, number)
+    assert "已受理" in before
+    assert _row_of(client.get("/").text, number) == before  # drawn once, shown again
+    a.investigate(web_ctx, number, actor="liaison")
+    after = _row_of(client.get("/").text, number)
+    assert "调查中" in after and "已受理" not in after
+    assert after != before
+
+
+@pytest.mark.clock
+def test_a_masked_timeline_and_a_revealed_one_are_kept_apart(client, web_ctx, now):
+    number = accepted(web_ctx, now - timedelta(hours=5), complainant=someone())
+    page = as_user(client, "liaison").get(f"/cases/{number}").text
+    _, version = state_of(web_ctx, number)
+    done = client.post(
+        f"/cases/{number}/actions/update_facts",
+        data={
+            "csrf_token": csrf(page),
+            "expected_version": str(version),
+            "reason": "客户来电 13912345678 更正金额",
+            "amount": "1200",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    masked = client.get(f"/cases/{number}").text
+    assert "客户来电" in masked and "13912345678" not in masked
+    revealed = client.post(f"/cases/{number}/reveal", data={"csrf_token": csrf(masked)}).text
+    assert "客户来电 13912345678 更正金额" in revealed
+    again = client.get(f"/cases/{number}").text
+    assert "13912345678" not in again  # the revealed item is not the masked one
+    assert again.count('data-action="update_facts"') == 1
+
+
+@pytest.mark.clock
+def test_bad_queue_parameters_are_a_400_page_naming_them_in_chinese(client, web_ctx, now):
+    as_user(client, "liaison")
+    low = client.get("/?limit=0")
+    assert low.status_code == 400 and "limit" in low.text and "不得小于 1" in low.text
+    high = client.get("/?limit=5000")
+    assert high.status_code == 400 and "不得大于 1000" in high.text
+    as_user(client, "supervisor")
+    word = client.get("/?level=abc")
+    assert word.status_code == 400 and "level" in word.text and "须为整数" in word.text
+    assert client.get("/?limit=5&scope=all").status_code == 200
+
+
+def test_a_one_statement_read_opens_no_transaction_and_a_snapshot_read_does(ctx: Context):
+    with read_only(ctx.engine, snapshot=False) as conn:
+        assert conn.execute(text("SELECT count(*) FROM complaint")).scalar() is not None
+        assert not conn.connection.driver_connection.in_transaction
+    with read_only(ctx.engine) as conn:
+        conn.execute(text("SELECT count(*) FROM complaint")).scalar()
+        assert conn.connection.driver_connection.in_transaction

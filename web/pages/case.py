@@ -14,6 +14,7 @@ the page again with the message next to that field and what was typed kept.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -176,17 +177,16 @@ def _page(
     )
 
 
-EVENTS_KEPT = 8192
+# Timeline items kept drawn per process (a few hundred bytes each): the events of every case
+# a handler's queue holds, at forty events a case, several times over.
+EVENTS_KEPT = 65536
 
 
 def _timeline(ctx: Any, events: list[dict[str, Any]]) -> list[Markup]:
-    """The timeline's items, each drawn once per process: an event is only ever appended
-    and the key is every value its item shows (a masked and a revealed reason differ, so
-    they are two keys). At most EVENTS_KEPT items are kept."""
-    drawn: dict[Any, Markup] = ctx.memo.setdefault("timeline", {})
-    out = []
-    for e in events:
-        key = (
+    """The timeline's items, each drawn once per process (`_event_item`)."""
+    return [
+        _event_item(
+            ctx.tz,
             e["id"],
             e["at"],
             e["action"],
@@ -196,38 +196,45 @@ def _timeline(ctx: Any, events: list[dict[str, Any]]) -> list[Markup]:
             e["role"],
             e.get("reason"),
         )
-        html = drawn.get(key)
-        if html is None:
-            if len(drawn) >= EVENTS_KEPT:
-                drawn.clear()
-            html = drawn[key] = _event_html(e, ctx.tz)
-        out.append(html)
-    return out
+        for e in events
+    ]
 
 
-def _event_html(e: dict[str, Any], tz: Any) -> Markup:
-    """One item of the timeline (markupsafe's `escape` on every value, as autoescape would)."""
+@lru_cache(maxsize=EVENTS_KEPT)
+def _event_item(
+    tz: Any,
+    event_id: int,
+    at: datetime,
+    action: str,
+    from_state: str | None,
+    to_state: str | None,
+    actor: str,
+    role: str | None,
+    reason: str | None,
+) -> Markup:
+    """One item of the timeline, markupsafe's `escape` on every value as autoescape would.
+    An event is only ever appended and its arguments are every value the item shows (a
+    masked and a revealed reason are two items), so a kept item is never stale."""
     from services.lifecycle.audit import event_label
 
     move = (
         Markup('<span class="move">{} → {}</span>').format(
-            state_label(e["from_state"]), state_label(e["to_state"])
+            state_label(from_state), state_label(to_state)
         )
-        if e["from_state"] != e["to_state"]
+        if from_state != to_state
         else ""
     )
-    reason = Markup("<p>{}</p>").format(e["reason"]) if e.get("reason") else ""
     return Markup(
         '<li data-action="{}"><time>{}</time> <strong>{}</strong> {}'
         ' <span class="actor">{} ({})</span> {}</li>'
     ).format(
-        e["action"],
-        fmt_time(e["at"], tz),
-        event_label(e["action"]),
+        action,
+        fmt_time(at, tz),
+        event_label(action),
         move,
-        e["actor"],
-        role_label(e["role"]),
-        reason,
+        actor,
+        role_label(role),
+        Markup("<p>{}</p>").format(reason) if reason else "",
     )
 
 
