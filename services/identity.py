@@ -48,7 +48,7 @@ from sqlalchemy.engine import Connection
 from services.context import Context
 from states.errors import Conflict, Forbidden, InvalidInput, NotFound
 from states.lifecycle import Role
-from storage.db import read_only
+from storage.db import first_row, read_only
 from storage.timeutil import from_db, to_db, utcnow
 
 if TYPE_CHECKING:
@@ -681,8 +681,7 @@ def look_up_session(ctx: Context, token: str | None, *, now: datetime) -> Sessio
         return SessionLookup(None)
     settings = web_settings(ctx)
     digest = _digest(token)
-    with read_only(ctx.engine, snapshot=False) as conn:
-        found = conn.execute(_session_statement(), {"digest": digest}).mappings().first()
+    found = first_row(ctx.engine, _session_statement(), {"digest": digest})
     if found is None or found["session_ended_at"] is not None:
         return SessionLookup(None)
     user = typed_row({k: v for k, v in found.items() if k not in _SESSION_KEYS})

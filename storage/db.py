@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,36 @@ def read_only(engine: Engine, *, snapshot: bool = True) -> Iterator[Connection]:
             yield conn
         finally:
             proxied.info.pop(_READ_ONLY, None)
+
+
+@lru_cache(maxsize=64)
+def _compiled(statement: Any, dialect: Any) -> Any:
+    return statement.compile(dialect=dialect)
+
+
+def first_row(engine: Engine, statement: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The first row of a one-statement read, as {column: raw value}, or None: `statement`
+    (built once by the caller) is compiled once per dialect and run on a pooled DB-API
+    connection, without SQLAlchemy's per-execution machinery (connection wrapper, result
+    metadata, row objects), about half of the cost of the read every page makes for its
+    session. Values come as the driver gives them (no column types applied): text times on
+    SQLite (`storage.timeutil.from_db` reads both), 0/1 booleans."""
+    compiled = _compiled(statement, engine.dialect)
+    bound = compiled.construct_params(params)
+    args: Any = (
+        tuple(bound[name] for name in compiled.positiontup) if compiled.positional else bound
+    )
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(str(compiled), args)
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description] if row is not None else []
+        finally:
+            cursor.close()
+    finally:
+        # Back to the pool: on PostgreSQL the pool rolls back the transaction the read
+        # opened; on SQLite (autocommit, storage/db.py `make_engine`) none was opened.
+        raw.close()
+    return None if row is None else dict(zip(names, row, strict=True))

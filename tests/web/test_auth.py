@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from services import identity
 from services.access import refusals
+from services.lifecycle.queries import actor
 from states.errors import Forbidden
 from storage.models import User
 from storage.schema import table_of
@@ -472,6 +473,9 @@ def test_sessions_tokens_and_throttling_work_on_both_databases(any_ctx, now):
     assert user["username"] == "liaison"
     found = identity.session_info(ctx, session, now=now + timedelta(minutes=5))
     assert found is not None and found.user["username"] == "liaison"
+    # Read with the session in one raw statement (storage/db.py `first_row`): the same row,
+    # the same types, as the user is read everywhere else.
+    assert found.user == actor(ctx, "liaison")
     idle = identity.web_settings(ctx).session_idle
     assert identity.session_user(ctx, session, now=now + 5 * idle) is None
     made, raw = identity.create_token(ctx, username="liaison", name="t", actor="liaison", now=now)

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from pydantic import Field, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from services.lifecycle.queries import SCOPES
+from services.lifecycle.queries import SCOPES, SUPERVISING
 from services.lifecycle.queries import queue as load_queue
 from states import lifecycle as lc
 from states.errors import InvalidInput
@@ -158,6 +158,17 @@ def _queue_page(request: Request, user: dict[str, Any], q: QueueQuery) -> HTMLRe
         }
         row["html"] = _drawn_row(row, ctx)
         rows.append(row)
+    filters = {
+        "team": team or "",
+        "branch": branch or "",
+        "handler": handler or "",
+        "state": states or [],
+        "priority": priority or "",
+        "category": category or "",
+        "focus": focus or "",
+        "level": "" if level is None else level,
+        "limit": limit,
+    }
     return render(
         request,
         "queue.html",
@@ -165,20 +176,8 @@ def _queue_page(request: Request, user: dict[str, Any], q: QueueQuery) -> HTMLRe
             "rows": rows,
             "title": title,
             "scope": scope,
-            "scopes": SCOPES,
-            "filters": {
-                "team": team or "",
-                "branch": branch or "",
-                "handler": handler or "",
-                "state": states or [],
-                "priority": priority or "",
-                "category": category or "",
-                "focus": focus or "",
-                "level": "" if level is None else level,
-                "limit": limit,
-            },
-            "open_states": [(s.value, s.label) for s in lc.OPEN],
-            "tax": ctx.config.taxonomy,
+            "filters": filters,
+            "filter_form": _filter_form(ctx, filters, user["role"] in SUPERVISING, scope),
             "rules": ctx.config.deadlines,
             "overdue": sum(r["urgency"] == "overdue" for r in rows),
             "today": sum(r["urgency"] == "today" for r in rows),
@@ -188,6 +187,33 @@ def _queue_page(request: Request, user: dict[str, Any], q: QueueQuery) -> HTMLRe
 
 
 ROWS_KEPT = 4096
+FORMS_KEPT = 256
+
+
+def _filter_form(ctx: Any, filters: dict[str, Any], supervising: bool, scope: str) -> Markup:
+    """The filter form (web/templates/pages/_queue_filters.html), drawn once per distinct set
+    of filters: its option lists (every branch, category, state) were a fifth of the page."""
+    key = (supervising, scope, *(tuple(v) if isinstance(v, list) else v for v in filters.values()))
+    drawn: dict[Any, Markup] = ctx.memo.setdefault("queue_filter_forms", {})
+    form = drawn.get(key)
+    if form is None:
+        from web.app import templates
+
+        draw = getattr(templates.env.get_template("pages/_queue_filters.html").module, "draw")  # noqa: B009 - a macro of the template, unknown to mypy
+        if len(drawn) >= FORMS_KEPT:
+            drawn.clear()
+        form = drawn[key] = Markup(
+            draw(
+                filters,
+                supervising,
+                scope,
+                SCOPES,
+                ctx.config.taxonomy,
+                [(s.value, s.label) for s in lc.OPEN],
+                lc.PRIORITIES,
+            )
+        )
+    return form
 
 
 def _drawn_row(row: dict[str, Any], ctx: Any) -> Markup:
