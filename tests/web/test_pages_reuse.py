@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import text
 
 from config import ConfigError
@@ -18,12 +19,14 @@ from services import users
 from services.context import Context, open_context
 from services.lifecycle import actions as a
 from services.reporting import dashboard
+from states import lifecycle as lc
 from storage.db import read_only
 from tests.conftest import make_config
 from tests.factories import accepted
 from tests.web.test_pages import as_user, client, csrf, someone, state_of, web_ctx
+from web.app import templates
 from web.pages import users as page_users
-from web.pages.case import _blank_inputs
+from web.pages.case import _blank_form, _blank_inputs
 
 NOON = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 
@@ -47,6 +50,32 @@ def test_a_blank_form_is_drawn_once_and_is_the_same_for_every_case(ctx: Context)
     assert 'name="reason"' in drawn and 'id="update_facts-reason"' in drawn
     assert _blank_inputs(ctx, "update_facts") is drawn
     assert _blank_inputs(ctx, "assign") is not drawn
+
+
+def test_an_untouched_form_filled_in_is_the_form_the_template_draws(ctx: Context):
+    parts = _blank_form(ctx, "update_facts")
+    assert _blank_form(ctx, "update_facts") is parts  # drawn once
+    number, token, version = "TS2026<1>", 'tok"en&', 7  # escaped like any value
+    filled = parts[0] + escape(number) + parts[1] + escape(token) + parts[2] + escape(version)
+    filled += parts[3]
+    act = lc.ACTIONS_BY_TRIGGER["update_facts"]
+    macro = templates.env.get_template("pages/_action_form.html").module.action_form
+    drawn = macro(
+        {
+            "trigger": "update_facts",
+            "label": act.label,
+            "help": act.help,
+            "html": _blank_inputs(ctx, "update_facts"),
+            "error": "",
+            "open": False,
+            "at": None,
+        },
+        number,
+        token,
+        version,
+    )
+    assert str(filled) == str(drawn)
+    assert 'value="tok&#34;en&amp;"' in filled and "/cases/TS2026&lt;1&gt;/actions/" in filled
 
 
 def test_the_dashboard_is_counted_at_start_up_unless_configured_off(ctx: Context, tmp_path: Path):
