@@ -15,7 +15,9 @@ through the login form, and then, for `--seconds` each:
    (update_facts) on one of the liaison's open cases (1 in 10; version conflicts count as
    answered, they are the product doing its job).
 
-Then the same mix on the small database for p95 at 10,000. Every request must answer 2xx/3xx
+Each measurement runs on a fresh copy of the built database (removed afterwards), so that no
+run sees the events an earlier run's actions added. Then the same mix on the small database
+for p95 at 10,000. Every request must answer 2xx/3xx
 (409 for a version conflict in an action); anything else is counted and printed.
 
 Lines: p50/p95 (ms) and requests/s per phase, then `scale=<p95 at rows ÷ p95 at small>`
@@ -33,6 +35,7 @@ import multiprocessing
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -78,6 +81,7 @@ def prepare(rows: int, rebuild: bool) -> Path:
                 "--repeat",
                 "0",
                 "--build-only",
+                *(["--rebuild"] if rebuild else []),
             ],
             check=True,
         )
@@ -328,8 +332,22 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
 
 
-def measure(db: Path, args: argparse.Namespace, *, health: bool) -> dict[str, float]:
-    with sqlite3.connect(db) as conn:
+def run_copy(db: Path) -> Path:
+    """A copy of the built database for one run: the mix's actions add events to the cases
+    it shows, so measuring on the built file itself would make every run's case pages longer
+    than the last one's (a hundred runs, a hundred more events a case)."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy is the one file
+    copy = db.with_name(f"web_run_{db.name}")
+    for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(db, copy)
+    return copy
+
+
+def measure(built: Path, args: argparse.Namespace, *, health: bool) -> dict[str, float]:
+    db = run_copy(built)
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         cases = [
             r[0]
             for r in conn.execute(
@@ -357,6 +375,8 @@ def measure(db: Path, args: argparse.Namespace, *, health: bool) -> dict[str, fl
         return result
     finally:
         server.stop()
+        for done in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            done.unlink(missing_ok=True)
 
 
 def main() -> None:

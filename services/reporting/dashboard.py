@@ -249,45 +249,18 @@ def _figures(ctx: Context, now: datetime, branch: str | None) -> dict[str, Any]:
         ).all():
             by_state[str(state)] = by_state.get(str(state), 0) + int(n)
             levels[int(level)] = levels.get(int(level), 0) + int(n)
-        counts = _due_counts(conn, w, scoped)
-        counts.update(
-            {
-                f: _count(conn, _where(f, None, w, branch))
-                for f in FOCUSES
-                if f not in ("overdue", "today")
-            }
-        )
+        counts = {f: _count(conn, _where(f, None, w, branch)) for f in FOCUSES if f != "today"}
+        # Due today and nothing overdue (`_where("today")`): every overdue complaint also has a
+        # deadline due by the end of today, so one lookup a complaint instead of two.
+        by_end_of_today = _running(DEADLINE.c.due_at <= w.end_of_today)
+        due = _count(conn, [COMPLAINT.c.state.in_(OPEN_STATES), by_end_of_today, *scoped])
+        counts["today"] = due - counts["overdue"]
     return {
         "by_state": {s: by_state.get(s, 0) for s in OPEN_STATES},
         "open": sum(by_state.values()),
         "levels": dict(sorted(levels.items())),
         **{f: counts[f] for f in FOCUSES},
     }
-
-
-def _due_counts(conn: Any, w: Window, scoped: list[Any]) -> dict[str, int]:
-    """Overdue and due today in one pass over the open complaints' nearest running deadline:
-    overdue when it is past (some running deadline is), due today when it falls by the end
-    of the local day and none is past: the same complaints `_where("overdue"/"today")` lists,
-    counted at half the cost of a pass for each."""
-    nearest = (
-        select(func.min(DEADLINE.c.due_at).label("due"))
-        .select_from(
-            COMPLAINT.join(
-                DEADLINE,
-                (DEADLINE.c.complaint_id == COMPLAINT.c.id) & (DEADLINE.c.status == "running"),
-            )
-        )
-        .where(COMPLAINT.c.state.in_(OPEN_STATES), *scoped)
-        .group_by(COMPLAINT.c.id)
-        .subquery()
-    )
-    late = nearest.c.due < w.now
-    today = (nearest.c.due >= w.now) & (nearest.c.due <= w.end_of_today)
-    overdue, due_today = conn.execute(
-        select(func.count().filter(late), func.count().filter(today))
-    ).one()
-    return {"overdue": int(overdue), "today": int(due_today)}
 
 
 def _trend(ctx: Context, now: datetime, branch: str | None) -> list[tuple[str, int, int]]:
