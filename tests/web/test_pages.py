@@ -398,7 +398,8 @@ def test_an_action_the_role_may_not_take_is_a_recorded_403(client, web_ctx, now)
 def test_supervisors_assign_a_case_through_its_form(client, web_ctx, now):
     number = accepted(web_ctx, now - timedelta(hours=5), complainant=someone())
     page = as_user(client, "supervisor").get(f"/cases/{number}").text
-    assert 'id="action-assign"' in page and '<option value="liaison2">' in page
+    assert 'id="action-assign"' in page and 'list="users"' in page
+    assert '<option value="liaison2">' in client.get("/users/options").text  # offered
     done = client.post(
         f"/cases/{number}/actions/assign",
         data={

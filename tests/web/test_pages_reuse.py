@@ -45,6 +45,21 @@ def test_the_user_datalist_is_reused_for_a_minute_then_read_again(ctx: Context, 
     assert "新来的&lt;调查员&gt;" in again and "<调查员>" not in again  # escaped as in a template
 
 
+@pytest.mark.clock
+def test_the_people_a_form_may_name_come_apart_from_the_page(client, web_ctx, now):
+    number = accepted(web_ctx, now - timedelta(hours=5), complainant=someone())
+    assert client.get("/users/options", follow_redirects=False).status_code == 303  # login first
+    users.add_user(web_ctx, "newcomer", name="新来的<调查员>", role="investigator", team="消保一组")
+    page = as_user(client, "liaison").get(f"/cases/{number}").text
+    assert '<datalist id="users" data-src="/users/options"></datalist>' in page
+    assert 'list="users"' in page and "/static/tousu.js" in page
+    options = client.get("/users/options")
+    assert options.status_code == 200
+    assert options.headers["cache-control"] == f"private, max-age={int(page_users.REUSE_SECONDS)}"
+    assert '<option value="liaison">' in options.text
+    assert "新来的&lt;调查员&gt;" in options.text and "<调查员>" not in options.text
+
+
 def test_a_blank_form_is_drawn_once_and_is_the_same_for_every_case(ctx: Context):
     drawn = _blank_inputs(ctx, "update_facts")
     assert 'name="reason"' in drawn and 'id="update_facts-reason"' in drawn

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.pages import case, dashboard, downloads, queue, register
+from web.pages import case, dashboard, downloads, queue, register, users
 
 router = APIRouter(include_in_schema=False)
-for _module in (queue, case, register, dashboard, downloads):
+for _module in (queue, case, register, dashboard, downloads, users):
     router.include_router(_module.router)

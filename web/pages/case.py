@@ -38,7 +38,7 @@ from web.pages.common import (
     state_label,
     urgency,
 )
-from web.pages.users import user_datalist
+from web.pages.users import OPTIONS_PATH
 
 router = APIRouter()
 User = Annotated[dict[str, Any], Depends(page_user)]
@@ -199,7 +199,7 @@ def _page(
             "capacities": _capacities(),
             "forms": _forms(request, view, failed, given, error),
             "evidence": _evidence(request, view["case"], user),
-            "user_options": user_datalist(ctx),
+            "user_options_path": OPTIONS_PATH,
             "tax": tax,
             "may_reveal": user["role"] in {r.value for r in lc.PII_ROLES},
             "warning_labels": {lv.code: lv.label for lv in ctx.config.escalation},
