@@ -166,12 +166,7 @@ def _reused(
     slow = settings(ctx)["fresh_below_ms"] / 1000
 
     def usable(hit: Any) -> bool:
-        return (
-            hit is not None
-            and ttl > 0
-            and hit[2] >= slow
-            and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl)
-        )
+        return _usable(hit, now, ttl, slow)
 
     hit: Any
     with _LOCK:
@@ -199,6 +194,31 @@ def _reused(
         return now, value
     finally:
         counting.release()
+
+
+def _usable(hit: Any, now: datetime, ttl: float, slow: float) -> bool:
+    """Whether figures counted at hit[0] (taking hit[2] seconds) may be shown at `now`."""
+    return (
+        hit is not None
+        and ttl > 0
+        and hit[2] >= slow
+        and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl)
+    )
+
+
+def counted(ctx: Context, *, now: datetime, branch: str | None = None) -> bool:
+    """Whether `figures` would answer from figures already counted, reading nothing: the
+    page may then be drawn without a trip to a worker thread (web/pages/dashboard.py)."""
+    cfg = settings(ctx)
+    slow = cfg["fresh_below_ms"] / 1000
+    month = f"{local(now, ctx.tz):%Y-%m}"
+    with _LOCK:
+        kept = _CACHE.get(id(ctx), {})
+        figures_hit = kept.get(("figures", branch))
+        trend_hit = kept.get((f"trend {month}", branch))
+    return _usable(figures_hit, now, cfg["cache_seconds"], slow) and _usable(
+        trend_hit, now, cfg["trend_cache_seconds"], slow
+    )
 
 
 def _forget(ctx_id: int) -> None:

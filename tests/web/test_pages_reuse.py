@@ -21,6 +21,7 @@ from services.lifecycle import actions as a
 from services.reporting import dashboard
 from states import lifecycle as lc
 from storage.db import read_only
+from storage.migrate import upgrade
 from tests.conftest import make_config
 from tests.factories import accepted
 from tests.web.test_pages import as_user, client, csrf, someone, state_of, web_ctx
@@ -107,6 +108,27 @@ def test_the_dashboard_is_counted_at_start_up_unless_configured_off(ctx: Context
         assert id(off) not in dashboard._CACHE
     finally:
         off.close()
+
+
+def test_the_dashboard_knows_when_its_figures_are_counted_already(tmp_path: Path):
+    db = tmp_path / "counted.db"
+    upgrade(f"sqlite:///{db}")
+    ctx = open_context(
+        make_config(
+            tmp_path,
+            f"sqlite:///{db}",
+            TOUSU__DASHBOARD__FRESH_BELOW_MS="0",  # every count is reused, however quick
+            TOUSU__DASHBOARD__CACHE_SECONDS="15",
+        )
+    )
+    try:
+        assert not dashboard.counted(ctx, now=NOON)
+        dashboard.figures(ctx, now=NOON)
+        assert dashboard.counted(ctx, now=NOON + timedelta(seconds=14))
+        assert not dashboard.counted(ctx, now=NOON + timedelta(seconds=15))  # stale: recount
+        assert not dashboard.counted(ctx, now=NOON, branch="beijing")  # another branch's
+    finally:
+        ctx.close()
 
 
 def test_sqlite_keeps_the_configured_page_cache(tmp_path: Path):

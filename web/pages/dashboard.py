@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from services.reporting import charts, dashboard
 from states import lifecycle as lc
@@ -83,12 +84,30 @@ def _charts(
     ]
 
 
+async def _drawn(request: Request, user: dict[str, Any], branch: str | None, name: str) -> Any:
+    """The page (or its fragment) on the event loop when its figures are counted already and
+    the user may see them: nothing to read, nothing to write. Otherwise in a worker thread:
+    counting a million complaints, or recording a refusal, must not stall everyone else."""
+    from web.deps import now as request_now
+
+    def draw() -> HTMLResponse:
+        return render(request, name, _context(request, user, branch), user=user)
+
+    allowed = lc.Role(user["role"]) in dashboard.DASHBOARD_ROLES
+    ctx = ctx_of(request)
+    if allowed and dashboard.counted(ctx, now=request_now(), branch=branch or None):
+        return draw()
+    return await run_in_threadpool(draw)
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard_page(request: Request, user: User, branch: Branch = None) -> HTMLResponse:
-    return render(request, "dashboard.html", _context(request, user, branch), user=user)
+async def dashboard_page(request: Request, user: User, branch: Branch = None) -> HTMLResponse:
+    page: HTMLResponse = await _drawn(request, user, branch, "dashboard.html")
+    return page
 
 
 @router.get("/dashboard/figures", response_class=HTMLResponse)
-def dashboard_figures(request: Request, user: User, branch: Branch = None) -> HTMLResponse:
+async def dashboard_figures(request: Request, user: User, branch: Branch = None) -> HTMLResponse:
     """The figures alone, for the page to refresh itself."""
-    return render(request, "pages/_figures.html", _context(request, user, branch), user=user)
+    page: HTMLResponse = await _drawn(request, user, branch, "pages/_figures.html")
+    return page
