@@ -94,34 +94,75 @@ def read_only(engine: Engine, *, snapshot: bool = True) -> Iterator[Connection]:
             proxied.info.pop(_READ_ONLY, None)
 
 
-@lru_cache(maxsize=64)
-def _compiled(statement: Any, dialect: Any) -> Any:
-    return statement.compile(dialect=dialect)
+@lru_cache(maxsize=1024)
+def _compiled(statement: Any, dialect: Any) -> tuple[str, Any]:
+    """The SQL of a statement built once, and its compiled form (for its parameters); an
+    `IN` of fixed values is written out (no expansion at execution)."""
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    return str(compiled), compiled
 
 
-def first_row(engine: Engine, statement: Any, params: dict[str, Any]) -> dict[str, Any] | None:
-    """The first row of a one-statement read, as {column: raw value}, or None: `statement`
-    (built once by the caller) is compiled once per dialect and run on a pooled DB-API
-    connection, without SQLAlchemy's per-execution machinery (connection wrapper, result
-    metadata, row objects), about half of the cost of the read every page makes for its
-    session. Values come as the driver gives them (no column types applied): text times on
-    SQLite (`storage.timeutil.from_db` reads both), 0/1 booleans."""
-    compiled = _compiled(statement, engine.dialect)
-    bound = compiled.construct_params(params)
-    args: Any = (
-        tuple(bound[name] for name in compiled.positiontup) if compiled.positional else bound
-    )
+class RawReads:
+    """Reads on one pooled DB-API connection (`raw_reads`): statements built once by the
+    caller, compiled once per dialect, run without SQLAlchemy's per-execution machinery
+    (connection wrapper, result metadata, row objects), which cost as much as the reads
+    themselves on the pages every handler opens. Values come as the driver gives them, as
+    from the untyped `table()`/`SELECT *` statements these are: text times on SQLite
+    (`storage.timeutil.from_db` reads both), 0/1 booleans."""
+
+    def __init__(self, cursor: Any, dialect: Any) -> None:
+        self._cursor = cursor
+        self._dialect = dialect
+
+    def rows(
+        self, statement: Any, params: dict[str, Any] | None = None
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """(column names, rows as tuples)."""
+        sql, compiled = _compiled(statement, self._dialect)
+        bound = compiled.construct_params(params or {})
+        args: Any = (
+            tuple(bound[name] for name in compiled.positiontup) if compiled.positional else bound
+        )
+        self._cursor.execute(sql, args)
+        found = self._cursor.fetchall()
+        names = tuple(d[0] for d in self._cursor.description or ())
+        return names, [tuple(r) for r in found]
+
+    def all(self, statement: Any, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        names, found = self.rows(statement, params)
+        return [dict(zip(names, r, strict=True)) for r in found]
+
+    def first(self, statement: Any, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        names, found = self.rows(statement, params)
+        return dict(zip(names, found[0], strict=True)) if found else None
+
+
+@contextmanager
+def raw_reads(engine: Engine, *, snapshot: bool = True) -> Iterator[RawReads]:
+    """`RawReads` on one pooled connection; with `snapshot` the statements read one state of
+    the database on SQLite (a deferred BEGIN, rolled back after; PostgreSQL reads as
+    `read_only` does, each statement at READ COMMITTED)."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        # SQLite connections are in autocommit (`make_engine`): a snapshot is ours to open.
+        own = snapshot and engine.dialect.name == "sqlite"
         try:
-            cursor.execute(str(compiled), args)
-            row = cursor.fetchone()
-            names = [d[0] for d in cursor.description] if row is not None else []
+            if own:
+                cursor.execute("BEGIN")
+            yield RawReads(cursor, engine.dialect)
         finally:
+            if own:
+                cursor.execute("ROLLBACK")
             cursor.close()
     finally:
-        # Back to the pool: on PostgreSQL the pool rolls back the transaction the read
-        # opened; on SQLite (autocommit, storage/db.py `make_engine`) none was opened.
+        # Back to the pool: on PostgreSQL the pool rolls back the transaction the reads
+        # opened; on SQLite none is left open.
         raw.close()
-    return None if row is None else dict(zip(names, row, strict=True))
+
+
+def first_row(engine: Engine, statement: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The first row of a one-statement read as {column: raw value}, or None (`RawReads`):
+    the read every page makes for its session."""
+    with raw_reads(engine, snapshot=False) as reads:
+        return reads.first(statement, params)

@@ -11,6 +11,7 @@ SQLModel classes costs about 30 ms per process, a quarter of the start-up budget
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
@@ -20,7 +21,7 @@ from sqlalchemy import bindparam, column, literal_column, select, table
 from sqlalchemy.engine import Connection
 
 from services.context import Context
-from storage.db import read_only
+from storage.db import raw_reads, read_only
 from storage.timeutil import from_db
 
 
@@ -179,35 +180,65 @@ def _case_light(conn: Any, number: str) -> dict[str, Any]:
 
 
 def complaint_light(ctx: Context, number: str, *, masked: bool = False) -> dict[str, Any]:
-    """What `get_complaint` returns, read without the SQLModel tables; `masked`: the events'
-    reasons and details with phone and ID numbers masked (`masked_event`)."""
-    with read_only(ctx.engine) as conn:
-        case = _case_light(conn, number)
-        deadlines = _of_case(conn, "deadline", case["id"], "due_at")
-        found = conn.execute(_of_case_statement("event", "seq"), {"case_id": case["id"]})
-        keys, events = tuple(found.keys()), found.all()
+    """What `get_complaint` returns, read without the SQLModel tables (storage/db.py
+    `raw_reads`, one snapshot); `masked`: the events' reasons and details with phone and ID
+    numbers masked (`masked_event`)."""
+    from states.errors import NotFound
+
+    with raw_reads(ctx.engine) as reads:
+        found = reads.first(_one_statement("complaint", "number"), {"value": number})
+        if found is None:
+            raise NotFound(f"投诉 {number} 不存在")
+        case = typed_row(found)
+        of_case = {"case_id": case["id"]}
+        deadlines = reads.all(_of_case_statement("deadline", "due_at"), of_case)
+        keys, events = reads.rows(_of_case_statement("event", "seq"), of_case)
         parties = {
-            key: _one(conn, "party", "id", case[f"{key}_id"])
+            key: _typed_or_none(
+                reads.first(_one_statement("party", "id"), {"value": case[f"{key}_id"]})
+            )
             for key in ("complainant", "agent")
             if case[f"{key}_id"]
         }
         institution = (
-            _one(conn, "institution", "id", case["institution_id"])
+            reads.first(_one_statement("institution", "id"), {"value": case["institution_id"]})
             if case["institution_id"]
             else None
         )
         # The 舆情 plan's tasks (storage/public_opinion.py), read only for a case that has them.
-        opinion = _of_case(conn, "opinion_task", case["id"], "id") if case["media_involved"] else []
+        opinion = (
+            reads.all(_of_case_statement("opinion_task", "id"), of_case)
+            if case["media_involved"]
+            else []
+        )
     return {
         "case": case,
         "deadlines": [deadline_view(typed_row(d)) for d in deadlines],
         "events": [
-            dict(masked_event(keys, tuple(e))) if masked else typed_row(e._mapping) for e in events
+            dict(masked_event(keys, _hashable(e)))
+            if masked
+            else typed_row(dict(zip(keys, e, strict=True)))
+            for e in events
         ],
         "_parties": parties,
         "institution": institution["name"] if institution else None,
         "opinion_tasks": [typed_row(t) for t in opinion],
     }
+
+
+def _hashable(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row as a key: JSON the driver decoded (PostgreSQL's) as its text, which `typed_row`
+    decodes again."""
+    if not any(isinstance(v, dict | list) for v in row):
+        return row
+    return tuple(
+        json.dumps(v, ensure_ascii=False, sort_keys=True) if isinstance(v, dict | list) else v
+        for v in row
+    )
+
+
+def _typed_or_none(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if row is None else typed_row(row)
 
 
 @lru_cache(maxsize=65536)  # as many as web/pages/case.py keeps timeline items
@@ -369,9 +400,9 @@ def queue(
     query = _queue_query(
         filters, actor["username"], actor["role"], actor.get("branch"), actor.get("team")
     )
-    with read_only(ctx.engine, snapshot=False) as conn:
-        items = queue_items(conn.execute(query))
-    return {"scope": scope, "items": items, "limit": limit}
+    with raw_reads(ctx.engine, snapshot=False) as reads:
+        keys, rows = reads.rows(query)
+    return {"scope": scope, "items": queue_items(keys, rows), "limit": limit}
 
 
 def _queue_filters(
@@ -543,15 +574,15 @@ _QUEUE_MESSAGE = table(
 _MESSAGE_FAILED = {"sms": "短信发送失败", "email": "邮件发送失败"}
 
 
-def queue_items(result: Any) -> list[dict[str, Any]]:
-    """The rows of a `queue_statement` result as queue items (`queue_item`), each a new dict.
+def queue_items(keys: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The rows of a `queue_statement` (its column names and value tuples) as queue items
+    (`queue_item`), each a new dict.
 
     A queue is read again and again with most of its rows unchanged: an item is built once
     per distinct row (its values are the key, so a changed row is a new item, never a stale
     one) and copied out."""
-    keys = tuple(result.keys())
     out = []
-    for row in result:
+    for row in rows:
         item = dict(_queue_item(keys, tuple(row)))
         item["message_failures"] = list(item["message_failures"])
         out.append(item)

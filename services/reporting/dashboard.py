@@ -332,5 +332,6 @@ def cases(
         .subquery("top")
     )
     with read_only(ctx.engine) as conn:
-        items = queue_items(conn.execute(queue_statement(top)))
+        found = conn.execute(queue_statement(top))
+        items = queue_items(tuple(found.keys()), [tuple(r) for r in found])
     return {"scope": "all", "items": items, "limit": limit}

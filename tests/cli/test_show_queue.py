@@ -196,9 +196,13 @@ def test_queue_filters_with_bad_values_are_bad_input(
     assert result.exit_code == 2 and flag in result.stderr
 
 
-def test_the_light_read_path_returns_what_the_tables_return(ctx: Context) -> None:
+def test_the_light_read_path_returns_what_the_tables_return(any_ctx: Context) -> None:
+    """On SQLite and PostgreSQL: the raw reads (storage/db.py `raw_reads`) of the case page,
+    the queue and the session give what the SQLModel tables give."""
     from services.lifecycle import queries
     from services.lifecycle.registration import Person as P
+
+    ctx = any_ctx
 
     number = accepted(
         ctx,
@@ -221,6 +225,20 @@ def test_the_light_read_path_returns_what_the_tables_return(ctx: Context) -> Non
     from services.users import get_user
 
     assert queries.actor(ctx, "liaison") == get_user(ctx, "liaison")
+    owner = heavy["case"]["owner"]
+    view = queries.complaint_view(ctx, number, actor=queries.actor(ctx, owner))
+    assert view["case"]["state"] == heavy["case"]["state"] and view["masked"]
+    assert [e["id"] for e in view["events"]] == [e["id"] for e in heavy["events"]]
+    assert view["parties"]["complainant"]["phone"] != "13800138000"  # masked
+    (item,) = [
+        i
+        for i in queries.queue(ctx, actor=queries.actor(ctx, owner))["items"]
+        if i["number"] == number
+    ]
+    running = [d for d in heavy["deadlines"] if d["status"] == "running"]
+    nearest = min(running, key=lambda d: (d["due"], d["name"]))
+    assert (item["nearest_due"], item["nearest_deadline"]) == (nearest["due"], nearest["name"])
+    assert item["received_at"] == heavy["case"]["received_at"] and item["message_failures"] == []
 
 
 def test_show_and_queue_import_neither_the_tables_nor_heavy_libraries(
