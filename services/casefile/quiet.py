@@ -9,7 +9,8 @@ tables. The threshold is `[contact] quiet_days`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import column, func, select, table
@@ -62,7 +63,14 @@ def quiet_days(
         since = last.get(item["id"]) or from_db(item["received_at"])
         if since is None:
             continue
-        days = (today - since.astimezone(ctx.tz).date()).days
+        days = (today - _local_day(since, ctx.tz)).days
         if days >= least:
             out[item["id"]] = days
     return out
+
+
+@lru_cache(maxsize=65536)
+def _local_day(at: datetime, tz: Any) -> date:
+    """The local date of an instant (a queue asks again for the same receipts and contacts
+    on every view)."""
+    return at.astimezone(tz).date()

@@ -174,6 +174,9 @@ def _queue_page(request: Request, user: dict[str, Any], q: QueueQuery) -> HTMLRe
         "queue.html",
         {
             "rows": rows,
+            # One string for the table's body: each row is escaped already (`_row_html`), and
+            # letting the template output fifty Markup objects copied each of them again.
+            "rows_html": Markup("\n".join(r["html"] for r in rows)),
             "title": title,
             "scope": scope,
             "filters": filters,
