@@ -246,8 +246,8 @@ def masked_event(keys: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, An
     """One event row, typed, its reason and details with phone and ID numbers masked
     (services/privacy.py). Events are only ever appended and the key is the whole row, so
     an event is masked once per process however often its case is shown; callers copy the
-    dict and change nothing in it. Only masked events are kept: a revealed view is never
-    held in memory."""
+    dict and change nothing in it. The key is the row as stored (the event log is not
+    encrypted, so it holds nothing the database does not); no revealed view is kept."""
     from services import privacy
 
     event = typed_row(dict(zip(keys, values, strict=True)))
