@@ -189,6 +189,12 @@ def test_a_masked_timeline_and_a_revealed_one_are_kept_apart(client, web_ctx, no
     assert "客户来电 13912345678 更正金额" in revealed
     again = client.get(f"/cases/{number}").text
     assert "13912345678" not in again  # the revealed item is not the masked one
+    from web.pages.case import _event_item
+
+    # Nothing of the revealed view was kept: the same reveal draws its items again.
+    before = _event_item.cache_info().currsize
+    client.post(f"/cases/{number}/reveal", data={"csrf_token": csrf(again)})
+    assert _event_item.cache_info().currsize == before
     assert again.count('data-action="update_facts"') == 1
 
 

@@ -204,7 +204,7 @@ def _page(
             "may_reveal": user["role"] in {r.value for r in lc.PII_ROLES},
             "warning_labels": {lv.code: lv.label for lv in ctx.config.escalation},
             "evidence_kinds": EVIDENCE_KINDS,
-            "timeline": _timeline(ctx, view["events"]),
+            "timeline": _timeline(ctx, view["events"], masked=view["masked"]),
         },
         user=user,
         status=status,
@@ -216,10 +216,12 @@ def _page(
 EVENTS_KEPT = 65536
 
 
-def _timeline(ctx: Any, events: list[dict[str, Any]]) -> list[Markup]:
-    """The timeline's items, each drawn once per process (`_event_item`)."""
+def _timeline(ctx: Any, events: list[dict[str, Any]], *, masked: bool) -> list[Markup]:
+    """The timeline's items, a masked one drawn once per process (`_event_item`); a revealed
+    view's are drawn for it alone and not kept."""
+    draw = _event_item if masked else _event_item.__wrapped__
     return [
-        _event_item(
+        draw(
             ctx.tz,
             e["id"],
             e["at"],
