@@ -65,29 +65,19 @@ def make_engine(url: str, *, sqlite_cache_mib: int = 64, **kwargs: Any) -> Engin
 _READ_ONLY = "tousu_read_only"
 
 
-_ONE_STATEMENT = "one statement"
-
-
 def _sqlite_begin(dbapi_conn: Any) -> None:
     """Straight to the driver: the write lock is taken before the first read, unless the
-    connection was opened with `read_only()` (queries never write); for a single statement
-    (`read_only(snapshot=False)`) no transaction at all: SQLite reads one statement in a
-    snapshot of its own."""
-    read_only = dbapi_conn.info.get(_READ_ONLY)
-    if read_only == _ONE_STATEMENT:
-        return
-    dbapi_conn.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    connection was opened with `read_only()` (queries never write)."""
+    mode = "BEGIN" if dbapi_conn.info.get(_READ_ONLY) else "BEGIN IMMEDIATE"
+    dbapi_conn.driver_connection.execute(mode)
 
 
 @contextmanager
-def read_only(engine: Engine, *, snapshot: bool = True) -> Iterator[Connection]:
-    """A connection for reads: on SQLite it does not take the write lock. `snapshot=False`
-    for a block that runs one statement: on SQLite it sends no BEGIN (and no ROLLBACK) of
-    its own, a round trip to the driver each that the hottest reads (a page's session, the
-    work queue) were paying; several statements need the snapshot to agree with each other."""
+def read_only(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads: on SQLite it does not take the write lock."""
     with engine.connect() as conn:
         proxied = conn.connection  # the pooled DB-API connection, flagged while we hold it
-        proxied.info[_READ_ONLY] = True if snapshot else _ONE_STATEMENT
+        proxied.info[_READ_ONLY] = True
         try:
             yield conn
         finally:

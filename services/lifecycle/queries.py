@@ -259,12 +259,12 @@ def masked_event(keys: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, An
 
 @lru_cache(maxsize=4096)
 def _masked_party(vault: Any, row: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """A party row (encrypted fields) decrypted and masked, once per process for the same
-    ciphertexts: the key holds only ciphertexts and the value only the masked fields, so
-    nothing personal is kept in memory. Callers copy the dict."""
+    """A party row (encrypted fields; none: a missing row) decrypted and masked, once per
+    process for the same ciphertexts: the key holds only ciphertexts and keyed hashes, the
+    value only masked fields, so no personal data is kept in clear. Callers copy the dict."""
     from services import privacy
 
-    return privacy.mask_party(_decrypt_with(vault, dict(row)))
+    return privacy.mask_party(_decrypt_with(vault, dict(row) if row else None))
 
 
 def complaint_view(
@@ -299,11 +299,10 @@ def complaint_view(
     view = complaint_light(ctx, number, masked=not reveal)
     parties = {}
     for key, row in view.pop("_parties").items():
-        if reveal or row is None:
-            party = _decrypt(ctx, row)
-            parties[key] = party if reveal else privacy.mask_party(party)
+        if reveal:
+            parties[key] = _decrypt(ctx, row)
         else:
-            parties[key] = dict(_masked_party(ctx.vault, tuple(sorted(row.items()))))
+            parties[key] = dict(_masked_party(ctx.vault, tuple(sorted((row or {}).items()))))
     view["parties"] = parties
     if not reveal:  # phone and ID numbers typed into free text are masked like the parties'
         case = view["case"]

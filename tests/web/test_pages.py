@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
+import httpx
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
@@ -73,6 +74,19 @@ def queue_rows(page_text: str) -> list[tuple[str, str]]:
 def state_of(ctx: Context, number: str) -> tuple[str, int]:
     case = get_complaint(ctx, number)["case"]
     return case["state"], case["version"]
+
+
+def post_form(
+    client: TestClient, ctx: Context, number: str, trigger: str, page: str, **fields: str
+) -> httpx.Response:
+    """An action's form posted as the case page `page` sends it: with its CSRF token and
+    the version the case has now."""
+    _, version = state_of(ctx, number)
+    return client.post(
+        f"/cases/{number}/actions/{trigger}",
+        data={"csrf_token": csrf(page), "expected_version": str(version), **fields},
+        follow_redirects=False,
+    )
 
 
 @pytest.fixture
@@ -292,11 +306,7 @@ def test_an_action_through_its_form_changes_the_case_and_the_timeline(client, we
     number = accepted(web_ctx, now - timedelta(hours=5), complainant=someone())
     page = as_user(client, "liaison").get(f"/cases/{number}").text
     _, version = state_of(web_ctx, number)
-    done = client.post(
-        f"/cases/{number}/actions/investigate",
-        data={"csrf_token": csrf(page), "expected_version": str(version), "note": "调取病历"},
-        follow_redirects=False,
-    )
+    done = post_form(client, web_ctx, number, "investigate", page, note="调取病历")
     assert done.status_code == 303 and done.headers["location"].startswith(f"/cases/{number}")
     assert state_of(web_ctx, number) == ("investigating", version + 1)
     after = client.get(done.headers["location"]).text

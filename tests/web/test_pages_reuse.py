@@ -3,7 +3,7 @@ must: the user datalist (web/pages/users.py), the blank action forms, the queue'
 timeline's items (drawn once per distinct row: a changed case shows changed), masked events and
 parties (services/lifecycle/queries.py), the dashboard counted at start-up
 (services/reporting/dashboard.py), SQLite's page cache per connection (`[database]
-sqlite_cache_mib`) and one-statement reads without a transaction (storage/db.py)."""
+sqlite_cache_mib`) and one-statement raw reads without a transaction (storage/db.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import text
+from sqlalchemy import func, select, table
 
 from config import ConfigError
 from services import users
@@ -20,11 +20,11 @@ from services.context import Context, open_context
 from services.lifecycle import actions as a
 from services.reporting import dashboard
 from states import lifecycle as lc
-from storage.db import read_only
+from storage.db import raw_reads, read_only
 from storage.migrate import upgrade
 from tests.conftest import make_config
 from tests.factories import accepted
-from tests.web.test_pages import as_user, client, csrf, someone, state_of, web_ctx
+from tests.web.test_pages import as_user, client, csrf, post_form, someone, web_ctx
 from web.app import templates
 from web.pages import users as page_users
 from web.pages.case import _blank_form, _blank_inputs
@@ -171,17 +171,8 @@ def test_a_queue_row_drawn_before_shows_the_cases_change(client, web_ctx, now):
 def test_a_masked_timeline_and_a_revealed_one_are_kept_apart(client, web_ctx, now):
     number = accepted(web_ctx, now - timedelta(hours=5), complainant=someone())
     page = as_user(client, "liaison").get(f"/cases/{number}").text
-    _, version = state_of(web_ctx, number)
-    done = client.post(
-        f"/cases/{number}/actions/update_facts",
-        data={
-            "csrf_token": csrf(page),
-            "expected_version": str(version),
-            "reason": "客户来电 13912345678 更正金额",
-            "amount": "1200",
-        },
-        follow_redirects=False,
-    )
+    reason = "客户来电 13912345678 更正金额"
+    done = post_form(client, web_ctx, number, "update_facts", page, reason=reason, amount="1200")
     assert done.status_code == 303, done.text
     masked = client.get(f"/cases/{number}").text
     assert "客户来电" in masked and "13912345678" not in masked
@@ -212,9 +203,10 @@ def test_bad_queue_parameters_are_a_400_page_naming_them_in_chinese(client, web_
 
 
 def test_a_one_statement_read_opens_no_transaction_and_a_snapshot_read_does(ctx: Context):
-    with read_only(ctx.engine, snapshot=False) as conn:
-        assert conn.execute(text("SELECT count(*) FROM complaint")).scalar() is not None
-        assert not conn.connection.driver_connection.in_transaction
-    with read_only(ctx.engine) as conn:
-        conn.execute(text("SELECT count(*) FROM complaint")).scalar()
-        assert conn.connection.driver_connection.in_transaction
+    statement = select(func.count()).select_from(table("complaint"))
+    with raw_reads(ctx.engine, snapshot=False) as reads:
+        assert reads.first(statement) is not None
+        assert not reads._cursor.connection.in_transaction
+    with raw_reads(ctx.engine) as reads:
+        reads.first(statement)
+        assert reads._cursor.connection.in_transaction

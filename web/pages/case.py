@@ -32,6 +32,8 @@ from web.pages.common import (
     check_csrf,
     ctx_of,
     fmt_time,
+    kept,
+    macro,
     page_user,
     render,
     role_label,
@@ -121,11 +123,8 @@ def _blank_form(ctx: Any, trigger: str) -> tuple[Markup, ...]:
     """An action's untouched form (web/templates/pages/_action_form.html) drawn once per
     process, cut where the case's number, the session's CSRF token and the case's version
     go (in that order): the page fills them in instead of drawing every form again."""
-    key = f"blank_form {trigger}"
-    parts: tuple[Markup, ...] | None = ctx.memo.get(key)
-    if parts is None:
-        from web.app import templates
 
+    def draw() -> tuple[Markup, ...]:
         act = lc.ACTIONS_BY_TRIGGER[trigger]
         form = {
             "trigger": trigger,
@@ -136,32 +135,27 @@ def _blank_form(ctx: Any, trigger: str) -> tuple[Markup, ...]:
             "open": False,
             "at": None,
         }
-        draw = getattr(templates.env.get_template("pages/_action_form.html").module, "action_form")  # noqa: B009 - a macro of the template, unknown to mypy
-        drawn = str(draw(form, *_BLANKS))
+        drawn = str(macro("pages/_action_form.html", "action_form")(form, *_BLANKS))
         cut = []
         for blank in _BLANKS:
             before, found, drawn = drawn.partition(blank)
             if not found or blank in drawn:  # each value exactly once, in this order
                 raise RuntimeError(f"{trigger}: the form must hold {blank!r} once")
             cut.append(Markup(before))
-        parts = ctx.memo[key] = (*cut, Markup(drawn))
-    return parts
+        return (*cut, Markup(drawn))
+
+    return kept(ctx, "blank_forms", trigger, draw, limit=len(lc.ACTIONS_BY_TRIGGER))
 
 
 def _blank_inputs(ctx: Any, trigger: str) -> Markup:
     """The inputs of an action's form before anything is typed, drawn once per process: they
     follow from the action's declared fields and the taxonomy alone (web/pages/forms.py)."""
-    key = f"blank_inputs {trigger}"
-    drawn: Markup | None = ctx.memo.get(key)
-    if drawn is None:
-        from web.app import templates
 
-        act = lc.ACTIONS_BY_TRIGGER[trigger]
-        items = forms.inputs(act.fields, ctx.config.taxonomy)
-        draw = getattr(templates.env.get_template("pages/_inputs.html").module, "draw")  # noqa: B009 - a macro of the template, unknown to mypy
-        drawn = Markup(draw(items, trigger))
-        ctx.memo[key] = drawn
-    return drawn
+    def draw() -> Markup:
+        items = forms.inputs(lc.ACTIONS_BY_TRIGGER[trigger].fields, ctx.config.taxonomy)
+        return Markup(macro("pages/_inputs.html", "draw")(items, trigger))
+
+    return kept(ctx, "blank_inputs", trigger, draw, limit=len(lc.ACTIONS_BY_TRIGGER))
 
 
 def _page(

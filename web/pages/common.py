@@ -1,15 +1,16 @@
 """What every page shares: who is logged in (web/auth.py), CSRF on forms, rendering with the
-application's templates, refusals audited, and the Chinese formatting of times and deadlines
-(the work queue's colours: red overdue, yellow due today, as `tousu queue` prints them).
+application's templates (and pieces drawn once and kept, `kept`), refusals audited, and the
+Chinese formatting of times and deadlines (the work queue's colours: red overdue, yellow due
+today, as `tousu queue` prints them).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -18,6 +19,8 @@ from services.context import Context
 from states import lifecycle as lc
 from states.errors import Forbidden
 from storage.timeutil import local
+
+T = TypeVar("T")
 
 DEADLINE_STATUS = {"running": "计时中", "paused": "暂停", "met": "已完成", "stopped": "已停止"}
 
@@ -132,6 +135,27 @@ def _install(env: Any) -> None:
         fmt_time=fmt_time,
         fmt_due=fmt_due,
     )
+
+
+def macro(template: str, name: str) -> Callable[..., Any]:
+    """A macro of one of web/templates, to draw a piece of a page from Python (`kept`)."""
+    from web.app import templates
+
+    found: Callable[..., Any] = getattr(templates.env.get_template(template).module, name)
+    return found
+
+
+def kept(ctx: Context, kind: str, key: Hashable, draw: Callable[[], T], *, limit: int) -> T:
+    """`draw()` for `key`, drawn once per process and kept in `ctx.memo[kind]`: the key must
+    hold every value the piece shows, so that a change draws it again and nothing is stale.
+    At most `limit` pieces of a kind are kept; past that they are drawn afresh."""
+    drawn: dict[Hashable, T] = ctx.memo.setdefault(kind, {})
+    if key in drawn:
+        return drawn[key]
+    if len(drawn) >= limit:
+        drawn.clear()
+    piece = drawn[key] = draw()
+    return piece
 
 
 def render(

@@ -26,6 +26,8 @@ from web.pages.common import (
     audited,
     ctx_of,
     fmt_due,
+    kept,
+    macro,
     page_user,
     render,
     require,
@@ -197,16 +199,10 @@ def _filter_form(ctx: Any, filters: dict[str, Any], supervising: bool, scope: st
     """The filter form (web/templates/pages/_queue_filters.html), drawn once per distinct set
     of filters: its option lists (every branch, category, state) were a fifth of the page."""
     key = (supervising, scope, *(tuple(v) if isinstance(v, list) else v for v in filters.values()))
-    drawn: dict[Any, Markup] = ctx.memo.setdefault("queue_filter_forms", {})
-    form = drawn.get(key)
-    if form is None:
-        from web.app import templates
 
-        draw = getattr(templates.env.get_template("pages/_queue_filters.html").module, "draw")  # noqa: B009 - a macro of the template, unknown to mypy
-        if len(drawn) >= FORMS_KEPT:
-            drawn.clear()
-        form = drawn[key] = Markup(
-            draw(
+    def draw() -> Markup:
+        return Markup(
+            macro("pages/_queue_filters.html", "draw")(
                 filters,
                 supervising,
                 scope,
@@ -216,7 +212,8 @@ def _filter_form(ctx: Any, filters: dict[str, Any], supervising: bool, scope: st
                 lc.PRIORITIES,
             )
         )
-    return form
+
+    return kept(ctx, "queue_filter_forms", key, draw, limit=FORMS_KEPT)
 
 
 def _drawn_row(row: dict[str, Any], ctx: Any) -> Markup:
@@ -236,13 +233,7 @@ def _drawn_row(row: dict[str, Any], ctx: Any) -> Markup:
         row["days_without_contact"],
         tuple(row["message_failures"]),
     )
-    drawn: dict[Any, Markup] = ctx.memo.setdefault("queue_rows", {})
-    html = drawn.get(key)
-    if html is None:
-        if len(drawn) >= ROWS_KEPT:
-            drawn.clear()
-        html = drawn[key] = _row_html(row, ctx)
-    return html
+    return kept(ctx, "queue_rows", key, lambda: _row_html(row, ctx), limit=ROWS_KEPT)
 
 
 def _row_html(row: dict[str, Any], ctx: Any) -> Markup:
