@@ -130,9 +130,9 @@ def _robot_yaml(**extra: str) -> str:
 
 
 def _robot_settings(per_window: int = 18, window: float = 60.0, **over: Any) -> Any:
-    limits = ServiceLimits(rate=0, cto=1.0, rto=2.0, per_window=per_window, window=window)
+    limits = ServiceLimits(rate=0, cto=5.0, rto=5.0, per_window=per_window, window=window)
     return settings(
-        services={"default": ServiceLimits(rate=0, cto=1.0, rto=1.0), "wecombot": limits}, **over
+        services={"default": ServiceLimits(rate=0, cto=5.0, rto=5.0), "wecombot": limits}, **over
     )
 
 

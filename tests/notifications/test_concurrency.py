@@ -16,13 +16,14 @@ def test_two_dispatchers_running_at_once_send_each_alert_exactly_once(
 ) -> None:
     for i in range(60):
         alert(any_ctx, f"c{i}:race", audience="supervisors")
-    r = routing(
-        f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: supervisors\n"
-        f"  - {smtp.url(to='b@example.com')}:\n      - tag: supervisors\n"
-    )
     # Timeouts long enough that a loaded CI machine does not turn a slow loopback answer
     # into a failed attempt; one that fails anyway is retried below, at later instants.
     s = settings(batch=25, services={"default": ServiceLimits(rate=0, cto=15.0, rto=15.0)})
+    r = routing(
+        f"version: 1\nurls:\n  - {smtp.url()}:\n      - tag: supervisors\n"
+        f"  - {smtp.url(to='b@example.com')}:\n      - tag: supervisors\n",
+        s,
+    )
     sent: list[int] = []
 
     def run() -> None:

@@ -14,7 +14,7 @@ from services.context import Context
 from storage.models import Outbox
 from storage.notifications import DeliveryAttempt
 from storage.schema import table_of
-from tests.notifications.conftest import SMTP, WORKING, WeCom, alert, routing, settings
+from tests.notifications.conftest import SILENT, SMTP, WORKING, WeCom, alert, routing, settings
 
 pytestmark = pytest.mark.clock  # quiet hours, retries and leases against the suite's clock
 
@@ -179,7 +179,8 @@ urls:
     alert(ctx, "c1:silent", audience="supervisors")
     alert(ctx, "c2:silent", audience="supervisors")
     t0 = time.perf_counter()
-    report = dispatch(ctx, now=WORKING, routing=routing(yaml), settings=settings())
+    s = settings(services=SILENT)
+    report = dispatch(ctx, now=WORKING, routing=routing(yaml, s), settings=s)
     elapsed = time.perf_counter() - t0
     # Two channels in parallel, each fails once (cto/rto = 1 s) and holds its second alert.
     assert report.failed == 2 and report.held == 2 and report.sent == 0

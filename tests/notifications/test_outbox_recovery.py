@@ -17,7 +17,7 @@ from services.context import Context
 from storage.models import Outbox
 from storage.notifications import DeliveryAttempt, NotifyDelivery
 from storage.schema import table_of
-from tests.notifications.conftest import SMTP, WORKING, WeCom, alert, routing, settings
+from tests.notifications.conftest import SILENT, SMTP, WORKING, WeCom, alert, routing, settings
 
 pytestmark = pytest.mark.clock
 
@@ -157,9 +157,10 @@ def test_a_robot_request_that_timed_out_is_retried_visibly_as_possibly_delivered
     saved = NotifyWeComBot.notify_url
     NotifyWeComBot.notify_url = f"http://127.0.0.1:{silent_server}/send?key={{key}}"
     try:
-        r = routing("version: 1\nurls:\n  - wecombot://robotkey123:\n      - tag: supervisors\n")
+        s = settings(services=SILENT)
+        yaml = "version: 1\nurls:\n  - wecombot://robotkey123:\n      - tag: supervisors\n"
         alert(ctx, "c1:hung", audience="supervisors")
-        report = dispatch(ctx, now=WORKING, routing=r, settings=settings())
+        report = dispatch(ctx, now=WORKING, routing=routing(yaml, s), settings=s)
     finally:
         NotifyWeComBot.notify_url = saved
     assert report.failed == 1
