@@ -71,18 +71,20 @@ class Complaint(SQLModel, table=True):
     __table_args__ = (
         Index("ix_complaint_complainant_received", "complainant_hash", "received_at"),
         Index("ix_complaint_policy_received", "policy_no", "received_at"),
-        Index("ix_complaint_owner_state", "owner", "state"),
-        Index("ix_complaint_branch_state", "branch", "state"),
+        # 0023: a queue (mine, a branch's) nearest running deadline first, from the index
+        Index("ix_complaint_owner_state_due", "owner", "state", "next_due_at"),
+        Index("ix_complaint_branch_state_due", "branch", "state", "next_due_at"),
         Index("ix_complaint_received_at", "received_at"),  # 0007: report periods
         Index("ix_complaint_complainant_id", "complainant_id"),  # 0012: repeats by identifier
-        # 0022: by state, and open ones by escalation level (the dashboard) from the index
-        Index("ix_complaint_state_level", "state", "escalation_level"),
+        # 0022/0023: by state; open ones by escalation level, overdue and due today (the
+        # dashboard) from the index
+        Index("ix_complaint_state_level_due", "state", "escalation_level", "next_due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     number: str | None = Field(default=None, unique=True, max_length=32)
     external_ref: str | None = Field(default=None, unique=True, max_length=80)
-    state: str = Field(max_length=24)  # indexed with escalation_level (0022)
+    state: str = Field(max_length=24)  # indexed with escalation_level, next_due_at (0023)
     version: int = 1
     event_count: int = 0
     priority: str = Field(default="normal", max_length=8)
@@ -129,6 +131,9 @@ class Complaint(SQLModel, table=True):
     merged_into_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
     linked_to_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    # The nearest `due_at` of the complaint's running deadlines (NULL while none runs), kept
+    # by triggers on `deadline` (migrations/versions/0023_next_due.py); never written here.
+    next_due_at: datetime | None = None
 
 
 class Deadline(SQLModel, table=True):

@@ -68,6 +68,7 @@ class ComplaintRow(NewComplaintRow):
     escalation_level: int
     merged_into_id: int | None
     linked_to_id: int | None
+    next_due_at: datetime | None  # kept by the database (0023), never written by the services
 
 
 class ActorRow(TypedDict):

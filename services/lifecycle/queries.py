@@ -342,6 +342,7 @@ _QUEUE_COMPLAINT = table(
             "owner",
             "received_at",
             "escalation_level",
+            "next_due_at",
         )
     ),
 )
@@ -381,9 +382,10 @@ def queue(
 ) -> dict[str, Any]:
     """Open complaints in a work queue, nearest running deadline first.
 
-    The filters ride on the indexes (owner, state) / (branch, state) / (state); the nearest
-    deadline is a correlated lookup through deadline's (complaint_id, name) key, so the cost
-    follows the size of the queue, not of the table."""
+    The filters and the order ride on the indexes (owner, state, next_due_at) / (branch,
+    state, next_due_at) / (state, next_due_at): `complaint.next_due_at` is the nearest running
+    deadline, kept by the database (migrations/versions/0023_next_due.py), so the cost follows
+    the size of the queue, not of the table."""
     filters = _queue_filters(
         ctx,
         actor=actor,
@@ -464,23 +466,16 @@ def _queue_query(
 ) -> Any:
     """The queue's statement: its rows with their nearest running due time, nearest first.
 
-    The filters and the order are settled on the index alone (owner/branch/state with the
-    row id, joined to deadline's (complaint_id, status, due_at)): each deadline is probed
-    once, and only the `limit` rows shown are read from the wide complaint table."""
-    from sqlalchemy import and_, func, or_
+    The filters and the order are settled on an index alone (owner/branch/state with
+    `next_due_at` and the row id), and only the `limit` rows shown are read from the wide
+    complaint table."""
+    from sqlalchemy import or_
 
-    COMPLAINT, DEADLINE = _QUEUE_COMPLAINT, _QUEUE_DEADLINE
+    COMPLAINT = _QUEUE_COMPLAINT
     f = filters
-    soonest = func.min(DEADLINE.c.due_at).label("nearest_due")
-    chosen = (
-        select(COMPLAINT.c.id, soonest)
-        .select_from(
-            COMPLAINT.outerjoin(
-                DEADLINE,
-                and_(DEADLINE.c.complaint_id == COMPLAINT.c.id, DEADLINE.c.status == "running"),
-            )
-        )
-        .where(COMPLAINT.c.state.in_(f.states))
+    soonest = COMPLAINT.c.next_due_at
+    chosen = select(COMPLAINT.c.id, soonest.label("nearest_due")).where(
+        COMPLAINT.c.state.in_(f.states)
     )
     if f.scope == "mine" and f.handler in (None, username):
         mine = COMPLAINT.c.owner == username
@@ -503,10 +498,7 @@ def _queue_query(
     if f.category is not None:
         chosen = chosen.where(COMPLAINT.c.category == f.category)
     return queue_statement(
-        chosen.group_by(COMPLAINT.c.id)
-        .order_by(soonest.is_(None), soonest, COMPLAINT.c.id)
-        .limit(f.limit)
-        .subquery("top")
+        chosen.order_by(soonest.is_(None), soonest, COMPLAINT.c.id).limit(f.limit).subquery("top")
     )
 
 
