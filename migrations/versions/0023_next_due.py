@@ -13,7 +13,11 @@ Triggers on `deadline` keep it, in the transaction of every change: a deadline i
 deleted, or whose status, due time or complaint changes recomputes the minimum for its
 complaint(s). No code path writes the column (storage/records.py never names it), so no
 write, the bench's bulk loads and raw SQL included, can leave it stale. The upgrade fills it
-in for the complaints open now.
+in for the complaints open now. On PostgreSQL (READ COMMITTED) a trigger that waited for another
+transaction's lock on the complaint computes the minimum from its statement's snapshot; every
+service that changes a deadline also compare-and-swaps the complaint's version in the same
+transaction (storage/records.py `update_case`), so that waiting transaction fails with a
+conflict and its write is rolled back with it.
 
 Indexes: (owner, state, next_due_at) and (branch, state, next_due_at) replace (owner, state)
 and (branch, state), which they cover; (state, escalation_level, next_due_at) replaces 0022's
