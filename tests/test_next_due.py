@@ -8,10 +8,12 @@ ends a clock, and after a long seeded run of raw inserts, updates and deletes.""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from services.context import Context
 from services.lifecycle import actions as a
@@ -195,3 +197,65 @@ def test_changing_what_does_not_move_a_due_time_leaves_the_complaint_row_alone(
         )
     # Had the trigger fired, it would have put the nearest due time back.
     assert _kept(ctx, number) is None
+
+
+def test_on_postgresql_a_change_that_waited_for_the_complaint_sees_what_it_waited_for(
+    pg_ctx: Context,
+) -> None:
+    """READ COMMITTED: a statement that waits for another transaction's lock on the complaint
+    keeps the snapshot it began with; the trigger function locks the complaint first and
+    counts in a statement of its own, so its minimum includes what the other committed. No
+    version compare-and-swap here: the column does not rely on the services' own."""
+    ctx = pg_ctx
+    number = accepted(ctx, cst(2026, 3, 2, 9))
+    cid = _id(ctx, number)
+    with ctx.engine.connect() as conn:
+        names = (
+            conn.execute(
+                select(DEADLINE.c.name)
+                .where(DEADLINE.c.complaint_id == cid, DEADLINE.c.status == "running")
+                .order_by(DEADLINE.c.due_at)
+            )
+            .scalars()
+            .all()
+        )
+    assert len(names) >= 2
+    first, second = names[0], names[1]
+    earlier = datetime(2026, 3, 3, tzinfo=UTC)
+
+    def change(conn: Any, name: str, **values: Any) -> None:
+        conn.execute(
+            update(DEADLINE)
+            .where(DEADLINE.c.complaint_id == cid, DEADLINE.c.name == name)
+            .values(**values)
+        )
+
+    def waiting() -> None:
+        # The nearest one stops running, so the nearest would be `second` as it was before
+        # the other transaction moved it earlier still.
+        with ctx.engine.begin() as conn:
+            change(conn, first, status="met")
+
+    holder = ctx.engine.connect()
+    tx = holder.begin()
+    change(holder, second, due_at=earlier)
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    with ctx.engine.connect() as watch:  # until the other one waits for the complaint's lock
+        for _ in range(500):
+            waits = watch.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalar()
+            if waits:
+                break
+            time.sleep(0.01)
+    assert waits, "the second transaction never waited for the complaint"
+    tx.commit()
+    holder.close()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert _mismatches(ctx) == []
+    assert _kept(ctx, number) == earlier

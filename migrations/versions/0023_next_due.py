@@ -13,11 +13,10 @@ Triggers on `deadline` keep it, in the transaction of every change: a deadline i
 deleted, or whose status, due time or complaint changes recomputes the minimum for its
 complaint(s). No code path writes the column (storage/records.py never names it), so no
 write, the bench's bulk loads and raw SQL included, can leave it stale. The upgrade fills it
-in for the complaints open now. On PostgreSQL (READ COMMITTED) a trigger that waited for another
-transaction's lock on the complaint computes the minimum from its statement's snapshot; every
-service that changes a deadline also compare-and-swaps the complaint's version in the same
-transaction (storage/records.py `update_case`), so that waiting transaction fails with a
-conflict and its write is rolled back with it.
+in for the complaints open now. On PostgreSQL (READ COMMITTED) one statement's snapshot is taken
+before it waits for a lock: the trigger function first locks the complaint row(s) and then
+computes the minimum in a statement of its own, whose fresh snapshot (a VOLATILE function's
+each statement) sees what the transaction it waited for committed.
 
 Indexes: (owner, state, next_due_at) and (branch, state, next_due_at) replace (owner, state)
 and (branch, state), which they cover; (state, escalation_level, next_due_at) replaces 0022's
@@ -92,6 +91,7 @@ def upgrade() -> None:
             "IF TG_OP = 'INSERT' THEN ids := ARRAY[NEW.complaint_id]; "
             "ELSIF TG_OP = 'DELETE' THEN ids := ARRAY[OLD.complaint_id]; "
             "ELSE ids := ARRAY[OLD.complaint_id, NEW.complaint_id]; END IF; "
+            "PERFORM 1 FROM complaint WHERE id = ANY(ids) ORDER BY id FOR UPDATE; "
             f"UPDATE complaint SET next_due_at = {NEAREST} WHERE id = ANY(ids); "
             "RETURN NULL; END $$ LANGUAGE plpgsql"
         )
