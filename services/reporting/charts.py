@@ -3,6 +3,7 @@ so the report opens the same on an offline compliance workstation. Pure string b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from html import escape
 
@@ -48,7 +49,8 @@ def trend(
     """Monthly volume as columns and regulator-forwarded volume as a line."""
     left, bottom, top_pad = 46, 40, 30
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
-    top = max([1, *(v for _, v, _ in points)])
+    tick, ticks = axis(max([1, *(v for _, v, _ in points)]))
+    top = tick * ticks
     step = plot_w / max(len(points), 1)
     parts = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
@@ -57,12 +59,11 @@ def trend(
         f"<line x1='{left}' y1='{top_pad + plot_h}' x2='{width - 10}' "
         f"y2='{top_pad + plot_h}' stroke='#888'/>",
     ]
-    for k in range(5):
-        value = top * k / 4
-        y = top_pad + plot_h - plot_h * k / 4
+    for k in range(ticks + 1):
+        y = top_pad + plot_h - plot_h * k / ticks
         parts.append(
             f"<text x='{left - 4}' y='{y + 4:.1f}' text-anchor='end' fill='#666'>"
-            f"{value:,.0f}</text>"
+            f"{tick * k:,}</text>"
         )
     line = []
     for i, (label, volume, forwarded) in enumerate(points):
@@ -90,3 +91,18 @@ def trend(
     )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def axis(largest: int, most: int = 4) -> tuple[int, int]:
+    """A count axis for values up to `largest`: (step, number of steps), the step a whole
+    1, 2, 2.5 or 5 times a power of ten and at most `most` steps, so that no two tick labels
+    read the same (a top of 2 in four equal steps would print 0, 0, 1, 2, 2)."""
+    largest = max(1, largest)
+    raw = largest / most
+    power = 10 ** max(0, math.floor(math.log10(raw))) if raw >= 1 else 1
+    step = next(
+        int(m * power)
+        for m in (1, 2, 2.5, 5, 10)
+        if m * power >= raw and float(m * power).is_integer()
+    )
+    return step, math.ceil(largest / step)
