@@ -302,7 +302,9 @@ def load_config(
     try:
         return Config(
             database_url=url,
-            sqlite_cache_mib=raw.get("database", {}).get("sqlite_cache_mib", 64),
+            sqlite_cache_mib=raw.get("database", {}).get(
+                "sqlite_cache_mib", Config.model_fields["sqlite_cache_mib"].default
+            ),
             timezone=general.get("timezone", "Asia/Shanghai"),
             data_dir=data_dir,
             key_file=key_file,

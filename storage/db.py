@@ -24,9 +24,13 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, sqlite_cache_mib: int = 64, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_cache_mib: int | None = None, **kwargs: Any) -> Engine:
     """The engine of `url`; on SQLite every connection keeps `sqlite_cache_mib` of pages
-    (`[database] sqlite_cache_mib`)."""
+    (`[database] sqlite_cache_mib`; by default the configuration's default, config/)."""
+    if sqlite_cache_mib is None:
+        from config import Config
+
+        sqlite_cache_mib = int(Config.model_fields["sqlite_cache_mib"].default)
     url = normalize_url(url)
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
