@@ -11,7 +11,7 @@ from cli.common import JsonOpt
 
 def doctor(as_json: JsonOpt = False) -> None:
     """检查安装: 数据库、个人信息密钥 (来源、权限、是否与数据库一致)、文件权限、通知密钥、
-    证据对象存储。有问题时退出码 6。"""
+    证据对象存储、网页会话 Cookie 与网页地址 (HTTPS)。有问题时退出码 6。"""
     from config import load_config
     from services import doctor as svc
     from services.context import open_context
@@ -32,6 +32,7 @@ def doctor(as_json: JsonOpt = False) -> None:
             "files": "文件",
             "secrets": "通知",
             "evidence": "证据存储",
+            "web": "网页",
         }
         for f in report.findings:
             typer.echo(f"[{'正常' if f.ok else '问题'}] {names.get(f.area, f.area)}: {f.message}")

@@ -16,7 +16,7 @@ from storage.db import is_sqlite
 
 @dataclass
 class Finding:
-    area: str  # database | key | files | secrets | evidence
+    area: str  # database | key | files | secrets | evidence | web
     ok: bool
     message: str
 
@@ -174,7 +174,40 @@ def check(ctx: Context) -> Report:
     _files(ctx, report)
     _secrets(ctx, report)
     _evidence(ctx, report)
+    _web(ctx, report)
     return report
+
+
+def _web(ctx: Context, report: Report) -> None:
+    """The session cookie against the workspace's address (`[web] base_url`, the address the
+    alerts link to): sent in clear over HTTP when the address is HTTPS but the cookie is not
+    marked Secure; never sent back at all over plain HTTP when it is (logins fail)."""
+    from urllib.parse import urlsplit
+
+    from services.identity import web_settings
+
+    cfg = web_settings(ctx)
+    if not cfg.base_url:
+        return
+    parts = urlsplit(cfg.base_url)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme == "https" and not cfg.cookie_secure:
+        report.add(
+            "web",
+            False,
+            f"网页地址 {cfg.base_url} 为 HTTPS, 但 [web] cookie_secure = false: 会话 Cookie "
+            "也会经明文 HTTP 发送, 请设为 true",
+        )
+    elif parts.scheme == "http" and cfg.cookie_secure and not local:
+        report.add(
+            "web",
+            False,
+            f"[web] cookie_secure = true, 但网页地址 {cfg.base_url} 为 HTTP: 浏览器不会送回"
+            "会话 Cookie, 无法登录; 请经 HTTPS 提供 (反向代理) 或改正 base_url",
+        )
+    else:
+        secure = "仅经 HTTPS 发送" if cfg.cookie_secure else "未标记 Secure (本机 HTTP)"
+        report.add("web", True, f"网页地址 {cfg.base_url}, 会话 Cookie {secure}")
 
 
 def as_dict(report: Report) -> dict[str, Any]:

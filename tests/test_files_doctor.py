@@ -116,3 +116,22 @@ def test_doctor_reports_the_key_file_modes_and_secrets(ctx: Context, tmp_path: P
     r = _run(tmp_path, url, "doctor", "--json", TOUSU_KEY="", TOUSU_KEY_FILE=str(good))
     assert r.exit_code == 0, r.output
     assert '"ok": true' in r.output
+
+
+def test_doctor_finds_a_session_cookie_that_does_not_match_the_workspace_address(
+    ctx: Context, tmp_path: Path
+) -> None:
+    url = ctx.config.database_url
+    clean = {"TOUSU_KEY": TEST_KEY, "TOUSU_APPRISE_FILE": str(tmp_path / "none.yaml")}
+    https = {**clean, "TOUSU__WEB__BASE_URL": "https://tousu.example.com"}
+    r = _run(tmp_path, url, "doctor", **https, TOUSU__WEB__COOKIE_SECURE="false")
+    assert r.exit_code == 6 and "cookie_secure = false" in r.output, r.output
+    r = _run(tmp_path, url, "doctor", **https, TOUSU__WEB__COOKIE_SECURE="true")
+    assert "[正常] 网页" in r.output and "仅经 HTTPS 发送" in r.output, r.output
+    plain = {**clean, "TOUSU__WEB__BASE_URL": "http://10.1.2.3:8000"}
+    r = _run(tmp_path, url, "doctor", **plain, TOUSU__WEB__COOKIE_SECURE="true")
+    assert r.exit_code == 6 and "无法登录" in r.output, r.output
+    # On the machine itself a browser accepts the Secure cookie over HTTP.
+    local = {**clean, "TOUSU__WEB__BASE_URL": "http://127.0.0.1:8000"}
+    r = _run(tmp_path, url, "doctor", **local, TOUSU__WEB__COOKIE_SECURE="true")
+    assert "[问题] 网页" not in r.output, r.output
