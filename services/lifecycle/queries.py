@@ -464,51 +464,54 @@ def _queue_filters(
 def _queue_query(
     filters: _QueueFilters, username: str, role: str, branch: str | None, team: str | None
 ) -> Any:
-    """The queue's statement: its rows with their nearest running due time, nearest first.
-
-    The filters and the order are settled on an index alone (owner/branch/state with
-    `next_due_at` and the row id), and only the `limit` rows shown are read from the wide
-    complaint table."""
+    """The queue's statement (`queue_statement`) for these filters and this actor."""
     from sqlalchemy import or_
 
     COMPLAINT = _QUEUE_COMPLAINT
     f = filters
-    soonest = COMPLAINT.c.next_due_at
-    chosen = select(COMPLAINT.c.id, soonest.label("nearest_due")).where(
-        COMPLAINT.c.state.in_(f.states)
-    )
+    where: list[Any] = [COMPLAINT.c.state.in_(f.states)]
     if f.scope == "mine" and f.handler in (None, username):
         mine = COMPLAINT.c.owner == username
         if role == "intake_clerk":
             # First contact: a clerk also sees the unaccepted complaints of the branch.
             mine = or_(mine, (COMPLAINT.c.branch == branch) & (COMPLAINT.c.state == "registered"))
-        chosen = chosen.where(mine)
+        where.append(mine)
     elif f.handler is not None:
-        chosen = chosen.where(COMPLAINT.c.owner == f.handler)
+        where.append(COMPLAINT.c.owner == f.handler)
     if f.scope == "team":
         USER = _QUEUE_USER
         members = select(USER.c.username).where(USER.c.team == (f.team or team))
-        chosen = chosen.where(COMPLAINT.c.owner.in_(members))
+        where.append(COMPLAINT.c.owner.in_(members))
     elif f.scope == "branch":
-        chosen = chosen.where(COMPLAINT.c.branch == (f.branch or branch))
+        where.append(COMPLAINT.c.branch == (f.branch or branch))
     if f.branch is not None and f.scope != "branch":
-        chosen = chosen.where(COMPLAINT.c.branch == f.branch)
+        where.append(COMPLAINT.c.branch == f.branch)
     if f.priority is not None:
-        chosen = chosen.where(COMPLAINT.c.priority == f.priority)
+        where.append(COMPLAINT.c.priority == f.priority)
     if f.category is not None:
-        chosen = chosen.where(COMPLAINT.c.category == f.category)
-    return queue_statement(
-        chosen.order_by(soonest.is_(None), soonest, COMPLAINT.c.id).limit(f.limit).subquery("top")
-    )
+        where.append(COMPLAINT.c.category == f.category)
+    return queue_statement(COMPLAINT, where, f.limit)
 
 
-def queue_statement(top: Any) -> Any:
-    """The work queue's rows of the complaints `top` chose (a subquery of `id` and
-    `nearest_due`, the rows shown and no more), nearest first: with their nearest deadline,
-    their last contact and their failing sends (read into items by `queue_item`). The
-    dashboard's lists (services/reporting/dashboard.py) choose theirs and share it."""
+def queue_statement(complaint: Any, where: Iterable[Any], limit: int) -> Any:
+    """The work queue's rows: at most `limit` complaints meeting `where` (conditions on
+    `complaint`, the complaint table as the caller's conditions name it), nearest running
+    deadline first (`complaint.next_due_at`), with their nearest deadline, their last
+    contact and their failing sends (read into items by `queue_item`). The dashboard's lists
+    (services/reporting/dashboard.py) share it.
+
+    The choice and the order are settled on an index alone (`next_due_at` after the
+    filtered columns, then the row id); only the rows shown are read from the wide table."""
     from sqlalchemy import exists, func
 
+    nearest = complaint.c.next_due_at
+    top = (
+        select(complaint.c.id, nearest.label("nearest_due"))
+        .where(*where)
+        .order_by(nearest.is_(None), nearest, complaint.c.id)
+        .limit(limit)
+        .subquery("top")
+    )
     COMPLAINT, DEADLINE, MESSAGE = _QUEUE_COMPLAINT, _QUEUE_DEADLINE, _QUEUE_MESSAGE
     CONTACT = _QUEUE_CONTACT
 

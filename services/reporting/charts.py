@@ -99,7 +99,7 @@ def axis(largest: int, most: int = 4) -> tuple[int, int]:
     read the same (a top of 2 in four equal steps would print 0, 0, 1, 2, 2)."""
     largest = max(1, largest)
     raw = largest / most
-    power = 10 ** max(0, math.floor(math.log10(raw))) if raw >= 1 else 1
+    power = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
     step = next(
         int(m * power)
         for m in (1, 2, 2.5, 5, 10)

@@ -73,23 +73,24 @@ class Window:
         return cls(to_db(now), to_db(end))
 
 
-def _nearest(*due: Any) -> list[Any]:
-    """Open complaints whose nearest running deadline (`complaint.next_due_at`, kept by the
-    database: migrations/versions/0023_next_due.py) meets `due`, read from the index (state,
-    escalation_level, next_due_at) without a row: the cost follows the open complaints."""
-    return [COMPLAINT.c.state.in_(OPEN_STATES), *due]
+def _open(*where: Any) -> list[Any]:
+    """Open complaints meeting `where`. Those on the escalation level and the nearest running
+    deadline (`complaint.next_due_at`, kept by the database: migrations/versions/
+    0023_next_due.py) are read from the index (state, escalation_level, next_due_at) without
+    a row: the cost follows the open complaints."""
+    return [COMPLAINT.c.state.in_(OPEN_STATES), *where]
 
 
 def _where(focus: str, level: int | None, w: Window, branch: str | None) -> list[Any]:
     """The conditions on `complaint` that pick the complaints one number counts."""
     where: list[Any]
+    due = COMPLAINT.c.next_due_at
     if focus == "overdue":  # a running deadline has passed (the queue's red)
-        where = _nearest(COMPLAINT.c.next_due_at < w.now)
+        where = _open(due < w.now)
     elif focus == "today":  # due by the end of today, and nothing overdue (the queue's yellow)
-        due = COMPLAINT.c.next_due_at
-        where = _nearest(due >= w.now, due <= w.end_of_today)
+        where = _open(due >= w.now, due <= w.end_of_today)
     elif focus == "level":
-        where = [COMPLAINT.c.state.in_(OPEN_STATES), COMPLAINT.c.escalation_level == level]
+        where = _open(COMPLAINT.c.escalation_level == level)
     elif focus == "consultation":
         ids = select(CONSULTATION.c.complaint_id).where(CONSULTATION.c.status == "convened")
         where = [COMPLAINT.c.id.in_(ids)]
@@ -259,7 +260,7 @@ def _figures(ctx: Context, now: datetime, branch: str | None) -> dict[str, Any]:
         "by_state": {s: by_state.get(s, 0) for s in OPEN_STATES},
         "open": sum(by_state.values()),
         "levels": dict(sorted(levels.items())),
-        **{f: counts[f] for f in FOCUSES},
+        **counts,
     }
 
 
@@ -303,15 +304,7 @@ def cases(
     if focus == "level" and level is None:
         raise InvalidInput("level", "须指定升级级别")
     w = Window.at(ctx, now)
-    nearest = COMPLAINT.c.next_due_at
-    top = (
-        select(COMPLAINT.c.id, nearest.label("nearest_due"))
-        .where(*_where(focus, level, w, branch))
-        .order_by(nearest.is_(None), nearest, COMPLAINT.c.id)
-        .limit(limit)
-        .subquery("top")
-    )
     with read_only(ctx.engine) as conn:
-        found = conn.execute(queue_statement(top))
+        found = conn.execute(queue_statement(COMPLAINT, _where(focus, level, w, branch), limit))
         items = queue_items(tuple(found.keys()), [tuple(r) for r in found])
     return {"scope": "all", "items": items, "limit": limit}
